@@ -1,0 +1,50 @@
+# Two entry points for people: `make demo` and `make test`. Everything they need is installed here,
+# so a fresh machine (Debian, root, Python 3.11, Node 20) needs nothing done by hand.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.stamp
+
+.PHONY: deps test-deps demo test lint typecheck unit integration bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# The venv, the package, and the system and npm parts the demo uses.
+deps: $(BIN)/python
+	$(BIN)/pip install -q -e .
+	bash deps/install-system.sh runtime
+
+# Test-only parts: pytest and friends, plus the real services the integration tests start.
+test-deps: deps
+	$(BIN)/pip install -q -e '.[test]'
+	bash deps/install-system.sh test
+
+demo: deps
+	$(BIN)/shipyard demo
+
+lint: test-deps
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: test-deps
+	$(BIN)/mypy
+
+unit: test-deps
+	$(BIN)/pytest -m "not integration" -n auto
+
+integration: test-deps
+	$(BIN)/pytest -m integration -n auto
+
+test: test-deps
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+	bash deps/run-pytest.sh $(BIN)/pytest -n auto
+
+bench: deps
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,63 @@
+"""``shipyard check``: validate the spec and the workspace and summarise the platform."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from shipyard.cli.output import emit_json
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``check`` command."""
+    app.command("check")(check)
+
+
+def check(
+    root: Path = typer.Option(Path(), "--root", help="A folder inside the workspace."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Validate shipyard.yaml and the monorepo; print services, packages, edges and environments."""
+    from shipyard.summary import summarize
+
+    summary = summarize(root)
+    if as_json:
+        emit_json(summary)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"[bold]{summary['org']}[/] on {summary['domain']}  (spec: {summary['spec']})")
+    projects = Table("project", "kind", "language", "depends on", title="Workspace")
+    for project in summary["projects"]:
+        projects.add_row(project["name"], project["kind"], project["language"], ", ".join(project["dependsOn"]))
+    console.print(projects)
+    envs = Table(
+        "environment",
+        "cluster",
+        "namespace",
+        "access",
+        "strategy",
+        "promotion",
+        "accepts",
+        "host",
+        title="Environments",
+    )
+    for env in summary["environments"]:
+        envs.add_row(
+            env["name"],
+            env["cluster"],
+            env["namespace"],
+            env["access"],
+            env["strategy"],
+            env["promotion"],
+            ", ".join(env["maturities"]),
+            env["host"],
+        )
+    console.print(envs)
+    console.print(
+        f"[green]ok[/]: {len(summary['services'])} services, {len(summary['packages'])} packages, "
+        f"{len(summary['edges'])} dependency edges, {len(summary['environments'])} environments"
+    )

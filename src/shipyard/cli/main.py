@@ -1,0 +1,66 @@
+"""Entry point. Command modules are imported only when their command runs: CI calls ``shipyard`` in
+many short steps, so start-up time matters more than in most tools."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from shipyard import __version__
+from shipyard.errors import ShipyardError
+
+# name -> module with a `register(app)` function. Order is the order of `shipyard --help`.
+COMMANDS: dict[str, str] = {
+    "init": "shipyard.cli.init_cmd",
+    "check": "shipyard.cli.check_cmd",
+    "branch": "shipyard.cli.branch_cmd",
+    "demo": "shipyard.cli.demo_cmd",
+}
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"shipyard {__version__}")
+        raise typer.Exit()
+
+
+def build_app(only: str | None = None) -> typer.Typer:
+    """The typer app with every command, or just ``only`` (what a normal run needs)."""
+    app = typer.Typer(
+        name="shipyard",
+        help="Shipyard: a GitOps release platform for monorepos, from pull request to production.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+        rich_markup_mode=None,
+    )
+
+    @app.callback()
+    def root(
+        version: bool = typer.Option(
+            False, "--version", callback=_version, is_eager=True, help="Print Shipyard's version and exit."
+        ),
+    ) -> None:
+        """Shipyard: a GitOps release platform for monorepos, from pull request to production."""
+
+    for name, module in COMMANDS.items():
+        if only is None or name == only:
+            importlib.import_module(module).register(app)
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; a user's mistake ends with a message and exit code 2, never a traceback."""
+    args = sys.argv[1:] if argv is None else argv
+    first = next((a for a in args if not a.startswith("-")), None)
+    app = build_app(first if first in COMMANDS else None)
+    try:
+        app(args=args, prog_name="shipyard")
+    except ShipyardError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)

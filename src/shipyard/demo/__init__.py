@@ -1,0 +1,1 @@
+"""``shipyard demo``: the whole flow on a throw-away platform, step by step, no cluster needed."""

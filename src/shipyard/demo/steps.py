@@ -1,0 +1,17 @@
+"""The demo's steps, in order. Each capability adds its steps here, so the demo always shows the whole
+flow that works."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from shipyard.demo import foundation
+from shipyard.demo.context import DemoContext
+
+Step = tuple[str, Callable[[DemoContext], None]]
+
+STEPS: list[Step] = [
+    ("Scaffold a monorepo", foundation.scaffold),
+    ("Validate the platform", foundation.check),
+    ("Branch rules", foundation.branches),
+]

@@ -1,0 +1,1 @@
+"""``shipyard init``: scaffolding the seed's monorepo with a valid ``shipyard.yaml``."""

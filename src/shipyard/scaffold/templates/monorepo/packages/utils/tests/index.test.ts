@@ -1,0 +1,17 @@
+import { test } from "node:test";
+import * as assert from "node:assert";
+import { formatAmount, retry } from "../src/index";
+
+test("formatAmount prints units and currency", () => {
+  assert.strictEqual(formatAmount({ id: "p", userId: "u", amountCents: 1234, currency: "EUR" }), "12.34 EUR");
+});
+
+test("retry returns the first success", async () => {
+  let calls = 0;
+  const value = await retry(3, async () => {
+    calls++;
+    if (calls < 2) throw new Error("flaky");
+    return "ok";
+  });
+  assert.strictEqual(value, "ok");
+});

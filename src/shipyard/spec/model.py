@@ -1,0 +1,563 @@
+"""The typed platform spec. Every field defaults to the seed's value, so a file with only org, domain
+and registry is a complete platform. Keys are camelCase in YAML, as in Kubernetes objects."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from shipyard.spec.duration import Duration
+
+API_VERSION: Literal["shipyard.dev/v1alpha1"] = "shipyard.dev/v1alpha1"
+KIND: Literal["Platform"] = "Platform"
+
+_DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+DnsLabel = Annotated[str, Field(pattern=rf"^{_DNS_LABEL}$", max_length=63)]
+_DOMAIN = re.compile(rf"^{_DNS_LABEL}(\.{_DNS_LABEL})+$")
+
+
+class Maturity(StrEnum):
+    """How far a version has come: alpha (develop), beta (release/hotfix), stable (main)."""
+
+    alpha = "alpha"
+    beta = "beta"
+    stable = "stable"
+
+
+class Access(StrEnum):
+    """Who may reach an environment; it picks the ingress class."""
+
+    public = "public"
+    internal = "internal"
+
+
+class PromotionMode(StrEnum):
+    """How freight enters an environment: automatically, by approval, or mirrored from another one."""
+
+    auto = "auto"
+    manual = "manual"
+    mirror = "mirror"
+
+
+class SpecModel(BaseModel):
+    """Base of every spec model: camelCase keys, unknown keys rejected, immutable once loaded."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+
+class Canary(SpecModel):
+    """A canary rollout: traffic weights in percent, each followed by a pause (the last one is not)."""
+
+    steps: list[Annotated[int, Field(ge=1, le=100)]] = Field(default_factory=lambda: [10, 25, 50, 100])
+    pause: Duration = "5m"
+
+    @field_validator("steps")
+    @classmethod
+    def _increasing(cls, steps: list[int]) -> list[int]:
+        if not steps or steps != sorted(set(steps)) or steps[-1] != 100:
+            raise ValueError("canary steps must be strictly increasing percentages ending at 100")
+        return steps
+
+
+class BlueGreen(SpecModel):
+    """Blue-green: a preview service receives the new version before the active one switches."""
+
+    auto_promotion_enabled: bool = False
+    scale_down_delay: Duration = "30s"
+
+
+class Strategy(SpecModel):
+    """Exactly one of the deployment strategies of the seed's table."""
+
+    recreate: bool | None = None
+    rolling: bool | None = None
+    canary: Canary | None = None
+    blue_green: BlueGreen | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_word(cls, value: Any) -> Any:
+        # `strategy: rolling` is the common short form; `strategy: {canary: {...}}` the long one.
+        if isinstance(value, str):
+            words: dict[str, dict[str, Any]] = {
+                "recreate": {"recreate": True},
+                "rolling": {"rolling": True},
+                "canary": {"canary": {}},
+                "bluegreen": {"blueGreen": {}},
+                "blueGreen": {"blueGreen": {}},
+            }
+            if value not in words:
+                raise ValueError(f"unknown strategy '{value}'; valid: recreate, rolling, canary, blueGreen")
+            return words[value]
+        return value
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Strategy:
+        chosen = [n for n in ("recreate", "rolling", "canary", "blue_green") if getattr(self, n)]
+        if len(chosen) != 1:
+            raise ValueError("choose exactly one strategy: recreate, rolling, canary or blueGreen")
+        return self
+
+    @property
+    def kind(self) -> Literal["recreate", "rolling", "canary", "blueGreen"]:
+        """The strategy's name as written in the spec."""
+        if self.recreate:
+            return "recreate"
+        if self.rolling:
+            return "rolling"
+        if self.canary:
+            return "canary"
+        return "blueGreen"
+
+
+def _check_url_has_no_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        raise ValueError("a database url must not carry a password; put it in the Secret named by secretRef")
+    if not parts.scheme or not (parts.hostname or parts.path):
+        raise ValueError(f"'{url}' is not a URL such as postgresql://host:5432/dbname")
+    return url
+
+
+class Database(SpecModel):
+    """Where an environment's database is; the password lives in the referenced Secret, never here."""
+
+    url: str
+    secret_ref: DnsLabel
+
+    @field_validator("url")
+    @classmethod
+    def _no_password(cls, url: str) -> str:
+        return _check_url_has_no_password(url)
+
+
+class Environment(SpecModel):
+    """One row of the seed's environment matrix."""
+
+    name: DnsLabel
+    cluster: DnsLabel = "staging"
+    namespace: DnsLabel | None = None
+    access: Access = Access.internal
+    database: Database | None = None
+    strategy: Strategy = Field(default_factory=lambda: Strategy(rolling=True))
+    promotion: PromotionMode = PromotionMode.manual
+    maturities: list[Maturity] = Field(default_factory=lambda: [Maturity.alpha])
+    host: str = "{service}.{env}.{domain}"
+    upstream: str | None = None
+
+    @field_validator("host")
+    @classmethod
+    def _host_names_service(cls, host: str) -> str:
+        if "{service}" not in host:
+            raise ValueError("the host pattern must contain {service}, e.g. {service}.dev.{domain}")
+        unknown = set(re.findall(r"{(\w*)}", host)) - {"service", "env", "domain", "org"}
+        if unknown:
+            raise ValueError(f"unknown placeholder {{{sorted(unknown)[0]}}}; valid: service, env, domain, org")
+        return host
+
+    @property
+    def ns(self) -> str:
+        """The namespace, defaulting to the environment's name."""
+        return self.namespace or self.name
+
+    def host_for(self, service: str, domain: str, org: str = "") -> str:
+        """The ingress host of a service in this environment."""
+        return self.host.format(service=service, env=self.name, domain=domain, org=org)
+
+
+class Cluster(SpecModel):
+    """A Kubernetes cluster Argo CD deploys to."""
+
+    name: DnsLabel
+    server: str = "https://kubernetes.default.svc"
+
+
+class ScanPolicy(SpecModel):
+    """Harbor's project-level scanning policy (the seed's section 5)."""
+
+    scan_on_push: bool = True
+    prevent_vulnerable: bool = True
+    severity_threshold: Literal["none", "low", "medium", "high", "critical"] = "high"
+
+
+class RegistryProjects(SpecModel):
+    """Registry projects (Harbor projects, or path prefixes on a plain OCI registry)."""
+
+    services: DnsLabel = "services"
+    base_images: DnsLabel = "base-images"
+
+
+class Registry(SpecModel):
+    """Where images go. ``local`` is an OCI image layout directory: the embedded default, no server."""
+
+    kind: Literal["harbor", "oci", "local"] = "harbor"
+    url: str
+    projects: RegistryProjects = Field(default_factory=RegistryProjects)
+    scan: ScanPolicy = Field(default_factory=ScanPolicy)
+    insecure: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _no_scheme_for_registries(cls, url: str) -> str:
+        if not url.strip():
+            raise ValueError("the registry url must not be empty")
+        return url.rstrip("/")
+
+    def image(self, service: str) -> str:
+        """The repository of a service's image, e.g. ``harbor.acme.example.com/services/user-service``."""
+        host = self.url.split("://", 1)[-1]
+        return f"{host}/{self.projects.services}/{service}"
+
+
+class Npm(SpecModel):
+    """The private npm registry (Verdaccio) and the scope of the workspace packages."""
+
+    registry: str | None = None
+    scope: str | None = Field(default=None, pattern=r"^@[a-z0-9][a-z0-9._-]*$")
+
+
+class Repos(SpecModel):
+    """The two repositories: the application monorepo and the GitOps config repo (URLs or local paths)."""
+
+    app: str | None = None
+    config: str | None = None
+
+
+class Preview(SpecModel):
+    """Per-pull-request environments (the seed's section 11)."""
+
+    cluster: DnsLabel = "staging"
+    namespace: str = "pr-{number}"
+    ttl: Duration = "7d"
+    host: str = "pr-{number}-{service}.preview.{domain}"
+    cleanup_schedule: str = "0 */6 * * *"
+    access: Access = Access.public
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace_has_number(cls, value: str) -> str:
+        if "{number}" not in value:
+            raise ValueError("the preview namespace pattern must contain {number}, e.g. pr-{number}")
+        return value
+
+
+class SandboxDatabase(SpecModel):
+    """The sandbox's database: an anonymized clone of production, or synthetic data."""
+
+    strategy: Literal["anonymize", "synthetic"] = "anonymize"
+    url: str = "postgresql://sandbox-db.sandbox.svc.cluster.local:5432/app"
+    secret_ref: DnsLabel = "sandbox-db"
+
+    @field_validator("url")
+    @classmethod
+    def _no_password(cls, url: str) -> str:
+        return _check_url_has_no_password(url)
+
+
+class Sandbox(SpecModel):
+    """The daily production clone (the seed's section 10)."""
+
+    cluster: DnsLabel = "production"
+    namespace: DnsLabel = "sandbox"
+    ttl: Duration = "24h"
+    schedule: str = "0 0 * * *"
+    access: Access = Access.public
+    database: SandboxDatabase = Field(default_factory=SandboxDatabase)
+
+
+class Versioning(SpecModel):
+    """How versions are computed: the tag prefix and the bump policy for develop."""
+
+    tag_prefix: str = Field(default="v", pattern=r"^[A-Za-z._-]*$")
+    bump: Literal["minor", "conventional"] = "minor"
+
+
+ResourceName = Literal["cpu", "memory"]
+
+
+def _default_requests() -> dict[ResourceName, str]:
+    return {"cpu": "100m", "memory": "128Mi"}
+
+
+def _default_limits() -> dict[ResourceName, str]:
+    return {"memory": "256Mi"}
+
+
+class Resources(SpecModel):
+    """Container resource requests and limits."""
+
+    requests: dict[ResourceName, str] = Field(default_factory=_default_requests)
+    limits: dict[ResourceName, str] = Field(default_factory=_default_limits)
+
+
+class ServiceOverride(SpecModel):
+    """Per-service settings; anything not set takes the platform default."""
+
+    port: int = Field(default=8080, ge=1, le=65535)
+    replicas: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    resources: Resources = Field(default_factory=Resources)
+    env: dict[str, str] = Field(default_factory=dict)
+
+
+class WorkspaceRules(SpecModel):
+    """Which files affect everything, and which affect nothing, when computing affected projects."""
+
+    global_files: list[str] = Field(default_factory=list)
+    ignore: list[str] = Field(default_factory=lambda: ["docs/**", "**/*.md", "LICENSE"])
+
+
+class Secrets(SpecModel):
+    """Where credentials come from. With a store named, secrets are rendered as ExternalSecrets."""
+
+    store: str | None = None
+
+
+DEFAULT_REPLICAS = {"dev": 1, "staging": 1, "uat": 1, "preprod": 2, "production": 3, "sandbox": 1}
+
+
+def default_environments(org: str) -> list[dict[str, Any]]:
+    """The seed's environment matrix (section 9) with its strategies (section 8) and stages (section 7)."""
+
+    def db(env: str) -> dict[str, str]:
+        return {"url": f"postgresql://{env}-db.{env}.svc.cluster.local:5432/{org}", "secretRef": f"{env}-db"}
+
+    return [
+        {
+            "name": "dev",
+            "cluster": "staging",
+            "namespace": "dev",
+            "access": "internal",
+            "database": db("dev"),
+            "strategy": "recreate",
+            "promotion": "auto",
+            "maturities": ["alpha"],
+            "host": "{service}.dev.{domain}",
+            "upstream": None,
+        },
+        {
+            "name": "staging",
+            "cluster": "staging",
+            "namespace": "staging",
+            "access": "internal",
+            "database": db("staging"),
+            "strategy": "rolling",
+            "promotion": "auto",
+            "maturities": ["alpha"],
+            "host": "{service}.staging.{domain}",
+            "upstream": "dev",
+        },
+        {
+            "name": "uat",
+            "cluster": "staging",
+            "namespace": "uat",
+            "access": "internal",
+            "database": db("uat"),
+            "strategy": "rolling",
+            "promotion": "manual",
+            "maturities": ["beta"],
+            "host": "{service}.uat.{domain}",
+            "upstream": None,
+        },
+        {
+            "name": "preprod",
+            "cluster": "production",
+            "namespace": "pre-prod",
+            "access": "internal",
+            "database": {
+                "url": f"postgresql://preprod-db.pre-prod.svc.cluster.local:5432/{org}",
+                "secretRef": "preprod-db",
+            },
+            "strategy": {"canary": {"steps": [10, 25, 50, 100]}},
+            "promotion": "manual",
+            "maturities": ["beta"],
+            "host": "{service}.preprod.{domain}",
+            "upstream": "uat",
+        },
+        {
+            "name": "production",
+            "cluster": "production",
+            "namespace": "production",
+            "access": "public",
+            "database": {
+                "url": f"postgresql://production-db.production.svc.cluster.local:5432/{org}",
+                "secretRef": "production-db",
+            },
+            "strategy": {"blueGreen": {}},
+            "promotion": "manual",
+            "maturities": ["stable"],
+            "host": "{service}.{domain}",
+            "upstream": "preprod",
+        },
+        {
+            "name": "sandbox",
+            "cluster": "production",
+            "namespace": "sandbox",
+            "access": "public",
+            "database": {
+                "url": f"postgresql://sandbox-db.sandbox.svc.cluster.local:5432/{org}",
+                "secretRef": "sandbox-db",
+            },
+            "strategy": "rolling",
+            "promotion": "mirror",
+            "maturities": ["stable"],
+            "host": "{service}.sandbox.{domain}",
+            "upstream": "production",
+        },
+    ]
+
+
+def merge_environments(data: dict[str, Any]) -> list[Any] | None:
+    """Merge a user's ``environments:`` entries into the seed's by name; new names go at the end.
+
+    Returns None when the entries are not a list (validation then reports that).
+    """
+    org = data.get("org") if isinstance(data.get("org"), str) else "app"
+    defaults = default_environments(str(org))
+    given = data.get("environments")
+    if given is None:
+        return defaults
+    if not isinstance(given, list):
+        return None
+    by_name = {env["name"]: dict(env) for env in defaults}
+    extra: list[Any] = []
+    for entry in given:
+        if isinstance(entry, dict) and entry.get("name") in by_name:
+            base = by_name[entry["name"]]
+            if "strategy" in entry:
+                base.pop("strategy")  # a strategy replaces the default one whole, never mixes with it
+            by_name[entry["name"]] = {**base, **entry}
+        else:
+            extra.append(entry)
+    return [by_name[env["name"]] for env in defaults] + extra
+
+
+Loc = tuple[str | int, ...]
+
+
+class ReferenceProblems(ValueError):
+    """Fields that name something undefined; each with the path of the field, so the loader can place it."""
+
+    def __init__(self, problems: list[tuple[Loc, str]]) -> None:
+        super().__init__("; ".join(message for _, message in problems))
+        self.problems = problems
+
+
+def reference_problems(platform: Platform) -> list[tuple[Loc, str]]:
+    """Cross-field checks: clusters, upstreams and replica keys must name things that exist."""
+    problems: list[tuple[Loc, str]] = []
+    names = [e.name for e in platform.environments]
+    clusters = sorted(c.name for c in platform.clusters)
+    for index, env in enumerate(platform.environments):
+        if names.count(env.name) > 1 and names.index(env.name) != index:
+            problems.append((("environments", index, "name"), f"environment '{env.name}' is defined twice"))
+        if env.cluster not in clusters:
+            problems.append(
+                (
+                    ("environments", index, "cluster"),
+                    f"cluster '{env.cluster}' is not defined; valid: {', '.join(clusters)}",
+                )
+            )
+        if env.upstream is not None and env.upstream not in names:
+            problems.append(
+                (
+                    ("environments", index, "upstream"),
+                    f"upstream '{env.upstream}' is not an environment; valid: {', '.join(names)}",
+                )
+            )
+    for service, override in platform.services.items():
+        for env_name in sorted(set(override.replicas) - set(names)):
+            problems.append(
+                (
+                    ("services", service, "replicas", env_name),
+                    f"unknown environment '{env_name}'; valid: {', '.join(names)}",
+                )
+            )
+    if platform.preview.cluster not in clusters:
+        problems.append(
+            (
+                ("preview", "cluster"),
+                f"cluster '{platform.preview.cluster}' is not defined; valid: {', '.join(clusters)}",
+            )
+        )
+    if platform.sandbox.cluster not in clusters:
+        problems.append(
+            (
+                ("sandbox", "cluster"),
+                f"cluster '{platform.sandbox.cluster}' is not defined; valid: {', '.join(clusters)}",
+            )
+        )
+    return problems
+
+
+class Platform(SpecModel):
+    """The whole platform: the parsed, validated ``shipyard.yaml``."""
+
+    api_version: Literal["shipyard.dev/v1alpha1"] = API_VERSION
+    kind: Literal["Platform"] = KIND
+    org: DnsLabel
+    domain: str
+    repos: Repos = Field(default_factory=Repos)
+    registry: Registry
+    npm: Npm = Field(default_factory=Npm)
+    clusters: list[Cluster] = Field(default_factory=lambda: [Cluster(name="staging"), Cluster(name="production")])
+    environments: list[Environment] = Field(default_factory=list)
+    preview: Preview = Field(default_factory=Preview)
+    sandbox: Sandbox = Field(default_factory=Sandbox)
+    versioning: Versioning = Field(default_factory=Versioning)
+    services: dict[str, ServiceOverride] = Field(default_factory=dict)
+    workspace: WorkspaceRules = Field(default_factory=WorkspaceRules)
+    secrets: Secrets = Field(default_factory=Secrets)
+
+    @field_validator("domain")
+    @classmethod
+    def _domain(cls, domain: str) -> str:
+        if not _DOMAIN.match(domain):
+            raise ValueError(f"'{domain}' is not a DNS domain such as acme.example.com (lower case, dots)")
+        return domain
+
+    @model_validator(mode="before")
+    @classmethod
+    def _merge_environment_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        merged = merge_environments(data)
+        return data if merged is None else {**data, "environments": merged}
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Platform:
+        problems = reference_problems(self)
+        if problems:
+            raise ReferenceProblems(problems)
+        return self
+
+    # Derived values: defaults that depend on org and domain.
+
+    @property
+    def npm_scope(self) -> str:
+        """The npm scope of the workspace packages, ``@<org>`` unless set."""
+        return self.npm.scope or f"@{self.org}"
+
+    @property
+    def npm_registry(self) -> str:
+        """The private npm registry URL, Verdaccio under the platform's domain unless set."""
+        return self.npm.registry or f"https://verdaccio.{self.domain}"
+
+    def environment(self, name: str) -> Environment:
+        """The environment called ``name``; KeyError names the valid ones."""
+        for env in self.environments:
+            if env.name == name:
+                return env
+        raise KeyError(f"no environment '{name}'; valid: {', '.join(e.name for e in self.environments)}")
+
+    def service(self, name: str) -> ServiceOverride:
+        """The settings of a service, its overrides applied."""
+        return self.services.get(name) or ServiceOverride()
+
+    def replicas(self, service: str, env: str) -> int:
+        """How many replicas a service runs in an environment."""
+        return self.service(service).replicas.get(env, DEFAULT_REPLICAS.get(env, 1))

@@ -1,0 +1,48 @@
+"""A summary of a platform: the spec and the workspace, validated together. Used by ``check`` and the demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from shipyard.spec.loader import find_spec, load_spec
+from shipyard.workspace.discovery import discover
+
+
+def summarize(start: Path) -> dict[str, Any]:
+    """Load the spec and discover the workspace at or above ``start``; a JSON-ready summary."""
+    spec_path = find_spec(start)
+    platform = load_spec(spec_path)
+    workspace = discover(spec_path.parent)
+    return {
+        "spec": str(spec_path),
+        "org": platform.org,
+        "domain": platform.domain,
+        "registry": {"kind": platform.registry.kind, "url": platform.registry.url},
+        "services": [p.name for p in workspace.services],
+        "packages": [p.name for p in workspace.packages],
+        "projects": [
+            {
+                "name": p.name,
+                "kind": p.kind.value,
+                "language": p.language,
+                "path": p.path,
+                "dependsOn": workspace.dependencies(p.name),
+            }
+            for p in workspace.projects.values()
+        ],
+        "edges": [{"from": e.source, "to": e.target, "via": e.via} for e in workspace.edges],
+        "environments": [
+            {
+                "name": e.name,
+                "cluster": e.cluster,
+                "namespace": e.ns,
+                "access": e.access.value,
+                "strategy": e.strategy.kind,
+                "promotion": e.promotion.value,
+                "maturities": [m.value for m in e.maturities],
+                "host": e.host_for("{service}", platform.domain, platform.org),
+            }
+            for e in platform.environments
+        ],
+    }

@@ -1,0 +1,156 @@
+"""Finding services and packages on disk and the dependency edges between them."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from shipyard.errors import WorkspaceError
+from shipyard.workspace.model import Edge, Project, ProjectKind, Workspace
+
+DEPENDENCY_FIELDS = ("dependencies", "devDependencies", "peerDependencies", "optionalDependencies")
+# `COPY packages/utils ./utils`, `COPY --chown=node packages/utils/ /x`, `ADD packages/utils/dist /x`
+_COPY = re.compile(r"^\s*(?:COPY|ADD)\b(?P<args>.*)$", re.IGNORECASE)
+_PACKAGE_SOURCE = re.compile(r"^(?:\./)?packages/(?P<name>[^/\s*?]+)")
+
+
+def discover(root: Path) -> Workspace:
+    """Read the monorepo at ``root``: ``services/*`` with a Dockerfile, ``packages/*`` with a package.json."""
+    root = root.resolve()
+    projects: dict[str, Project] = {}
+    manifests: dict[str, dict[str, Any]] = {}
+    dockerfiles: dict[str, Path] = {}
+
+    for kind, folder in ((ProjectKind.package, "packages"), (ProjectKind.service, "services")):
+        base = root / folder
+        if not base.is_dir():
+            continue
+        for directory in sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            manifest_path = directory / "package.json"
+            manifest = _read_manifest(manifest_path, root) if manifest_path.is_file() else None
+            if kind is ProjectKind.service:
+                dockerfile = directory / "Dockerfile"
+                if not dockerfile.is_file():
+                    continue
+                dockerfiles[directory.name] = dockerfile
+            elif manifest is None:
+                continue
+            if directory.name in projects:
+                raise WorkspaceError(
+                    f"'{directory.name}' is both a service and a package; project names must be unique",
+                    hint=f"rename services/{directory.name} or packages/{directory.name}",
+                )
+            projects[directory.name] = Project(
+                name=directory.name,
+                kind=kind,
+                path=f"{folder}/{directory.name}",
+                language=_language(directory, manifest),
+                npm_name=_str(manifest.get("name")) if manifest else None,
+                version=_str(manifest.get("version")) if manifest else None,
+            )
+            if manifest is not None:
+                manifests[directory.name] = manifest
+
+    by_npm_name = {p.npm_name: p.name for p in projects.values() if p.npm_name and not p.is_service}
+    edges: set[Edge] = set()
+    for name, manifest in manifests.items():
+        for section in DEPENDENCY_FIELDS:
+            deps = manifest.get(section) or {}
+            if not isinstance(deps, dict):
+                raise WorkspaceError(f"{projects[name].path}/package.json: '{section}' must be an object")
+            for dep in deps:
+                target = by_npm_name.get(dep)
+                if target and target != name:
+                    edges.add(Edge(name, target, f"{projects[name].path}/package.json {section}"))
+    for name, dockerfile in dockerfiles.items():
+        for target, line_no in _dockerfile_packages(dockerfile):
+            if target in projects and not projects[target].is_service and target != name:
+                edges.add(Edge(name, target, f"{projects[name].path}/Dockerfile:{line_no}"))
+
+    ordered = tuple(sorted(edges, key=lambda e: (e.source, e.target, e.via)))
+    _check_acyclic(projects, ordered)
+    return Workspace(root=root, projects=dict(sorted(projects.items())), edges=ordered)
+
+
+def _read_manifest(path: Path, root: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise WorkspaceError(f"{path.relative_to(root)}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WorkspaceError(f"{path.relative_to(root)}: cannot read: {exc}") from None
+    if not isinstance(data, dict):
+        raise WorkspaceError(f"{path.relative_to(root)}: a package.json must hold a JSON object")
+    return data
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _language(directory: Path, manifest: dict[str, Any] | None) -> str:
+    if manifest is not None:
+        return "typescript" if (directory / "tsconfig.json").is_file() else "node"
+    if (directory / "pyproject.toml").is_file() or (directory / "requirements.txt").is_file():
+        return "python"
+    if (directory / "go.mod").is_file():
+        return "go"
+    return "unknown"
+
+
+def _dockerfile_packages(path: Path) -> list[tuple[str, int]]:
+    """Packages a Dockerfile copies in with ``COPY packages/<name>`` (line continuations honoured)."""
+    found: list[tuple[str, int]] = []
+    logical = ""
+    start = 0
+    for number, raw in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        if not logical:
+            start = number
+        if raw.rstrip().endswith("\\"):
+            logical += raw.rstrip()[:-1] + " "
+            continue
+        logical += raw
+        match = _COPY.match(logical)
+        if match:
+            args = [a for a in match.group("args").split() if not a.startswith("--")]
+            for source in args[:-1]:  # the last argument is the destination
+                package = _PACKAGE_SOURCE.match(source.strip("\"'[],"))
+                if package:
+                    found.append((package.group("name"), start))
+        logical = ""
+    return found
+
+
+def _check_acyclic(projects: dict[str, Project], edges: tuple[Edge, ...]) -> None:
+    graph: dict[str, list[str]] = {name: [] for name in projects}
+    for edge in edges:
+        graph[edge.source].append(edge.target)
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    for start in sorted(graph):
+        if state.get(start):
+            continue
+        stack: list[tuple[str, int]] = [(start, 0)]
+        path: list[str] = [start]
+        state[start] = 1
+        while stack:
+            node, index = stack[-1]
+            targets = sorted(graph[node])
+            if index < len(targets):
+                stack[-1] = (node, index + 1)
+                target = targets[index]
+                if state.get(target) == 1:
+                    cycle = [*path[path.index(target) :], target]
+                    raise WorkspaceError(
+                        f"dependency cycle: {' -> '.join(cycle)}",
+                        hint="a workspace package may not depend, directly or through others, on itself",
+                    )
+                if not state.get(target):
+                    state[target] = 1
+                    stack.append((target, 0))
+                    path.append(target)
+            else:
+                state[node] = 2
+                stack.pop()
+                path.pop()
