@@ -1,0 +1,34 @@
+"""Fixtures shared by every test module."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _git_identity(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # Tests make real commits; give git an identity and keep the user's config out of the way.
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for key in ("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME"):
+        monkeypatch.setenv(key, "Test")
+    for key in ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"):
+        monkeypatch.setenv(key, "test@example.com")
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
+    monkeypatch.setenv("GIT_CONFIG_KEY_0", "init.defaultBranch")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_0", "main")
+    yield
+
+
+@pytest.fixture
+def acme(tmp_path: Path) -> Path:
+    """A freshly scaffolded example monorepo (what `shipyard init` writes), as a git repository."""
+    from shipyard.scaffold.init import InitOptions, init
+
+    root = tmp_path / "acme"
+    init(InitOptions(directory=root, org="acme", domain="acme.example.com"))
+    return root
