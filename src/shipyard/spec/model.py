@@ -210,8 +210,12 @@ class Registry(SpecModel):
 
     def image(self, service: str) -> str:
         """The repository of a service's image, e.g. ``harbor.acme.example.com/services/user-service``."""
-        host = self.url.split("://", 1)[-1]
-        return f"{host}/{self.projects.services}/{service}"
+        return f"{self.host}/{self.projects.services}/{service}"
+
+    @property
+    def host(self) -> str:
+        """The registry host as it appears in image references; ``localhost`` for the local layout store."""
+        return "localhost" if self.kind == "local" else self.url.split("://", 1)[-1]
 
 
 class Npm(SpecModel):
