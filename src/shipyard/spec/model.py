@@ -551,6 +551,13 @@ class Platform(SpecModel):
         """The private npm registry URL, Verdaccio under the platform's domain unless set."""
         return self.npm.registry or f"https://verdaccio.{self.domain}"
 
+    @property
+    def shipyard_image(self) -> str:
+        """Shipyard's own image, pinned to this version: every rendered step and CronJob runs it."""
+        from shipyard import __version__
+
+        return f"{self.registry.host}/{self.registry.projects.base_images}/shipyard:{__version__}"
+
     def environment(self, name: str) -> Environment:
         """The environment called ``name``; KeyError names the valid ones."""
         for env in self.environments:
