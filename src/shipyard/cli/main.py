@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import importlib
 import sys
-
-import typer
+from typing import TYPE_CHECKING
 
 from shipyard import __version__
-from shipyard.errors import ShipyardError
+
+if TYPE_CHECKING:
+    import typer
 
 # name -> module with a `register(app)` function. Order is the order of `shipyard --help`.
 COMMANDS: dict[str, str] = {
@@ -21,6 +22,8 @@ COMMANDS: dict[str, str] = {
 
 
 def _version(value: bool) -> None:
+    import typer
+
     if value:
         print(f"shipyard {__version__}")
         raise typer.Exit()
@@ -28,6 +31,8 @@ def _version(value: bool) -> None:
 
 def build_app(only: str | None = None) -> typer.Typer:
     """The typer app with every command, or just ``only`` (what a normal run needs)."""
+    import typer
+
     app = typer.Typer(
         name="shipyard",
         help="Shipyard: a GitOps release platform for monorepos, from pull request to production.",
@@ -54,6 +59,11 @@ def build_app(only: str | None = None) -> typer.Typer:
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; a user's mistake ends with a message and exit code 2, never a traceback."""
     args = sys.argv[1:] if argv is None else argv
+    if args == ["--version"]:  # the cheapest call of all: no CLI framework needed
+        print(f"shipyard {__version__}")
+        return
+    from shipyard.errors import ShipyardError
+
     first = next((a for a in args if not a.startswith("-")), None)
     app = build_app(first if first in COMMANDS else None)
     try:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from shipyard.plan import Plan
+if TYPE_CHECKING:  # plans pull in pydantic; commands that print none should not pay for it
+    from shipyard.plan import Plan
 
 
 def emit_json(data: Any) -> None:
