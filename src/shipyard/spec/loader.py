@@ -12,7 +12,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.reader import ReaderError
 
 from shipyard.errors import Location, Problem, SpecError
 from shipyard.spec.locate import SPEC_FILENAME, find_root
@@ -54,6 +55,18 @@ def parse_spec(text: str, filename: str = SPEC_FILENAME) -> Platform:
         mark = exc.problem_mark or exc.context_mark
         where = Location(filename, mark.line + 1, mark.column + 1) if mark else Location(filename)
         raise SpecError([Problem(where, "(syntax)", str(exc.problem or exc.context or "not valid YAML"))]) from exc
+    except ReaderError as exc:  # characters YAML does not allow, found before parsing starts
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise SpecError(
+            [
+                Problem(
+                    Location(filename, line, column), "(syntax)", f"character {exc.character!r} is not allowed in YAML"
+                )
+            ]
+        ) from exc
+    except YAMLError as exc:
+        raise SpecError([Problem(Location(filename), "(syntax)", f"not valid YAML: {exc}")]) from exc
     if not isinstance(document, CommentedMap):
         raise SpecError(
             [
