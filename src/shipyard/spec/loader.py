@@ -85,6 +85,10 @@ def parse_spec(text: str, filename: str = SPEC_FILENAME) -> Platform:
         raise SpecError(_problems(exc, document, data, filename)) from None
 
 
+def _codepoint(character: object) -> int:
+    return character if isinstance(character, int) else ord(str(character)[:1] or "\0")
+
+
 def _plain(node: Any) -> Any:
     # ruamel's round-trip types subclass the builtins; pydantic and the rest of the code want plain ones.
     if isinstance(node, dict):
