@@ -61,7 +61,9 @@ def parse_spec(text: str, filename: str = SPEC_FILENAME) -> Platform:
         raise SpecError(
             [
                 Problem(
-                    Location(filename, line, column), "(syntax)", f"character {exc.character!r} is not allowed in YAML"
+                    Location(filename, line, column),
+                    "(syntax)",
+                    f"character U+{_codepoint(exc.character):04X} is not allowed in YAML",
                 )
             ]
         ) from exc
