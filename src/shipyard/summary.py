@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Any
 
-from shipyard.spec.loader import find_spec, load_spec
+from shipyard.errors import SpecError
+from shipyard.spec.loader import find_spec, load_spec, problem_at
+from shipyard.spec.model import Platform
 from shipyard.workspace.discovery import discover
+from shipyard.workspace.model import Workspace
 
 
 def summarize(start: Path) -> dict[str, Any]:
@@ -14,6 +18,7 @@ def summarize(start: Path) -> dict[str, Any]:
     spec_path = find_spec(start)
     platform = load_spec(spec_path)
     workspace = discover(spec_path.parent)
+    check_against_workspace(spec_path, platform, workspace)
     return {
         "spec": str(spec_path),
         "org": platform.org,
@@ -46,3 +51,23 @@ def summarize(start: Path) -> dict[str, Any]:
             for e in platform.environments
         ],
     }
+
+
+def check_against_workspace(spec_path: Path, platform: Platform, workspace: Workspace) -> None:
+    """The spec may only configure services that exist: a typo would otherwise be silently ignored."""
+    services = [p.name for p in workspace.services]
+    problems = []
+    for name in platform.services:
+        if name not in services:
+            suggestion = next(iter(difflib.get_close_matches(name, services, n=1)), None)
+            problems.append(
+                problem_at(
+                    spec_path,
+                    ("services", name),
+                    f"no service '{name}' in services/",
+                    valid=", ".join(services) or "(no services found)",
+                    suggestion=suggestion,
+                )
+            )
+    if problems:
+        raise SpecError(problems)

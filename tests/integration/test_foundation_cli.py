@@ -140,3 +140,14 @@ def test_version_and_help(tmp_path: Path) -> None:
         assert command in helped.stdout
     unknown = shipyard("frobnicate", cwd=tmp_path)
     assert unknown.returncode == 2
+
+
+def test_check_refuses_overrides_for_unknown_services(acme: Path) -> None:
+    spec = acme / "shipyard.yaml"
+    spec.write_text(spec.read_text() + "services:\n  user-servce:\n    port: 9000\n")
+    result = shipyard("check", cwd=acme)
+    assert result.returncode == 2
+    assert (
+        "shipyard.yaml:13:3: services.user-servce: no service 'user-servce' in services/ (did you mean 'user-service'?)"
+        in (result.stderr)
+    )

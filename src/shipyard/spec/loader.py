@@ -87,6 +87,12 @@ def parse_spec(text: str, filename: str = SPEC_FILENAME) -> Platform:
         raise SpecError(_problems(exc, document, data, filename)) from None
 
 
+def problem_at(path: Path, loc: Loc, message: str, valid: str | None = None, suggestion: str | None = None) -> Problem:
+    """A problem found after loading (e.g. against the workspace), placed at ``loc`` in the spec file."""
+    document = YAML(typ="rt").load(path.read_text(encoding="utf-8"))
+    return _problem(document, loc, message, valid, str(path), suggestion=suggestion)
+
+
 def _codepoint(character: object) -> int:
     return character if isinstance(character, int) else ord(str(character)[:1] or "\0")
 
