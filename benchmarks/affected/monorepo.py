@@ -98,6 +98,8 @@ def generate(target: Path, shape: Shape) -> None:
     git = ["git", "-C", str(target)]
     subprocess.run([*git, "init", "-q", "--initial-branch=main"], check=True)
     subprocess.run([*git, "fast-import", "--quiet"], input=bytes(stream), check=True)
+    # fast-import writes a pack without good deltas; repack as a real repository would be.
+    subprocess.run([*git, "repack", "-a", "-d", "-q"], check=True)
     subprocess.run([*git, "checkout", "-q", "-f", "main"], check=True)
 
 

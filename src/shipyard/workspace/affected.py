@@ -358,7 +358,7 @@ def find_affected(root: Path, rules: Rules, base: str, head: str = "HEAD") -> tu
         return None if blob is None else blob.decode("utf-8", "replace")
 
     texts = {p: (text(span.merge_base, p), text(head_sha, p)) for p in wanted}
-    return compute(workspace_at(root, head_sha, prefix), changes, rules, texts), span
+    return compute(workspace_at(root, head_sha), changes, rules, texts), span
 
 
 def _remote_for(git: Any) -> str | None:
