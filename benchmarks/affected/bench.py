@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -104,16 +105,27 @@ def drop_page_cache() -> str | None:
     return None
 
 
-def timed(tool: Tool, repo: Path, base: str) -> tuple[float, str]:
+@dataclass(frozen=True)
+class Timing:
+    """Wall-clock and CPU (user + system, the tool and every process it waited for) seconds of one run."""
+
+    wall: float
+    cpu: float
+
+
+def timed(tool: Tool, repo: Path, base: str) -> tuple[Timing, str]:
     env = {**os.environ, **tool.env}
     if tool.name == "turbo":
         env["TURBO_SCM_BASE"] = base
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run(tool.argv(base), cwd=repo, env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise RuntimeError(f"{tool.name} failed ({proc.returncode}): {proc.stderr[-2000:]}")
-    return elapsed, proc.stdout
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Timing(elapsed, cpu), proc.stdout
 
 
 def run(argv: list[str]) -> None:
@@ -131,8 +143,15 @@ def run(argv: list[str]) -> None:
             started = time.perf_counter()
             generate(repo, shape)
             print(f"generated {projects} projects, {shape.commits} commits in {time.perf_counter() - started:.1f}s")
-        files = len(subprocess.run(["git", "ls-files"], cwd=repo, capture_output=True, text=True).stdout.splitlines())
-        print(f"monorepo: {projects} projects ({shape.services} services), {files} files, {shape.commits} commits")
+
+        def count(*args: str) -> int:
+            return len(subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True).stdout.splitlines())
+
+        services = count("ls-tree", "HEAD", "services/")
+        print(
+            f"monorepo: {services + count('ls-tree', 'HEAD', 'packages/')} projects ({services} services), "
+            f"{count('ls-files')} files, {count('rev-list', 'HEAD')} commits"
+        )
         if (TOOLS / "nx").is_dir() and not (repo / "node_modules").exists():
             # Nx looks for its own modules in the workspace; link the pinned install (ignored by git).
             (repo / "node_modules").symlink_to(TOOLS)
@@ -152,8 +171,8 @@ class Row:
     depth: int
     changed_files: int
     projects: int
-    cold: dict[str, float]
-    warm: dict[str, float]
+    cold: dict[str, Timing]
+    warm: dict[str, Timing]
     agree: dict[str, str]
     notes: list[str]
 
@@ -162,8 +181,8 @@ def measure(repo: Path, contenders: list[Tool], depth: int, runs: int) -> Row:
     base = subprocess.run(
         ["git", "rev-parse", f"HEAD~{depth}"], cwd=repo, capture_output=True, text=True, check=True
     ).stdout.strip()
-    cold: dict[str, float] = {}
-    warm: dict[str, float] = {}
+    cold: dict[str, Timing] = {}
+    warm: dict[str, Timing] = {}
     answers: dict[str, set[str]] = {}
     notes: list[str] = []
     changed = 0
@@ -175,7 +194,7 @@ def measure(repo: Path, contenders: list[Tool], depth: int, runs: int) -> Row:
             notes.append(note)
         cold[tool.name], out = timed(tool, repo, base)
         times = [timed(tool, repo, base)[0] for _ in range(runs)]
-        warm[tool.name] = statistics.median(times)
+        warm[tool.name] = Timing(statistics.median(t.wall for t in times), statistics.median(t.cpu for t in times))
         if tool.parse is None:
             changed = len(out.splitlines())
         else:
@@ -200,11 +219,13 @@ def print_table(rows: list[Row], names: list[str]) -> None:
                 str(row.projects),
                 mode,
             ]
-            cells += [f"{numbers[n] * 1000:.0f} ms" for n in names]
-            cells += [f"{numbers[p] / numbers['shipyard']:.1f}x" for p in peers]
+            cells += [f"{numbers[n].wall * 1000:.0f} ms (cpu {numbers[n].cpu * 1000:.0f})" for n in names]
+            ours = numbers["shipyard"]
+            cells += [f"{numbers[p].wall / ours.wall:.1f}x (cpu {numbers[p].cpu / ours.cpu:.1f}x)" for p in peers]
             cells.append(", ".join(f"{k}: {v}" for k, v in row.agree.items()) or "-")
             lines.append("| " + " | ".join(cells) + " |")
     print("\n".join(lines))
     for note in dict.fromkeys(n for row in rows for n in row.notes):
         print(f"note: {note}")
     print("cold = page cache dropped and tool caches (.turbo, .nx) removed before one run; warm = median of runs")
+    print("cpu = user + system time of the tool and the processes it ran; ratios > 1 mean Shipyard is faster")

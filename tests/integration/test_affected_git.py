@@ -433,3 +433,24 @@ def test_defaults_to_main_without_a_remote(acme: Path) -> None:
     commit(acme, "c", {"services/user-service/src/server.js": append(acme, "services/user-service/src/server.js")})
     matrix = shipyard(acme, "affected", "--format", "matrix", expect=0).stdout
     assert json.loads(matrix) == ["user-service"]
+
+
+def test_workspace_in_a_subfolder_of_the_repository(tmp_path: Path) -> None:
+    from shipyard.scaffold.init import InitOptions, init
+
+    outer = tmp_path / "outer"
+    init(InitOptions(directory=outer / "platform", org="acme", domain="acme.example.com"))
+    nested = outer / "platform"
+    Git(outer).run("init", "-q", "--initial-branch=main")
+    (outer / "README.md").write_text("# outer\n")
+    subprocess.run(["rm", "-rf", str(nested / ".git")], check=True)
+    Git(outer).commit("outer repository holding the platform")
+    base = Git(outer).rev_parse("HEAD")
+    source = nested / "packages/utils/src/index.ts"
+    source.write_text(source.read_text() + "// x\n")
+    (outer / "elsewhere.txt").write_text("not in the workspace\n")
+    Git(outer).commit("change utils")
+    result, _ = find_affected(nested, RULES, base)
+    assert result.packages == ("api-client", "utils")
+    assert result.services == ("payment-service", "user-service")
+    assert result.unowned == ()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from shipyard.cli.output import emit_json, say
+from shipyard.cli.output import emit_json
 
 if TYPE_CHECKING:
     from shipyard.workspace.affected import Affected
@@ -64,9 +64,10 @@ def affected(
     if as_json or output_format == "json":
         emit_json(result.to_json(platform.registry.image))
         return
-    say(f"affected between {base} ({span.merge_base[:7]}, the merge base) and {head} ({span.head[:7]}):")
+    # Text is for people: the range and the verdict go to stdout with the list, in reading order.
+    print(f"affected between {base} ({span.merge_base[:7]}, the merge base) and {head} ({span.head[:7]}):")
     if result.all:
-        say("everything: " + next(iter(result.reasons.values())).text().removeprefix("everything: "))
+        print("everything: " + next(iter(result.reasons.values())).text().removeprefix("everything: "))
     for kind, names in (("service", result.services), ("package", result.packages)):
         for name in names:
             print(f"{kind} {name}")
@@ -78,14 +79,14 @@ def affected(
             if explain:
                 print(f"    {result.reasons[name].text()}")
     if not (result.services or result.packages or result.removed_services or result.removed_packages):
-        say("nothing is affected")
+        print("nothing is affected")
     if explain:
         for note in result.notes:
-            say(f"note: {note}")
+            print(f"note: {note}")
         for label, paths in (("ignored (workspace.ignore)", result.ignored), ("outside every project", result.unowned)):
             if paths:
                 shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
-                say(f"{label}, affecting nothing: {shown}")
+                print(f"{label}, affecting nothing: {shown}")
 
 
 def _explain(result: Affected, name: str) -> None:
