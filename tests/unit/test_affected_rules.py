@@ -180,3 +180,30 @@ packages:
     assert outcome.everything is None and list(outcome.importers) == ["packages/b"]
     outcome = lockfiles.compare("pnpm-lock.yaml", base, base.replace("'6.0'", "'5.4'"))
     assert outcome.everything is not None and re.search("5.4", outcome.everything)
+
+
+def test_global_files_win_over_ignore_and_other_lockfiles_mark_everything() -> None:
+    workspace = _workspace()
+    rules = Rules(global_files=("docs/shared.md",), ignore=("docs/**", "**/*.md"))
+    assert compute(workspace, [Change("M", "docs/shared.md")], rules, {}).all
+    assert not compute(workspace, [Change("M", "docs/other.md")], rules, {}).all
+    result = compute(workspace, [Change("M", "yarn.lock")], rules, {})
+    assert result.all and result.services == ("copier", "svc") and result.packages == ("base", "mid")
+    assert (
+        result.reasons["svc"].text()
+        == "everything: yarn.lock changed (this lockfile format is not compared per package)"
+    )
+
+
+def test_removed_and_changed_together() -> None:
+    workspace = _workspace()
+    changes = [
+        Change("D", "packages/gone/package.json"),
+        Change("D", "packages/gone/src/a.ts"),
+        Change("M", "packages/mid/x"),
+    ]
+    result = compute(workspace, changes, Rules(), {})
+    assert result.removed_packages == ("gone",) and result.unowned == ()
+    assert result.packages == ("mid",) and result.services == ("svc",)
+    assert result.to_json(str)["removed"] == {"services": [], "packages": ["gone"]}
+    assert result.to_json(str)["reasons"]["gone"] == "removed: packages/gone/package.json deleted"
