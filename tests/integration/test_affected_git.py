@@ -454,3 +454,21 @@ def test_workspace_in_a_subfolder_of_the_repository(tmp_path: Path) -> None:
     assert result.packages == ("api-client", "utils")
     assert result.services == ("payment-service", "user-service")
     assert result.unowned == ()
+
+
+def test_relative_base_in_a_depth_one_clone_names_the_fetch(acme: Path, tmp_path: Path) -> None:
+    # CI on a push event: `--base HEAD~1` in a clone made with --depth 1.
+    feature(acme)
+    commit(acme, "c", {"packages/utils/src/index.ts": append(acme, "packages/utils/src/index.ts")})
+    clone = _clone(acme, tmp_path / "push", "--depth", "1", "--branch", "feature/x")
+    with pytest.raises(AffectedError) as missing:
+        find_affected(clone, RULES, "HEAD~1")
+    assert "then run again: git fetch --unshallow origin" in str(missing.value)
+    _run_hint(clone, str(missing.value))
+    result, _ = find_affected(clone, RULES, "HEAD~1")
+    assert result.packages == ("api-client", "utils")
+    # In a full clone, a revision before the first commit cannot be fetched: say so.
+    root = Git(acme).run("rev-list", "--max-parents=0", "HEAD").strip()
+    with pytest.raises(AffectedError) as before_first:
+        find_affected(_clone(acme, tmp_path / "full", "--branch", "feature/x"), RULES, f"{root}~1")
+    assert "the history starts later" in str(before_first.value)

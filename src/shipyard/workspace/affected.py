@@ -217,7 +217,8 @@ def compute(
                 )
         names = set(reasons)
     for name, (_, why) in removed.items():
-        reasons[name] = Reason("removed", detail=why)
+        # A name reused by a project of the other kind keeps its affected reason; `removed` still lists it.
+        reasons.setdefault(name, Reason("removed", detail=why))
 
     def of_kind(kind: ProjectKind) -> tuple[str, ...]:
         return tuple(sorted(n for n in names if workspace.projects[n].kind is kind))
@@ -367,18 +368,24 @@ def _remote_for(git: Any) -> str | None:
 
 
 def fetch_command(git: Any, ref: str, *, shallow: bool) -> str | None:
-    """The ``git fetch`` that brings ``ref`` here, or None when no remote is configured."""
+    """The ``git fetch`` that brings ``ref`` here, or None when no fetch can (no remote, or a relative
+    revision such as ``HEAD~1`` in a full clone, which names a commit before the first)."""
     remotes = git.run("remote", check=False).split()
     remote = _remote_for(git)
     if remote is None:
         return None
     deepen = "--unshallow " if shallow else ""
+    if re.search(r"[~^]|@\{", ref):
+        # HEAD~1 in a depth-1 clone: the commit is there upstream, only the history is cut.
+        return f"git fetch --unshallow {remote}" if shallow else None
     name = ref.removeprefix("refs/remotes/")
     first, _, rest = name.partition("/")
     if first in remotes and rest:
         return f"git fetch {deepen}{first} +refs/heads/{rest}:refs/remotes/{first}/{rest}"
     if re.fullmatch(r"[0-9a-f]{40}", ref):
         return f"git fetch {deepen}{remote} {ref}"
+    if ref.startswith("refs/tags/"):
+        return f"git fetch {deepen}{remote} +{ref}:{ref}"
     branch = ref.removeprefix("refs/heads/")
     return f"git fetch {deepen}{remote} +refs/heads/{branch}:refs/heads/{branch}"
 
@@ -388,11 +395,15 @@ def _missing_ref(git: Any, base: str, head: str, stderr: str) -> AffectedError:
     if not missing:
         return AffectedError(f"git could not resolve {base} and {head}: {stderr.strip()}")
     shallow = git.is_shallow()
-    fixes = [f for f in (fetch_command(git, r, shallow=shallow) for r in missing) if f]
+    fixes = list(dict.fromkeys(f for f in (fetch_command(git, r, shallow=shallow) for r in missing) if f))
     where = "this shallow clone" if shallow else "this clone"
     message = f"{', '.join(repr(r) for r in missing)}: no such commit in {where}, so the affected projects are unknown"
     if not fixes:
-        return AffectedError(message, hint="no git remote is configured to fetch it from; add one with git remote add")
+        if _remote_for(git) is None:
+            hint = "no git remote is configured to fetch it from; add one with git remote add"
+        else:
+            hint = "that revision does not exist (the history starts later); pass a --base that does"
+        return AffectedError(message, hint=hint)
     return AffectedError(message, hint="fetch it, then run again: " + " && ".join(fixes))
 
 
