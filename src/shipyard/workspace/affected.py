@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from shipyard.errors import ShipyardError
+from shipyard.gitflow.git import Git
 from shipyard.workspace import lockfiles
 from shipyard.workspace.model import ProjectKind, Workspace
 
@@ -330,7 +331,6 @@ class Range:
 
 def find_affected(root: Path, rules: Rules, base: str, head: str = "HEAD") -> tuple[Affected, Range]:
     """What changed between the merge base of ``base`` and ``head`` in the repository at ``root``."""
-    from shipyard.gitflow.git import Git
     from shipyard.workspace.gittree import read_blobs, workspace_at
 
     for ref in (base, head):
@@ -362,12 +362,12 @@ def find_affected(root: Path, rules: Rules, base: str, head: str = "HEAD") -> tu
     return compute(workspace_at(root, head_sha), changes, rules, texts), span
 
 
-def _remote_for(git: Any) -> str | None:
+def _remote_for(git: Git) -> str | None:
     remotes = git.run("remote", check=False).split()
     return "origin" if "origin" in remotes else (remotes[0] if remotes else None)
 
 
-def fetch_command(git: Any, ref: str, *, shallow: bool) -> str | None:
+def fetch_command(git: Git, ref: str, *, shallow: bool) -> str | None:
     """The ``git fetch`` that brings ``ref`` here, or None when no fetch can (no remote, or a relative
     revision such as ``HEAD~1`` in a full clone, which names a commit before the first)."""
     remotes = git.run("remote", check=False).split()
@@ -390,7 +390,7 @@ def fetch_command(git: Any, ref: str, *, shallow: bool) -> str | None:
     return f"git fetch {deepen}{remote} +refs/heads/{branch}:refs/heads/{branch}"
 
 
-def _missing_ref(git: Any, base: str, head: str, stderr: str) -> AffectedError:
+def _missing_ref(git: Git, base: str, head: str, stderr: str) -> AffectedError:
     missing = [r for r in dict.fromkeys((base, head)) if not git.has_ref(r)]
     if not missing:
         return AffectedError(f"git could not resolve {base} and {head}: {stderr.strip()}")
@@ -407,7 +407,7 @@ def _missing_ref(git: Any, base: str, head: str, stderr: str) -> AffectedError:
     return AffectedError(message, hint="fetch it, then run again: " + " && ".join(fixes))
 
 
-def _no_merge_base(git: Any, base: str, head: str, stderr: str) -> AffectedError:
+def _no_merge_base(git: Git, base: str, head: str, stderr: str) -> AffectedError:
     if git.is_shallow():
         remote = _remote_for(git)
         fix = None
