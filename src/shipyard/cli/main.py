@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "check": "shipyard.cli.check_cmd",
     "branch": "shipyard.cli.branch_cmd",
     "demo": "shipyard.cli.demo_cmd",
+    "affected": "shipyard.cli.affected_cmd",
 }
 
 

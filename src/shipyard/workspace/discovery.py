@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,42 +18,87 @@ _COPY = re.compile(r"^\s*(?:COPY|ADD)\b(?P<args>.*)$", re.IGNORECASE)
 _PACKAGE_SOURCE = re.compile(r"^(?:\./)?packages/(?P<name>[^/\s*?]+)")
 
 
+# Files whose presence in a project folder tells its language.
+LANGUAGE_MARKERS = ("tsconfig.json", "pyproject.toml", "requirements.txt", "go.mod")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A folder under ``services/`` or ``packages/`` as read from some source (disk or a git commit).
+
+    ``manifest`` and ``dockerfile`` hold the text of package.json and Dockerfile (None when absent);
+    ``markers`` names the LANGUAGE_MARKERS present.
+    """
+
+    kind: ProjectKind
+    name: str
+    manifest: str | None
+    dockerfile: str | None
+    markers: frozenset[str] = frozenset()
+
+
 def discover(root: Path) -> Workspace:
     """Read the monorepo at ``root``: ``services/*`` with a Dockerfile, ``packages/*`` with a package.json."""
     root = root.resolve()
-    projects: dict[str, Project] = {}
-    manifests: dict[str, dict[str, Any]] = {}
-    dockerfiles: dict[str, Path] = {}
-
+    candidates: list[Candidate] = []
     for kind, folder in ((ProjectKind.package, "packages"), (ProjectKind.service, "services")):
         base = root / folder
         if not base.is_dir():
             continue
         for directory in sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")):
             manifest_path = directory / "package.json"
-            manifest = _read_manifest(manifest_path, root) if manifest_path.is_file() else None
-            if kind is ProjectKind.service:
-                dockerfile = directory / "Dockerfile"
-                if not dockerfile.is_file():
-                    continue
-                dockerfiles[directory.name] = dockerfile
-            elif manifest is None:
-                continue
-            if directory.name in projects:
-                raise WorkspaceError(
-                    f"'{directory.name}' is both a service and a package; project names must be unique",
-                    hint=f"rename services/{directory.name} or packages/{directory.name}",
+            dockerfile = directory / "Dockerfile"
+            candidates.append(
+                Candidate(
+                    kind=kind,
+                    name=directory.name,
+                    manifest=_read_text(manifest_path, root) if manifest_path.is_file() else None,
+                    dockerfile=(
+                        dockerfile.read_text(encoding="utf-8", errors="replace")
+                        if kind is ProjectKind.service and dockerfile.is_file()
+                        else None
+                    ),
+                    markers=frozenset(m for m in LANGUAGE_MARKERS if (directory / m).is_file()),
                 )
-            projects[directory.name] = Project(
-                name=directory.name,
-                kind=kind,
-                path=f"{folder}/{directory.name}",
-                language=_language(directory, manifest),
-                npm_name=_str(manifest.get("name")) if manifest else None,
-                version=_str(manifest.get("version")) if manifest else None,
             )
-            if manifest is not None:
-                manifests[directory.name] = manifest
+    return build_workspace(root, candidates)
+
+
+def build_workspace(root: Path, candidates: Iterable[Candidate]) -> Workspace:
+    """The workspace made of ``candidates``: services need a Dockerfile, packages a package.json."""
+    projects: dict[str, Project] = {}
+    manifests: dict[str, dict[str, Any]] = {}
+    dockerfiles: dict[str, str] = {}
+
+    for candidate in sorted(candidates, key=lambda c: (c.kind is ProjectKind.service, c.name)):
+        folder = "services" if candidate.kind is ProjectKind.service else "packages"
+        path = f"{folder}/{candidate.name}"
+        if candidate.name.startswith("."):
+            continue
+        if candidate.kind is ProjectKind.service:
+            if candidate.dockerfile is None:
+                continue
+            dockerfiles[candidate.name] = candidate.dockerfile
+        elif candidate.manifest is None:
+            continue
+        manifest = (
+            _parse_manifest(candidate.manifest, f"{path}/package.json") if candidate.manifest is not None else None
+        )
+        if candidate.name in projects:
+            raise WorkspaceError(
+                f"'{candidate.name}' is both a service and a package; project names must be unique",
+                hint=f"rename services/{candidate.name} or packages/{candidate.name}",
+            )
+        projects[candidate.name] = Project(
+            name=candidate.name,
+            kind=candidate.kind,
+            path=path,
+            language=_language(candidate.markers, manifest),
+            npm_name=_str(manifest.get("name")) if manifest else None,
+            version=_str(manifest.get("version")) if manifest else None,
+        )
+        if manifest is not None:
+            manifests[candidate.name] = manifest
 
     by_npm_name = {p.npm_name: p.name for p in projects.values() if p.npm_name and not p.is_service}
     edges: set[Edge] = set()
@@ -74,15 +121,20 @@ def discover(root: Path) -> Workspace:
     return Workspace(root=root, projects=dict(sorted(projects.items())), edges=ordered)
 
 
-def _read_manifest(path: Path, root: Path) -> dict[str, Any]:
+def _read_text(path: Path, root: Path) -> str:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise WorkspaceError(f"{path.relative_to(root)}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise WorkspaceError(f"{path.relative_to(root)}: cannot read: {exc}") from None
+
+
+def _parse_manifest(text: str, where: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise WorkspaceError(f"{where}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
     if not isinstance(data, dict):
-        raise WorkspaceError(f"{path.relative_to(root)}: a package.json must hold a JSON object")
+        raise WorkspaceError(f"{where}: a package.json must hold a JSON object")
     return data
 
 
@@ -90,22 +142,22 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _language(directory: Path, manifest: dict[str, Any] | None) -> str:
+def _language(markers: frozenset[str], manifest: dict[str, Any] | None) -> str:
     if manifest is not None:
-        return "typescript" if (directory / "tsconfig.json").is_file() else "node"
-    if (directory / "pyproject.toml").is_file() or (directory / "requirements.txt").is_file():
+        return "typescript" if "tsconfig.json" in markers else "node"
+    if "pyproject.toml" in markers or "requirements.txt" in markers:
         return "python"
-    if (directory / "go.mod").is_file():
+    if "go.mod" in markers:
         return "go"
     return "unknown"
 
 
-def _dockerfile_packages(path: Path) -> list[tuple[str, int]]:
+def _dockerfile_packages(text: str) -> list[tuple[str, int]]:
     """Packages a Dockerfile copies in with ``COPY packages/<name>`` (line continuations honoured)."""
     found: list[tuple[str, int]] = []
     logical = ""
     start = 0
-    for number, raw in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+    for number, raw in enumerate(text.splitlines(), 1):
         if not logical:
             start = number
         if raw.rstrip().endswith("\\"):

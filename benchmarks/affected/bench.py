@@ -1,0 +1,231 @@
+"""`shipyard affected` against `git diff --name-only` (the floor), `turbo ls --affected` and
+`nx show projects --affected` on a generated 2,000-project monorepo, for ranges of 1, 50 and 500
+commits, cold (page cache and tool caches dropped before every run) and warm (median of runs).
+
+    python -m benchmarks affected [--projects=2000] [--commits=3000] [--runs=5] [--keep=DIR]
+
+Every tool's answer is checked against Shipyard's: the table says "same" only when the project sets
+are equal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.affected.monorepo import Shape, generate
+
+ROOT = Path(__file__).resolve().parents[2]
+TOOLS = ROOT / ".tools" / "npm-test" / "node_modules"
+RANGES = (1, 50, 500)
+
+
+@dataclass
+class Tool:
+    """A command to time and a parser of its answer (None for the floor, which names files, not projects)."""
+
+    name: str
+    argv: Callable[[str], list[str]]
+    env: dict[str, str]
+    parse: Callable[[str], set[str]] | None
+    caches: tuple[str, ...] = ()
+
+
+def _names(items: list[str]) -> set[str]:
+    return {item.rsplit("/", 1)[-1] for item in items}
+
+
+def _parse_shipyard(out: str) -> set[str]:
+    data = json.loads(out)
+    return {p["name"] for p in data["services"] + data["packages"]}
+
+
+def _parse_turbo(out: str) -> set[str]:
+    return _names([i["name"] for i in json.loads(out[out.index("{") :])["packages"]["items"]])
+
+
+def _parse_nx(out: str) -> set[str]:
+    return _names(json.loads(out[out.index("[") :]))
+
+
+def tools() -> list[Tool]:
+    """The contenders; turbo and nx come from deps/npm-test (installed by `make test-deps`)."""
+    quiet = {"TURBO_TELEMETRY_DISABLED": "1", "DO_NOT_TRACK": "1", "TURBO_NO_UPDATE_NOTIFIER": "1"}
+    found = [
+        Tool("git diff", lambda base: ["git", "diff", "--name-only", base, "HEAD"], {}, None),
+        Tool(
+            "shipyard",
+            lambda base: [sys.executable, "-m", "shipyard", "affected", "--base", base, "--json"],
+            {},
+            _parse_shipyard,
+        ),
+    ]
+    turbo = TOOLS / ".bin" / "turbo"
+    if turbo.exists():
+        found.append(
+            Tool(
+                "turbo",
+                lambda base: [str(turbo), "ls", "--affected", "--output=json"],
+                {**quiet, "TURBO_SCM_HEAD": "HEAD"},
+                _parse_turbo,
+                (".turbo", "node_modules/.cache/turbo"),
+            )
+        )
+    nx = TOOLS / ".bin" / "nx"
+    if nx.exists():
+        found.append(
+            Tool(
+                "nx",
+                lambda base: [str(nx), "show", "projects", "--affected", f"--base={base}", "--head=HEAD", "--json"],
+                {"NX_DAEMON": "false", "NX_NO_CLOUD": "true", "NX_TUI": "false"},
+                _parse_nx,
+                (".nx", "node_modules/.cache/nx"),
+            )
+        )
+    return found
+
+
+def drop_page_cache() -> str | None:
+    """Drop the kernel's page cache; the reason it could not be dropped, or None."""
+    try:
+        os.sync()
+        Path("/proc/sys/vm/drop_caches").write_text("3\n")
+    except OSError as exc:
+        return f"page cache NOT dropped ({exc.strerror}): cold numbers are tool-cache-cold only"
+    return None
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Wall-clock and CPU (user + system, the tool and every process it waited for) seconds of one run."""
+
+    wall: float
+    cpu: float
+
+
+def timed(tool: Tool, repo: Path, base: str) -> tuple[Timing, str]:
+    env = {**os.environ, **tool.env}
+    if tool.name == "turbo":
+        env["TURBO_SCM_BASE"] = base
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    proc = subprocess.run(tool.argv(base), cwd=repo, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{tool.name} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Timing(elapsed, cpu), proc.stdout
+
+
+def run(argv: list[str]) -> None:
+    """Generate the monorepo, time every tool on every range, print the table."""
+    options = dict(a.split("=", 1) for a in argv if "=" in a)
+    projects = int(options.get("--projects", "2000"))
+    shape = Shape(
+        services=projects // 5, packages=projects - projects // 5, commits=int(options.get("--commits", "3000"))
+    )
+    runs = int(options.get("--runs", "5"))
+    scratch = Path(options["--keep"]) if "--keep" in options else Path(tempfile.mkdtemp(prefix="shipyard-bench-"))
+    repo = scratch / "mono"
+    try:
+        if not (repo / ".git").is_dir():
+            started = time.perf_counter()
+            generate(repo, shape)
+            print(f"generated {projects} projects, {shape.commits} commits in {time.perf_counter() - started:.1f}s")
+
+        def count(*args: str) -> int:
+            return len(subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True).stdout.splitlines())
+
+        services = count("ls-tree", "HEAD", "services/")
+        print(
+            f"monorepo: {services + count('ls-tree', 'HEAD', 'packages/')} projects ({services} services), "
+            f"{count('ls-files')} files, {count('rev-list', 'HEAD')} commits"
+        )
+        if (TOOLS / "nx").is_dir() and not (repo / "node_modules").exists():
+            # Nx looks for its own modules in the workspace; link the pinned install (ignored by git).
+            (repo / "node_modules").symlink_to(TOOLS)
+        contenders = tools()
+        missing = {"turbo", "nx"} - {t.name for t in contenders}
+        if missing:
+            print(f"NOT measured (run `make test-deps` to install): {', '.join(sorted(missing))}")
+        rows = [measure(repo, contenders, depth, runs) for depth in RANGES]
+        print_table(rows, [t.name for t in contenders])
+    finally:
+        if "--keep" not in options:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+@dataclass
+class Row:
+    depth: int
+    changed_files: int
+    projects: int
+    cold: dict[str, Timing]
+    warm: dict[str, Timing]
+    agree: dict[str, str]
+    notes: list[str]
+
+
+def measure(repo: Path, contenders: list[Tool], depth: int, runs: int) -> Row:
+    base = subprocess.run(
+        ["git", "rev-parse", f"HEAD~{depth}"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    cold: dict[str, Timing] = {}
+    warm: dict[str, Timing] = {}
+    answers: dict[str, set[str]] = {}
+    notes: list[str] = []
+    changed = 0
+    for tool in contenders:
+        for cache in tool.caches:
+            shutil.rmtree(repo / cache, ignore_errors=True)
+        note = drop_page_cache()
+        if note and note not in notes:
+            notes.append(note)
+        cold[tool.name], out = timed(tool, repo, base)
+        times = [timed(tool, repo, base)[0] for _ in range(runs)]
+        warm[tool.name] = Timing(statistics.median(t.wall for t in times), statistics.median(t.cpu for t in times))
+        if tool.parse is None:
+            changed = len(out.splitlines())
+        else:
+            answers[tool.name] = tool.parse(out)
+    ours = answers["shipyard"]
+    agree = {}
+    for name, answer in answers.items():
+        if name != "shipyard":
+            agree[name] = "same" if answer == ours else f"DIFFERENT (+{len(answer - ours)} -{len(ours - answer)})"
+    return Row(depth, changed, len(ours), cold, warm, agree, notes)
+
+
+def print_table(rows: list[Row], names: list[str]) -> None:
+    peers = [n for n in names if n not in ("shipyard", "git diff")]
+    header = ["range", "files", "projects", "mode", *names, *(f"{p}/shipyard" for p in peers), "same answer"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        for mode, numbers in (("cold", row.cold), ("warm", row.warm)):
+            cells = [
+                f"{row.depth} commit{'s' if row.depth > 1 else ''}",
+                str(row.changed_files),
+                str(row.projects),
+                mode,
+            ]
+            cells += [f"{numbers[n].wall * 1000:.0f} ms (cpu {numbers[n].cpu * 1000:.0f})" for n in names]
+            ours = numbers["shipyard"]
+            cells += [f"{numbers[p].wall / ours.wall:.1f}x (cpu {numbers[p].cpu / ours.cpu:.1f}x)" for p in peers]
+            cells.append(", ".join(f"{k}: {v}" for k, v in row.agree.items()) or "-")
+            lines.append("| " + " | ".join(cells) + " |")
+    print("\n".join(lines))
+    for note in dict.fromkeys(n for row in rows for n in row.notes):
+        print(f"note: {note}")
+    print("cold = page cache dropped and tool caches (.turbo, .nx) removed before one run; warm = median of runs")
+    print("cpu = user + system time of the tool and the processes it ran; ratios > 1 mean Shipyard is faster")

@@ -1,0 +1,115 @@
+"""Reading a workspace straight from a git commit, without a checkout.
+
+Three git processes whatever the size of the monorepo (see ``workspace_at``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from shipyard.gitflow.git import GitError
+from shipyard.workspace.discovery import LANGUAGE_MARKERS, Candidate, build_workspace
+from shipyard.workspace.model import ProjectKind, Workspace
+
+_FOLDERS = (("packages", ProjectKind.package), ("services", ProjectKind.service))
+
+
+def _git(root: Path, args: Sequence[str], data: bytes | None = None) -> bytes:
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    proc = subprocess.run(["git", "-C", str(root), *args], input=data, capture_output=True, env=env, check=False)
+    if proc.returncode != 0:
+        raise GitError(args, proc.returncode, proc.stderr.decode("utf-8", "replace"))
+    return proc.stdout
+
+
+def read_objects(root: Path, names: Sequence[str]) -> dict[str, tuple[bytes, bytes] | None]:
+    """Many objects (by id or ``<commit>:<path>``) in one ``git cat-file --batch``: name -> (type, content),
+    None when absent."""
+    wanted = [s for s in dict.fromkeys(names) if "\n" not in s]
+    if not wanted:
+        return {}
+    out = _git(root, ["cat-file", "--batch"], ("\n".join(wanted) + "\n").encode())
+    found: dict[str, tuple[bytes, bytes] | None] = {}
+    position = 0
+    for name in wanted:
+        end = out.index(b"\n", position)
+        header = out[position:end].split(b" ")
+        position = end + 1
+        if len(header) == 3 and header[2].isdigit():
+            size = int(header[2])
+            found[name] = (header[1], out[position : position + size])
+            position += size + 1
+        else:  # "<name> missing" or "<name> ambiguous"
+            found[name] = None
+    return found
+
+
+def read_blobs(root: Path, specs: Sequence[str]) -> dict[str, bytes | None]:
+    """The contents of many ``<commit>:<path>`` files in one ``git cat-file --batch``; None when absent."""
+    return {
+        name: (obj[1] if obj is not None and obj[0] == b"blob" else None)
+        for name, obj in read_objects(root, specs).items()
+    }
+
+
+def _tree_entries(data: bytes, oid_size: int) -> dict[str, tuple[bytes, str]]:
+    """A raw tree object: name -> (mode, object id). Entries are ``<mode> <name>\\0<binary id>``."""
+    entries: dict[str, tuple[bytes, str]] = {}
+    position = 0
+    while position < len(data):
+        space = data.index(b" ", position)
+        nul = data.index(b"\0", space)
+        oid = data[nul + 1 : nul + 1 + oid_size].hex()
+        entries[data[space + 1 : nul].decode("utf-8", "surrogateescape")] = (data[position:space], oid)
+        position = nul + 1 + oid_size
+    return entries
+
+
+def workspace_at(root: Path, commit: str) -> Workspace:
+    """The workspace as it is in ``commit``: the same rules as discovery on disk.
+
+    Three git processes: ``ls-tree`` for the project folders, then ``cat-file`` for their trees and
+    ``cat-file`` for the package.json and Dockerfile blobs, all looked up by object id (looking up
+    thousands of ``<commit>:<path>`` names walks the big ``packages`` tree each time and costs far more).
+    """
+    listing = _git(root, ["ls-tree", "-z", commit, "--", *(f"{folder}/" for folder, _ in _FOLDERS)])
+    folders: dict[str, tuple[ProjectKind, str]] = {}
+    for record in listing.split(b"\0"):
+        meta, _, path = record.partition(b"\t")
+        fields = meta.split(b" ")
+        if len(fields) != 3 or fields[1] != b"tree":
+            continue
+        top, _, name = path.decode("utf-8", "surrogateescape").rpartition("/")
+        kind = dict(_FOLDERS).get(top.rsplit("/", 1)[-1])
+        if kind is not None and name and "\n" not in name and not name.startswith("."):
+            folders[fields[2].decode()] = (kind, name)
+    trees = read_objects(root, list(folders))
+    wanted = ("package.json", "Dockerfile")
+    contents: dict[str, dict[str, str]] = {}  # tree id -> file name -> blob id
+    markers: dict[str, frozenset[str]] = {}
+    for tree_id, obj in trees.items():
+        entries = _tree_entries(obj[1], len(tree_id) // 2) if obj is not None else {}
+        regular = {n: oid for n, (mode, oid) in entries.items() if mode.startswith(b"100") or mode == b"120000"}
+        contents[tree_id] = {n: regular[n] for n in wanted if n in regular}
+        markers[tree_id] = frozenset(m for m in LANGUAGE_MARKERS if m in regular)
+    blobs = read_objects(root, [oid for files in contents.values() for oid in files.values()])
+
+    def text(tree_id: str, file: str) -> str | None:
+        oid = contents[tree_id].get(file)
+        obj = blobs.get(oid) if oid else None
+        return obj[1].decode("utf-8", "replace") if obj is not None else None
+
+    candidates = [
+        Candidate(
+            kind=kind,
+            name=name,
+            manifest=text(tree_id, "package.json"),
+            dockerfile=text(tree_id, "Dockerfile") if kind is ProjectKind.service else None,
+            markers=markers[tree_id],
+        )
+        for tree_id, (kind, name) in folders.items()
+    ]
+    return build_workspace(root, candidates)
