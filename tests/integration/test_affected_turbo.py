@@ -11,11 +11,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from benchmarks.affected.monorepo import Shape, generate
-from tests.realparts import REPO_ROOT, missing
 
+from benchmarks.affected.monorepo import Shape, generate
 from shipyard.gitflow.git import Git
 from shipyard.workspace.affected import Rules, find_affected
+from tests.realparts import REPO_ROOT, missing
 
 pytestmark = pytest.mark.integration
 
