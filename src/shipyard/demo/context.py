@@ -39,7 +39,7 @@ class DemoContext:
         )
         output = (proc.stdout + proc.stderr).rstrip()
         if output:
-            self.console.print(output, markup=False, highlight=False)
+            self.console.print(output, markup=False, highlight=False, soft_wrap=True)
         if proc.returncode != expect:
             raise RuntimeError(f"shipyard {shlex.join(args)} exited {proc.returncode}, expected {expect}")
         return proc.stdout
