@@ -17,6 +17,9 @@ COMMANDS: dict[str, str] = {
     "check": "shipyard.cli.check_cmd",
     "branch": "shipyard.cli.branch_cmd",
     "demo": "shipyard.cli.demo_cmd",
+    "scan": "shipyard.cli.scan_cmd",
+    "ci": "shipyard.cli.ci_cmd",
+    "pr": "shipyard.cli.pr_cmd",
 }
 
 
