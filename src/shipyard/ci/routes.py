@@ -12,25 +12,17 @@ from shipyard.ci.conditions import All, Any_, Condition, Eq, OneOf, StartsWith, 
 PR_ACTIONS = ("opened", "synchronize", "reopened")
 PACKAGES_PREFIX = "packages/"
 
+# Each pipeline declares exactly these params (and uses each one), so binding, template and pipeline agree.
 _PR_PARAMS = {
     "git-url": "repository.clone_url",
     "git-revision": "pull_request.head.sha",
     "pr-number": "number",
     "base-ref": "pull_request.base.ref",
-    "head-ref": "pull_request.head.ref",
     "repo-full-name": "repository.full_name",
 }
-_TEARDOWN_PARAMS = {
-    "git-url": "repository.clone_url",
-    "pr-number": "number",
-    "repo-full-name": "repository.full_name",
-}
-_PUSH_PARAMS = {
-    "git-url": "repository.clone_url",
-    "git-revision": "after",
-    "git-ref": "ref",
-    "repo-full-name": "repository.full_name",
-}
+_TEARDOWN_PARAMS = {"git-url": "repository.clone_url", "pr-number": "number"}
+_PUSH_PARAMS = {"git-url": "repository.clone_url", "git-revision": "after", "git-ref": "ref", "git-before": "before"}
+_PACKAGE_PARAMS = {"git-url": "repository.clone_url", "git-revision": "after", "git-ref": "ref"}
 
 _LIVE = Eq("deleted", False)  # a push that deletes a branch carries the ref too: never build it
 _RELEASE_OR_HOTFIX = Any_((StartsWith("ref", "refs/heads/release/"), StartsWith("ref", "refs/heads/hotfix/")))
@@ -65,7 +57,7 @@ ROUTES: tuple[Route, ...] = (
         "package-build",
         "push",
         All((_RELEASE_LINE, _LIVE, TouchesPath(PACKAGES_PREFIX))),
-        _PUSH_PARAMS,
+        _PACKAGE_PARAMS,
         "npm packages changed on a release line",
     ),
 )
