@@ -1,0 +1,203 @@
+"""``shipyard pr comment`` and the GitHub client, against a local stand-in for GitHub's REST API.
+
+No GitHub is reachable from here. The stand-in (tests/standins/github.py) checks every request against
+GitHub's own OpenAPI description from npm @octokit/openapi and answers per it; any contract violation
+fails the test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.ci_parts import npm_file
+from tests.realparts import need_reference
+from tests.standins.github import GitHubStandIn
+from tests.standins.openapi import OpenAPI
+
+from shipyard.github.client import GitHubClient, GitHubError
+from shipyard.github.feedback import MARKER, Feedback, apply_feedback, plan_feedback
+from shipyard.scan import evaluate, load_report
+
+pytestmark = pytest.mark.integration
+
+TOKEN = "ghp_TESTTOKEN0123456789abcdefSECRET"
+REPO = "acme/monorepo"
+
+
+@pytest.fixture(scope="session")
+def github_api() -> OpenAPI:
+    return OpenAPI(npm_file("@octokit", "openapi", "generated", "api.github.com.json"))
+
+
+@pytest.fixture
+def github(github_api: OpenAPI) -> Iterator[GitHubStandIn]:
+    stand_in = GitHubStandIn(github_api, TOKEN)
+    with stand_in.running():
+        yield stand_in
+    assert stand_in.state.violations == [], stand_in.state.violations
+
+
+class Sleeps(list[float]):
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+def _client(github: GitHubStandIn, sleeps: Sleeps | None = None) -> GitHubClient:
+    return GitHubClient(
+        token=TOKEN, api_url=github.url, sleep=sleeps if sleeps is not None else Sleeps(), clock=lambda: 1_000_000.0
+    )
+
+
+def _run(github: GitHubStandIn, number: int, feedback: Feedback) -> list[str]:
+    client = _client(github)
+    plan = plan_feedback(client, REPO, number, feedback)
+    apply_feedback(client, REPO, number, feedback, plan)
+    return [a.op.value + ":" + str(a.details["kind"]) for a in plan.actions]
+
+
+def _failing_gate() -> Feedback:
+    report = load_report(need_reference("trivy", "debian-buster.json"))
+    return Feedback(gate=evaluate([report]), affected=["user-service"])
+
+
+def _passing_gate() -> Feedback:
+    report = load_report(need_reference("trivy", "ubuntu-1804.json"))
+    return Feedback(gate=evaluate([report]), affected=["user-service"])
+
+
+def test_one_comment_posted_then_updated_in_place(github: GitHubStandIn) -> None:
+    github.add_comment(REPO, 7, "LGTM", login="a-person")
+    assert _run(github, 7, Feedback(affected=["user-service"])) == ["create:comment"]
+    assert _run(github, 7, Feedback(affected=["user-service"])) == []  # nothing changed, nothing written
+    assert _run(github, 7, Feedback(affected=["user-service", "payment-service"])) == ["update:comment"]
+    ours = [c for c in github.state.comments.values() if MARKER in c["body"]]
+    assert len(ours) == 1
+    assert "`payment-service`" in ours[0]["body"]
+    assert any(c["body"] == "LGTM" for c in github.state.comments.values())
+
+
+def test_a_failing_gate_requests_changes_once_and_a_pass_dismisses(github: GitHubStandIn) -> None:
+    assert _run(github, 8, _failing_gate()) == ["create:comment", "create:review"]
+    review = next(iter(github.state.reviews.values()))
+    assert review["state"] == "CHANGES_REQUESTED"
+    assert _run(github, 8, _failing_gate()) == []  # re-run: no second review
+    assert _run(github, 8, _passing_gate()) == ["update:comment", "update:dismissal"]
+    assert review["state"] == "DISMISSED"
+    body = next(c["body"] for c in github.state.comments.values() if MARKER in c["body"])
+    assert "Vulnerability gate passed" in body
+
+
+def test_marker_found_on_a_later_page(github: GitHubStandIn) -> None:
+    for index in range(120):
+        github.add_comment(REPO, 9, f"chatter {index}")
+    first = _run(github, 9, Feedback(affected=[]))
+    assert first == ["create:comment"]
+    assert _run(github, 9, Feedback(affected=["user-service"])) == ["update:comment"]
+    pages = [r.query.get("page") for r in github.state.requests if r.path.endswith("/issues/9/comments")]
+    assert "2" in pages
+
+
+def test_rate_limits_are_waited_out_as_github_asks(github: GitHubStandIn) -> None:
+    sleeps = Sleeps()
+    client = _client(github, sleeps)
+    github.refuse_next(429, {"Retry-After": "7"}, "You have exceeded a secondary rate limit")
+    github.refuse_next(403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1000030"}, "API rate limit exceeded")
+    comments = list(client.paginate(f"/repos/{REPO}/issues/10/comments"))
+    assert comments == []
+    assert sleeps == [7.0, 31.0]  # Retry-After, then reset - now + 1
+
+
+def test_refusals_name_the_request_never_the_token(github: GitHubStandIn) -> None:
+    client = GitHubClient(token="ghp_WRONG_TOKEN_SHOULD_NOT_LEAK", api_url=github.url, sleep=Sleeps())
+    with pytest.raises(GitHubError) as caught:
+        client.request("GET", f"/repos/{REPO}/issues/1/comments")
+    assert caught.value.status == 401
+    assert "ghp_WRONG" not in str(caught.value) and "ghp_WRONG" not in repr(client)
+    github.state.requests.clear()  # a wrong token is not a contract violation of ours
+
+
+def test_the_stand_in_rejects_what_github_would(github: GitHubStandIn) -> None:
+    client = _client(github)
+    with pytest.raises(GitHubError) as caught:
+        client.request("POST", f"/repos/{REPO}/issues/3/comments", {"text": "wrong field"})
+    assert caught.value.status == 400
+    assert "'body' is a required property" in str(caught.value)
+    assert github.state.violations
+    github.state.requests.clear()  # the violation was the point of this test
+
+
+def test_plain_http_to_a_remote_host_is_refused() -> None:
+    client = GitHubClient(token=TOKEN, api_url="http://github.example.invalid", sleep=Sleeps())
+    with pytest.raises(GitHubError, match="refusing to send the token"):
+        client.request("GET", "/user")
+
+
+def test_cli_posts_the_comment_and_never_prints_the_token(github: GitHubStandIn, tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN + "\n")
+    affected = tmp_path / "affected.json"
+    affected.write_text('["user-service"]')
+    truncated = tmp_path / "scan.json"
+    truncated.write_bytes(need_reference("trivy", "alpine-310.json").read_bytes()[:300])
+    args = ["--repo", REPO, "--pr", "11", "--token-file", str(token_file), "--api-url", github.url]
+    env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GH_TOKEN")}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "shipyard",
+            "pr",
+            "comment",
+            *args,
+            "--affected",
+            str(affected),
+            "--scan",
+            str(truncated),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert TOKEN not in proc.stdout + proc.stderr
+    plan = json.loads(proc.stdout)
+    assert [a["op"] for a in plan["actions"]] == ["create", "create"]
+    body = next(c["body"] for c in github.state.comments.values())
+    assert "could not be read" in body and "truncated" in body  # an unreadable report is never a pass
+    assert next(iter(github.state.reviews.values()))["state"] == "CHANGES_REQUESTED"
+
+    wrong = tmp_path / "wrong"
+    wrong.write_text("ghp_ANOTHER_SECRET_VALUE")
+    denied = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "shipyard",
+            "pr",
+            "comment",
+            "--repo",
+            REPO,
+            "--pr",
+            "11",
+            "--token-file",
+            str(wrong),
+            "--api-url",
+            github.url,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    assert denied.returncode == 2
+    assert "401" in denied.stderr and "ghp_ANOTHER" not in denied.stderr + denied.stdout
+    assert "Traceback" not in denied.stderr
+    github.state.requests = [r for r in github.state.requests if r.headers.get("authorization") == f"Bearer {TOKEN}"]
