@@ -87,6 +87,8 @@ def render(
     if check:
         for path in stale:
             say(f"out of date: {path}")
+        if not stale:
+            say(f"tekton/ is up to date ({len(files)} files)")
         exit_with(1 if stale else 0)
     for path in files:
         if dry_run:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from shipyard.demo import foundation
+from shipyard.demo import ci, foundation
 from shipyard.demo.context import DemoContext
 
 Step = tuple[str, Callable[[DemoContext], None]]
@@ -14,4 +14,7 @@ STEPS: list[Step] = [
     ("Scaffold a monorepo", foundation.scaffold),
     ("Validate the platform", foundation.check),
     ("Branch rules", foundation.branches),
+    ("Vulnerability gate", ci.scan_gate),
+    ("Webhook -> pipelines", ci.ci_plan),
+    ("Tekton pipelines and triggers", ci.tekton),
 ]
