@@ -11,7 +11,9 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -201,3 +203,53 @@ def test_cli_posts_the_comment_and_never_prints_the_token(github: GitHubStandIn,
     assert "401" in denied.stderr and "ghp_ANOTHER" not in denied.stderr + denied.stdout
     assert "Traceback" not in denied.stderr
     github.state.requests = [r for r in github.state.requests if r.headers.get("authorization") == f"Bearer {TOKEN}"]
+
+
+def test_dry_run_reads_but_writes_nothing(github: GitHubStandIn, tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN)
+    args = ["--repo", REPO, "--pr", "12", "--token-file", str(token_file), "--api-url", github.url, "--dry-run"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "shipyard", "pr", "comment", *args], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "create  acme/monorepo#12 comment" in proc.stdout
+    assert {r.method for r in github.state.requests} == {"GET"}
+    assert github.state.comments == {}
+
+
+def test_the_token_does_not_follow_a_redirect_to_another_host() -> None:
+    seen: dict[str, str | None] = {}
+
+    class Target(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen["authorization"] = self.headers.get("Authorization")
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b"[]")
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    target = ThreadingHTTPServer(("127.0.0.1", 0), Target)
+
+    class Redirect(Target):
+        def do_GET(self) -> None:
+            self.send_response(307)
+            # "localhost" is another host than "127.0.0.1" as far as the URL goes.
+            self.send_header("Location", f"http://localhost:{target.server_address[1]}/elsewhere")
+            self.end_headers()
+
+    source = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in (target, source)]
+    for thread in threads:
+        thread.start()
+    try:
+        client = GitHubClient(token=TOKEN, api_url=f"http://127.0.0.1:{source.server_address[1]}", sleep=Sleeps())
+        assert client.request("GET", "/repos/a/b/issues/1/comments").data == []
+        assert seen == {"authorization": None}
+    finally:
+        for server in (target, source):
+            server.shutdown()
+            server.server_close()

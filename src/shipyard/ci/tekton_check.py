@@ -236,7 +236,10 @@ class _Checker:
             if found is None:
                 self.say(path, obj, f"{where}: TriggerBinding '{binding.get('ref')}' is not rendered")
                 continue
-            bound |= _names(found[1].get("spec", {}).get("params"))
+            for param in found[1].get("spec", {}).get("params", []):
+                bound.add(param["name"])
+                if not re.fullmatch(r"\$\((body|header|extensions)\.[A-Za-z0-9_.-]+\)", str(param.get("value"))):
+                    self.say(path, obj, f"{where}: binding param '{param['name']}' is not a $(body...) value")
         for param in template[1].get("spec", {}).get("params", []):
             if "default" not in param and param["name"] not in bound:
                 self.say(path, obj, f"{where}: no binding gives template param '{param['name']}'")

@@ -16,6 +16,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import Message
+from http.client import HTTPMessage
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,21 @@ def load_token(token_file: Path | None = None, env: dict[str, str] | None = None
         if source.get(name, "").strip():
             return source[name].strip()
     raise GitHubError("no GitHub token", hint="set GITHUB_TOKEN or pass --token-file FILE")
+
+
+class _SameHostRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows redirects (GitHub redirects renamed repositories) but drops the token when the host changes."""
+
+    def redirect_request(
+        self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: HTTPMessage, newurl: str
+    ) -> urllib.request.Request | None:
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and urllib.parse.urlsplit(newurl).netloc != urllib.parse.urlsplit(req.full_url).netloc:
+            new.remove_header("Authorization")
+        return new
+
+
+_OPENER = urllib.request.build_opener(_SameHostRedirects)
 
 
 @dataclass(frozen=True)
@@ -91,7 +107,7 @@ class GitHubClient:
         for attempt in range(1, self.max_attempts + 1):
             request = urllib.request.Request(url, data=data, method=method, headers=self._headers(data is not None))
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as reply:
+                with _OPENER.open(request, timeout=self.timeout) as reply:
                     return Response(reply.status, _lower(reply.headers), _decode(reply.read()))
             except urllib.error.HTTPError as exc:
                 headers = _lower(exc.headers)
