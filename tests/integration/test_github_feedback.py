@@ -42,7 +42,7 @@ def github(github_api: OpenAPI) -> Iterator[GitHubStandIn]:
     stand_in = GitHubStandIn(github_api, TOKEN)
     with stand_in.running():
         yield stand_in
-    assert stand_in.state.violations == [], stand_in.state.violations
+    assert stand_in.violations == [], stand_in.violations
 
 
 class Sleeps(list[float]):
@@ -78,20 +78,20 @@ def test_one_comment_posted_then_updated_in_place(github: GitHubStandIn) -> None
     assert _run(github, 7, Feedback(affected=["user-service"])) == ["create:comment"]
     assert _run(github, 7, Feedback(affected=["user-service"])) == []  # nothing changed, nothing written
     assert _run(github, 7, Feedback(affected=["user-service", "payment-service"])) == ["update:comment"]
-    ours = [c for c in github.state.comments.values() if MARKER in c["body"]]
+    ours = [c for c in github.comments.values() if MARKER in c["body"]]
     assert len(ours) == 1
     assert "`payment-service`" in ours[0]["body"]
-    assert any(c["body"] == "LGTM" for c in github.state.comments.values())
+    assert any(c["body"] == "LGTM" for c in github.comments.values())
 
 
 def test_a_failing_gate_requests_changes_once_and_a_pass_dismisses(github: GitHubStandIn) -> None:
     assert _run(github, 8, _failing_gate()) == ["create:comment", "create:review"]
-    review = next(iter(github.state.reviews.values()))
+    review = next(iter(github.reviews.values()))
     assert review["state"] == "CHANGES_REQUESTED"
     assert _run(github, 8, _failing_gate()) == []  # re-run: no second review
     assert _run(github, 8, _passing_gate()) == ["update:comment", "update:dismissal"]
     assert review["state"] == "DISMISSED"
-    body = next(c["body"] for c in github.state.comments.values() if MARKER in c["body"])
+    body = next(c["body"] for c in github.comments.values() if MARKER in c["body"])
     assert "Vulnerability gate passed" in body
 
 
@@ -101,15 +101,16 @@ def test_marker_found_on_a_later_page(github: GitHubStandIn) -> None:
     first = _run(github, 9, Feedback(affected=[]))
     assert first == ["create:comment"]
     assert _run(github, 9, Feedback(affected=["user-service"])) == ["update:comment"]
-    pages = [r.query.get("page") for r in github.state.requests if r.path.endswith("/issues/9/comments")]
+    pages = [r.query.get("page") for r in github.requests if r.path.endswith("/issues/9/comments")]
     assert "2" in pages
 
 
 def test_rate_limits_are_waited_out_as_github_asks(github: GitHubStandIn) -> None:
     sleeps = Sleeps()
     client = _client(github, sleeps)
-    github.refuse_next(429, {"Retry-After": "7"}, "You have exceeded a secondary rate limit")
-    github.refuse_next(403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1000030"}, "API rate limit exceeded")
+    github.refuse_next(429, {"Retry-After": "7"}, {"message": "You have exceeded a secondary rate limit"})
+    limited = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1000030"}
+    github.refuse_next(403, limited, {"message": "API rate limit exceeded"})
     comments = list(client.paginate(f"/repos/{REPO}/issues/10/comments"))
     assert comments == []
     assert sleeps == [7.0, 31.0]  # Retry-After, then reset - now + 1
@@ -121,7 +122,7 @@ def test_refusals_name_the_request_never_the_token(github: GitHubStandIn) -> Non
         client.request("GET", f"/repos/{REPO}/issues/1/comments")
     assert caught.value.status == 401
     assert "ghp_WRONG" not in str(caught.value) and "ghp_WRONG" not in repr(client)
-    github.state.requests.clear()  # a wrong token is not a contract violation of ours
+    github.requests.clear()  # a wrong token is not a contract violation of ours
 
 
 def test_the_stand_in_rejects_what_github_would(github: GitHubStandIn) -> None:
@@ -130,8 +131,8 @@ def test_the_stand_in_rejects_what_github_would(github: GitHubStandIn) -> None:
         client.request("POST", f"/repos/{REPO}/issues/3/comments", {"text": "wrong field"})
     assert caught.value.status == 400
     assert "'body' is a required property" in str(caught.value)
-    assert github.state.violations
-    github.state.requests.clear()  # the violation was the point of this test
+    assert github.violations
+    github.requests.clear()  # the violation was the point of this test
 
 
 def test_plain_http_to_a_remote_host_is_refused() -> None:
@@ -172,9 +173,9 @@ def test_cli_posts_the_comment_and_never_prints_the_token(github: GitHubStandIn,
     assert TOKEN not in proc.stdout + proc.stderr
     plan = json.loads(proc.stdout)
     assert [a["op"] for a in plan["actions"]] == ["create", "create"]
-    body = next(c["body"] for c in github.state.comments.values())
+    body = next(c["body"] for c in github.comments.values())
     assert "could not be read" in body and "truncated" in body  # an unreadable report is never a pass
-    assert next(iter(github.state.reviews.values()))["state"] == "CHANGES_REQUESTED"
+    assert next(iter(github.reviews.values()))["state"] == "CHANGES_REQUESTED"
 
     wrong = tmp_path / "wrong"
     wrong.write_text("ghp_ANOTHER_SECRET_VALUE")
@@ -202,7 +203,7 @@ def test_cli_posts_the_comment_and_never_prints_the_token(github: GitHubStandIn,
     assert denied.returncode == 2
     assert "401" in denied.stderr and "ghp_ANOTHER" not in denied.stderr + denied.stdout
     assert "Traceback" not in denied.stderr
-    github.state.requests = [r for r in github.state.requests if r.headers.get("authorization") == f"Bearer {TOKEN}"]
+    github.requests = [r for r in github.requests if r.headers.get("authorization") == f"Bearer {TOKEN}"]
 
 
 def test_dry_run_reads_but_writes_nothing(github: GitHubStandIn, tmp_path: Path) -> None:
@@ -214,8 +215,8 @@ def test_dry_run_reads_but_writes_nothing(github: GitHubStandIn, tmp_path: Path)
     )
     assert proc.returncode == 0, proc.stderr
     assert "create  acme/monorepo#12 comment" in proc.stdout
-    assert {r.method for r in github.state.requests} == {"GET"}
-    assert github.state.comments == {}
+    assert {r.method for r in github.requests} == {"GET"}
+    assert github.comments == {}
 
 
 def test_the_token_does_not_follow_a_redirect_to_another_host() -> None:
