@@ -22,7 +22,7 @@ from tests.realparts import need_reference
 from tests.standins.github import GitHubStandIn
 from tests.standins.openapi import OpenAPI
 
-from shipyard.github.client import GitHubClient, GitHubError
+from shipyard.github.client import GitHubClient, GitHubError, load_token
 from shipyard.github.feedback import MARKER, Feedback, apply_feedback, plan_feedback
 from shipyard.scan import evaluate, load_report
 
@@ -254,3 +254,20 @@ def test_the_token_does_not_follow_a_redirect_to_another_host() -> None:
         for server in (target, source):
             server.shutdown()
             server.server_close()
+
+
+def test_token_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    monkeypatch.delenv("GH_TOKEN", raising=False)
+    with pytest.raises(GitHubError, match="no GitHub token"):
+        load_token()
+    monkeypatch.setenv("GH_TOKEN", "from-gh")
+    assert load_token() == "from-gh"
+    monkeypatch.setenv("GITHUB_TOKEN", "from-github")
+    assert load_token() == "from-github"
+    token_file = tmp_path / "token"
+    token_file.write_text("from-file\n")
+    assert load_token(token_file) == "from-file"
+    token_file.write_text("\n")
+    with pytest.raises(GitHubError, match="empty"):
+        load_token(token_file)

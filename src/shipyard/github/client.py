@@ -38,7 +38,7 @@ class GitHubError(ShipyardError):
         self.status = status
 
 
-def load_token(token_file: Path | None = None, env: dict[str, str] | None = None) -> str:
+def load_token(token_file: Path | None = None) -> str:
     """The token from ``token_file``, else ``GITHUB_TOKEN`` / ``GH_TOKEN``; a clear error when there is none."""
     if token_file is not None:
         try:
@@ -48,10 +48,9 @@ def load_token(token_file: Path | None = None, env: dict[str, str] | None = None
         if not token:
             raise GitHubError(f"{token_file}: the GitHub token file is empty")
         return token
-    source = os.environ if env is None else env
     for name in ("GITHUB_TOKEN", "GH_TOKEN"):
-        if source.get(name, "").strip():
-            return source[name].strip()
+        if os.environ.get(name, "").strip():
+            return os.environ[name].strip()
     raise GitHubError("no GitHub token", hint="set GITHUB_TOKEN or pass --token-file FILE")
 
 

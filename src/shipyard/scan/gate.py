@@ -59,7 +59,6 @@ class GateResult:
     expired: list[AllowEntry] = field(default_factory=list)
     ignored_unfixed: int = 0
     notes: list[str] = field(default_factory=list)
-    reports: list[Report] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -110,7 +109,7 @@ def evaluate(
 ) -> GateResult:
     """Decide the gate over all reports: it fails when any finding at or above ``threshold`` is not accepted."""
     today = today or dt.date.today()
-    result = GateResult(threshold=threshold, ignore_unfixed=ignore_unfixed, reports=list(reports))
+    result = GateResult(threshold=threshold, ignore_unfixed=ignore_unfixed)
     for report in reports:
         for target in report.targets:
             if target.counts is not None:

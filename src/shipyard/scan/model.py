@@ -60,7 +60,6 @@ class Target:
     name: str
     findings: tuple[Finding, ...] = ()
     counts: dict[Severity, int] | None = None
-    fixable_total: int | None = None
 
 
 @dataclass(frozen=True)

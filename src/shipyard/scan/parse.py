@@ -198,9 +198,4 @@ def _harbor_overview(body: dict[str, Any], path: str, mime: str) -> Target:
             raise ScanInputError(f"{path}: summary.summary.{word} should be a count, found {number!r}")
         severity = Severity.parse(word)
         counts[severity] = counts.get(severity, 0) + number
-    fixable = summary.get("fixable")
-    return Target(
-        name=_harbor_target_name(body, mime),
-        counts=counts,
-        fixable_total=fixable if isinstance(fixable, int) else None,
-    )
+    return Target(name=_harbor_target_name(body, mime), counts=counts)
