@@ -16,7 +16,7 @@ import celpy
 import pytest
 from tests.ci_crd import crd_validator, errors
 from tests.ci_parts import NODE_MODULES, webhook_examples
-from tests.realparts import missing, need_reference
+from tests.realparts import missing, need_binary, need_reference
 
 from shipyard.ci.routes import plan_event
 from shipyard.ci.tekton_check import check_files
@@ -306,3 +306,15 @@ def test_cel_filters_agree_with_ci_plan(rendered: dict[str, str]) -> None:
         "stable-release",
         "package-build",
     }
+
+
+def test_kustomize_builds_the_folder(rendered: dict[str, str], tmp_path: Path) -> None:
+    kubectl = need_binary("kubectl", "listed in deps/apt-test.txt")
+    for path, text in rendered.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
+    proc = subprocess.run([kubectl, "kustomize", str(tmp_path / "tekton")], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    built = load_all(proc.stdout)
+    expected = sum(len(load_all(text)) for path, text in rendered.items() if not path.endswith("kustomization.yaml"))
+    assert len(built) == expected
