@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shipyard.ci.batches import RESULT_LIMIT, batch, read_matrix, result_text, split
+from shipyard.ci.batches import RESULT_LIMIT, batch, matrix_batches, read_matrix, result_text, split
 from shipyard.errors import ShipyardError
 
 names = st.lists(st.from_regex(r"[a-z][a-z0-9-]{0,20}", fullmatch=True), unique=True, max_size=3000)
@@ -34,9 +34,12 @@ def test_thousands_of_services_fit_tektons_limits() -> None:
     assert json.loads(result_text(batches)) == [str(i) for i in range(256)]
 
 
-def test_no_services_means_an_empty_matrix() -> None:
+def test_no_services_still_gives_the_matrix_one_empty_batch() -> None:
+    # An empty matrix would make Tekton skip the build task and every task after it.
     assert split([], 256) == []
-    assert result_text([]) == "[]"
+    assert matrix_batches([], 256) == [[]]
+    assert result_text(matrix_batches([], 256)) == '["0"]'
+    assert matrix_batches(["a", "b"], 256) == [["a"], ["b"]]
 
 
 def test_batch_file_round_trip_and_errors(tmp_path: Path) -> None:

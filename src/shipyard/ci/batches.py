@@ -43,6 +43,15 @@ def split(services: list[str], max_batches: int) -> list[list[str]]:
     return batches
 
 
+def matrix_batches(services: list[str], max_batches: int) -> list[list[str]]:
+    """The batches a pipeline fans out over: ``split``, but one empty batch when nothing is affected.
+
+    Tekton skips a task whose matrix is empty *and every task after it*, so the version's tags, the preview
+    and the feedback would not happen; one empty batch keeps the pipeline whole (its steps do nothing).
+    """
+    return split(services, max_batches) or [[]]
+
+
 def result_text(batches: list[list[str]]) -> str:
     """The array result: the batch indexes as JSON strings; refuses what would not fit in a task result."""
     text = json.dumps([str(i) for i in range(len(batches))], separators=(",", ":"))

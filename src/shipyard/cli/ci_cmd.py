@@ -108,9 +108,9 @@ def batches(
     result: Path | None = typer.Option(None, "--result", help="Tekton result file for the batch indexes."),
 ) -> None:
     """Split affected services into at most --max-batches batches; print (or write) the index array."""
-    from shipyard.ci.batches import read_matrix, result_text, split
+    from shipyard.ci.batches import matrix_batches, read_matrix, result_text
 
-    groups = split(read_matrix(matrix), max_batches)
+    groups = matrix_batches(read_matrix(matrix), max_batches)
     text = result_text(groups)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(groups) + "\n")
