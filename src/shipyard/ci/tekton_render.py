@@ -313,9 +313,10 @@ shipyard image release "$@" --version "$VERSION"
     def stable_source(self) -> Task:
         body = """
 mkdir -p .shipyard
-shipyard ci stable-source --version "$VERSION" --json > .shipyard/stable-source.json
-shipyard ci stable-source --version "$VERSION" \\
-  --mode-file "$(results.mode.path)" --source-file "$(results.source-tag.path)"
+# The decision and its reason (e.g. the files that changed since the beta) go to the log and the workspace.
+shipyard ci stable-source --version "$VERSION" --json \\
+  --mode-file "$(results.mode.path)" --source-file "$(results.source-tag.path)" > .shipyard/stable-source.json
+cat .shipyard/stable-source.json
 """
         return Task(
             metadata=_meta("shipyard-stable-source"),
