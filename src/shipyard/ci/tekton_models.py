@@ -5,9 +5,11 @@ Only the fields Shipyard uses are modelled; each model rejects unknown fields (`
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from shipyard.k8s.base import K8sModel, ObjectMeta
 
@@ -236,6 +238,18 @@ class TriggerTemplateSpec(K8sModel):
     params: list[ParamSpec]
     resourcetemplates: list[PipelineRun] = Field(alias="resourcetemplates")
 
+    @model_validator(mode="after")
+    def _template_params(self) -> TriggerTemplateSpec:
+        # `$(params.x)` in a template is left unreplaced by Triggers (a classic mistake); only tt.params work.
+        text = json.dumps([r.to_dict() for r in self.resourcetemplates])
+        if "$(params." in text:
+            raise ValueError("a TriggerTemplate refers to its params as $(tt.params.x), never $(params.x)")
+        declared = {p.name for p in self.params}
+        unknown = sorted(set(re.findall(r"\$\(tt\.params\.([A-Za-z0-9_-]+)\)", text)) - declared)
+        if unknown:
+            raise ValueError(f"$(tt.params.{unknown[0]}) is not a declared param; declared: {sorted(declared)}")
+        return self
+
 
 class TriggerTemplate(K8sModel):
     """A triggers.tekton.dev/v1beta1 TriggerTemplate."""
@@ -281,6 +295,20 @@ class EventListenerTrigger(K8sModel):
     interceptors: list[Interceptor]
     bindings: list[Ref]
     template: Ref
+
+    @model_validator(mode="after")
+    def _safe_filters(self) -> EventListenerTrigger:
+        params = {i.ref.name: {p.name: p.value for p in i.params} for i in self.interceptors}
+        github = params.get("github")
+        if not github or not github.get("eventTypes") or not github.get("secretRef"):
+            raise ValueError(f"trigger {self.name}: needs the github interceptor with a secretRef and eventTypes")
+        events = set(github["eventTypes"])
+        cel = str(params.get("cel", {}).get("filter", ""))
+        if "body.ref" in cel and not events <= {"push", "create", "delete"}:
+            raise ValueError(f"trigger {self.name}: filters on body.ref, which {sorted(events)} events may lack")
+        if "pull_request" in events and "body.action" not in cel:
+            raise ValueError(f"trigger {self.name}: a pull_request trigger needs a filter on body.action")
+        return self
 
 
 class EventListenerSpec(K8sModel):
