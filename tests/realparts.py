@@ -14,7 +14,8 @@ import pytest
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 REPO_ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = REPO_ROOT.parent / "shared" / "reference"
+# A worktree's parent is not the main checkout's, so the folder can be named explicitly.
+REFERENCE = Path(os.environ.get("SHIPYARD_REFERENCE") or REPO_ROOT.parent / "shared" / "reference")
 
 
 def missing(what: str, why: str) -> None:

@@ -19,6 +19,9 @@ COMMANDS: dict[str, str] = {
     "branch": "shipyard.cli.branch_cmd",
     "demo": "shipyard.cli.demo_cmd",
     "affected": "shipyard.cli.affected_cmd",
+    "scan": "shipyard.cli.scan_cmd",
+    "ci": "shipyard.cli.ci_cmd",
+    "pr": "shipyard.cli.pr_cmd",
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from shipyard.demo import affected, foundation
+from shipyard.demo import affected, ci, foundation
 from shipyard.demo.context import DemoContext
 
 Step = tuple[str, Callable[[DemoContext], None]]
@@ -15,4 +15,7 @@ STEPS: list[Step] = [
     ("Validate the platform", foundation.check),
     ("Branch rules", foundation.branches),
     ("Affected projects of a change", affected.affected),
+    ("Vulnerability gate", ci.scan_gate),
+    ("Webhook -> pipelines", ci.ci_plan),
+    ("Tekton pipelines and triggers", ci.tekton),
 ]

@@ -1,0 +1,169 @@
+"""``shipyard ci plan``: which pipelines a GitHub webhook delivery starts (the rendered triggers' decision)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from shipyard.cli.output import emit_json, exit_with, say
+from shipyard.errors import ShipyardError
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``ci`` command group."""
+    group = typer.Typer(help="CI on Tekton: webhook routing.", no_args_is_help=True)
+    group.command("plan")(plan)
+    group.command("render")(render)
+    group.command("batches")(batches)
+    group.command("batch")(batch)
+    group.command("services")(services)
+    group.command("stable-source")(stable_source)
+    app.add_typer(group, name="ci")
+
+
+def plan(
+    event_file: Path = typer.Argument(..., metavar="EVENT.json", help="The webhook body, byte for byte."),
+    event_type: str | None = typer.Option(
+        None,
+        "--event-type",
+        help="The X-GitHub-Event header (pull_request, push, ...); guessed from the body if absent.",
+    ),
+    signature: str | None = typer.Option(None, "--signature", help="The X-Hub-Signature-256 header (sha256=...)."),
+    secret_file: Path | None = typer.Option(None, "--secret-file", help="File holding the webhook secret."),
+    as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
+) -> None:
+    """Print the pipelines EVENT.json starts, with their params, or why it starts none."""
+    from shipyard.ci.routes import infer_event_type, plan_event
+    from shipyard.ci.signature import SignatureError, read_secret, verify
+
+    try:
+        raw = event_file.read_bytes()
+    except OSError as exc:
+        raise ShipyardError(f"{event_file}: cannot read the event ({exc.strerror})") from exc
+    if (signature is None) != (secret_file is None):
+        raise SignatureError("--signature and --secret-file go together: one checks the other")
+    if signature is not None and secret_file is not None:
+        verify(raw, signature, read_secret(secret_file))  # before parsing: untrusted bytes are never decoded
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ShipyardError(f"{event_file}: not a JSON webhook body ({exc})") from exc
+    kind = event_type or infer_event_type(body)
+    if kind is None:
+        raise ShipyardError(
+            f"{event_file}: cannot tell which event this is", hint="pass the X-GitHub-Event header as --event-type"
+        )
+    result = plan_event(kind, body)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    if result.ignored:
+        print(f"{kind}: ignored: {result.ignored}")
+    for name, params in result.pipelines:
+        print(f"{kind} -> {name}")
+        for key, value in params.items():
+            print(f"  {key}: {value}")
+
+
+def render(
+    app_dir: Path = typer.Option(Path(), "--app-dir", help="The monorepo root (holds shipyard.yaml)."),
+    check: bool = typer.Option(False, "--check", help="Exit 1 when tekton/ differs from what would be rendered."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List the files without writing them."),
+) -> None:
+    """Write tekton/ (Tasks, Pipelines, triggers, RBAC) into the monorepo, after Shipyard's own checks."""
+    from shipyard.ci.tekton_check import check_files
+    from shipyard.ci.tekton_render import render_tekton
+    from shipyard.spec.loader import load_spec
+    from shipyard.workspace.discovery import discover
+
+    platform = load_spec(app_dir / "shipyard.yaml")
+    files = render_tekton(platform, discover(app_dir))
+    problems = check_files(files)
+    if problems:
+        raise ShipyardError("the rendered tekton/ breaks Shipyard's checks:\n  " + "\n  ".join(problems))
+    stale = [p for p, text in files.items() if not (app_dir / p).is_file() or (app_dir / p).read_text() != text]
+    if check:
+        for path in stale:
+            say(f"out of date: {path}")
+        if not stale:
+            say(f"tekton/ is up to date ({len(files)} files)")
+        exit_with(1 if stale else 0)
+    for path in files:
+        if dry_run:
+            print(f"{'write' if path in stale else 'keep '} {path}")
+        elif path in stale:
+            target = app_dir / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(files[path])
+    if not dry_run:
+        say(f"tekton/: {len(stale)} of {len(files)} files written")
+
+
+def batches(
+    matrix: Path = typer.Argument(..., help="Output of `shipyard affected --format matrix`."),
+    max_batches: int = typer.Option(256, "--max-batches", help="Tekton's matrix limit."),
+    output: Path = typer.Option(..., "--output", help="Where the batches (lists of names) are written."),
+    result: Path | None = typer.Option(None, "--result", help="Tekton result file for the batch indexes."),
+) -> None:
+    """Split affected services into at most --max-batches batches; print (or write) the index array."""
+    from shipyard.ci.batches import matrix_batches, read_matrix, result_text
+
+    groups = matrix_batches(read_matrix(matrix), max_batches)
+    text = result_text(groups)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(groups) + "\n")
+    if result is not None:
+        result.write_text(text)
+    print(text)
+
+
+def batch(
+    batches_file: Path = typer.Argument(..., help="The file written by `shipyard ci batches --output`."),
+    index: int = typer.Option(..., "--index", help="The batch index (a matrix value)."),
+) -> None:
+    """Print the services of one batch, one per line."""
+    from shipyard.ci.batches import batch as select
+
+    for name in select(batches_file, index):
+        print(name)
+
+
+def services(
+    unaffected: Path | None = typer.Option(
+        None, "--unaffected", help="Print only services not in this `affected --format matrix` file."
+    ),
+    root: Path = typer.Option(Path(), "--root", help="The monorepo root."),
+) -> None:
+    """Print the workspace's services, one per line (all, or those not affected)."""
+    from shipyard.ci.batches import read_matrix
+    from shipyard.workspace.discovery import discover
+
+    names = [p.name for p in discover(root).services]
+    skip = set(read_matrix(unaffected)) if unaffected else set()
+    for name in names:
+        if name not in skip:
+            print(name)
+
+
+def stable_source(
+    version: str = typer.Option(..., "--version", help="The stable version being released, e.g. v1.2.3."),
+    mode_file: Path | None = typer.Option(None, "--mode-file", help="Tekton result file for retag|build."),
+    source_file: Path | None = typer.Option(None, "--source-file", help="Tekton result file for the beta tag."),
+    root: Path = typer.Option(Path(), "--root", help="The repository."),
+    as_json: bool = typer.Option(False, "--json", help="Print the decision as JSON."),
+) -> None:
+    """Decide whether a stable release retags the last beta's digests (same tree) or builds (and why)."""
+    from shipyard.ci.stable import stable_source as decide
+    from shipyard.gitflow.git import Git
+
+    decision = decide(Git(root), version)
+    if mode_file is not None:
+        mode_file.write_text(decision.mode)
+    if source_file is not None:
+        source_file.write_text(decision.source_tag)
+    if as_json:
+        emit_json(decision.to_dict())
+    else:
+        print(f"{decision.mode}: {decision.reason}")
