@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.ci_parts import webhook_examples
 
 from shipyard.ci.routes import infer_event_type, plan_event
 from shipyard.ci.signature import SignatureError, sign, verify
+from tests.ci_parts import webhook_examples
 
 pytestmark = pytest.mark.integration
 

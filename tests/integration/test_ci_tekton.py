@@ -14,9 +14,6 @@ from typing import Any
 
 import celpy
 import pytest
-from tests.ci_crd import crd_validator, errors
-from tests.ci_parts import NODE_MODULES, webhook_examples
-from tests.realparts import missing, need_binary, need_reference
 
 from shipyard.ci.routes import plan_event
 from shipyard.ci.tekton_check import check_files
@@ -24,6 +21,9 @@ from shipyard.ci.tekton_render import render_tekton
 from shipyard.k8s.yaml import dump_all, load_all
 from shipyard.spec.loader import load_spec
 from shipyard.workspace.discovery import discover
+from tests.ci_crd import crd_validator, errors
+from tests.ci_parts import NODE_MODULES, webhook_examples
+from tests.realparts import missing, need_binary, need_reference
 
 pytestmark = pytest.mark.integration
 

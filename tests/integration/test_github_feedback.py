@@ -17,14 +17,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from tests.ci_parts import npm_file
-from tests.realparts import need_reference
-from tests.standins.github import GitHubStandIn
-from tests.standins.openapi import OpenAPI
 
 from shipyard.github.client import GitHubClient, GitHubError, load_token
 from shipyard.github.feedback import MARKER, Feedback, apply_feedback, plan_feedback
 from shipyard.scan import evaluate, load_report
+from tests.ci_parts import npm_file
+from tests.realparts import need_reference
+from tests.standins.github import GitHubStandIn
+from tests.standins.openapi import OpenAPI
 
 pytestmark = pytest.mark.integration
 

@@ -4,6 +4,7 @@ Harbor's Swagger 2.0 (from ../shared/reference/harbor), so a Harbor stand-in can
 from __future__ import annotations
 
 import pytest
+
 from tests.ci_parts import npm_file
 from tests.realparts import need_reference
 from tests.standins.openapi import OpenAPI

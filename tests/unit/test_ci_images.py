@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from tests.realparts import REPO_ROOT
 
 from shipyard.ci import images
 from shipyard.ci.images import pin_problem
+from tests.realparts import REPO_ROOT
 
 
 @pytest.mark.parametrize(

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.realparts import REFERENCE, need_reference
 
 from shipyard.scan import ScanInputError, Severity, evaluate, load_allowlist, load_report
 from shipyard.scan.parse import parse_report
 from shipyard.scan.summary import format_markdown, format_text
+from tests.realparts import REFERENCE, need_reference
 
 TODAY = dt.date(2026, 6, 1)
 
