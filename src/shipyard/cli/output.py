@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from shipyard.plan import Plan
+if TYPE_CHECKING:  # pydantic is slow to import; commands that print no plan should not pay for it
+    from shipyard.plan import Plan
 
 
 def emit_json(data: Any) -> None:

@@ -10,14 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from shipyard.errors import ShipyardError
-from shipyard.plan import Op, Plan
 from shipyard.registry.reference import Reference, check_tag
 from shipyard.registry.store import ImageStore, Manifest, RegistryError
 from shipyard.versioning.aliases import image_tags
 from shipyard.versioning.semver import Version
+
+if TYPE_CHECKING:
+    from shipyard.plan import Plan
 
 Action = Literal["create", "move", "keep"]
 T = TypeVar("T")
@@ -159,12 +161,14 @@ def apply_taggings(taggings: Sequence[ImageTagging], workers: int = DEFAULT_WORK
 
 def tagging_plan(command: str, taggings: Sequence[ImageTagging]) -> Plan:
     """The taggings as a Plan: one ``tag`` action per tag to create or move; kept tags are notes."""
+    from shipyard.plan import Op, Plan
+
     plan = Plan(command=command)
     for tagging in taggings:
         for change in tagging.changes:
             target = f"{tagging.repository}:{change.tag}"
             if change.action == "keep":
-                plan.notes.append(f"{target} already names {tagging.manifest.digest}")
+                plan.notes.append(f"{target} already names {tagging.manifest.digest[:19]}")
                 continue
             summary = f"{change.action} -> {tagging.manifest.digest[:19]}"
             plan.add(
