@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "branch": "shipyard.cli.branch_cmd",
     "demo": "shipyard.cli.demo_cmd",
     "image": "shipyard.cli.image_cmd",
+    "packages": "shipyard.cli.packages_cmd",
 }
 
 
