@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "demo": "shipyard.cli.demo_cmd",
     "image": "shipyard.cli.image_cmd",
     "packages": "shipyard.cli.packages_cmd",
+    "harbor": "shipyard.cli.harbor_cmd",
 }
 
 
