@@ -183,3 +183,75 @@ def test_cli_release_and_tags_json(
         "pr-7-abcdef1",
         "v0.3.0-beta.2",
     ]
+
+
+def test_buildah_build_of_an_example_service(registry_server: RegistryServer, tmp_path: Path) -> None:
+    """The scaffold's user-service, built by buildah (--isolation chroot) on a base image built here from
+    the host's node (no public image can be pulled), pushed to the real registry; then run."""
+    buildah = need_binary("buildah", "install Debian's buildah (deps/apt-test.txt)")
+    from shipyard.scaffold.init import InitOptions, init
+
+    root = tmp_path / "acme"
+    init(InitOptions(directory=root, org="acme", domain="acme.example.com", registry=registry_server.host))
+    spec = root / "shipyard.yaml"
+    spec.write_text(spec.read_text().replace("kind: harbor", "kind: oci"))
+
+    def shipyard(*args: str) -> dict[str, str]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "shipyard", *args, "--json"], cwd=root, capture_output=True, text=True
+        )
+        assert proc.returncode == 0, proc.stderr
+        return dict(json.loads(proc.stdout))
+
+    base = shipyard("image", "base", "node")
+    assert base["image"].startswith(f"{registry_server.host}/base-images/node:")
+    built = shipyard("image", "build", "user-service", "--tag", "pr-5-abc1234")
+    client = RemoteRegistry(registry_server.host)
+    assert client.head_manifest("services/user-service", "pr-5-abc1234") == built["digest"]
+    layers = json.loads(client.get_manifest("services/user-service", built["digest"]).data)["layers"]
+    base_layers = json.loads(client.get_manifest("base-images/node", base["digest"]).data)["layers"]
+    assert base_layers[0]["digest"] == layers[0]["digest"]  # built FROM our base image
+    client.close()
+
+    storage = [
+        "--storage-driver",
+        "vfs",
+        "--root",
+        str(root / ".shipyard/buildah/root"),
+        "--runroot",
+        str(root / ".shipyard/buildah/run"),
+    ]
+    container = (
+        subprocess.run(
+            [
+                buildah,
+                *storage,
+                "from",
+                "--tls-verify=false",
+                f"{registry_server.host}/services/user-service:pr-5-abc1234",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    ran = subprocess.run(
+        [
+            buildah,
+            *storage,
+            "run",
+            "--isolation",
+            "chroot",
+            container,
+            "--",
+            "node",
+            "-e",
+            "console.log(require('./package.json').name)",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == "@acme/user-service"

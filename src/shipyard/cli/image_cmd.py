@@ -131,3 +131,61 @@ def release(
         if not dry_run:
             apply_taggings(taggings)
     _report("shipyard image release", taggings, dry_run, as_json)
+
+
+@image_app.command("base")
+def base(
+    runtime: str = typer.Argument(..., help="node or python: the runtime of this host to pack."),
+    root: Path = _ROOT,
+    insecure: bool = _INSECURE,
+    as_json: bool = _JSON,
+) -> None:
+    """Build a base image from this host's runtime and push it to <registry>/base-images/<runtime>:<version>."""
+    from shipyard.registry import Stores
+    from shipyard.registry.baseimage import build_base_image
+    from shipyard.registry.reference import Reference
+    from shipyard.spec.loader import find_spec, load_spec
+
+    registry = load_spec(find_spec(root)).registry
+    project = registry.projects.base_images
+    with Stores.for_workspace(root, insecure=insecure) as stores:
+        built = build_base_image(stores.store(Reference(registry.host, f"{project}/{runtime}")), project, runtime)
+    image = f"{registry.host}/{built.repository}:{built.tag}"
+    if as_json:
+        emit_json({"image": image, "digest": built.digest, "size": built.size})
+    else:
+        print(f"{image} {built.digest}")
+
+
+@image_app.command("build")
+def build(
+    service: str = typer.Argument(..., help="The service to build (services/<service>/Dockerfile)."),
+    tag: str = typer.Option(..., "--tag", help="The tag to push, e.g. pr-12-abc1234."),
+    root: Path = _ROOT,
+    insecure: bool = _INSECURE,
+    dry_run: bool = _DRY,
+    as_json: bool = _JSON,
+) -> None:
+    """Build a service with buildah (--isolation chroot) and push it to the platform's registry."""
+    import shlex
+
+    from shipyard.registry import Stores
+    from shipyard.registry.build import plan_build, run_build
+    from shipyard.spec.loader import find_spec, load_spec
+
+    spec = find_spec(root)
+    plan = plan_build(load_spec(spec), spec.parent, service, tag, insecure)
+    if dry_run:
+        build_command = plan.build_command(Path("<tmp>/layout"))
+        if as_json:
+            emit_json({"service": service, "image": f"{plan.image}:{tag}", "build": build_command, "push": plan.push})
+        else:
+            print(shlex.join(build_command))
+            print(shlex.join(plan.push))
+        return
+    with Stores.for_workspace(root, insecure=insecure) as stores:
+        result = run_build(plan, stores)
+    if as_json:
+        emit_json({"service": service, "image": f"{result.image}:{tag}", "digest": result.digest})
+    else:
+        print(f"{result.image}:{tag} {result.digest}")

@@ -1,64 +1,26 @@
-"""Demo steps of the registries: release images in the scaffold's local OCI layout with their aliases."""
+"""Demo steps of the registries: build images with buildah into the scaffold's local OCI layout, then
+release them by manifest with their aliases."""
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import io
-import json
-import tarfile
-
 from shipyard.demo.context import DemoContext
 
-SERVICES = ("user-service", "payment-service", "notification-service")
+SERVICES = ("user-service", "notification-service")
+PR_TAG = "pr-1-0000000"
 
 
-def _pack_service(ctx: DemoContext, service: str, tag: str) -> None:
-    """Write a one-layer image of the service's sources into the layout (what a CI build would push)."""
-    from shipyard.registry import LayoutStore, Manifest
-    from shipyard.registry.store import OCI_MANIFEST
-
-    store = LayoutStore(ctx.repo / ".shipyard" / "registry")
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w") as tar:
-        for path in sorted((ctx.repo / "services" / service / "src").rglob("*")):
-            info = tar.gettarinfo(str(path), arcname=f"app/{path.relative_to(ctx.repo / 'services' / service)}")
-            info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
-            with path.open("rb") as handle:
-                tar.addfile(info, handle if path.is_file() else None)
-    layer = gzip.compress(raw.getvalue(), mtime=0)
-    repository = f"services/{service}"
-    layer_digest = store.put_blob(repository, layer)
-    config = json.dumps(
-        {
-            "architecture": "amd64",
-            "os": "linux",
-            "config": {"Cmd": ["node", "src/server.js"], "WorkingDir": "/app"},
-            "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(raw.getvalue()).hexdigest()]},
-        },
-        sort_keys=True,
-    ).encode()
-    config_digest = store.put_blob(repository, config)
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": {
-            "mediaType": "application/vnd.oci.image.config.v1+json",
-            "digest": config_digest,
-            "size": len(config),
-        },
-        "layers": [
-            {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer_digest, "size": len(layer)}
-        ],
-    }
-    store.put_manifest(repository, tag, Manifest.from_bytes(json.dumps(manifest).encode(), OCI_MANIFEST))
+def build_images(ctx: DemoContext) -> None:
+    """No public image can be pulled: base images are packed from this host's node and python, then
+    buildah (--isolation chroot) builds the services FROM them into .shipyard/registry."""
+    ctx.shipyard("image", "base", "node")
+    ctx.shipyard("image", "base", "python")
+    for service in SERVICES:
+        ctx.shipyard("image", "build", service, "--tag", PR_TAG)
 
 
 def release_images(ctx: DemoContext) -> None:
-    """Three service images built for a PR are released by manifest: beta, then stable with every alias."""
-    for service in SERVICES:
-        _pack_service(ctx, service, "pr-1-0000000")
-    images = [f"localhost/services/{service}:pr-1-0000000" for service in SERVICES]
+    """The tested images are released by manifest (no layer moves): beta, then stable with every alias."""
+    images = [f"localhost/services/{service}:{PR_TAG}" for service in SERVICES]
     ctx.shipyard("image", "release", *images, "--version", "v0.1.0-beta.1")
     ctx.shipyard("image", "release", *images, "--version", "v0.1.0", "--dry-run")
     ctx.shipyard("image", "release", *images, "--version", "v0.1.0")

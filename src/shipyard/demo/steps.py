@@ -14,5 +14,6 @@ STEPS: list[Step] = [
     ("Scaffold a monorepo", foundation.scaffold),
     ("Validate the platform", foundation.check),
     ("Branch rules", foundation.branches),
-    ("Release images with aliases (local OCI layout)", registry.release_images),
+    ("Build service images with buildah (local OCI layout)", registry.build_images),
+    ("Release images with aliases", registry.release_images),
 ]
