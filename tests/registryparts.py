@@ -9,6 +9,7 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -39,8 +40,9 @@ class RegistryServer:
             self.process.wait()
 
 
-def start_registry(binary: str, workdir: Path) -> RegistryServer:
-    """Start docker-registry with a config file and storage folder under ``workdir``."""
+def start_registry(binary: str, workdir: Path, auth: str = "") -> RegistryServer:
+    """Start docker-registry with a config file and storage folder under ``workdir``; ``auth`` is an
+    optional ``auth:`` section of its config."""
     port = free_port()
     storage = workdir / "storage"
     storage.mkdir(parents=True, exist_ok=True)
@@ -49,7 +51,7 @@ def start_registry(binary: str, workdir: Path) -> RegistryServer:
         "version: 0.1\n"
         "log:\n  level: error\n  accesslog:\n    disabled: true\n"
         f"storage:\n  filesystem:\n    rootdirectory: {storage}\n  delete:\n    enabled: true\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n",
+        f"http:\n  addr: 127.0.0.1:{port}\n{auth}",
         encoding="utf-8",
     )
     log = (workdir / "registry.log").open("wb")
@@ -62,6 +64,10 @@ def start_registry(binary: str, workdir: Path) -> RegistryServer:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1) as reply:
                 if reply.status == 200:
                     return RegistryServer(process, f"127.0.0.1:{port}", storage)
+        except urllib.error.HTTPError as exc:
+            if exc.code == 401 and auth:  # up, and asking for a token
+                return RegistryServer(process, f"127.0.0.1:{port}", storage)
+            time.sleep(0.05)
         except OSError:
             time.sleep(0.05)
     process.kill()

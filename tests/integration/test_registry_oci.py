@@ -255,3 +255,38 @@ def test_buildah_build_of_an_example_service(registry_server: RegistryServer, tm
     )
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.strip() == "@acme/user-service"
+
+
+def test_bearer_token_auth_against_a_real_registry(tmp_path: Path) -> None:
+    """docker-registry with token auth (as Harbor does it): the client answers the WWW-Authenticate
+    challenge, gets a JWT from the token service with basic credentials, and pushes, tags and lists."""
+    binary = need_binary("docker-registry", "install Debian's docker-registry (deps/apt-test.txt)")
+    from tests.tokenauth import TokenService
+
+    from shipyard.registry.auth import Credentials
+
+    tokens = TokenService("ci", "s3cret", tmp_path).start()
+    server = start_registry(binary, tmp_path / "registry", auth=tokens.registry_auth_config())
+    try:
+        client = RemoteRegistry(server.host, credentials=Credentials("ci", "s3cret"), retry=FAST_RETRY)
+        manifest = push_image(client, "services/secured", "rc", layers=1, size=128)
+        apply_taggings(
+            [plan_release(client, parse_reference(f"{server.host}/services/secured:rc"), Version.parse("v1.0.0"))]
+        )
+        assert client.head_manifest("services/secured", "latest") == manifest.digest
+        assert "repository:services/secured:pull,push" in tokens.scopes
+        assert tokens.issued <= 4  # one token per scope, reused, not one per request
+        client.close()
+
+        wrong = RemoteRegistry(server.host, credentials=Credentials("ci", "nope"), retry=FAST_RETRY)
+        with pytest.raises(ShipyardError, match="refused the credentials"):
+            wrong.list_tags("services/secured")
+        wrong.close()
+        anonymous = RemoteRegistry(server.host, credentials=None, retry=FAST_RETRY)
+        anonymous.credentials = None  # no auth file fallback either
+        with pytest.raises(ShipyardError, match="refused the credentials"):
+            anonymous.list_tags("services/secured")
+        anonymous.close()
+    finally:
+        server.stop()
+        tokens.stop()

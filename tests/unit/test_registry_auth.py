@@ -1,8 +1,7 @@
-"""Token and basic auth, retries and error messages of the OCI client.
-
-No token service can run here (docker-registry's token auth needs an external JWT issuer), so these
-tests drive the client through httpx's MockTransport seam, acting as registry and token service;
-everything else about the client is tested against the real docker-registry in tests/integration.
+"""Edge cases of the OCI client's auth, retries and error messages, driven through httpx's
+MockTransport seam (basic-auth challenges, 403 bodies, exact retry counts) that a real registry does
+not produce on demand. Token auth end to end, retries through real faults and everything else run
+against the real docker-registry in tests/integration/test_registry_oci.py.
 """
 
 from __future__ import annotations
