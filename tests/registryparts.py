@@ -51,6 +51,7 @@ def start_registry(binary: str, workdir: Path, auth: str = "") -> RegistryServer
         "version: 0.1\n"
         "log:\n  level: error\n  accesslog:\n    disabled: true\n"
         f"storage:\n  filesystem:\n    rootdirectory: {storage}\n  delete:\n    enabled: true\n"
+        "  cache:\n    blobdescriptor: inmemory\n"
         f"http:\n  addr: 127.0.0.1:{port}\n{auth}",
         encoding="utf-8",
     )

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 from tests.realparts import need_reference
-from tests.standins.harbor import HarborStandin, start_standin
+from tests.standins.harbor import HarborStandin
+from tests.standins.swagger import SwaggerChecker
 
 from shipyard.harbor.apply import apply_changes, plan_harbor
 from shipyard.harbor.client import MUTATING, HarborClient
@@ -36,9 +37,14 @@ registry:
 """
 
 
+@pytest.fixture(scope="session")
+def swagger() -> SwaggerChecker:
+    return SwaggerChecker(need_reference("harbor", "swagger.yaml"))
+
+
 @pytest.fixture
-def harbor() -> Iterator[HarborStandin]:
-    standin = start_standin(need_reference("harbor", "swagger.yaml"))
+def harbor(swagger: SwaggerChecker) -> Iterator[HarborStandin]:
+    standin = HarborStandin(swagger).start()  # fresh state per test, one parsed API description
     yield standin
     standin.stop()
 

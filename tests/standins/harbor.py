@@ -14,7 +14,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -247,8 +246,3 @@ class HarborStandin:
     def op_getVulnerabilitiesAddition(self, params: dict[str, str], query: dict[str, list[str]], body: Any) -> Reply:
         key = (params["project_name"], unquote(params["repository_name"]), params["reference"])
         return 200, self.state.vulnerabilities.get(key, {}), {}
-
-
-def start_standin(swagger: Path) -> HarborStandin:
-    """A running stand-in checked against ``swagger``."""
-    return HarborStandin(SwaggerChecker(swagger)).start()

@@ -68,6 +68,9 @@ def test_cli_against_the_scaffold_layout(acme: Path) -> None:
     assert listed["tags"] == ["latest", "stable", "v1", "v1.0", "v1.0.0", "v1.0.0-beta.1"]
     rerun = json.loads(_shipyard(acme, "image", "release", image, "--version", "v1.0.0", "--json").stdout)
     assert {t["action"] for t in rerun["images"][0]["tags"]} == {"keep"}
+    tagged = json.loads(_shipyard(acme, "image", "tag", image, "qa-ok", "latest", "--json").stdout)
+    assert [(t["tag"], t["action"]) for t in tagged["images"][0]["tags"]] == [("qa-ok", "create"), ("latest", "keep")]
+    assert store.head_manifest("services/user-service", "qa-ok") == digest
     missing = _shipyard(acme, "image", "tag", "localhost/services/user-service:nope", "x", expect=2)
     assert "not found" in missing.stderr and "Traceback" not in missing.stderr
     bad = _shipyard(acme, "image", "release", image, "--version", "1.0", expect=2)
