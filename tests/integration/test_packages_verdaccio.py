@@ -149,11 +149,22 @@ def test_publish_republish_dist_tags_and_consumer(acme: Path, verdaccio: Verdacc
     again = _shipyard(acme, verdaccio.token, *publish, ALPHA)
     assert [a for _, a, _ in _actions(again)] == ["skip"] * 3
 
+    # A dist-tag lost after the publish (an interrupted run, a manual `dist-tag rm`) is put back.
+    host = verdaccio.url.split("://", 1)[1]
+    npmrc = tmp_path / "admin.npmrc"
+    npmrc.write_text(f"registry={verdaccio.url}\n//{host}:_authToken={verdaccio.token}\n")
+    removed = subprocess.run(
+        ["npm", "dist-tag", "rm", "@acme/utils", "alpha", "--userconfig", str(npmrc)], capture_output=True, text=True
+    )
+    assert removed.returncode == 0, removed.stderr
+    repaired = _shipyard(acme, verdaccio.token, *publish, ALPHA)
+    assert [a for _, a, _ in _actions(repaired)] == ["skip", "tag", "skip"]
+    assert _packument(verdaccio, "@acme/utils")["dist-tags"]["alpha"] == version  # type: ignore[index]
+
     # A consumer resolves the scope from Verdaccio with a token and installs by dist-tag.
     consumer = tmp_path / "consumer"
     consumer.mkdir()
     (consumer / "package.json").write_text('{"name": "consumer", "version": "1.0.0", "private": true}\n')
-    host = verdaccio.url.split("://", 1)[1]
     (consumer / ".npmrc").write_text(f"@acme:registry={verdaccio.url}\n//{host}:_authToken={verdaccio.token}\n")
     proc = subprocess.run(
         [
@@ -178,7 +189,7 @@ def test_publish_republish_dist_tags_and_consumer(acme: Path, verdaccio: Verdacc
     # Stable takes latest; a later patch of an older line gets latest-X.Y, never latest.
     stable = _shipyard(acme, verdaccio.token, *publish, "v0.2.0")
     assert {tag for _, _, tag in _actions(stable)} == {"latest"}
-    old_line = _shipyard(acme, verdaccio.token, *publish, "v0.1.5", "utils", "common-types")
+    old_line = _shipyard(acme, verdaccio.token, *publish, "v0.1.5", "@acme/utils", "common-types")
     assert _actions(old_line) == [("common-types", "publish", "latest-0.1"), ("utils", "publish", "latest-0.1")]
     # A prerelease after the stable moves alpha, never latest.
     next_alpha = _shipyard(acme, verdaccio.token, *publish, "v0.3.0-alpha.20250202120000", "utils", "common-types")

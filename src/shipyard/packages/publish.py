@@ -87,9 +87,12 @@ def plan_publish(
 ) -> list[PackageRelease]:
     """Plan the publish of ``names`` (every non-private package when None), in dependency order."""
     packages = {p.name: p for p in workspace.packages if p.npm_name}
-    wanted = (
-        list(names) if names else [n for n, p in packages.items() if not _manifest(workspace, p.path).get("private")]
-    )
+    if names:
+        # Packages may be named as in the workspace (utils) or as on npm (@acme/utils).
+        by_npm_name = {str(p.npm_name): p.name for p in packages.values()}
+        wanted = [by_npm_name.get(n, n) for n in names]
+    else:
+        wanted = [n for n, p in packages.items() if not _manifest(workspace, p.path).get("private")]
     unknown = sorted(set(wanted) - set(packages))
     if unknown:
         raise ShipyardError(

@@ -1,4 +1,4 @@
-"""The rendered Verdaccio config: the platform's scope is never proxied (no dependency confusion)."""
+"""Publishing plans (names, exact pins, dist-tags) and the rendered Verdaccio config (no dependency confusion)."""
 
 from __future__ import annotations
 
@@ -52,3 +52,31 @@ def test_staged_manifest_pins_workspace_deps() -> None:
     assert staged["devDependencies"] == {"@acme/common-types": "1.3.0-beta.2"}
     assert staged["publishConfig"] == {"access": "restricted", "registry": "https://verdaccio.acme.example.com/"}
     assert manifest["version"] == "0.0.0"  # the user's data is not modified
+
+
+def test_publish_plan_refuses_unknown_packages_and_pins_unpublished_deps(acme: Path) -> None:
+    import httpx
+    import pytest
+
+    from shipyard.errors import ShipyardError
+    from shipyard.packages.npm_registry import NpmRegistry
+    from shipyard.packages.publish import plan_publish
+    from shipyard.versioning.semver import Version
+
+    workspace = discover(acme)
+    empty = NpmRegistry("http://npm.test/", transport=httpx.MockTransport(lambda r: httpx.Response(404)))
+    with pytest.raises(ShipyardError, match="not a workspace package: billing"):
+        plan_publish(workspace, Version.parse("v1.0.0"), empty, ["billing"])
+    # api-client alone needs versions of utils and common-types that were published before.
+    with pytest.raises(ShipyardError, match="never been published"):
+        plan_publish(workspace, Version.parse("v1.0.0"), empty, ["api-client"])
+
+    def packuments(request: httpx.Request) -> httpx.Response:
+        if "api-client" in str(request.url):
+            return httpx.Response(404)
+        return httpx.Response(200, json={"versions": {"0.9.0": {}}, "dist-tags": {"latest": "0.9.0"}})
+
+    registry = NpmRegistry("http://npm.test/", transport=httpx.MockTransport(packuments))
+    (release,) = plan_publish(workspace, Version.parse("v1.0.0"), registry, ["@acme/api-client"])
+    assert (release.action, release.dist_tag) == ("publish", "latest")
+    assert release.dependencies == {"@acme/common-types": "0.9.0", "@acme/utils": "0.9.0"}
