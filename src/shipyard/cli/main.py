@@ -22,6 +22,9 @@ COMMANDS: dict[str, str] = {
     "scan": "shipyard.cli.scan_cmd",
     "ci": "shipyard.cli.ci_cmd",
     "pr": "shipyard.cli.pr_cmd",
+    "image": "shipyard.cli.image_cmd",
+    "packages": "shipyard.cli.packages_cmd",
+    "harbor": "shipyard.cli.harbor_cmd",
 }
 
 

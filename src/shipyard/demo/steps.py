@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from shipyard.demo import affected, ci, foundation
+from shipyard.demo import affected, ci, foundation, registry
 from shipyard.demo.context import DemoContext
 
 Step = tuple[str, Callable[[DemoContext], None]]
@@ -18,4 +18,6 @@ STEPS: list[Step] = [
     ("Vulnerability gate", ci.scan_gate),
     ("Webhook -> pipelines", ci.ci_plan),
     ("Tekton pipelines and triggers", ci.tekton),
+    ("Build service images with buildah (local OCI layout)", registry.build_images),
+    ("Release images with aliases", registry.release_images),
 ]

@@ -1,0 +1,1 @@
+"""npm packages: versions aligned with the release, published to Verdaccio in dependency order."""

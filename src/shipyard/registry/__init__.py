@@ -1,0 +1,20 @@
+"""Images: references, the OCI distribution client, the local OCI layout store, and tagging by manifest."""
+
+from shipyard.registry.client import RemoteRegistry, RetryPolicy
+from shipyard.registry.layout import LayoutStore
+from shipyard.registry.reference import Reference, parse_reference
+from shipyard.registry.store import ImageStore, Manifest, NotFound, RegistryError
+from shipyard.registry.stores import Stores
+
+__all__ = [
+    "ImageStore",
+    "LayoutStore",
+    "Manifest",
+    "NotFound",
+    "Reference",
+    "RegistryError",
+    "RemoteRegistry",
+    "RetryPolicy",
+    "Stores",
+    "parse_reference",
+]

@@ -1,0 +1,122 @@
+"""``image build``: build a service's Dockerfile with buildah and push it to the platform's registry.
+
+buildah runs daemonless with ``--isolation chroot`` and the ``vfs`` storage driver under
+``.shipyard/buildah`` (no overlay mounts, no user namespaces, no system storage touched), so it works
+in CI pods and sandboxes. With the local store the base image is read from, and the result written
+to, the workspace's OCI layout directly (buildah's ``oci:`` transport); otherwise both go through the
+registry. The digest reported is the one the registry (or layout) then resolves the tag to.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from shipyard.errors import ShipyardError
+from shipyard.registry.client import is_loopback
+from shipyard.registry.reference import check_tag, parse_reference
+from shipyard.registry.stores import Stores
+from shipyard.spec.model import Platform
+
+_BASE_ARG = re.compile(r"^\s*ARG\s+BASE_IMAGE=(\S+)\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """The two buildah commands a build runs, and where the image goes.
+
+    A base image read from the local layout is named through ``base_link`` (a symlink to the layout
+    made at run time): buildah cannot read an ``oci:`` path with a dot-directory such as ``.shipyard``.
+    """
+
+    service: str
+    image: str
+    tag: str
+    build: list[str]
+    push: list[str]
+    base_layout: Path | None = None
+    base_ref: str | None = None
+
+    def build_command(self, base_link: Path) -> list[str]:
+        """The build command, reading the base image through ``base_link`` when it is in the layout."""
+        if self.base_layout is None:
+            return self.build
+        return [*self.build[:-1], "--build-arg", f"BASE_IMAGE=oci:{base_link}:{self.base_ref}", self.build[-1]]
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """A pushed build: the image reference and the digest the registry resolves its tag to."""
+
+    service: str
+    image: str
+    tag: str
+    digest: str
+
+
+def plan_build(platform: Platform, root: Path, service: str, tag: str, insecure: bool = False) -> BuildPlan:
+    """The buildah commands for ``service`` (``services/<service>/Dockerfile``, context: the repository)."""
+    check_tag(tag)
+    dockerfile = root / "services" / service / "Dockerfile"
+    if not dockerfile.is_file():
+        found = sorted(p.parent.name for p in (root / "services").glob("*/Dockerfile"))
+        raise ShipyardError(
+            f"no service '{service}' (services/{service}/Dockerfile)", hint=f"services: {', '.join(found)}"
+        )
+    buildah = shutil.which("buildah")
+    if buildah is None:
+        raise ShipyardError("buildah is not installed", hint="apt-get install buildah (Debian's package)")
+    storage = root / ".shipyard" / "buildah"
+    common = [buildah, "--storage-driver", "vfs", "--root", str(storage / "root"), "--runroot", str(storage / "run")]
+    registry = platform.registry
+    image = registry.image(service)
+    local_tag = f"localhost/shipyard-build/{service}:{tag}"
+    build = [*common, "bud", "--isolation", "chroot", "--layers=false", "-f", str(dockerfile), "-t", local_tag]
+    push = [*common, "push"]
+    base_layout: Path | None = None
+    base_ref: str | None = None
+    if registry.kind == "local":
+        layout = (root / registry.url).resolve()
+        match = _BASE_ARG.search(dockerfile.read_text(encoding="utf-8"))
+        if match:
+            base = parse_reference(match.group(1))
+            if base.host == registry.host and base.ref:
+                base_layout, base_ref = layout, f"{base.repository}:{base.ref}"
+        destination = f"oci:{layout}:{registry.projects.services}/{service}:{tag}"
+    else:
+        if is_loopback(registry.host) or insecure or registry.insecure:
+            build.append("--tls-verify=false")
+            push.append("--tls-verify=false")
+        destination = f"docker://{image}:{tag}"
+    build.append(str(root))
+    push += [local_tag, destination]
+    return BuildPlan(service, image, tag, build, push, base_layout, base_ref)
+
+
+def _run(command: list[str], what: str) -> None:
+    proc = subprocess.run(command, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        tail = "\n  ".join((proc.stderr or proc.stdout).strip().splitlines()[-8:])
+        raise ShipyardError(f"{what} failed (buildah exit {proc.returncode}):\n  {tail}")
+
+
+def run_build(plan: BuildPlan, stores: Stores) -> BuildResult:
+    """Build, push, and confirm the pushed digest by resolving the tag in the store."""
+    with tempfile.TemporaryDirectory(prefix="shipyard-build-") as scratch:
+        link = Path(scratch) / "layout"
+        if plan.base_layout is not None:
+            link.symlink_to(plan.base_layout, target_is_directory=True)
+        _run(plan.build_command(link), f"building {plan.service}")
+        digest_file = Path(scratch) / "digest"
+        push = [*plan.push[:-2], "--digestfile", str(digest_file), *plan.push[-2:]]
+        _run(push, f"pushing {plan.service}")
+        pushed = digest_file.read_text(encoding="utf-8").strip()
+    reference = parse_reference(f"{plan.image}:{plan.tag}")
+    resolved = stores.store(reference).head_manifest(reference.repository, plan.tag)
+    if resolved != pushed:
+        raise ShipyardError(f"{plan.image}:{plan.tag} resolves to {resolved}, but buildah pushed {pushed}")
+    return BuildResult(plan.service, plan.image, plan.tag, pushed)

@@ -1,0 +1,78 @@
+"""Which store a reference lives in: the workspace's local OCI layout for ``localhost/...`` when the
+platform uses ``registry.kind: local``, else the registry named by the reference's host."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from shipyard.registry.client import RemoteRegistry, RetryPolicy
+from shipyard.registry.layout import LayoutStore
+from shipyard.registry.reference import Reference
+from shipyard.registry.store import ImageStore
+
+
+class Stores:
+    """Opens one store per registry host and keeps it for the command's lifetime (one connection pool)."""
+
+    def __init__(
+        self,
+        *,
+        layout: Path | None = None,
+        layout_host: str = "localhost",
+        insecure: bool = False,
+        insecure_hosts: frozenset[str] = frozenset(),
+        retry: RetryPolicy | None = None,
+        tag_prefix: str = "v",
+    ) -> None:
+        self.tag_prefix = tag_prefix
+        self.layout = layout
+        self.layout_host = layout_host
+        self.insecure = insecure
+        self.insecure_hosts = insecure_hosts
+        self.retry = retry
+        self._open: dict[str, ImageStore] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_workspace(cls, start: Path, *, insecure: bool = False, retry: RetryPolicy | None = None) -> Stores:
+        """Stores as the platform at or above ``start`` configures them (plain defaults outside one)."""
+        from shipyard.spec.locate import SPEC_FILENAME, find_root
+
+        root = find_root(start)
+        if root is None:
+            return cls(insecure=insecure, retry=retry)
+        from shipyard.spec.loader import load_spec
+
+        platform = load_spec(root / SPEC_FILENAME)
+        registry, prefix = platform.registry, platform.versioning.tag_prefix
+        if registry.kind == "local":
+            return cls(layout=root / registry.url, insecure=insecure, retry=retry, tag_prefix=prefix)
+        hosts = frozenset({registry.host}) if registry.insecure else frozenset()
+        return cls(insecure=insecure, insecure_hosts=hosts, retry=retry, tag_prefix=prefix)
+
+    def store(self, reference: Reference) -> ImageStore:
+        """The store holding ``reference``'s repository."""
+        with self._lock:
+            if reference.host not in self._open:
+                if self.layout is not None and reference.host == self.layout_host:
+                    self._open[reference.host] = LayoutStore(self.layout)
+                else:
+                    self._open[reference.host] = RemoteRegistry(
+                        reference.host,
+                        insecure=self.insecure or reference.host in self.insecure_hosts,
+                        retry=self.retry,
+                    )
+            return self._open[reference.host]
+
+    def close(self) -> None:
+        """Close every store opened."""
+        for store in self._open.values():
+            store.close()
+        self._open.clear()
+
+    def __enter__(self) -> Stores:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
