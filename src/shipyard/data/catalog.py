@@ -85,6 +85,7 @@ class Table:
     foreign_keys: tuple[ForeignKey, ...] = ()
     checks: tuple[Check, ...] = ()
     sequences: dict[str, str] = field(default_factory=dict)  # column -> qualified owned sequence
+    size: int = 0  # bytes on disk when read: big tables start copying first
 
     @property
     def qualified(self) -> str:
@@ -170,7 +171,7 @@ class Catalog:
 
 
 _TABLES = """
-SELECT c.oid, n.nspname, c.relname
+SELECT c.oid, n.nspname, c.relname, pg_table_size(c.oid)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind = 'r'
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
@@ -240,6 +241,7 @@ def read_catalog(conn: Any) -> Catalog:
         rows = cur.fetchall()
         oids = [row[0] for row in rows]
         names = {row[0]: (row[1], row[2]) for row in rows}
+        sizes = {row[0]: int(row[3] or 0) for row in rows}
         columns: dict[int, list[Column]] = {oid: [] for oid in oids}
         cur.execute(_COLUMNS, (oids,))
         for rel, name, type_, typname, category, not_null, generated, has_default, max_len, prec, scale in cur:
@@ -279,6 +281,7 @@ def read_catalog(conn: Any) -> Catalog:
             foreign_keys=tuple(fks[oid]),
             checks=tuple(checks[oid]),
             sequences=sequences[oid],
+            size=sizes[oid],
         )
         tables[table.qualified] = table
     return Catalog(tables)

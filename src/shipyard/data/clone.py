@@ -10,13 +10,15 @@ the new database and leaves the target exactly as it was.
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from shipyard.data.catalog import Catalog, read_catalog
-from shipyard.data.masking import SALT_SETTING
+from shipyard.data.masking import session_settings
 from shipyard.data.pg import connect, dump_section, run_sql_script, with_dbname
 from shipyard.data.plan import ClonePlan, TablePlan, parse_subsets, plan_clone
 from shipyard.data.rules import RulesFile
@@ -100,14 +102,17 @@ def _names(target: str) -> tuple[str, str, str]:
     return dbname, f"{stem}__shipyard_new", f"{stem}__shipyard_old"
 
 
-def _open_source(source: str, salt: str) -> Any:
-    from psycopg import IsolationLevel
+def _open_source(source: str, salt: str, snapshot: str | None = None) -> Any:
+    from psycopg import IsolationLevel, sql
 
     conn = connect(source)
     conn.isolation_level = IsolationLevel.REPEATABLE_READ
     conn.read_only = True  # production is never written, whatever a rule or subset says
-    # A bound parameter: the salt never appears in query text, pg_stat_activity or the server log.
-    conn.execute("SELECT set_config(%s, %s, false)", (SALT_SETTING, salt))
+    if snapshot is not None:  # every worker reads the same instant as the first connection
+        conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
+    # Bound parameters: the salt never appears in query text, pg_stat_activity or the server log.
+    for name, value in session_settings(salt).items():
+        conn.execute("SELECT set_config(%s, %s, false)", (name, value))
     return conn
 
 
@@ -141,6 +146,58 @@ def _copy_table(src: Any, dst: Any, table: TablePlan) -> TableResult:
         raise ShipyardError(f"copying {table.table} failed: {str(exc).strip()}") from None
     masked = tuple(c.name for c in table.columns if c.masked)
     return TableResult(table.table, rows, size, time.perf_counter() - started, masked, table.filter)
+
+
+def _copy_tables(
+    source: str,
+    salt: str,
+    staging_url: str,
+    tables: list[TablePlan],
+    jobs: int,
+    on_table: Callable[[TableResult], None] | None,
+) -> list[TableResult]:
+    """Copy every table with ``jobs`` workers sharing one exported snapshot, biggest tables first."""
+    pending: queue.SimpleQueue[TablePlan] = queue.SimpleQueue()
+    for table in sorted(tables, key=lambda t: -t.size):
+        pending.put(table)
+    results: dict[str, TableResult] = {}
+    errors: list[BaseException] = []
+    with _open_source(source, salt) as main, connect(staging_url) as main_dst:
+        snapshot = str(main.execute("SELECT pg_export_snapshot()").fetchone()[0])
+
+        def work(src: Any, dst: Any) -> None:
+            try:
+                while not errors:
+                    try:
+                        table = pending.get_nowait()
+                    except queue.Empty:
+                        break
+                    result = _copy_table(src, dst, table)
+                    results[table.table] = result
+                    if on_table:
+                        on_table(result)
+                dst.commit()
+            except BaseException as exc:
+                errors.append(exc)
+
+        def worker() -> None:
+            try:
+                with _open_source(source, salt, snapshot) as src, connect(staging_url) as dst:
+                    work(src, dst)
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=worker, daemon=True) for _ in range(max(0, jobs - 1))]
+        for thread in threads:
+            thread.start()
+        work(main, main_dst)
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
+        _copy_sequences(main, main_dst)
+        main_dst.commit()
+    return [results[t.table] for t in tables]
 
 
 def _copy_sequences(src: Any, dst: Any) -> None:
@@ -192,13 +249,14 @@ def clone(
     dry_run: bool = False,
     production: Iterable[tuple[str, str]] = (),
     maintenance_db: str = "postgres",
+    jobs: int = 2,
     filename: str = "rules file",
     on_table: Callable[[TableResult], None] | None = None,
 ) -> CloneReport:
     """Clone ``source`` into ``target`` with the rules applied; see the module docstring for the guarantees.
 
     ``production`` lists other URLs (with where each came from) that the target must not be; the
-    source itself is always one of them.
+    source itself is always one of them. ``jobs`` tables are copied at a time, all from one snapshot.
     """
     refuse_production(target, [("the source database (--from)", source), *production])
     check_salt(salt)
@@ -227,14 +285,7 @@ def clone(
         try:
             staging_url = with_dbname(target, staging)
             run_sql_script(staging_url, dump_section(source, "pre-data"), "creating the schema")
-            with _open_source(source, salt) as src, connect(staging_url) as dst:
-                for table in plan.tables:
-                    result = _copy_table(src, dst, table)
-                    report.results.append(result)
-                    if on_table:
-                        on_table(result)
-                _copy_sequences(src, dst)
-                dst.commit()
+            report.results = _copy_tables(source, salt, staging_url, plan.tables, jobs, on_table)
             run_sql_script(staging_url, dump_section(source, "post-data"), "creating indexes and keys")
             _swap(admin, target_db, staging, old)
         except BaseException:

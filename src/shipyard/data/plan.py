@@ -38,6 +38,7 @@ class TablePlan:
     filter: str | None
     copy_out: str
     copy_in: str
+    size: int = 0
 
 
 @dataclass
@@ -155,6 +156,7 @@ def _table_plan(catalog: Catalog, table: Table, rules: dict[str, Rule], where: s
         filter=where,
         copy_out=f"COPY (SELECT {select} FROM {table.sql} AS s0{condition}) TO STDOUT",
         copy_in=f"COPY {table.sql} ({names}) FROM STDIN",
+        size=table.size,
     )
 
 
