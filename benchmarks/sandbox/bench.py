@@ -50,7 +50,7 @@ INSERT INTO users (email, full_name, phone, notes)
 INSERT INTO addresses (user_id, line1, city)
   SELECT g, 'Street ' || g, 'City ' || (g % 500) FROM generate_series(1, {users}) g;
 INSERT INTO orders (user_id, status, total, placed_at)
-  SELECT 1 + (g * 7919) % {users}, (ARRAY['pending','paid','shipped'])[1 + g % 3], (g % 100000) / 100.0, now()
+  SELECT 1 + (g::bigint * 7919) % {users}, (ARRAY['pending','paid','shipped'])[1 + g % 3], (g % 100000) / 100.0, now()
   FROM generate_series(1, {users} * 2) g;
 INSERT INTO payments (order_id, card_number, token, amount)
   SELECT g, '4' || lpad(g::text, 15, '0'), md5('t' || g), 1 + (g % 10000) / 100.0

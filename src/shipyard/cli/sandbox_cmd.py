@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from shipyard.cli.output import emit_json, say
+from shipyard.cli.output import emit_json, emit_plan, say
+from shipyard.errors import ShipyardError
 
 
 def register(app: typer.Typer) -> None:
@@ -17,9 +19,112 @@ def register(app: typer.Typer) -> None:
     db = typer.Typer(
         help="The sandbox database: a masked clone of production, or synthetic data.", no_args_is_help=True
     )
+    group.command("sync")(sync)
+    group.command("reset")(reset)
+    group.command("status")(status)
     db.command("clone")(db_clone)
+    db.command("synth")(db_synth)
     group.add_typer(db, name="db")
     app.add_typer(group, name="sandbox")
+
+
+CONFIG_REPO_HELP = "The GitOps config repo (path or URL); default: repos.config of shipyard.yaml."
+
+
+def _context(root: Path, config_repo: str | None) -> tuple[str, Any]:
+    from shipyard.envs.sandbox import sandbox_target
+    from shipyard.spec.loader import find_spec, load_spec
+
+    spec = find_spec(root)
+    platform = load_spec(spec)
+    location = config_repo or platform.repos.config
+    if not location:
+        raise ShipyardError(
+            "no config repo: shipyard.yaml has no repos.config",
+            hint="set repos.config in shipyard.yaml, or pass --config-repo PATH|URL",
+        )
+    if "://" not in location and not Path(location).is_absolute():
+        location = str((spec.parent / location).resolve())
+    return location, sandbox_target(platform)
+
+
+def _run_sync(
+    root: Path, config_repo: str | None, *, reset: bool, if_expired: bool, dry_run: bool, as_json: bool
+) -> None:
+    from datetime import UTC, datetime
+
+    from shipyard.envs.sandbox import sync as do_sync
+
+    location, target = _context(root, config_repo)
+    outcome, commit = do_sync(location, target, datetime.now(UTC), reset=reset, if_expired=if_expired, dry_run=dry_run)
+    command = "sandbox reset" if reset else "sandbox sync"
+    if dry_run:
+        emit_plan(outcome.plan(command), as_json)
+        return
+    result = {
+        "commit": commit,
+        "mirrors": outcome.mirrors,
+        "reason": outcome.reason,
+        "changes": [{"image": c.name, "before": c.before, "after": c.after} for c in outcome.changes],
+        "expiresAt": outcome.state.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ") if outcome.state else None,
+    }
+    if as_json:
+        emit_json(result)
+    elif commit:
+        say(f"{command}: {outcome.reason}; commit {commit[:7]} mirrors {target.source} at {outcome.mirrors[:7]}")
+        for change in outcome.changes:
+            say(f"  {change.name}: {change.before} -> {change.after}")
+        say(f"  expires at {result['expiresAt']}")
+    else:
+        say(f"{command}: nothing to change ({outcome.reason})")
+
+
+def sync(
+    root: Path = typer.Option(Path(), "--root", help="A folder inside the workspace."),
+    config_repo: str | None = typer.Option(None, "--config-repo", help=CONFIG_REPO_HELP),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print what would change, change nothing."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Make the sandbox overlay run exactly production's images, with a fresh TTL when anything changed."""
+    _run_sync(root, config_repo, reset=False, if_expired=False, dry_run=dry_run, as_json=as_json)
+
+
+def reset(
+    root: Path = typer.Option(Path(), "--root", help="A folder inside the workspace."),
+    config_repo: str | None = typer.Option(None, "--config-repo", help=CONFIG_REPO_HELP),
+    if_expired: bool = typer.Option(False, "--if-expired", help="Only when the TTL has run out (the TTL check)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print what would change, change nothing."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Wipe the sandbox overlay's images, re-mirror production and restart the TTL."""
+    _run_sync(root, config_repo, reset=True, if_expired=if_expired, dry_run=dry_run, as_json=as_json)
+
+
+def status(
+    root: Path = typer.Option(Path(), "--root", help="A folder inside the workspace."),
+    config_repo: str | None = typer.Option(None, "--config-repo", help=CONFIG_REPO_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the status as JSON."),
+) -> None:
+    """Show the sandbox's age, expiry, and which production commit it mirrors."""
+    from datetime import UTC, datetime
+
+    from shipyard.envs.sandbox import status as read_status
+
+    location, target = _context(root, config_repo)
+    result = read_status(location, target, datetime.now(UTC))
+    if as_json:
+        emit_json(result)
+        return
+    print(f"sandbox ({result['namespace']}): {result['state']}")
+    if result["mirrors"]:
+        hours = result["ageSeconds"] / 3600
+        print(f"  mirrors {result['source']} at {result['mirrors'][:7]}" + ("" if result["upToDate"] else " (behind)"))
+        print(
+            f"  created {result['createdAt']} ({hours:.1f}h ago), expires {result['expiresAt']} (ttl {result['ttl']})"
+        )
+    for image in result["images"]:
+        reference = image.get("digest") or image.get("newTag", "")
+        print(f"  {image['name']}: {reference}")
 
 
 def db_clone(
@@ -79,3 +184,37 @@ def db_clone(
         say(f"cloned {len(report.results)} tables, {rows} rows in {report.seconds:.1f}s into {where}")
     if report.plan.unclassified and not as_json:
         say(f"warning: text columns without a rule (copied as is): {', '.join(report.plan.unclassified)}")
+
+
+def db_synth(
+    target: str = typer.Option(..., "--to", help="The sandbox database URL; its schema must exist (migrations ran)."),
+    rows: int = typer.Option(..., "--rows", help="Rows per table."),
+    seed: int = typer.Option(0, "--seed", help="The same seed (and Faker version) gives the same data."),
+    root: Path = typer.Option(Path(), "--root", help="A folder inside the workspace (for production's URL)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show the tables, their order and generators."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Replace the sandbox database's rows with synthetic data that honours its schema's constraints."""
+    from shipyard.data.secrets import production_urls
+    from shipyard.data.synth import synth
+
+    report = synth(
+        target,
+        rows,
+        seed=seed,
+        dry_run=dry_run,
+        production=production_urls(root),
+        on_table=None if as_json else lambda table, written: say(f"  {table}: {written} rows"),
+    )
+    if as_json:
+        emit_json(report.as_json())
+        return
+    if dry_run:
+        for table in report.plan.tables:
+            print(f"{table.table}: {table.rows} rows")
+            for column, how in table.columns.items():
+                print(f"  {column}: {how}")
+    else:
+        say(f"filled {len(report.plan.tables)} tables in {report.seconds:.1f}s (seed {seed})")
+    for note in report.plan.notes:
+        say(f"note: {note}")

@@ -42,6 +42,7 @@ class Column:
     max_length: int | None  # for varchar(n) and char(n)
     numeric_precision: int | None = None
     numeric_scale: int | None = None
+    labels: tuple[str, ...] = ()  # the values of an enum type
 
     @property
     def is_string(self) -> bool:
@@ -190,7 +191,8 @@ SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod),
        CASE WHEN COALESCE(bt.typname, t.typname) = 'numeric' AND COALESCE(NULLIF(a.atttypmod, -1), t.typtypmod) > 0
             THEN ((COALESCE(NULLIF(a.atttypmod, -1), t.typtypmod) - 4) >> 16) & 65535 END,
        CASE WHEN COALESCE(bt.typname, t.typname) = 'numeric' AND COALESCE(NULLIF(a.atttypmod, -1), t.typtypmod) > 0
-            THEN (COALESCE(NULLIF(a.atttypmod, -1), t.typtypmod) - 4) & 65535 END
+            THEN (COALESCE(NULLIF(a.atttypmod, -1), t.typtypmod) - 4) & 65535 END,
+       ARRAY(SELECT e.enumlabel FROM pg_enum e WHERE e.enumtypid = COALESCE(bt.oid, t.oid) ORDER BY e.enumsortorder)
 FROM pg_attribute a
 JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype
@@ -244,9 +246,21 @@ def read_catalog(conn: Any) -> Catalog:
         sizes = {row[0]: int(row[3] or 0) for row in rows}
         columns: dict[int, list[Column]] = {oid: [] for oid in oids}
         cur.execute(_COLUMNS, (oids,))
-        for rel, name, type_, typname, category, not_null, generated, has_default, max_len, prec, scale in cur:
+        for rel, name, type_, typname, category, not_null, generated, has_default, max_len, prec, scale, labels in cur:
             columns[rel].append(
-                Column(name, type_, typname, category, not_null, generated, has_default, max_len, prec, scale)
+                Column(
+                    name,
+                    type_,
+                    typname,
+                    category,
+                    not_null,
+                    generated,
+                    has_default,
+                    max_len,
+                    prec,
+                    scale,
+                    tuple(labels),
+                )
             )
         pks: dict[int, tuple[str, ...]] = {}
         uniques: dict[int, list[tuple[str, ...]]] = {oid: [] for oid in oids}
