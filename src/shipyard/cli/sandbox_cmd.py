@@ -73,7 +73,7 @@ def _run_sync(
     elif commit:
         say(f"{command}: {outcome.reason}; commit {commit[:7]} mirrors {target.source} at {outcome.mirrors[:7]}")
         for change in outcome.changes:
-            say(f"  {change.name}: {change.before} -> {change.after}")
+            say(f"  {change.name}: {change.line()}")
         say(f"  expires at {result['expiresAt']}")
     else:
         say(f"{command}: nothing to change ({outcome.reason})")

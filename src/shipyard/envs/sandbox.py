@@ -81,6 +81,10 @@ class ImageChange:
     before: str | None
     after: str | None
 
+    def line(self) -> str:
+        """``before -> after`` as people read it."""
+        return f"{self.before or '(none)'} -> {self.after or '(removed)'}"
+
 
 def _reference(entry: Any) -> str | None:
     if not isinstance(entry, dict):
@@ -174,7 +178,7 @@ class SyncOutcome:
             plan.notes.append(self.reason)
             return plan
         for change in self.changes:
-            plan.add(Op.update, f"{self.target.kustomization}#{change.name}", f"{change.before} -> {change.after}")
+            plan.add(Op.update, f"{self.target.kustomization}#{change.name}", change.line())
         for path in self.files:
             if path != self.target.kustomization or not self.changes:
                 plan.add(Op.update, path)
