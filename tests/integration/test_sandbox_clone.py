@@ -241,3 +241,24 @@ def test_cli_clone_dry_run_json_and_errors(server: PgServer, source: str, tmp_pa
     proc = _cli(*args, env=salt)
     assert proc.returncode == 2
     assert "must not be in the rules file" in proc.stderr
+
+
+def test_failures_mid_stream_on_either_side_leave_the_target_untouched(server: PgServer, source: str) -> None:
+    target = server.createdb("sandbox_clone_midway")
+    with psycopg.connect(target) as conn:
+        conn.execute("CREATE TABLE marker (v text)")
+        conn.execute("INSERT INTO marker VALUES ('before')")
+    # The source query fails at the 300th user, after rows have already streamed.
+    with pytest.raises(ShipyardError, match="division by zero"):
+        clone(source, target, parse_rules(yaml.safe_load(RULES)), SALT, subsets=["users:1 / (id - 300) IS NOT NULL"])
+    # The target rejects a masked value (its CHECK expects the original domain).
+    checked = server.createdb("sandbox_clone_checked")
+    with psycopg.connect(checked) as conn:
+        conn.execute("CREATE TABLE contacts (id serial PRIMARY KEY, email text CHECK (email LIKE '%@corp.test'))")
+        conn.execute("INSERT INTO contacts (email) SELECT 'c' || g || '@corp.test' FROM generate_series(1, 5000) g")
+    rules = parse_rules({"tables": {"contacts": {"email": "fake.email"}}})
+    with pytest.raises(ShipyardError, match=r"copying public\.contacts failed: .*contacts_email_check"):
+        clone(checked, target, rules, SALT)
+    assert _rows(target, "SELECT v FROM marker") == [("before",)]
+    names = {n for (n,) in _rows(server.url("postgres"), "SELECT datname FROM pg_database")}
+    assert not [n for n in names if "shipyard" in n]

@@ -21,6 +21,7 @@ from shipyard.data.catalog import Catalog, read_catalog
 from shipyard.data.masking import session_settings
 from shipyard.data.pg import connect, dump_section, run_sql_script, with_dbname
 from shipyard.data.plan import ClonePlan, TablePlan, parse_subsets, plan_clone
+from shipyard.data.relay import RelayError, relay
 from shipyard.data.rules import RulesFile
 from shipyard.data.urls import endpoint, redact, refuse_production
 from shipyard.errors import ShipyardError
@@ -131,19 +132,11 @@ def plan_from_source(
 
 
 def _copy_table(src: Any, dst: Any, table: TablePlan) -> TableResult:
-    import psycopg
-
     started = time.perf_counter()
-    size = 0
     try:
-        with src.cursor() as out_cur, dst.cursor() as in_cur:
-            with out_cur.copy(table.copy_out) as out, in_cur.copy(table.copy_in) as into:
-                for chunk in out:
-                    into.write(chunk)
-                    size += len(chunk)
-            rows = in_cur.rowcount
-    except psycopg.Error as exc:
-        raise ShipyardError(f"copying {table.table} failed: {str(exc).strip()}") from None
+        rows, size = relay(src, dst, table.copy_out, table.copy_in)
+    except RelayError as exc:
+        raise ShipyardError(f"copying {table.table} failed: {exc.message}") from None
     masked = tuple(c.name for c in table.columns if c.masked)
     return TableResult(table.table, rows, size, time.perf_counter() - started, masked, table.filter)
 
