@@ -221,7 +221,7 @@ def test_cli_clone_dry_run_json_and_errors(server: PgServer, source: str, tmp_pa
     target = server.url("sandbox_clone_cli")
     args = ["sandbox", "db", "clone", "--from", source, "--to", target, "--rules", str(rules), "--root", str(tmp_path)]
     salt = {"SHIPYARD_SANDBOX_SALT": SALT}
-    proc = _cli(*args, "--dry-run", "--json", env=salt)
+    proc = _cli(*args, "--dry-run", "--json", env={"SHIPYARD_SANDBOX_SALT": ""})  # a dry run needs no salt
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["dryRun"] is True
@@ -236,6 +236,9 @@ def test_cli_clone_dry_run_json_and_errors(server: PgServer, source: str, tmp_pa
     assert proc.returncode == 2
     assert "no masking salt" in proc.stderr
     assert "Traceback" not in proc.stderr
+    proc = _cli(*args, env={"SHIPYARD_SANDBOX_SALT": "short"})
+    assert proc.returncode == 2
+    assert "at least 16" in proc.stderr
     # The salt never lives in the rules file.
     rules.write_text("salt: abc\n" + RULES)
     proc = _cli(*args, env=salt)
@@ -262,3 +265,23 @@ def test_failures_mid_stream_on_either_side_leave_the_target_untouched(server: P
     assert _rows(target, "SELECT v FROM marker") == [("before",)]
     names = {n for (n,) in _rows(server.url("postgres"), "SELECT datname FROM pg_database")}
     assert not [n for n in names if "shipyard" in n]
+
+
+def test_a_new_clone_replaces_the_sandbox_while_an_app_is_connected(server: PgServer, source: str) -> None:
+    target = server.url("sandbox_clone_twice")
+    clone(source, target, parse_rules(yaml.safe_load(RULES)), SALT)
+    app = psycopg.connect(target, autocommit=True)
+    first = app.execute("SELECT email FROM users WHERE id = 1").fetchone()
+    clone(source, target, parse_rules(yaml.safe_load(RULES)), "a-new-day-a-new-salt-0000")
+    assert _rows(target, "SELECT email FROM users WHERE id = 1") != [first]
+    assert app.closed or app.broken or _session_ended(app)
+    names = {n for (n,) in _rows(server.url("postgres"), "SELECT datname FROM pg_database")}
+    assert not [n for n in names if "shipyard" in n]
+
+
+def _session_ended(conn: psycopg.Connection[Any]) -> bool:
+    try:
+        conn.execute("SELECT 1")
+    except psycopg.OperationalError:
+        return True
+    return False

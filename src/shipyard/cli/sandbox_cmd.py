@@ -141,6 +141,7 @@ def db_clone(
     maintenance_db: str = typer.Option(
         "postgres", "--maintenance-db", help="Database on the target server used to create and swap databases."
     ),
+    jobs: int = typer.Option(2, "--jobs", min=1, help="Tables copied at once (all from one snapshot)."),
     root: Path = typer.Option(Path(), "--root", help="A folder inside the workspace (for production's URL)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the rules per column and what would be copied."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
@@ -152,7 +153,7 @@ def db_clone(
     from shipyard.data.urls import redact
 
     rules = load_rules(rules_file)
-    salt = read_salt(salt_file)
+    salt = "" if dry_run else read_salt(salt_file)  # a dry run reads only the catalog
 
     def progress(result: TableResult) -> None:
         masked = f", masked: {', '.join(result.masked)}" if result.masked else ""
@@ -168,6 +169,7 @@ def db_clone(
         dry_run=dry_run,
         production=production_urls(root),
         maintenance_db=maintenance_db,
+        jobs=jobs,
         filename=str(rules_file),
         on_table=None if as_json else progress,
     )

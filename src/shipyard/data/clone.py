@@ -252,7 +252,8 @@ def clone(
     source itself is always one of them. ``jobs`` tables are copied at a time, all from one snapshot.
     """
     refuse_production(target, [("the source database (--from)", source), *production])
-    check_salt(salt)
+    if not dry_run:
+        check_salt(salt)
     target_db, staging, old = _names(target)
     started = time.perf_counter()
     _, plan = plan_from_source(source, rules, subsets=subsets, strict=strict, filename=filename)

@@ -179,6 +179,8 @@ def plan_clone(
     problems += _check_foreign_keys(catalog, by_table)
     tables: list[TablePlan] = []
     for name in sorted(catalog.tables):
+        if not any(not column.generated for column in catalog.tables[name].columns):
+            continue  # nothing to copy: the schema alone recreates it
         try:
             where = _filter(catalog, subsets or {}, name, 0, ())
             tables.append(_table_plan(catalog, catalog.tables[name], by_table.get(name, {}), where))
