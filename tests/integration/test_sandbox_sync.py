@@ -212,3 +212,24 @@ def test_cli_sync_and_status(config: tuple[Path, str, Path]) -> None:
     assert result["state"] == "active"
     assert result["upToDate"] is True
     assert run("status").stdout.startswith("sandbox (sandbox): active")
+
+
+def test_concurrent_syncs_make_one_commit(config: tuple[Path, str, Path]) -> None:
+    import threading
+
+    acme, repo, _ = config
+    target = sandbox_target(load_spec(acme / "shipyard.yaml"))
+    commits: list[str | None] = []
+
+    def run(offset: int) -> None:
+        commits.append(sync(repo, target, NOW + timedelta(minutes=offset))[1])
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Whoever lost the race re-decided on the new tip and found nothing left to do.
+    assert len([c for c in commits if c]) == 1
+    log = Git(Path(repo)).run("log", "--format=%s", "main").splitlines()
+    assert len([line for line in log if line.startswith("Sync the sandbox")]) == 1
