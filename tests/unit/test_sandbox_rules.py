@@ -50,6 +50,7 @@ def test_rules_shorthand_and_long_forms() -> None:
         ({"salt": "x", "tables": {}}, "salt must not be in the rules file"),
         ({"tables": {"users": {"email": {"rule": "hash", "length": 4}}}}, "greater than or equal to 16"),
         ({"tables": ["users"]}, "'tables' must map"),
+        ({"tables": {"users": {"email": {"rule": "fixed"}}}}, r"tables\.users\.email\.value: Field required"),
     ],
 )
 def test_rules_errors_name_the_place_and_what_is_valid(data: object, message: str) -> None:

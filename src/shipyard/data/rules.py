@@ -167,7 +167,10 @@ def parse_rules(data: Any, filename: str = "rules file") -> RulesFile:
         return RulesFile.model_validate({**data, "tables": normalised})
     except ValidationError as exc:
         first = exc.errors()[0]
-        loc = ".".join(str(part) for part in first["loc"] if not str(part).startswith(("Keep", "Fake")))
+        parts = [str(part) for part in first["loc"]]
+        if len(parts) > 3 and parts[3] in RULE_NAMES:
+            del parts[3]  # pydantic names the union member (the rule) in the path; the file does not
+        loc = ".".join(parts)
         message = first["msg"]
         if first["type"] == "union_tag_invalid":
             message = f"unknown rule; valid: {', '.join(RULE_NAMES)}"
