@@ -285,3 +285,18 @@ def _session_ended(conn: psycopg.Connection[Any]) -> bool:
     except psycopg.OperationalError:
         return True
     return False
+
+
+def test_hashed_integer_keys_keep_every_foreign_key(server: PgServer, source: str) -> None:
+    rules = yaml.safe_load(RULES)
+    rules["tables"]["users"]["id"] = "hash"
+    with pytest.raises(ShipyardError, match="both must use the same rule"):
+        clone(source, server.url("sandbox_clone_ids"), parse_rules(rules), SALT)
+    rules["tables"]["addresses"]["user_id"] = "hash"
+    rules["tables"]["orders"]["user_id"] = "hash"
+    target = server.url("sandbox_clone_ids")
+    clone(source, target, parse_rules(rules), SALT)
+    assert _rows(target, "SELECT count(*) FROM users WHERE id BETWEEN 1 AND 600") != [(600,)]
+    assert _rows(target, "SELECT count(DISTINCT id) FROM users") == [(600,)]
+    joined = "SELECT count(*) FROM orders o JOIN users u ON u.id = o.user_id AND u.email = o.contact_email"
+    assert _rows(target, joined) == _rows(source, joined)

@@ -92,3 +92,24 @@ def test_partial_keeps_length_and_reveals_at_most_what_it_says(
         assert masked[:keep_first] == value[:keep_first]
         assert masked[len(masked) - keep_last :] == value[len(value) - keep_last :]
         assert set(masked[keep_first : len(masked) - keep_last]) == {"*"}
+
+
+def test_integer_hash_is_a_permutation_of_the_whole_range(conn: psycopg.Connection[Any]) -> None:
+    smallint = Column("c", "smallint", "int2", "N", True, False, False, None)
+    sql = expression(Hash(rule="hash"), smallint, key=True, where="t.c")
+    every = "generate_series(-32768, 32767) g, LATERAL (SELECT g::smallint AS c) v"
+    stats = "count(DISTINCT m), min(m), max(m), count(*) FILTER (WHERE m = c)"
+    query = f"SELECT {stats} FROM {every}, LATERAL (SELECT {sql} AS m) x"
+    distinct, low, high, fixed = conn.execute(query).fetchone() or (0, 0, 0, 0)
+    assert (distinct, low, high) == (65536, -32768, 32767)
+    assert fixed < 16  # a permutation may keep a few points; a broken one keeps many
+    for typname, type_, lo, hi in (("int4", "integer", -(2**31), 2**31 - 1), ("int8", "bigint", -(2**63), 2**63 - 1)):
+        column = Column("c", type_, typname, "N", True, False, False, None)
+        sql = expression(Hash(rule="hash"), column, key=True, where="t.c")
+        sample = f"(SELECT (g * 2654435761 % {2**31})::{type_} - 1000 AS c FROM generate_series(1, 50000) g) v"
+        count, distinct, low, high = conn.execute(
+            f"SELECT count(*), count(DISTINCT m), min(m), max(m) FROM {sample}, LATERAL (SELECT {sql} AS m) x"
+        ).fetchone() or (0, 0, 0, 0)
+        assert count == distinct == 50000
+        assert lo <= low and high <= hi
+        assert conn.execute(f"SELECT {sql} FROM (SELECT NULL::{type_} AS c) v").fetchone() == (None,)

@@ -30,7 +30,21 @@ from shipyard.data.rules import Fake, Fixed, Hash, Keep, Null, Partial, Rule, Sh
 from shipyard.errors import ShipyardError
 
 SALT_SETTING = "shipyard.salt"
-_PURPOSES = ("first", "last", "domain", "digits", "area", "line", "number", "street", "city", "shift")
+_ROUNDS = 4
+_PURPOSES = (
+    "first",
+    "last",
+    "domain",
+    "digits",
+    "area",
+    "line",
+    "number",
+    "street",
+    "city",
+    "shift",
+    *(f"round{i}" for i in range(_ROUNDS)),
+)
+_INTEGER_BITS = {"int2": 16, "int4": 32, "int8": 64}
 _DICTIONARY_SEED = 20241114  # changing it changes every masked value: treat as part of the format
 _EMAIL_DOMAINS = ("example.com", "example.net", "example.org")
 
@@ -111,6 +125,24 @@ def _ascii(word: str) -> str:
 def keyed_hash(value_sql: str) -> str:
     """The keyed MD5 (32 hex digits) of a value; NULL stays NULL."""
     return f"md5((SELECT current_setting({quote_literal(SALT_SETTING)})) || ({value_sql})::text)"
+
+
+def permute_integer(value_sql: str, typname: str) -> str:
+    """A keyed permutation of the integer type's whole range (a Feistel network): one-to-one by
+    construction, so masked integer keys stay distinct and foreign keys keep matching."""
+    bits = _INTEGER_BITS[typname]
+    half = bits // 2
+    mask = (1 << half) - 1
+    left = f"((({value_sql})::bigint >> {half}) & {mask})"
+    right = f"(({value_sql})::bigint & {mask})"
+    for round_ in range(_ROUNDS):
+        mixed = f"(hashtextextended({right}::text, {_seed(f'round{round_}')}) & {mask})"
+        left, right = right, f"({left} # {mixed})"
+    combined = f"(({left} << {half}) | {right})"
+    if bits == 64:
+        return combined  # the shift wraps into the sign bit: the 64-bit pattern is the bigint
+    cast = "int" if bits == 32 else "smallint"
+    return f"(({combined}) - ((({combined}) >> {bits - 1}) << {bits}))::{cast}"
 
 
 def _fake_parts(kind: str, value: str, disambiguate: bool) -> tuple[str, str, int, int]:
@@ -201,8 +233,10 @@ def expression(rule: Rule, column: Column, *, key: bool, where: str) -> str:
         hashed = keyed_hash(value)
         if column.typname == "uuid":
             return f"({hashed})::uuid"
+        if column.typname in _INTEGER_BITS:
+            return permute_integer(value, column.typname)
         if not column.is_string:
-            raise RuleError(f"{where}: hash applies to text and uuid columns, not {column.type}")
+            raise RuleError(f"{where}: hash applies to text, uuid and integer columns, not {column.type}")
         length = min(rule.length, column.max_length or rule.length)
         if key and length < 16:
             raise RuleError(f"{where}: {column.type} is too short for a one-to-one hash (16 characters needed)")

@@ -69,7 +69,7 @@ class Fixed(_Rule):
 
 
 class Hash(_Rule):
-    """A keyed hash of the value (hex text, or a UUID for uuid columns)."""
+    """A keyed hash of the value: hex text, a UUID for uuid columns, a keyed permutation for integers."""
 
     rule: Literal["hash"]
     length: int = Field(default=32, ge=16, le=32)
