@@ -15,10 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from shipyard.registry import RemoteRegistry
 from tests.ociimages import push_image
 from tests.registryparts import start_registry
-
-from shipyard.registry import RemoteRegistry
 
 TAGS = ["v1.0.0", "stable", "latest", "v1", "v1.0"]
 

@@ -15,15 +15,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.realparts import need_reference
-from tests.standins.harbor import HarborStandin
-from tests.standins.swagger import SwaggerChecker
 
 from shipyard.harbor.apply import apply_changes, plan_harbor
 from shipyard.harbor.client import MUTATING, HarborClient
 from shipyard.harbor.desired import stable_tag_pattern
 from shipyard.harbor.vulnerabilities import vulnerability_report
 from shipyard.spec.loader import parse_spec
+from tests.realparts import need_reference
+from tests.standins.harbor import HarborStandin
+from tests.standins.swagger import SwaggerChecker
 
 pytestmark = pytest.mark.integration
 

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from tests.realparts import REPO_ROOT, missing, need_binary
 
 from shipyard.k8s.yaml import dump
 from shipyard.packages.verdaccio_config import verdaccio_config
 from shipyard.spec.loader import parse_spec
+from tests.realparts import REPO_ROOT, missing, need_binary
 
 pytestmark = pytest.mark.integration
 

@@ -10,14 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.ociimages import push_image
-from tests.realparts import need_binary
-from tests.registryparts import FaultProxy, RegistryServer, start_registry
 
 from shipyard.errors import ShipyardError
 from shipyard.registry import NotFound, RemoteRegistry, RetryPolicy, parse_reference
 from shipyard.registry.tagging import apply_taggings, plan_release, plan_releases, plan_tag
 from shipyard.versioning.semver import Version
+from tests.ociimages import push_image
+from tests.realparts import need_binary
+from tests.registryparts import FaultProxy, RegistryServer, start_registry
 
 pytestmark = pytest.mark.integration
 
@@ -261,9 +261,8 @@ def test_bearer_token_auth_against_a_real_registry(tmp_path: Path) -> None:
     """docker-registry with token auth (as Harbor does it): the client answers the WWW-Authenticate
     challenge, gets a JWT from the token service with basic credentials, and pushes, tags and lists."""
     binary = need_binary("docker-registry", "install Debian's docker-registry (deps/apt-test.txt)")
-    from tests.tokenauth import TokenService
-
     from shipyard.registry.auth import Credentials
+    from tests.tokenauth import TokenService
 
     tokens = TokenService("ci", "s3cret", tmp_path).start()
     server = start_registry(binary, tmp_path / "registry", auth=tokens.registry_auth_config())

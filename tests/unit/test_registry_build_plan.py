@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.realparts import need_binary
 
 from shipyard.errors import ShipyardError
 from shipyard.registry.build import plan_build
 from shipyard.spec.loader import load_spec
+from tests.realparts import need_binary
 
 
 def test_local_layout_build_reads_the_base_from_the_layout(acme: Path) -> None:

@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.ociimages import push_image
 
 from shipyard.errors import ShipyardError
 from shipyard.registry import LayoutStore, Manifest, parse_reference
 from shipyard.registry.tagging import apply_taggings, plan_release, plan_releases
 from shipyard.versioning.semver import Version
+from tests.ociimages import push_image
 
 
 def test_layout_is_a_registry(tmp_path: Path) -> None:

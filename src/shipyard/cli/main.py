@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "image": "shipyard.cli.image_cmd",
     "packages": "shipyard.cli.packages_cmd",
     "harbor": "shipyard.cli.harbor_cmd",
+    "sandbox": "shipyard.cli.sandbox_cmd",
 }
 
 

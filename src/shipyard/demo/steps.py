@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from shipyard.demo import affected, ci, foundation, registry
+from shipyard.demo import affected, ci, foundation, registry, sandbox
 from shipyard.demo.context import DemoContext
 
 Step = tuple[str, Callable[[DemoContext], None]]
@@ -20,4 +20,6 @@ STEPS: list[Step] = [
     ("Tekton pipelines and triggers", ci.tekton),
     ("Build service images with buildah (local OCI layout)", registry.build_images),
     ("Release images with aliases", registry.release_images),
+    ("Sandbox database: a masked clone", sandbox.clone_database),
+    ("Sandbox: mirror production with a TTL", sandbox.sync_sandbox),
 ]

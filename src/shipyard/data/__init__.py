@@ -1,0 +1,1 @@
+"""Sandbox databases: an anonymized clone of production masked inside PostgreSQL, or synthetic data."""

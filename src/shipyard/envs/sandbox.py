@@ -1,0 +1,336 @@
+"""The sandbox lifecycle in the config repo: mirror production's images, keep a TTL, report status.
+
+``sync`` makes ``overlays/sandbox/kustomization.yaml`` carry exactly the image references of
+``overlays/production/kustomization.yaml`` (digests, or tags before the first promotion), editing the
+file in place so comments and layout survive, and writes the TTL state (``sandbox_state.py``). It
+copies nothing else from production: no Secrets, no database settings; the sandbox's own overlay
+(rendered from the spec's sandbox environment) points at the sandbox's namespace, hosts, database and
+secret references. Every change is one commit with a ``Shipyard-Mirrors`` trailer naming the
+production commit mirrored, pushed through ``change_branch`` (fetch, re-apply, retry on a lost race).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from shipyard.data.urls import refuse_production
+from shipyard.envs.sandbox_state import STATE_FILE, SandboxState
+from shipyard.errors import ShipyardError
+from shipyard.gitflow.git import Git, change_branch
+from shipyard.plan import Op, Plan
+from shipyard.spec.model import Platform
+
+BRANCH = "main"
+REMOTE = "origin"
+
+
+@dataclass(frozen=True)
+class SandboxTarget:
+    """Which overlay is the sandbox, which one it mirrors, its namespace and TTL."""
+
+    env: str
+    source: str
+    namespace: str
+    ttl: str
+
+    @property
+    def kustomization(self) -> str:
+        """The sandbox's promotable state, relative to the config repo."""
+        return f"overlays/{self.env}/kustomization.yaml"
+
+    @property
+    def source_kustomization(self) -> str:
+        """Production's promotable state, relative to the config repo."""
+        return f"overlays/{self.source}/kustomization.yaml"
+
+    @property
+    def state_file(self) -> str:
+        """The TTL state file, relative to the config repo."""
+        return f"overlays/{self.env}/{STATE_FILE}"
+
+
+def sandbox_target(platform: Platform) -> SandboxTarget:
+    """The sandbox of a platform: the environment that mirrors another one (``sandbox`` by default).
+
+    Refuses a spec whose sandbox database is production's: the guard holds for the config too.
+    """
+    mirrors = [env for env in platform.environments if env.promotion.value == "mirror"]
+    env = next((e for e in mirrors if e.name == "sandbox"), mirrors[0] if mirrors else None)
+    if env is None:
+        raise ShipyardError("shipyard.yaml has no sandbox environment (an environment with promotion: mirror)")
+    source = platform.environment(env.upstream or "production")
+    production = [(f"{source.name}'s database in shipyard.yaml", source.database.url)] if source.database else []
+    for url in {platform.sandbox.database.url, *([env.database.url] if env.database else [])}:
+        refuse_production(url, production)
+    return SandboxTarget(env=env.name, source=source.name, namespace=env.ns, ttl=platform.sandbox.ttl)
+
+
+@dataclass(frozen=True)
+class ImageChange:
+    """One image entry of the sandbox overlay: its reference before and after the sync."""
+
+    name: str
+    before: str | None
+    after: str | None
+
+    def line(self) -> str:
+        """``before -> after`` as people read it."""
+        return f"{self.before or '(none)'} -> {self.after or '(removed)'}"
+
+
+def _reference(entry: Any) -> str | None:
+    if not isinstance(entry, dict):
+        return None
+    if entry.get("digest"):
+        return f"digest {entry['digest']}"
+    if entry.get("newTag") is not None:
+        return f"tag {entry['newTag']}"
+    return None
+
+
+def _yaml() -> Any:
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 4096  # never fold a long digest onto its own line
+    return yaml
+
+
+def read_images(text: str) -> list[dict[str, str]]:
+    """The ``images:`` entries of a kustomization, as plain dicts."""
+    data = _yaml().load(text) or {}
+    return [{str(k): str(v) for k, v in entry.items()} for entry in data.get("images") or [] if isinstance(entry, dict)]
+
+
+def mirror_images(source_text: str, sandbox_text: str | None, *, fresh: bool = False) -> tuple[str, list[ImageChange]]:
+    """The sandbox kustomization with exactly the source's image references, edited in place.
+
+    Comments, key order and entries' other keys survive; entries production does not run are removed.
+    ``fresh`` drops every existing entry first (a reset wipes manual experiments).
+    """
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    yaml = _yaml()
+    source = yaml.load(source_text) or {}
+    wanted = [entry for entry in source.get("images") or [] if isinstance(entry, dict) and entry.get("name")]
+    document = yaml.load(sandbox_text) if sandbox_text else None
+    if not isinstance(document, CommentedMap):
+        document = CommentedMap([("resources", CommentedSeq(["generated"])), ("images", CommentedSeq())])
+    images = document.get("images")
+    if not isinstance(images, CommentedSeq):
+        images = CommentedSeq()
+        document["images"] = images
+    before = {str(e.get("name")): _reference(e) for e in images if isinstance(e, dict)}
+    if fresh:
+        del images[:]
+    names = {str(entry["name"]) for entry in wanted}
+    for index in reversed(range(len(images))):
+        if not isinstance(images[index], dict) or str(images[index].get("name")) not in names:
+            del images[index]
+    existing = {str(entry["name"]): entry for entry in images}
+    for entry in wanted:
+        name = str(entry["name"])
+        target = existing.get(name)
+        if target is None:
+            target = CommentedMap([("name", name)])
+            images.append(target)
+        for key in ("newName", "newTag", "digest"):
+            if key in entry:
+                target[key] = entry[key]
+            elif key in target:
+                del target[key]
+    after = {str(e["name"]): _reference(e) for e in images}
+    changes = [
+        ImageChange(name, before.get(name), after.get(name))
+        for name in sorted(set(before) | set(after))
+        if before.get(name) != after.get(name)
+    ]
+    out = io.StringIO()
+    yaml.dump(document, out)
+    return out.getvalue(), changes
+
+
+@dataclass
+class SyncOutcome:
+    """What a sync or reset decided: the files to write, the image changes and the new state."""
+
+    target: SandboxTarget
+    mirrors: str
+    state: SandboxState | None
+    changes: list[ImageChange] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
+    reason: str = ""
+
+    def plan(self, command: str) -> Plan:
+        """The outcome as a Plan (what --dry-run prints)."""
+        plan = Plan(command=command)
+        if not self.files:
+            plan.notes.append(self.reason)
+            return plan
+        for change in self.changes:
+            plan.add(Op.update, f"{self.target.kustomization}#{change.name}", change.line())
+        for path in self.files:
+            if path != self.target.kustomization or not self.changes:
+                plan.add(Op.update, path)
+        if self.state:
+            expires = self.state.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+            plan.add(Op.commit, BRANCH, f"mirror {self.target.source} at {self.mirrors[:7]}, expires {expires}")
+        plan.add(Op.push, f"{REMOTE}/{BRANCH}")
+        plan.notes.append(self.reason)
+        return plan
+
+
+def _last_change(git: Git, path: str, ref: str = "HEAD") -> str | None:
+    found = git.run("log", "-1", "--format=%H", ref, "--", path, check=False).strip()
+    return found or None
+
+
+def decide(checkout: Path, target: SandboxTarget, now: datetime, *, reset: bool, if_expired: bool) -> SyncOutcome:
+    """Work out the sync on a checkout of the config repo, changing nothing."""
+    source_path = checkout / target.source_kustomization
+    if not source_path.is_file():
+        raise ShipyardError(
+            f"the config repo has no {target.source_kustomization}: {target.source} has no state to mirror yet",
+            hint="run `shipyard render` (and promote to production) first",
+        )
+    mirrors = _last_change(Git(checkout), target.source_kustomization) or ""
+    sandbox_path = checkout / target.kustomization
+    state_path = checkout / target.state_file
+    old = SandboxState.from_yaml(state_path.read_text(encoding="utf-8")) if state_path.is_file() else None
+    if if_expired and old is not None and not old.expired(now):
+        return SyncOutcome(
+            target, mirrors, None, reason=f"not expired: the sandbox expires at {old.expires_at:%Y-%m-%dT%H:%M:%SZ}"
+        )
+    sandbox_text = sandbox_path.read_text(encoding="utf-8") if sandbox_path.is_file() else None
+    text, changes = mirror_images(source_path.read_text(encoding="utf-8"), sandbox_text, fresh=reset)
+    if reset:
+        reason = "reset: images re-mirrored from scratch and the TTL restarted"
+    elif old is None:
+        reason = "first sync"
+    elif old.expired(now):
+        reason = "the TTL ran out"
+    elif old.mirrors != mirrors or changes or text != sandbox_text:
+        reason = f"{target.source} changed"
+    else:
+        return SyncOutcome(target, mirrors, None, reason=f"already mirrors {target.source} at {mirrors[:7]}")
+    state = SandboxState(
+        namespace=target.namespace,
+        created_at=now.replace(microsecond=0),
+        ttl=target.ttl,
+        mirrors=mirrors,
+        source=target.source,
+    )
+    files = {target.kustomization: text, target.state_file: state.to_yaml()}
+    return SyncOutcome(target, mirrors, state, changes, files, reason)
+
+
+@contextlib.contextmanager
+def scratch_clone(url: str) -> Iterator[Path]:
+    """A throw-away clone of the config repo (removed afterwards)."""
+    folder = Path(tempfile.mkdtemp(prefix="shipyard-sandbox-"))
+    try:
+        checkout = folder / "config"
+        Git(folder).run("clone", "--quiet", url, str(checkout))
+        if not Git(checkout).has_ref(f"refs/remotes/{REMOTE}/{BRANCH}"):
+            raise ShipyardError(f"the config repo {url} has no {BRANCH} branch yet", hint="run `shipyard render` first")
+        yield checkout
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def sync(
+    config_repo: str,
+    target: SandboxTarget,
+    now: datetime,
+    *,
+    reset: bool = False,
+    if_expired: bool = False,
+    dry_run: bool = False,
+) -> tuple[SyncOutcome, str | None]:
+    """Sync (or reset) the sandbox overlay; returns the outcome and the pushed commit (None: nothing pushed)."""
+    with scratch_clone(config_repo) as checkout:
+        if dry_run:
+            return decide(checkout, target, now, reset=reset, if_expired=if_expired), None
+        decided: list[SyncOutcome] = []
+        trailers: list[tuple[str, str]] = []
+
+        def apply(work: Path) -> str | None:
+            # Re-decided on every attempt: on a lost race the newest production state is what we mirror.
+            outcome = decide(work, target, now, reset=reset, if_expired=if_expired)
+            decided[:] = [outcome]
+            if not outcome.files:
+                return None
+            for path, text in outcome.files.items():
+                (work / path).parent.mkdir(parents=True, exist_ok=True)
+                (work / path).write_text(text, encoding="utf-8")
+            # change_branch commits with this same list after apply returns, so it names this attempt's commit.
+            trailers[:] = [("Shipyard-Mirrors", outcome.mirrors), ("Shipyard-Stage", target.env)]
+            verb = "Reset" if reset else "Sync"
+            return f"{verb} the sandbox to {target.source} at {outcome.mirrors[:7]}\n\n{outcome.reason}."
+
+        commit = change_branch(checkout, REMOTE, BRANCH, apply, trailers)
+        return decided[0], commit
+
+
+def _show(repo: Git, ref: str, path: str) -> str | None:
+    proc = repo.execute("show", f"{ref}:{path}")
+    return proc.stdout if proc.returncode == 0 else None
+
+
+@contextlib.contextmanager
+def _readable(config_repo: str) -> Iterator[tuple[Git, str]]:
+    path = Path(config_repo)
+    if "://" not in config_repo and path.exists():
+        git = Git(path)
+        yield git, BRANCH if git.has_ref(BRANCH) else f"{REMOTE}/{BRANCH}"
+        return
+    with tempfile.TemporaryDirectory(prefix="shipyard-sandbox-") as folder:
+        mirror = Path(folder) / "config.git"
+        Git(Path(folder)).run("clone", "--quiet", "--bare", "--filter=blob:none", config_repo, str(mirror))
+        yield Git(mirror), BRANCH
+
+
+def status(config_repo: str, target: SandboxTarget, now: datetime) -> dict[str, Any]:
+    """The sandbox's age, expiry, the production commit it mirrors and whether production moved since."""
+    with _readable(config_repo) as (git, ref):
+        if not git.has_ref(ref):
+            raise ShipyardError(f"the config repo {config_repo} has no {BRANCH} branch yet")
+        state_text = _show(git, ref, target.state_file)
+        images_text = _show(git, ref, target.kustomization)
+        production = _last_change(git, target.source_kustomization, ref)
+    state = SandboxState.from_yaml(state_text) if state_text else None
+    result: dict[str, Any] = {
+        "environment": target.env,
+        "namespace": target.namespace,
+        "source": target.source,
+        "ttl": target.ttl,
+        "productionCommit": production,
+        "images": read_images(images_text) if images_text else [],
+        "state": "never-synced",
+        "mirrors": None,
+        "createdAt": None,
+        "expiresAt": None,
+        "ageSeconds": None,
+        "upToDate": False,
+    }
+    if state is not None:
+        result.update(
+            state="expired" if state.expired(now) else "active",
+            mirrors=state.mirrors,
+            createdAt=state.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            expiresAt=state.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            ageSeconds=int(state.age(now).total_seconds()),
+            ttl=state.ttl,
+            upToDate=state.mirrors == production,
+        )
+    return result

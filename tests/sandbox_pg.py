@@ -1,0 +1,25 @@
+"""The real PostgreSQL server of the sandbox tests: started once per test process, stopped at exit."""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+from functools import cache
+
+from shipyard.data.localpg import LocalPostgres, bindir
+from tests.realparts import missing
+
+PgServer = LocalPostgres
+
+# Durability is irrelevant for a throw-away test server; speed is not.
+_FAST = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+
+
+@cache
+def pg_server() -> LocalPostgres:
+    """Start the server (once per process), or skip/fail when PostgreSQL is not installed."""
+    if bindir() is None or shutil.which("pg_dump") is None:
+        missing("PostgreSQL", "install Debian's postgresql package (deps/apt-test.txt)")
+    server = LocalPostgres.start(_FAST)
+    atexit.register(server.stop)
+    return server

@@ -1,0 +1,120 @@
+"""Rules files, the masking SQL for each rule, and the production guard's URL comparison (no database)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shipyard.data.catalog import Column, quote_ident, quote_literal
+from shipyard.data.masking import RuleError, expression
+from shipyard.data.rules import Fake, Fixed, Hash, Partial, Shift, parse_rules
+from shipyard.data.urls import ProductionGuardError, endpoint, redact, refuse_production, same_database
+from shipyard.errors import ShipyardError
+
+
+def _col(name: str = "c", typname: str = "text", max_length: int | None = None, not_null: bool = False) -> Column:
+    category = {"text": "S", "varchar": "S", "int4": "N", "date": "D", "uuid": "U"}[typname]
+    return Column(name, typname, typname, category, not_null, False, False, max_length)
+
+
+def test_rules_shorthand_and_long_forms() -> None:
+    rules = parse_rules(
+        {
+            "tables": {
+                "users": {
+                    "email": "fake.email",
+                    "notes": "null",
+                    "nick": {"rule": None},
+                    "card": {"rule": "partial", "keepLast": 4},
+                    "born": {"rule": "shift", "days": 10},
+                    "country": {"rule": "fixed", "value": "NL"},
+                }
+            }
+        }
+    )
+    users = rules.tables["users"]
+    assert isinstance(users["email"], Fake)
+    assert users["notes"].rule == "null"
+    assert users["nick"].rule == "null"
+    assert isinstance(users["card"], Partial) and users["card"].keep_last == 4
+    assert isinstance(users["born"], Shift) and users["born"].days == 10
+    assert isinstance(users["country"], Fixed)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"tables": {"users": {"email": "fake.ssn"}}}, "unknown rule; valid: keep, null"),
+        ({"tables": {"users": {"email": None}}}, "no rule given"),
+        ({"salt": "x", "tables": {}}, "salt must not be in the rules file"),
+        ({"tables": {"users": {"email": {"rule": "hash", "length": 4}}}}, "greater than or equal to 16"),
+        ({"tables": ["users"]}, "'tables' must map"),
+        ({"tables": {"users": {"email": {"rule": "fixed"}}}}, r"tables\.users\.email\.value: Field required"),
+    ],
+)
+def test_rules_errors_name_the_place_and_what_is_valid(data: object, message: str) -> None:
+    with pytest.raises(ShipyardError, match=message):
+        parse_rules(data, "rules.yaml")
+
+
+def test_non_injective_rules_are_refused_on_keys() -> None:
+    for rule in (Partial(rule="partial"), Fixed(rule="fixed", value="x"), Fake(rule="fake.name", disambiguate=False)):
+        with pytest.raises(RuleError, match="not one-to-one"):
+            expression(rule, _col(), key=True, where="t.c")
+    assert "substr" in expression(Fake(rule="fake.name"), _col(), key=True, where="t.c")
+
+
+def test_type_checks_and_fitting() -> None:
+    with pytest.raises(RuleError, match="applies to text columns"):
+        expression(Fake(rule="fake.email"), _col(typname="int4"), key=False, where="t.c")
+    with pytest.raises(RuleError, match="NOT NULL"):
+        expression(
+            parse_rules({"tables": {"t": {"c": "null"}}}).tables["t"]["c"], _col(not_null=True), key=False, where="t.c"
+        )
+    with pytest.raises(RuleError, match="too short for a one-to-one"):
+        expression(Fake(rule="fake.email"), _col(typname="varchar", max_length=20), key=True, where="t.c")
+    fitted = expression(Fake(rule="fake.name"), _col(typname="varchar", max_length=30), key=True, where="t.c")
+    assert fitted.startswith("(left(")
+    assert expression(Hash(rule="hash"), _col(typname="uuid"), key=True, where="t.c").endswith("::uuid")
+    with pytest.raises(RuleError, match="date and timestamp"):
+        expression(Shift(rule="shift"), _col(), key=False, where="t.c")
+
+
+@given(st.text())
+def test_quoting_round_trips_any_name(name: str) -> None:
+    quoted = quote_ident(name)
+    assert quoted.startswith('"') and quoted.endswith('"')
+    assert quoted[1:-1].replace('""', '"') == name
+    if "\x00" not in name:
+        assert quote_literal(name)[1:-1].replace("''", "'") == name
+
+
+def test_endpoint_applies_libpq_defaults() -> None:
+    assert endpoint("postgresql://app@db.example.com/shop") == endpoint("postgresql://app@DB.example.com:5432/shop")
+    assert endpoint("postgresql://app@db/shop").port == 5432
+    assert endpoint("host=db port=6432 dbname=shop user=app").port == 6432
+    assert endpoint("postgresql://app@db").dbname == "app"
+
+
+def test_same_database_compares_host_port_and_name() -> None:
+    assert same_database("postgresql://a@127.0.0.1:5432/shop", "postgresql://b@localhost/shop")
+    assert not same_database("postgresql://a@127.0.0.1:5432/shop", "postgresql://a@127.0.0.1:5433/shop")
+    assert not same_database("postgresql://a@127.0.0.1/shop", "postgresql://a@127.0.0.1/sandbox")
+    assert same_database(
+        "postgresql://a@production-db.production.svc.cluster.local/acme",
+        "host=PRODUCTION-DB.production.svc.cluster.local dbname=acme user=x",
+    )
+
+
+def test_refuse_production_names_where_the_url_came_from() -> None:
+    with pytest.raises(ProductionGuardError, match=r"production in shipyard\.yaml"):
+        refuse_production(
+            "postgresql://sb@localhost/acme", [("production in shipyard.yaml", "postgresql://p@127.0.0.1/acme")]
+        )
+    refuse_production("postgresql://sb@localhost/sandbox", [("production", "postgresql://p@127.0.0.1/acme")])
+
+
+def test_redact_hides_passwords() -> None:
+    assert redact("postgresql://u:secret@h/db") == "postgresql://u:***@h/db"
+    assert "secret" not in redact("host=h password=secret dbname=db")
