@@ -13,13 +13,13 @@ from typing import Any
 import psycopg
 import pytest
 import yaml
-from tests.sandbox_pg import PgServer, pg_server
-from tests.sandbox_schema import MASKED_TEXT, RULES, populate
 
 from shipyard.data.clone import clone
 from shipyard.data.rules import parse_rules
 from shipyard.data.urls import ProductionGuardError
 from shipyard.errors import ShipyardError
+from tests.sandbox_pg import PgServer, pg_server
+from tests.sandbox_schema import MASKED_TEXT, RULES, populate
 
 pytestmark = pytest.mark.integration
 

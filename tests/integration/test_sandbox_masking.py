@@ -10,11 +10,11 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.sandbox_pg import pg_server
 
 from shipyard.data.catalog import Column
 from shipyard.data.masking import expression, session_settings
 from shipyard.data.rules import Fake, Hash, Partial
+from tests.sandbox_pg import pg_server
 
 pytestmark = pytest.mark.integration
 

@@ -6,11 +6,11 @@ from typing import Any
 
 import psycopg
 import pytest
-from tests.sandbox_pg import PgServer, pg_server
-from tests.sandbox_schema import SCHEMA
 
 from shipyard.data.synth import synth
 from shipyard.data.urls import ProductionGuardError
+from tests.sandbox_pg import PgServer, pg_server
+from tests.sandbox_schema import SCHEMA
 
 pytestmark = pytest.mark.integration
 
