@@ -17,6 +17,9 @@ COMMANDS: dict[str, str] = {
     "check": "shipyard.cli.check_cmd",
     "branch": "shipyard.cli.branch_cmd",
     "demo": "shipyard.cli.demo_cmd",
+    "version": "shipyard.cli.version_cmd",
+    "release": "shipyard.cli.release_cmd",
+    "hotfix": "shipyard.cli.hotfix_cmd",
 }
 
 
