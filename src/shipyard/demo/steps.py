@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from shipyard.demo import foundation
+from shipyard.demo import foundation, versioning
 from shipyard.demo.context import DemoContext
 
 Step = tuple[str, Callable[[DemoContext], None]]
@@ -14,4 +14,7 @@ STEPS: list[Step] = [
     ("Scaffold a monorepo", foundation.scaffold),
     ("Validate the platform", foundation.check),
     ("Branch rules", foundation.branches),
+    ("Versions: a develop alpha", versioning.develop_alpha),
+    ("Versions: a release branch's betas", versioning.release_beta),
+    ("Versions: a stable on main", versioning.main_stable),
 ]
