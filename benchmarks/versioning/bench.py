@@ -96,7 +96,7 @@ def generate(path: Path, commits: int, tags: int) -> None:
     per_cycle = (commits - 1) // (cycles + 1)
     develop_per_cycle = per_cycle - RELEASE_COMMITS - 2
     develop_total = commits - 1 - cycles * (RELEASE_COMMITS + 2)
-    alphas = tags - cycles * (RELEASE_COMMITS + 1)
+    alphas = tags - cycles * (RELEASE_COMMITS + 1) + 1  # one more: HEAD itself stays untagged
     files = f"M 644 inline pyproject.toml\ndata {len(PYPROJECT)}\n{PYPROJECT}\n"
     root = commit("refs/heads/develop", "chore: start", [], files)
     develop, main = root, root

@@ -212,7 +212,7 @@ def _by_kind(
 def _info(snapshot: RefSnapshot, commit: str, name: str | None, answer: _Answer) -> VersionInfo:
     prefix = snapshot.prefix
     version = answer.version
-    published = [*snapshot.versions, version]
+    published = [*snapshot.frontier(), version]
     maturity = version.maturity
     assert maturity in ("alpha", "beta", "stable")
     return VersionInfo(
@@ -278,7 +278,7 @@ def _develop(git: Git, history: History, snapshot: RefSnapshot, commit: str, bum
             raised = f", raised above the alpha {previous.format(snapshot.prefix)} of an ancestor"
     while True:
         version = Version(*core, ("alpha", int(stamp.strftime(_STAMP))))
-        owner = snapshot.versions.get(version)
+        owner = snapshot.owner(version)
         if owner is None or owner == commit:
             break
         stamp += timedelta(seconds=1)
@@ -293,7 +293,8 @@ def _commit_time(git: Git, commit: str) -> int:
 
 def _breaking_change(git: Git, snapshot: RefSnapshot, commit: str, top: Core) -> str | None:
     """The newest breaking-change commit not yet in the last stable or the highest release cut."""
-    bounds = {c for v, c in snapshot.versions.items() if v.core == top and v.maturity in ("stable", "beta")}
+    released = [v for v in (*snapshot.of("stable"), *snapshot.of("beta")) if v.core == top]
+    bounds = {c for c in (snapshot.owner(v) for v in released) if c}
     bounds |= {snapshot.release_heads[r] for r, core in snapshot.release_branches.items() if core == top}
     args = ["log", "--format=%H", "-n", "1", "-E"]
     for pattern in _BREAKING:
@@ -330,7 +331,7 @@ def _release(history: History, snapshot: RefSnapshot, commit: str, core: Core) -
     if kept:
         return kept
     if snapshot.has_stable(core):
-        owner = snapshot.versions[Version(*core)]
+        owner = snapshot.owner(Version(*core)) or "?"
         raise ShipyardError(
             f"release/v{_fmt(core)} is finished: v{_fmt(core)} is tagged on {owner[:7]}",
             hint="new work goes to develop; fixes to production go through `shipyard hotfix start`",
@@ -390,7 +391,7 @@ def _main(git: Git, history: History, snapshot: RefSnapshot, commit: str) -> _An
             hint="a release merged to main must be newer than every stable on main",
         )
     version = Version(*core)
-    owner = snapshot.versions.get(version)
+    owner = snapshot.owner(version)
     if owner is not None and owner != commit:
         raise ShipyardError(
             f"v{_fmt(core)} is already tagged on {owner[:7]}, so {commit[:7]} cannot take it",
