@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from shipyard.errors import ShipyardError
-from shipyard.gitflow.workflow import UnsafeState, Workflow
+from shipyard.gitflow.workflow import MergeConflict, UnsafeState, Workflow
 from shipyard.versioning.compute import VersionInfo, compute_version
 from shipyard.versioning.tagging import tag_release
 from tests.integration.versioning_support import Repo, make_repo, stamp
@@ -259,3 +259,42 @@ def test_an_alpha_taken_by_another_commit_moves_to_the_next_second(repo: Repo) -
     repo.switch("develop")
     repo.commit("feat: b", at=at)
     assert compute_version(repo.path).version == f"v0.1.0-alpha.{stamp(at + timedelta(seconds=1))}"
+
+
+def test_finish_stops_on_a_back_merge_conflict_and_resumes(repo: Repo) -> None:
+    flow = Workflow(repo.path)
+    (repo.path / "app.txt").write_text("base\n")
+    repo.run("add", "app.txt")
+    repo.commit("feat: app")
+    repo.push("develop")
+    flow.release_start("1.0.0")
+    repo.pull("release/v1.0.0")
+    (repo.path / "app.txt").write_text("release fix\n")
+    repo.run("commit", "--quiet", "-am", "fix: on the release")
+    repo.push("release/v1.0.0")
+    repo.pull("develop")
+    (repo.path / "app.txt").write_text("develop change\n")
+    repo.run("commit", "--quiet", "-am", "feat: on develop")
+    repo.push("develop")
+    before = repo.git.run("ls-remote", "origin")
+
+    dry = flow.release_finish("release/v1.0.0", dry_run=True)
+    assert any("conflict in app.txt" in note for note in dry.plan.notes)
+    assert repo.git.run("ls-remote", "origin") == before
+
+    with pytest.raises(MergeConflict, match=r"app\.txt") as stopped:
+        flow.release_finish("release/v1.0.0")
+    assert "git merge origin/main" in str(stopped.value) and stopped.value.exit_code == 1
+    assert "v1.0.0" in repo.remote_tags()  # the release is out; only the back-merge waits for a person
+    assert repo.git.has_ref("refs/remotes/origin/release/v1.0.0")
+
+    # The person resolves it as told; running finish again completes the job.
+    repo.pull("develop")
+    merged = repo.git.execute("merge", "--quiet", "origin/main")
+    assert merged.returncode != 0
+    (repo.path / "app.txt").write_text("both\n")
+    repo.run("commit", "--quiet", "-am", "Merge main into develop")
+    repo.push("develop")
+    done = flow.release_finish("release/v1.0.0")
+    assert [a.target for a in done.plan.actions] == ["branch release/v1.0.0"]
+    assert flow.release_finish("release/v1.0.0").plan.empty

@@ -19,7 +19,7 @@ from shipyard.errors import ShipyardError
 from shipyard.gitflow.branch import BranchError, BranchKind, classify
 from shipyard.gitflow.git import Git, PushRejected
 from shipyard.plan import Op, Plan
-from shipyard.versioning.history import History
+from shipyard.versioning.history import History, ShallowCloneError, TruncatedHistory
 from shipyard.versioning.refs import RefSnapshot
 from shipyard.versioning.semver import Version
 
@@ -111,11 +111,17 @@ class Workflow:
 
     def _line(self, snapshot: RefSnapshot, commit: str, *, include_start: bool = True) -> Version | None:
         """The nearest stable along the first parents of ``commit``: the line it is on."""
-        walk = History(self.git).walk(
-            commit,
-            lambda sha: (include_start or sha != commit) and bool(snapshot.tagged(sha, "stable")),
-            "a stable tag",
-        )
+        try:
+            walk = History(self.git).walk(
+                commit,
+                lambda sha: (include_start or sha != commit) and bool(snapshot.tagged(sha, "stable")),
+                "a stable tag",
+            )
+        except TruncatedHistory as exc:
+            raise ShallowCloneError(
+                f"this is a shallow clone: {exc}",
+                hint=f"the workflow steps need history: git fetch --unshallow {self.remote}",
+            ) from exc
         return snapshot.tagged(walk.stop, "stable")[0] if walk.stop else None
 
     def _current(self, kind: BranchKind, given: str | None) -> str:
