@@ -19,6 +19,7 @@ Options: ``--commits N`` ``--tags N`` (defaults 100000 / 20000), ``--timeout S``
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -145,20 +146,33 @@ def generate(path: Path, commits: int, tags: int) -> None:
     print(f"generated {mark} commits and {tag_count} tags in {path}")
 
 
-def timed(command: list[str], cwd: Path, runs: int, timeout: float | None = None) -> tuple[float | None, str]:
-    """Median wall time of ``command`` (None on timeout) and its last output line."""
-    times: list[float] = []
+Row = tuple[str, float | None, float | None, str]
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(name: str, command: list[str], cwd: Path, runs: int, timeout: float | None = None) -> Row:
+    """Median wall time and CPU time (user + system, git children included) of ``command``, and its last line.
+
+    The machine may be shared: CPU time is the steadier measure, wall time is what a user waits.
+    """
+    walls: list[float] = []
+    cpus: list[float] = []
     out = ""
     for _ in range(runs):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _children_cpu()
         try:
             proc = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
-            return None, f"timed out after {timeout:.0f}s"
-        times.append(time.perf_counter() - started)
+            return name, None, None, f"timed out after {timeout:.0f}s"
+        walls.append(time.perf_counter() - started)
+        cpus.append(_children_cpu() - cpu)
         lines = (proc.stdout.strip() or proc.stderr.strip()).splitlines()
         out = lines[-1] if proc.returncode == 0 and lines else f"exit {proc.returncode}: {lines[-1] if lines else ''}"
-    return statistics.median(times), out
+    return name, statistics.median(walls), statistics.median(cpus), out
 
 
 def ensure_peers() -> None:
@@ -170,17 +184,18 @@ def ensure_peers() -> None:
         )
 
 
-def library_time(repo: Path, runs: int) -> tuple[float, str]:
+def library_time(repo: Path, runs: int) -> Row:
     """``compute_version`` in-process: the work without Python's start-up."""
     from shipyard.versioning.compute import compute_version
 
-    times = []
+    walls, cpus = [], []
     version = ""
     for _ in range(runs):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time() + _children_cpu()
         version = compute_version(repo).version
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), version
+        walls.append(time.perf_counter() - started)
+        cpus.append(time.process_time() + _children_cpu() - cpu)
+    return "shipyard compute_version (library call)", statistics.median(walls), statistics.median(cpus), version
 
 
 def run(argv: list[str]) -> None:
@@ -199,35 +214,38 @@ def run(argv: list[str]) -> None:
     graph = repo / ".git" / "objects" / "info" / "commit-graph"
     floor = ["git", "for-each-ref", "--merged=HEAD", "refs/tags/v*"]
     env_bin = Path(sys.executable).parent
-    rows: list[tuple[str, float | None, str]] = []
+    rows: list[Row] = []
 
     if graph.exists():
         graph.unlink()
-    no_graph, listed = timed(floor, repo, 5)
-    rows.append(("floor: for-each-ref --merged=HEAD, no commit-graph", no_graph, f"{len(listed) and 'ok'}"))
+    rows.append(timed("floor: for-each-ref --merged=HEAD, no commit-graph", floor, repo, 5))
     subprocess.run(["git", "-C", str(repo), "commit-graph", "write", "--reachable"], check=True)
-    floor_time, _ = timed(floor, repo, 5)
     reachable = subprocess.run(floor, cwd=repo, capture_output=True, text=True, check=True).stdout.count("\n")
-    rows.append(("floor: for-each-ref --merged=HEAD, commit-graph", floor_time, f"{reachable} reachable tags"))
-    rows.append(("git describe --tags", *timed(["git", "describe", "--tags"], repo, 5)))
-    rows.append(("shipyard version (command)", *timed([str(env_bin / "shipyard"), "version"], repo, 5)))
-    rows.append(("shipyard compute_version (library)", *library_time(repo, 5)))
+    name, wall, cpu, _ = timed("floor: for-each-ref --merged=HEAD, commit-graph", floor, repo, 5)
+    rows.append((name, wall, cpu, f"{reachable} reachable tags"))
+    rows.append(timed("git describe --tags", ["git", "describe", "--tags"], repo, 5))
+    rows.append(timed("shipyard version (command, start-up included)", [str(env_bin / "shipyard"), "version"], repo, 5))
+    rows.append(library_time(repo, 5))
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
     rows.append(
-        ("cz bump --dry-run --yes", *timed([str(PEERS / "bin" / "cz"), "bump", "--dry-run", "--yes"], repo, 1, timeout))
+        timed("cz bump --dry-run --yes", [str(PEERS / "bin" / "cz"), "bump", "--dry-run", "--yes"], repo, 1, timeout)
     )
     psr = [str(PEERS / "bin" / "semantic-release"), "--noop", "version", "--print"]
-    rows.append(("semantic-release version --print", *timed(psr, repo, 1, timeout)))
+    rows.append(timed("semantic-release version --print", psr, repo, 1, timeout))
 
-    assert floor_time is not None
-    print(f"\nrepository: {commits} commits, {tags} tags; commit-graph written for all rows but the first")
-    print(f"{'tool':<52} {'seconds':>9} {'x floor':>8}  result")
-    for name, seconds, result in rows:
-        shown = f"{seconds:9.3f}" if seconds is not None else f">{timeout:8.0f}"
-        ratio = f"{(seconds if seconds is not None else timeout) / floor_time:8.1f}"
-        print(f"{name:<52} {shown} {ratio}  {result[:70]}")
-    ours = next(s for n, s, _ in rows if n.startswith("shipyard version"))
-    for name, seconds, _ in rows:
-        if name.startswith(("cz", "semantic")) and ours:
-            lower = "" if seconds is not None else "at least "
-            print(f"shipyard version is {lower}{(seconds or timeout) / ours:.0f}x faster than {name}")
+    _, floor_wall, floor_cpu, _ = rows[1]
+    assert floor_wall and floor_cpu
+    print(f"\nrepository: {commits} commits, {tags} tags; a commit-graph exists for every row but the first")
+    print(f"{'tool':<50} {'wall s':>8} {'x floor':>8} {'cpu s':>8} {'x floor':>8}  result")
+    for name, wall, cpu, result in rows:
+        if wall is None or cpu is None:
+            print(
+                f"{name:<50} {'>' + format(timeout, '.0f'):>8} {timeout / floor_wall:>8.0f} {'':>8} {'':>8}  {result}"
+            )
+            continue
+        print(f"{name:<50} {wall:8.3f} {wall / floor_wall:8.2f} {cpu:8.3f} {cpu / floor_cpu:8.2f}  {result[:60]}")
+    ours = rows[3][1]
+    for name, wall, _, _ in rows[5:]:
+        if ours:
+            lower = "" if wall is not None else "at least "
+            print(f"shipyard version (wall) is {lower}{(wall or timeout) / ours:.0f}x faster than {name}")
