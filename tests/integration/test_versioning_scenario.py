@@ -298,3 +298,25 @@ def test_finish_stops_on_a_back_merge_conflict_and_resumes(repo: Repo) -> None:
     done = flow.release_finish("release/v1.0.0")
     assert [a.target for a in done.plan.actions] == ["branch release/v1.0.0"]
     assert flow.release_finish("release/v1.0.0").plan.empty
+
+
+def test_workflow_refusals_and_reruns(repo: Repo) -> None:
+    flow = Workflow(repo.path)
+    with pytest.raises(UnsafeState, match="no stable release"):
+        flow.hotfix_start("too-early")
+    flow.release_start("1.0.0")
+    assert flow.release_start("1.0.0").plan.empty  # already cut: nothing to do
+    with pytest.raises(UnsafeState, match="still open"):
+        flow.release_start("1.1.0")
+    flow.release_finish("release/v1.0.0")
+    with pytest.raises(ShipyardError, match="not a stable release tag"):
+        flow.hotfix_start("fix", "v1.0.0-beta.1")
+    with pytest.raises(ShipyardError, match="not a hotfix branch"):
+        flow.hotfix_start("Bad_Name")
+    dry = flow.hotfix_start("fix", dry_run=True)
+    assert [a.target for a in dry.plan.actions] == ["branch hotfix/fix"]
+    assert not repo.git.has_ref("refs/remotes/origin/hotfix/fix")
+    flow.hotfix_start("fix")
+    assert flow.hotfix_start("fix").plan.empty
+    with pytest.raises(ShipyardError, match="not a release branch"):
+        flow.release_finish("hotfix/fix")
