@@ -227,6 +227,12 @@ def test_main_merged_by_pull_request_takes_the_release_stable(repo: Repo) -> Non
     repo.switch("main")
     repo.merge("hotfix/quick", "Merge pull request #4")
     assert compute_version(repo.path).version == "v1.0.1"
+    ci_tag(repo)
+    # A release squashed into main names its branch in the subject.
+    repo.commit("Release release/v1.1.0 (#5)")
+    assert compute_version(repo.path).version == "v1.1.0"
+    repo.commit("chore: a direct commit")
+    assert compute_version(repo.path).version == "v1.0.2"
 
 
 def test_conventional_bump_makes_a_major_and_keeps_it(repo: Repo) -> None:
@@ -320,3 +326,17 @@ def test_workflow_refusals_and_reruns(repo: Repo) -> None:
     assert flow.hotfix_start("fix").plan.empty
     with pytest.raises(ShipyardError, match="not a release branch"):
         flow.release_finish("hotfix/fix")
+
+
+def test_develop_commits_ci_skipped_take_their_alphas_in_order(repo: Repo) -> None:
+    repo.commit("feat: one")
+    ci_tag(repo)
+    late = repo.tick()
+    first = repo.commit("feat: two", at=late + timedelta(hours=2))  # its clock runs ahead
+    second = repo.commit("feat: three", at=late)
+    repo.push("develop")
+    info = ci_tag(repo)  # CI only ran for the tip
+    assert [p.commit for p in info.pending] == [first, second]
+    ahead = stamp(late + timedelta(hours=2))
+    assert [p.tag for p in info.pending] == [f"v0.1.0-alpha.{ahead}", f"v0.1.0-alpha.{int(ahead) + 1}"]
+    assert compute_version(repo.path, first, "develop").existing

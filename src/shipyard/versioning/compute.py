@@ -252,6 +252,33 @@ def _develop(git: Git, history: History, snapshot: RefSnapshot, commit: str, bum
         commit, lambda sha: sha != commit and bool(snapshot.tagged(sha, "alpha")), "an alpha-tagged ancestor"
     )
     previous = snapshot.tagged(walk.stop, "alpha")[0] if walk.stop else None
+    # The untagged develop commits since that alpha get theirs first, oldest first (``release tag`` tags them
+    # together), so a commit CI skipped or reached late can never later take a higher alpha than its child.
+    # Without any alpha before it (a repository adopting Shipyard) only the commit itself is versioned.
+    chain = list(reversed(walk.visited)) if previous else walk.visited[:1]
+    pending: list[tuple[Version, str]] = []
+    taken: set[Version] = set()
+    reason = ""
+    for sha, committed_at in chain:
+        version, reason = _alpha(git, snapshot, sha, committed_at, previous, bump, taken)
+        pending.append((version, sha))
+        taken.add(version)
+        previous = version
+    if len(chain) > 1:
+        reason += f"; the {len(chain) - 1} untagged develop commit(s) before it take the alphas below"
+    return _Answer(pending[-1][0], reason, pending)
+
+
+def _alpha(
+    git: Git,
+    snapshot: RefSnapshot,
+    commit: str,
+    committed_at: int,
+    previous: Version | None,
+    bump: str,
+    taken: set[Version],
+) -> tuple[Version, str]:
+    """The alpha of one develop commit, given the alpha of the develop commit before it."""
     stable = snapshot.highest_stable()
     cut = snapshot.highest_cut()
     top = max(stable.core if stable else (0, 0, 0), cut or (0, 0, 0))
@@ -268,27 +295,22 @@ def _develop(git: Git, history: History, snapshot: RefSnapshot, commit: str, bum
         why = (
             f"{_fmt(core)}, kept from the alpha {previous.format(snapshot.prefix)} before it (develop never goes back)"
         )
-    committed = datetime.fromtimestamp(walk.visited[0][1] if walk.visited else _commit_time(git, commit), UTC)
-    stamp = committed.replace(microsecond=0)
+    committed = datetime.fromtimestamp(committed_at, UTC)
+    stamp = committed
     raised = ""
     if previous and previous.number is not None:
         floor = datetime.strptime(str(previous.number), _STAMP).replace(tzinfo=UTC) + timedelta(seconds=1)
         if stamp < floor:
             stamp = floor
-            raised = f", raised above the alpha {previous.format(snapshot.prefix)} of an ancestor"
+            raised = f", raised above the alpha {previous.format(snapshot.prefix)} before it"
     while True:
         version = Version(*core, ("alpha", int(stamp.strftime(_STAMP))))
         owner = snapshot.owner(version)
-        if owner is None or owner == commit:
+        if version not in taken and (owner is None or owner == commit):
             break
         stamp += timedelta(seconds=1)
-        raised += f"; {version.format(snapshot.prefix)} is taken by {owner[:7]}, so the next free second"
-    reason = f"develop: {why}; alpha number from the commit time {committed:%Y-%m-%d %H:%M:%S} UTC{raised}"
-    return _Answer(version, reason, [(version, commit)])
-
-
-def _commit_time(git: Git, commit: str) -> int:
-    return int(git.run("log", "-1", "--format=%ct", commit).strip())
+        raised += f"; {version.format(snapshot.prefix)} is taken, so the next free second"
+    return version, f"develop: {why}; alpha number from the commit time {committed:%Y-%m-%d %H:%M:%S} UTC{raised}"
 
 
 def _breaking_change(git: Git, snapshot: RefSnapshot, commit: str, top: Core) -> str | None:
@@ -381,7 +403,12 @@ def _main(git: Git, history: History, snapshot: RefSnapshot, commit: str) -> _An
     previous = _nearest(history, snapshot, parents[0], "stable", include_start=True) if parents else None
     line = previous.core if previous else (0, 0, 0)
     patch: Core = (line[0], line[1], line[2] + 1)
-    if len(parents) < 2:
+    squashed = _MERGED_RELEASE.search(git.subject(commit)) if len(parents) < 2 else None
+    if squashed:
+        # A release merged by squashing still names its branch in the subject.
+        core = (int(squashed[1]), int(squashed[2]), int(squashed[3]))
+        why = f"the stable of release/v{_fmt(core)}, named by the commit's subject"
+    elif len(parents) < 2:
         core, why = patch, f"a commit on main that merges nothing: a patch after {_fmt(line)}"
     else:
         core, why = _merged(git, history, snapshot, commit, parents[1], patch)
