@@ -326,6 +326,10 @@ def test_workflow_refusals_and_reruns(repo: Repo) -> None:
     assert flow.hotfix_start("fix").plan.empty
     with pytest.raises(ShipyardError, match="not a release branch"):
         flow.release_finish("hotfix/fix")
+    repo.pull("hotfix/fix")
+    repo.commit("fix: not pushed yet")
+    with pytest.raises(UnsafeState, match="origin does not"):
+        flow.hotfix_finish()
 
 
 def test_develop_commits_ci_skipped_take_their_alphas_in_order(repo: Repo) -> None:

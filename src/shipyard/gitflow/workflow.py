@@ -138,6 +138,15 @@ class Workflow:
             )
         return name
 
+    def _refuse_unpushed(self, branch: str, remote_head: str | None) -> None:
+        """Finishing from the remote's tip would leave local commits behind: say so instead."""
+        local = f"refs/heads/{branch}"
+        if remote_head and self.git.has_ref(local) and not self.git.is_ancestor(local, remote_head):
+            raise UnsafeState(
+                f"your {branch} has commits that {self.remote} does not",
+                hint=f"push them first (git push {self.remote} {branch}) or reset your branch to {self.remote}'s",
+            )
+
     # Running a step
 
     def run(self, prepare: Callable[[RefSnapshot], Change], dry_run: bool) -> Change:
@@ -253,6 +262,7 @@ class Workflow:
         def prepare(snapshot: RefSnapshot) -> Change:
             change = Change(Plan(command="release finish"))
             main, develop, release = self._need("main"), self._need("develop"), self._head(name)
+            self._refuse_unpushed(name, release)
             if snapshot.has_stable(core):
                 new_main = snapshot.versions[Version(*core)]
                 if not self.git.is_ancestor(new_main, main):
@@ -377,6 +387,7 @@ class Workflow:
                 head = self.git.rev_parse(f"refs/heads/{name}")  # finished before? then nothing is left to do
             if head is None:
                 raise UnsafeState(f"there is no branch {name}", hint="check the name: git branch --all")
+            self._refuse_unpushed(name, head if pushed else None)
             line = self._line(snapshot, head, include_start=False)
             if line is None:
                 raise UnsafeState(f"{name} does not start from a stable release")
