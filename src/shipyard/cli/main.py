@@ -26,6 +26,9 @@ COMMANDS: dict[str, str] = {
     "packages": "shipyard.cli.packages_cmd",
     "harbor": "shipyard.cli.harbor_cmd",
     "sandbox": "shipyard.cli.sandbox_cmd",
+    "version": "shipyard.cli.version_cmd",
+    "release": "shipyard.cli.release_cmd",
+    "hotfix": "shipyard.cli.hotfix_cmd",
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from shipyard.demo import affected, ci, foundation, registry, sandbox
+from shipyard.demo import affected, ci, foundation, registry, sandbox, versioning
 from shipyard.demo.context import DemoContext
 
 Step = tuple[str, Callable[[DemoContext], None]]
@@ -15,6 +15,9 @@ STEPS: list[Step] = [
     ("Validate the platform", foundation.check),
     ("Branch rules", foundation.branches),
     ("Affected projects of a change", affected.affected),
+    ("Versions: a develop alpha", versioning.develop_alpha),
+    ("Versions: a release branch's betas", versioning.release_beta),
+    ("Versions: a stable on main", versioning.main_stable),
     ("Vulnerability gate", ci.scan_gate),
     ("Webhook -> pipelines", ci.ci_plan),
     ("Tekton pipelines and triggers", ci.tekton),

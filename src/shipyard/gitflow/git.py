@@ -11,7 +11,7 @@ import os
 import random
 import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,9 +133,21 @@ class Git:
         )
         return self.rev_parse("HEAD")
 
-    def push(self, remote: str, refspecs: Sequence[str], *, atomic: bool = False) -> None:
-        """Push; raise PushRejected when the remote has moved on (non-fast-forward or a ref already there)."""
-        args = ["push", "--porcelain", *(["--atomic"] if atomic else []), remote, *refspecs]
+    def push(
+        self,
+        remote: str,
+        refspecs: Sequence[str],
+        *,
+        atomic: bool = False,
+        leases: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        """Push; raise PushRejected when the remote has moved on (non-fast-forward or a ref already there).
+
+        ``leases`` are ``(ref, expected commit)`` pairs (an empty commit: the ref must not exist); the push
+        is rejected when the remote's ref is not what we last saw, so a concurrent change is never lost.
+        """
+        lease_args = [f"--force-with-lease={ref}:{expected}" for ref, expected in leases]
+        args = ["push", "--porcelain", *(["--atomic"] if atomic else []), *lease_args, remote, *refspecs]
         proc = self.execute(*args)
         if proc.returncode == 0:
             return
@@ -143,6 +155,118 @@ class Git:
         if any(line.startswith("!") for line in proc.stdout.splitlines()):
             raise PushRejected(args, proc.returncode, proc.stdout + proc.stderr)
         raise GitError(args, proc.returncode, proc.stderr or proc.stdout)
+
+    # Refs, tags and history: read in bulk, so versions stay fast on huge histories.
+
+    def refs(self, *prefixes: str) -> list[tuple[str, str]]:
+        """``(refname, commit)`` for every ref starting with one of ``prefixes`` (a trailing ``*`` is
+        ignored), annotated tags peeled, in one call.
+
+        ``git show-ref -d`` takes peeled values from packed-refs; ``for-each-ref`` with ``%(*objectname)``
+        would read every tag object, which is ten times slower on 20,000 tags.
+        """
+        starts = tuple(p.rstrip("*") for p in prefixes)
+        out = self.run("show-ref", "--dereference", check=False)
+        found: dict[str, str] = {}
+        # A peeled line ("<commit> <name>^{}") follows its tag's line, so assigning in order keeps the commit.
+        tokens = out.split()
+        for commit, name in zip(tokens[0::2], tokens[1::2], strict=True):
+            found[name[:-3] if name.endswith("^{}") else name] = commit
+        return [(name, commit) for name, commit in found.items() if name.startswith(starts)]
+
+    def remote_refs(self, remote: str, *patterns: str) -> list[tuple[str, str]]:
+        """``(refname, commit)`` on ``remote`` (annotated tags peeled) without fetching any object."""
+        out = self.run("ls-remote", remote, *patterns)
+        plain: dict[str, str] = {}
+        peeled: dict[str, str] = {}
+        for line in out.splitlines():
+            obj, _, name = line.partition("\t")
+            if name.endswith("^{}"):
+                peeled[name[:-3]] = obj
+            else:
+                plain[name] = obj
+        return [(name, peeled.get(name, obj)) for name, obj in plain.items()]
+
+    def first_parents(self, commit: str, *exclude: str) -> Iterator[tuple[str, int]]:
+        """``(commit, committer time)`` along the first-parent chain from ``commit``, newest first.
+
+        Streams ``git rev-list`` so that a caller who stops early (at the first tagged commit, as version
+        rules do) does not pay for the rest of a long history. ``exclude`` are refs whose history ends the walk.
+        """
+        args = ["rev-list", "--first-parent", "--timestamp", commit, *(["--not", *exclude] if exclude else [])]
+        proc = subprocess.Popen(
+            ["git", "-C", str(self.path), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "LC_ALL": "C"},
+        )
+        assert proc.stdout is not None
+        finished = False
+        try:
+            for line in proc.stdout:
+                stamp, _, sha = line.strip().partition(" ")
+                yield sha, int(stamp)
+            finished = True
+        finally:
+            if not finished:
+                proc.kill()
+            proc.stdout.close()
+            stderr = proc.stderr.read() if proc.stderr else ""
+            if proc.stderr:
+                proc.stderr.close()
+            code = proc.wait()
+            if finished and code != 0:
+                raise GitError(args, code, stderr)
+
+    def parents(self, commit: str) -> list[str]:
+        """The parents of ``commit``, first parent first."""
+        return self.run("rev-list", "--parents", "-n", "1", commit).split()[1:]
+
+    def subject(self, commit: str) -> str:
+        """The first line of the commit's message."""
+        return self.run("log", "-1", "--format=%s", commit).strip()
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """True when ``ancestor`` is reachable from ``descendant`` (or is it)."""
+        proc = self.execute("merge-base", "--is-ancestor", ancestor, descendant)
+        if proc.returncode not in (0, 1):
+            raise GitError(("merge-base", "--is-ancestor", ancestor, descendant), proc.returncode, proc.stderr)
+        return proc.returncode == 0
+
+    def shallow_boundary(self) -> set[str]:
+        """The commits whose parents a shallow clone lacks (empty for a complete clone)."""
+        path = Path(self.run("rev-parse", "--git-path", "shallow").strip())
+        shallow = path if path.is_absolute() else self.path / path
+        return set(shallow.read_text().split()) if shallow.is_file() else set()
+
+    def remotes(self) -> list[str]:
+        """The names of the configured remotes."""
+        return self.run("remote").split()
+
+    def tag(self, name: str, commit: str, message: str) -> None:
+        """Create the annotated tag ``name`` on ``commit`` (never moves an existing tag)."""
+        self.run("tag", "--annotate", "--message", message, "--", name, commit)
+
+    def delete_tags(self, names: Sequence[str]) -> None:
+        """Delete local tags (those a lost race left behind); missing ones are ignored."""
+        if names:
+            self.execute("tag", "--delete", *names)
+
+    def merge_tree(self, ours: str, theirs: str) -> tuple[str, list[str]]:
+        """Merge two commits without touching the work tree: ``(tree, conflicted paths)``."""
+        proc = self.execute("merge-tree", "--write-tree", "--name-only", "--no-messages", ours, theirs)
+        if proc.returncode not in (0, 1):
+            raise GitError(("merge-tree", ours, theirs), proc.returncode, proc.stderr)
+        lines = proc.stdout.splitlines()
+        return lines[0], [line for line in lines[1:] if line] if proc.returncode == 1 else []
+
+    def commit_tree(self, tree: str, parents: Sequence[str], message: str) -> str:
+        """Create a commit object (no ref moves) and return its id."""
+        args = ["commit-tree", tree]
+        for parent in parents:
+            args += ["-p", parent]
+        return self.run(*args, "-F", "-", input=message).strip()
 
 
 def format_message(message: str, trailers: Trailers = ()) -> str:

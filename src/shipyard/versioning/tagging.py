@@ -1,0 +1,97 @@
+"""``release tag``: put the computed version on its commit, safely against concurrent CI runs.
+
+With a remote, each attempt fetches the remote's branches and tags (the remote's tags win over local
+ones), computes the version, creates the annotated tags and pushes them in one ``--atomic`` push. A tag
+that already exists on the remote makes the whole push fail, which is how a lost race shows; the
+local tags are then dropped and everything is recomputed from the new state. So two commits never
+share a version, a commit never gets two versions of one maturity, and a re-run after success finds
+the tag in place and changes nothing.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+from shipyard.errors import ShipyardError
+from shipyard.gitflow.git import Git, PushRejected
+from shipyard.plan import Op, Plan
+from shipyard.versioning.compute import VersionInfo, compute_version
+
+
+def tag_plan(info: VersionInfo, remote: str | None) -> Plan:
+    """The tags to create (and push) for ``info``; empty when the commit already carries its version."""
+    plan = Plan(command="release tag")
+    if info.maturity == "pr":
+        plan.notes.append(f"{info.version} is a pull request build tag: it is not written to git")
+        return plan
+    for pending in info.pending:
+        plan.add(Op.tag, pending.tag, f"annotated tag on {pending.commit[:7]}", commit=pending.commit)
+    if remote and plan.actions:
+        plan.add(Op.push, remote, "one atomic push of the new tags", refs=[a.target for a in plan.actions])
+    if info.existing:
+        plan.notes.append(f"{info.commit[:7]} already carries {info.version}")
+    return plan
+
+
+def tag_release(
+    repo: Path,
+    ref: str = "HEAD",
+    branch: str | None = None,
+    *,
+    remote: str | None = None,
+    dry_run: bool = False,
+    tag_prefix: str = "v",
+    bump: Literal["minor", "conventional"] = "minor",
+    attempts: int = 40,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[VersionInfo, Plan]:
+    """Tag ``ref`` with its version (and, on a release or hotfix branch, its untagged first parents).
+
+    Returns the version and the plan that was applied (or, with ``dry_run``, would be).
+    """
+    git = Git(repo)
+    for attempt in range(attempts):
+        if remote:
+            _sync(git, remote, tag_prefix)
+        info = compute_version(repo, ref, branch, tag_prefix=tag_prefix, bump=bump, remote=remote)
+        plan = tag_plan(info, remote)
+        if dry_run or info.maturity == "pr":
+            return info, plan
+        if info.existing and remote:
+            # The tag may exist only here (an earlier run stopped before its push): publish it.
+            git.push(remote, [f"refs/tags/{info.version}"], atomic=True)
+            return info, plan
+        names = [p.tag for p in info.pending]
+        for pending in info.pending:
+            git.tag(pending.tag, pending.commit, f"{pending.tag}\n\nShipyard-Source-Commit: {pending.commit}\n")
+        if not remote:
+            return info, plan
+        try:
+            git.push(remote, [f"refs/tags/{name}" for name in names], atomic=True)
+            return info, plan
+        except PushRejected:
+            git.delete_tags(names)
+            if progress:
+                progress(f"lost a race for {', '.join(names)} on {remote}; recomputing")
+            time.sleep(min(0.05 * (2 ** min(attempt, 5)), 1.0) * random.uniform(0.5, 1.5))
+    raise ShipyardError(
+        f"could not tag {ref} on {remote} after {attempts} attempts: other runs kept winning",
+        hint="run the command again; no tag was half-pushed",
+    )
+
+
+def _sync(git: Git, remote: str, prefix: str) -> None:
+    # Remote tags overwrite local ones of the same name: the remote is the record of which commit owns
+    # a version. Local-only tags stay (and are pushed if they are this commit's).
+    git.run(
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        remote,
+        f"+refs/heads/*:refs/remotes/{remote}/*",
+        f"+refs/tags/{prefix}*:refs/tags/{prefix}*",
+    )
