@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "check": "shipyard.cli.check_cmd",
     "branch": "shipyard.cli.branch_cmd",
     "demo": "shipyard.cli.demo_cmd",
+    "preview": "shipyard.cli.preview_cmd",
 }
 
 
