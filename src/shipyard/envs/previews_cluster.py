@@ -158,10 +158,10 @@ def cluster_gc(
     """
     from shipyard.envs.previews_gc import plan_orphans
     from shipyard.envs.previews_marks import NamePattern, protected_namespaces
-    from shipyard.envs.previews_repo import checkout_branch, config_checkout, read_candidates
+    from shipyard.envs.previews_repo import NAMESPACES_ONLY, checkout_branch, config_checkout, read_candidates
 
     namespaces = list(list_namespaces(client))
-    with config_checkout(source) as checkout:
+    with config_checkout(source, NAMESPACES_ONLY) as checkout:
         directories = {c.name for c in read_candidates(checkout)} if checkout_branch(checkout, branch) else set()
     protected = protected_namespaces([e.ns for e in platform.environments] + [platform.sandbox.namespace])
     report = plan_orphans(
