@@ -1,7 +1,7 @@
 """Preview clean-up over 5,000 previews (goal: under a second), against the seed's kubectl + jq CronJob logic.
 
-Shipyard is timed three ways on the same 5,000 previews: deciding from a config repo checkout (reading
-every ``previews/pr-<n>/namespace.yaml``), the whole ``preview gc`` run (clone, decide, remove, commit,
+Shipyard is timed three ways on the same 5,000 previews: deciding from a config repo clone (reading every
+``previews/pr-<n>/namespace.yaml`` from git's objects), the whole ``preview gc`` run (clone, decide, remove, commit,
 push to a bare repo), and deciding from a NamespaceList (the ``--cluster`` input). The peer is the
 seed's pipeline, ``kubectl get namespace -l ... -o json | jq 'select(created-at | fromdateiso8601 <
 now - 7d)'``, run on the same NamespaceList from a file (no cluster here), with Shipyard's label and
@@ -25,7 +25,7 @@ from shipyard.envs.previews_cluster import candidates_from_list
 from shipyard.envs.previews_gc import plan_gc
 from shipyard.envs.previews_marks import NamePattern, format_rfc3339, protected_namespaces
 from shipyard.envs.previews_render import PreviewRequest, render_preview
-from shipyard.envs.previews_repo import preview_gc, read_candidates
+from shipyard.envs.previews_repo import preview_gc, read_committed_candidates
 from shipyard.gitflow.git import Git
 from shipyard.k8s.yaml import load_all
 from shipyard.spec.loader import parse_spec
@@ -113,10 +113,14 @@ def run(argv: list[str]) -> None:
         checkout, bare = _write_repo(scratch, count)
 
         def decide_repo() -> Any:
-            return plan_gc(read_candidates(checkout), now=NOW, max_deletions=count, protected=protected, names=names)
+            return plan_gc(
+                read_committed_candidates(checkout), now=NOW, max_deletions=count, protected=protected, names=names
+            )
 
         seconds, report = _best(3, decide_repo)
-        rows.append(("shipyard", f"decide from {count} directories", seconds, f"{len(report.delete)} expired"))
+        rows.append(
+            ("shipyard", f"decide from {count} committed directories", seconds, f"{len(report.delete)} expired")
+        )
         seconds, (report, _commit) = _best(
             1, lambda: preview_gc(bare, platform, NOW, max_deletions=count, pr_states=None, dry_run=False)
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -322,3 +323,32 @@ def test_each_preview_builds_with_kubectl_kustomize(platform: Platform, remote: 
                 assert {e["name"] for e in container["env"]} == {"DATABASE_URL", "DATABASE_USER", "DATABASE_PASSWORD"}
         assert sorted(o["metadata"]["name"] for o in objects if o["kind"] == "Deployment") == sorted(services)
         assert not [o for o in objects if o["kind"] == "Secret"], "no secret values in git"
+
+
+def test_gc_racing_other_writers_loses_nothing(platform: Platform, remote: str, tmp_path: Path) -> None:
+    for number in (1, 2, 3):
+        preview_up(remote, platform, request(number=number), T0, dry_run=False)
+    later = datetime(2024, 12, 1, tzinfo=UTC)
+    errors: list[BaseException] = []
+
+    def run(action: Callable[[], object]) -> None:
+        try:
+            action()
+        except BaseException as exc:  # collected and re-raised in the main thread
+            errors.append(exc)
+
+    actions: list[Callable[[], object]] = [
+        lambda: preview_gc(remote, platform, later, max_deletions=10, pr_states=None, dry_run=False),
+        lambda: preview_gc(remote, platform, later, max_deletions=10, pr_states=None, dry_run=False),
+        lambda: preview_up(remote, platform, request(number=50), later, dry_run=False),
+        lambda: preview_up(remote, platform, request(number=51), later, dry_run=False),
+    ]
+    threads = [threading.Thread(target=run, args=(action,)) for action in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    checkout = clone(remote, tmp_path / "view")
+    assert sorted(p.name for p in (checkout / "previews").iterdir()) == ["pr-50", "pr-51"]
+    assert (checkout / "base" / "user-service" / "kustomization.yaml").is_file(), "the rest of the repo is untouched"

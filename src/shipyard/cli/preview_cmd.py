@@ -157,7 +157,7 @@ def list_(
             expires if not info.problem else f"{expires} ({info.problem})",
             "\n".join(info.urls.values()),
         )
-    Console(width=200).print(table)
+    Console().print(table)
 
 
 def gc(
@@ -189,7 +189,9 @@ def gc(
     source = resolve_config_repo(config_repo, platform, root_dir)
     moment = _now(now)
     if cluster:
-        _gc_cluster(source, platform, moment, max_deletions, delete_orphans, dry_run, kubeconfig, context, as_json)
+        _gc_cluster(
+            source, platform, moment, max_deletions, delete_orphans, dry_run, kubeconfig, context, branch, as_json
+        )
         return
     from shipyard.envs.previews_prstate import read_pr_states
     from shipyard.envs.previews_repo import preview_gc
@@ -215,6 +217,7 @@ def _gc_cluster(
     dry_run: bool,
     kubeconfig: Path | None,
     context: str | None,
+    branch: str,
     as_json: bool,
 ) -> None:
     from shipyard.envs.previews_cluster import api_client, cluster_gc
@@ -229,6 +232,7 @@ def _gc_cluster(
             max_deletions=max_deletions,
             delete_orphans=delete_orphans,
             dry_run=dry_run,
+            branch=branch,
         )
     finally:
         client.close()

@@ -158,11 +158,12 @@ def cluster_gc(
     """
     from shipyard.envs.previews_gc import plan_orphans
     from shipyard.envs.previews_marks import NamePattern, protected_namespaces
-    from shipyard.envs.previews_repo import NAMESPACES_ONLY, checkout_branch, config_checkout, read_candidates
+    from shipyard.envs.previews_repo import config_objects, read_committed_candidates, remote_tip
 
     namespaces = list(list_namespaces(client))
-    with config_checkout(source, NAMESPACES_ONLY) as checkout:
-        directories = {c.name for c in read_candidates(checkout)} if checkout_branch(checkout, branch) else set()
+    with config_objects(source) as clone:
+        tip = remote_tip(clone, branch)
+        directories = {c.name for c in read_committed_candidates(clone, tip)} if tip else set()
     protected = protected_namespaces([e.ns for e in platform.environments] + [platform.sandbox.namespace])
     report = plan_orphans(
         namespaces,

@@ -7,9 +7,12 @@ update, and each apply re-derives its change from the state it lands on.
 
 from __future__ import annotations
 
+import random
 import re
 import shutil
+import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -49,23 +52,13 @@ def resolve_config_repo(given: str | None, platform: Platform, root: Path) -> st
     return str(path.resolve())
 
 
-# What the clean-up reads: checking out only these keeps a run over thousands of previews fast.
-NAMESPACES_ONLY = ("/previews/*/namespace.yaml",)
-
-
 @contextmanager
-def config_checkout(source: str, sparse: Sequence[str] = ()) -> Iterator[Path]:
-    """A fresh clone of the config repo (remote ``origin``, nothing checked out yet), removed afterwards.
-
-    With ``sparse`` patterns only matching files are written to the work tree; ``git rm --sparse`` still
-    removes whole directories, so a sparse clone can delete previews it only partly checked out.
-    """
+def config_checkout(source: str) -> Iterator[Path]:
+    """A fresh clone of the config repo (remote ``origin``, nothing checked out yet), removed afterwards."""
     scratch = Path(tempfile.mkdtemp(prefix="shipyard-config-"))
     try:
         checkout = scratch / "config"
         Git(scratch).run("clone", "--quiet", "--no-checkout", source, str(checkout))
-        if sparse:
-            Git(checkout).run("sparse-checkout", "set", "--no-cone", *sparse)
         yield checkout
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -100,10 +93,16 @@ def checkout_branch(checkout: Path, branch: str) -> bool:
 
 
 def _namespace_candidate(directory: Path) -> Candidate:
-    name = directory.name
     try:
-        text = (directory / "namespace.yaml").read_text(encoding="utf-8")
+        text: str | None = (directory / "namespace.yaml").read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
+        text = None
+    return namespace_candidate(directory.name, text)
+
+
+def namespace_candidate(name: str, text: str | None) -> Candidate:
+    """A clean-up candidate from a preview directory's name and its ``namespace.yaml`` text (None: absent)."""
+    if text is None:
         return Candidate(name, None, None, problem="no readable namespace.yaml")
     fast = read_namespace(text)
     try:
@@ -119,12 +118,53 @@ def _namespace_candidate(directory: Path) -> Candidate:
     return Candidate(name, metadata.get("labels"), metadata.get("annotations"))
 
 
-def read_candidates(checkout: Path) -> list[Candidate]:
-    """Every directory under ``previews/`` as a clean-up candidate, sorted by name."""
-    folder = checkout / PREVIEWS
-    if not folder.is_dir():
+def read_committed_candidates(checkout: Path, rev: str = "HEAD") -> list[Candidate]:
+    """Every directory under ``previews/`` at ``rev`` as a clean-up candidate, read from git's objects.
+
+    Nothing is written to disk: one ``ls-tree`` lists the directories and one ``cat-file --batch`` reads
+    every ``namespace.yaml``, so deciding over thousands of previews needs no checkout at all.
+    """
+    git = Git(checkout)
+    if not git.has_ref(rev):
         return []
-    return [_namespace_candidate(d) for d in sorted(folder.iterdir(), key=lambda p: p.name) if d.is_dir()]
+    listing = git.run("ls-tree", "-r", "-z", rev, "--", f"{PREVIEWS}/").split("\0")
+    directories: set[str] = set()
+    blobs: dict[str, str] = {}
+    for entry in listing:
+        info, _, path = entry.partition("\t")
+        parts = path.split("/")
+        if len(parts) < 3:
+            continue
+        directories.add(parts[1])
+        if len(parts) == 3 and parts[2] == "namespace.yaml" and info.split(" ")[1:2] == ["blob"]:
+            blobs[parts[1]] = info.split(" ")[2]
+    texts = _read_blobs(git, [blobs[d] for d in sorted(blobs)])
+    by_name = dict(zip(sorted(blobs), texts, strict=True))
+    return [namespace_candidate(d, by_name.get(d)) for d in sorted(directories)]
+
+
+def _read_blobs(git: Git, oids: list[str]) -> list[str | None]:
+    """The text of each blob, in order (None where it is not UTF-8), through one ``cat-file --batch``."""
+    if not oids:
+        return []
+    proc = subprocess.run(
+        ["git", "-C", str(git.path), "cat-file", "--batch"],
+        input="".join(f"{oid}\n" for oid in oids).encode(),
+        capture_output=True,
+        check=True,
+    )
+    out, position = proc.stdout, 0
+    texts: list[str | None] = []
+    for _ in oids:
+        header_end = out.index(b"\n", position)
+        size = int(out[position:header_end].split(b" ")[2])
+        body = out[header_end + 1 : header_end + 1 + size]
+        position = header_end + 1 + size + 1
+        try:
+            texts.append(body.decode("utf-8"))
+        except UnicodeDecodeError:
+            texts.append(None)
+    return texts
 
 
 def _marks(platform: Platform) -> tuple[NamePattern, frozenset[str]]:
@@ -206,9 +246,7 @@ def plan_up(checkout: Path, platform: Platform, request: PreviewRequest, now: da
             plan.add(Op.delete, f"{PREVIEWS}/{name}/{stale}", "not part of a preview any more")
     for service in request.services:
         if not (checkout / "base" / service / "kustomization.yaml").is_file():
-            plan.notes.append(
-                f"base/{service} is not in the config repo yet: run `shipyard render` before Argo CD syncs"
-            )
+            plan.notes.append(f"base/{service} is not in the config repo yet (`shipyard render` writes it)")
     if not plan.empty:
         plan.add(Op.commit, f"{PREVIEWS}/{name}", f"image tag {request.tag}", sha=request.sha)
         plan.add(Op.push, "config repo")
@@ -393,13 +431,60 @@ def list_previews(source: str, platform: Platform, now: datetime, *, branch: str
 # gc
 
 
+@contextmanager
+def config_objects(source: str) -> Iterator[Path]:
+    """A bare clone of the config repo (no work tree at all), removed afterwards: what the clean-up reads."""
+    scratch = Path(tempfile.mkdtemp(prefix="shipyard-config-"))
+    try:
+        clone = scratch / "config.git"
+        Git(scratch).run("clone", "--quiet", "--bare", source, str(clone))
+        yield clone
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def remote_tip(clone: Path, branch: str) -> str | None:
+    """Fetch ``branch`` of origin into ``clone``; its commit, or None when the config repo has no such branch."""
+    git = Git(clone)
+    if not git.run("ls-remote", "--heads", "origin", branch).strip():
+        return None
+    git.run("fetch", "--quiet", "origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}")
+    return git.rev_parse(f"refs/remotes/origin/{branch}")
+
+
+def commit_removal(clone: Path, tip: str, names: Sequence[str], message: str) -> str:
+    """A commit on ``tip`` without ``previews/<name>`` for each name, built from trees alone (``mktree``).
+
+    No index and no work tree: only the ``previews`` tree and the root tree are rewritten, so removing
+    thousands of previews costs two tree writes.
+    """
+    git = Git(clone)
+    gone = set(names)
+
+    def entries(treeish: str) -> list[tuple[str, str]]:
+        found = []
+        for entry in git.run("ls-tree", "-z", treeish).split("\0"):
+            if entry:
+                info, _, name = entry.partition("\t")
+                found.append((info, name))
+        return found
+
+    kept = [(info, name) for info, name in entries(f"{tip}:{PREVIEWS}") if name not in gone]
+    previews = git.run("mktree", "-z", input="".join(f"{info}\t{name}\0" for info, name in kept)).strip()
+    root = [(info, name) for info, name in entries(tip) if name != PREVIEWS]
+    if kept:
+        root.append((f"040000 tree {previews}", PREVIEWS))
+    tree = git.run("mktree", "-z", input="".join(f"{info}\t{name}\0" for info, name in root)).strip()
+    return git.run("commit-tree", tree, "-p", tip, "-F", "-", input=message).strip()
+
+
 def plan_repo_gc(
-    checkout: Path, platform: Platform, now: datetime, max_deletions: int, pr_states: PrStates | None
+    clone: Path, rev: str | None, platform: Platform, now: datetime, max_deletions: int, pr_states: PrStates | None
 ) -> GcReport:
-    """The clean-up's decisions for the previews in ``checkout``."""
+    """The clean-up's decisions for the previews committed at ``rev`` (none when ``rev`` is None)."""
     names, protected = _marks(platform)
     return plan_gc(
-        read_candidates(checkout),
+        read_committed_candidates(clone, rev) if rev else [],
         now=now,
         max_deletions=max_deletions,
         protected=protected,
@@ -425,24 +510,28 @@ def preview_gc(
     pr_states: PrStates | None,
     branch: str = "main",
     dry_run: bool,
+    attempts: int = 20,
 ) -> tuple[GcReport, str | None]:
-    """Remove expired and closed previews from the config repo (at most ``max_deletions``) and push."""
-    with config_checkout(source, NAMESPACES_ONLY) as checkout:
-        if not checkout_branch(checkout, branch):
-            return plan_repo_gc(checkout, platform, now, max_deletions, pr_states), None
-        report = plan_repo_gc(checkout, platform, now, max_deletions, pr_states)
-        if dry_run or not report.delete:
-            return report, None
-        applied: list[GcReport] = []
+    """Remove expired and closed previews from the config repo (at most ``max_deletions``) and push.
 
-        def apply(work: Path) -> str | None:
-            # Decide again on the newest tip: a preview updated or removed meanwhile is judged as it is now.
-            fresh = plan_repo_gc(work, platform, now, max_deletions, pr_states)
-            applied.append(fresh)
-            if not fresh.delete:
-                return None
-            Git(work).run("rm", "-r", "-q", "--sparse", "--", *(f"{PREVIEWS}/{d.name}" for d in fresh.delete))
-            return gc_message(fresh)
-
-        commit = push_change(checkout, branch, apply)
-        return (applied[-1] if applied else report), commit
+    It works on git's objects alone (a bare clone, a scratch index), so a run over thousands of previews
+    writes no files. Like ``change_branch``, a push that loses a race fetches the new tip and decides again
+    from it, so a preview updated or removed meanwhile is judged as it is now.
+    """
+    with config_objects(source) as clone:
+        git = Git(clone)
+        for attempt in range(attempts):
+            tip = remote_tip(clone, branch)
+            report = plan_repo_gc(clone, tip, platform, now, max_deletions, pr_states)
+            if tip is None or dry_run or not report.delete:
+                return report, None
+            commit = commit_removal(clone, tip, [d.name for d in report.delete], gc_message(report))
+            try:
+                git.push("origin", [f"{commit}:refs/heads/{branch}"])
+                return report, commit
+            except PushRejected:
+                time.sleep(min(0.05 * (2**attempt), 1.0) * random.uniform(0.5, 1.5))
+    raise ShipyardError(
+        f"could not push the clean-up to {branch} after {attempts} attempts: other writers kept winning",
+        hint="run it again; nothing was half-applied",
+    )
