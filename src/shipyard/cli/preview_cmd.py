@@ -76,7 +76,7 @@ def up(
     platform, root_dir = _platform(root)
     known = [s.name for s in discover(root_dir).services]
     wanted = [name.strip() for item in services for name in item.split(",") if name.strip()]
-    request = check_request(platform, pr, sha, wanted, known)
+    request = check_request(pr, sha, wanted, known)
     source = resolve_config_repo(config_repo, platform, root_dir)
     result = preview_up(source, platform, request, _now(now), branch=branch, dry_run=dry_run)
     if as_json:

@@ -1,8 +1,10 @@
 """Previews in the config repo: the one source of truth. A preview exists while ``previews/pr-<n>/`` does.
 
-Every change is made in a throw-away clone and pushed through ``change_branch`` (fetch, re-apply on the
+Every change is made in a throw-away clone and pushed the ``change_branch`` way (fetch, re-apply on the
 newest tip, commit with trailers, push, retry on a lost race), so concurrent CI runs never lose an
-update, and each apply re-derives its change from the state it lands on.
+update, and each change is re-derived from the state it lands on. ``up`` and ``down`` use
+``change_branch`` itself; the clean-up, which may remove thousands of directories, does the same on git's
+objects alone (a bare clone and ``mktree``), so it never writes a work tree.
 """
 
 from __future__ import annotations
@@ -196,7 +198,7 @@ class UpResult:
         }
 
 
-def check_request(platform: Platform, number: int, sha: str, services: list[str], known: list[str]) -> PreviewRequest:
+def check_request(number: int, sha: str, services: list[str], known: list[str]) -> PreviewRequest:
     """Validate ``preview up``'s input; a ShipyardError names the bad value and the valid ones."""
     if number < 1:
         raise ShipyardError(f"--pr {number} is not a pull request number (a positive integer)")
