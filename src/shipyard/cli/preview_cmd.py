@@ -144,17 +144,21 @@ def list_(
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("preview", "PR", "tag", "age", "expires", "urls", title="Previews")
+    table = Table("preview", "PR", "tag", "age", "expires in", title="Previews")
+    table.add_column("urls", overflow="fold")
     for info in infos:
-        expires = format_rfc3339(info.expires_at) if info.expires_at else "?"
-        if info.expired:
-            expires += " (expired)"
+        if info.expires_at is None:
+            expires = f"? ({info.problem})"
+        elif info.expired:
+            expires = f"expired {_age(int((info.now - info.expires_at).total_seconds()))} ago"
+        else:
+            expires = _age(int((info.expires_at - info.now).total_seconds()))
         table.add_row(
             info.name,
             str(info.number or "?"),
             info.tag or "?",
             _age(info.age_seconds),
-            expires if not info.problem else f"{expires} ({info.problem})",
+            expires,
             "\n".join(info.urls.values()),
         )
     Console().print(table)
