@@ -32,7 +32,7 @@ from kubernetes.client import (
     V1ObjectMeta,
 )
 
-from shipyard.envs.previews_cluster import candidates_from_list, cluster_gc, list_namespaces
+from shipyard.envs.previews_cluster import candidates_from_list, cluster_gc, ensure_db_secret, list_namespaces
 from shipyard.envs.previews_gc import plan_orphans
 from shipyard.envs.previews_marks import NamePattern, protected_namespaces
 from shipyard.envs.previews_render import PreviewRequest
@@ -143,6 +143,7 @@ class FakeApiServer(BaseHTTPRequestHandler):
     pages: ClassVar[list[dict[str, Any]]] = []
     deletes: ClassVar[list[tuple[str, dict[str, Any]]]] = []
     live: ClassVar[dict[str, dict[str, Any]]] = {}
+    secrets: ClassVar[dict[str, dict[str, Any]]] = {}
     fail_list: ClassVar[bool] = False
 
     def log_message(self, *args: Any) -> None:
@@ -158,13 +159,25 @@ class FakeApiServer(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)
-        if url.path != "/api/v1/namespaces":
+        if "/secrets/" in url.path:
+            secret = self.secrets.get(url.path)
+            self._send(200, secret) if secret else self._send(404, {"kind": "Status", "code": 404})
+        elif url.path != "/api/v1/namespaces":
             self._send(404, {"kind": "Status", "code": 404})
         elif self.fail_list:
             self._send(503, {"kind": "Status", "code": 503, "message": "etcd is unhappy"})
         else:
             token = parse_qs(url.query).get("continue", ["0"])[0]
             self._send(200, self.pages[int(token)])
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+        key = f"{urlsplit(self.path).path}/{body['metadata']['name']}"
+        if key in self.secrets:
+            self._send(409, {"kind": "Status", "code": 409, "reason": "AlreadyExists"})
+            return
+        self.secrets[key] = body
+        self._send(201, body)
 
     def do_DELETE(self) -> None:
         name = urlsplit(self.path).path.rsplit("/", 1)[-1]
@@ -192,6 +205,7 @@ def api_server() -> Iterator[tuple[str, type[FakeApiServer]]]:
         namespace_list([]) | {"items": items[5:]},
     ]
     handler.deletes = []
+    handler.secrets = {}
     handler.live = {i["metadata"]["name"]: i for i in items}
     # pr-3 was re-created since it was listed: a delete pinned to the old object must be refused.
     handler.live["pr-3"] = {**items[6], "metadata": {**items[6]["metadata"], "uid": "uid-recreated"}}
@@ -251,11 +265,8 @@ def test_cluster_gc_reports_then_deletes_orphans_pinned_to_what_it_read(
     assert handler.deletes[0][1]["preconditions"] == {"uid": "uid-pr-2", "resourceVersion": "1004"}
 
 
-def test_cluster_gc_through_the_cli_with_a_kubeconfig(
-    api_server: tuple[str, type[FakeApiServer]], config_remote: tuple[str, Platform], acme: Path, tmp_path: Path
-) -> None:
-    url, handler = api_server
-    kubeconfig = tmp_path / "kubeconfig"
+def write_kubeconfig(folder: Path, url: str) -> Path:
+    kubeconfig = folder / "kubeconfig"
     kubeconfig.write_text(
         json.dumps(
             {
@@ -268,6 +279,14 @@ def test_cluster_gc_through_the_cli_with_a_kubeconfig(
             }
         )
     )
+    return kubeconfig
+
+
+def test_cluster_gc_through_the_cli_with_a_kubeconfig(
+    api_server: tuple[str, type[FakeApiServer]], config_remote: tuple[str, Platform], acme: Path, tmp_path: Path
+) -> None:
+    url, handler = api_server
+    kubeconfig = write_kubeconfig(tmp_path, url)
     args = ["preview", "gc", "--cluster", "--kubeconfig", str(kubeconfig), "--max-deletions", "1", "--json"]
     proc = subprocess.run(
         [sys.executable, "-m", "shipyard", *args, "--delete-orphans"],
@@ -281,3 +300,28 @@ def test_cluster_gc_through_the_cli_with_a_kubeconfig(
     assert [d["name"] for d in data["delete"]] == ["pr-2"] and [d["name"] for d in data["deferred"]] == ["pr-3"]
     assert data["deleted"] == [{"name": "pr-2", "ok": True, "detail": "deleting"}]
     assert [name for name, _ in handler.deletes] == ["pr-2"]
+
+
+def test_the_database_secret_is_created_once_with_a_random_password(
+    api_server: tuple[str, type[FakeApiServer]],
+) -> None:
+    url, handler = api_server
+    with client_for(url) as client:
+        assert ensure_db_secret(client, "pr-42", "preview-db", "preview", "app") is True
+        assert ensure_db_secret(client, "pr-42", "preview-db", "preview", "app") is False
+        assert ensure_db_secret(client, "pr-43", "preview-db", "preview", "app") is True
+    first = handler.secrets["/api/v1/namespaces/pr-42/secrets/preview-db"]["stringData"]
+    second = handler.secrets["/api/v1/namespaces/pr-43/secrets/preview-db"]["stringData"]
+    assert first["username"] == "preview" and first["database"] == "app"
+    assert len(first["password"]) == 64 and first["password"] != second["password"]
+
+
+def test_the_jobs_command_through_the_cli(api_server: tuple[str, type[FakeApiServer]], tmp_path: Path) -> None:
+    url, handler = api_server
+    kubeconfig = write_kubeconfig(tmp_path, url)
+    # The Job runs it in the preview's namespace, where there is no shipyard.yaml: it must not need one.
+    args = ["preview", "db-secret", "--namespace=pr-7", "--kubeconfig", str(kubeconfig)]
+    proc = subprocess.run([sys.executable, "-m", "shipyard", *args], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "secret pr-7/preview-db: created"
+    assert list(handler.secrets) == ["/api/v1/namespaces/pr-7/secrets/preview-db"]

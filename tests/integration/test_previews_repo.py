@@ -323,6 +323,11 @@ def test_each_preview_builds_with_kubectl_kustomize(platform: Platform, remote: 
                 assert {e["name"] for e in container["env"]} == {"DATABASE_URL", "DATABASE_USER", "DATABASE_PASSWORD"}
         assert sorted(o["metadata"]["name"] for o in objects if o["kind"] == "Deployment") == sorted(services)
         assert not [o for o in objects if o["kind"] == "Secret"], "no secret values in git"
+        [job] = [o for o in objects if o["kind"] == "Job"]
+        [creator] = job["spec"]["template"]["spec"]["containers"]
+        assert creator["image"] == platform.shipyard_image
+        assert creator["command"][:3] == ["shipyard", "preview", "db-secret"]
+        assert f"--namespace={name}" in creator["command"]
 
 
 def test_gc_racing_other_writers_loses_nothing(platform: Platform, remote: str, tmp_path: Path) -> None:

@@ -33,6 +33,7 @@ def register(app: typer.Typer) -> None:
     group.command("down")(down)
     group.command("list")(list_)
     group.command("gc")(gc)
+    group.command("db-secret")(db_secret)
     app.add_typer(group, name="preview")
 
 
@@ -255,3 +256,22 @@ def _gc_cluster(
             say(f"{'deleted' if result.ok else 'NOT deleted'} namespace/{result.name}: {result.detail}")
     if failed:
         exit_with(1)
+
+
+def db_secret(
+    namespace: str = typer.Option(..., "--namespace", help="The preview's namespace."),
+    name: str = typer.Option("preview-db", "--name", help="The Secret to create."),
+    username: str = typer.Option("preview", "--username", help="The database user."),
+    database: str = typer.Option("app", "--database", help="The database name."),
+    kubeconfig: Path | None = typer.Option(None, "--kubeconfig", help="The kubeconfig file (default: in-cluster)."),
+    context: str | None = typer.Option(None, "--context", help="The kubeconfig context."),
+) -> None:
+    """Create the preview database's Secret with a random password, unless it exists (run by the preview's Job)."""
+    from shipyard.envs.previews_cluster import api_client, ensure_db_secret
+
+    client = api_client(kubeconfig, context)
+    try:
+        created = ensure_db_secret(client, namespace, name, username, database)
+    finally:
+        client.close()
+    print(f"secret {namespace}/{name}: {'created' if created else 'already there, kept'}")

@@ -177,3 +177,40 @@ def cluster_gc(
     if delete_orphans and not dry_run:
         deleted = [delete_namespace(client, decision) for decision in report.delete]
     return ClusterGc(report, deleted)
+
+
+def ensure_db_secret(client: Any, namespace: str, name: str, username: str, database: str) -> bool:
+    """Create the preview database's Secret with a fresh random password unless it exists; True when created.
+
+    Run inside the preview's namespace by its credentials Job, so the password is born there and never
+    passes through git or CI. An existing Secret is kept: the database was initialised with it.
+    """
+    import secrets
+
+    from kubernetes.client import CoreV1Api, V1ObjectMeta, V1Secret
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError
+
+    api = CoreV1Api(client)
+    try:
+        api.read_namespaced_secret(name, namespace, _preload_content=False, _request_timeout=60)
+        return False
+    except ApiException as exc:
+        if exc.status != 404:
+            raise _api_error(f"reading secret {namespace}/{name}", exc) from None
+    except HTTPError as exc:
+        raise _api_error(f"reading secret {namespace}/{name}", exc) from None
+    secret = V1Secret(
+        metadata=V1ObjectMeta(name=name, labels={"app.kubernetes.io/managed-by": "shipyard"}),
+        type="Opaque",
+        string_data={"username": username, "password": secrets.token_hex(32), "database": database},
+    )
+    try:
+        api.create_namespaced_secret(namespace, secret, _preload_content=False, _request_timeout=60)
+    except ApiException as exc:
+        if exc.status == 409:  # another run of the Job created it first: theirs stands
+            return False
+        raise _api_error(f"creating secret {namespace}/{name}", exc) from None
+    except HTTPError as exc:
+        raise _api_error(f"creating secret {namespace}/{name}", exc) from None
+    return True

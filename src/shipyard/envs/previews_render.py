@@ -4,10 +4,11 @@ Argo CD's ApplicationSet builds the directory's ``kustomization.yaml``: the serv
 pull request's image tag, the Namespace carrying Shipyard's marks, one Ingress, and an ephemeral
 PostgreSQL that lives and dies with the namespace.
 
-Database credentials never enter git. A Job in the namespace (sync wave -1, before the database) creates
-the Secret ``preview-db`` with a random password when it is absent, using a Role that allows only
-Secrets in that namespace; PostgreSQL and the services read the password from that Secret. Deleting the
-namespace deletes the Secret, the data (an ``emptyDir``) and everything else.
+Database credentials never enter git. A Job in the namespace (sync wave -1, before the database) runs
+``shipyard preview db-secret`` in Shipyard's own pinned image: it creates the Secret ``preview-db`` with a
+random password when it is absent, using a Role that allows only reading and creating Secrets in that
+namespace; PostgreSQL and the services read the password from that Secret. Deleting the namespace deletes
+the Secret, the data (an ``emptyDir``) and everything else.
 """
 
 from __future__ import annotations
@@ -38,21 +39,7 @@ DB_PORT = 5432
 DB_DATABASE = "app"
 DB_USER = "preview"
 POSTGRES_IMAGE = "docker.io/library/postgres:16.6-alpine"
-KUBECTL_IMAGE = "docker.io/bitnami/kubectl:1.31.4"
 _SYNC_WAVE = "argocd.argoproj.io/sync-wave"
-
-# Creates the credentials once; a re-sync keeps them, so the database and its clients stay in step.
-_CREDENTIALS_SCRIPT = f"""set -eu
-if kubectl get secret {DB_SECRET} >/dev/null 2>&1; then
-  echo "secret {DB_SECRET} already exists"
-  exit 0
-fi
-password="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n')"
-kubectl create secret generic {DB_SECRET} \\
-  --from-literal=username={DB_USER} \\
-  --from-literal=password="$password" \\
-  --from-literal=database={DB_DATABASE}
-"""
 
 
 @dataclass(frozen=True)
@@ -179,7 +166,6 @@ class Container(K8sModel):
     name: str
     image: str | None = None
     command: list[str] | None = None
-    args: list[str] | None = None
     env: list[EnvVar] | None = None
     ports: list[dict[str, Any]] | None = None
     readiness_probe: dict[str, Any] | None = None
@@ -330,7 +316,7 @@ def _secret_env(name: str, key: str) -> EnvVar:
     return EnvVar(name=name, value_from={"secretKeyRef": {"name": DB_SECRET, "key": key}})
 
 
-def _database_objects() -> list[_Object]:
+def _database_objects(platform: Platform, namespace: str) -> list[_Object]:
     labels = {"app.kubernetes.io/name": DB_NAME}
     wave = {_SYNC_WAVE: "-1"}
     credentials = "preview-db-credentials"
@@ -344,9 +330,16 @@ def _database_objects() -> list[_Object]:
                     containers=[
                         Container(
                             name="create-secret",
-                            image=KUBECTL_IMAGE,
-                            command=["/bin/sh", "-c"],
-                            args=[_CREDENTIALS_SCRIPT],
+                            image=platform.shipyard_image,
+                            command=[
+                                "shipyard",
+                                "preview",
+                                "db-secret",
+                                f"--namespace={namespace}",
+                                f"--name={DB_SECRET}",
+                                f"--username={DB_USER}",
+                                f"--database={DB_DATABASE}",
+                            ],
                         )
                     ],
                 )
@@ -428,5 +421,5 @@ def render_preview(platform: Platform, request: PreviewRequest, created_at: date
         "kustomization.yaml": dump(kustomization.to_dict()),
         "namespace.yaml": dump(namespace.to_dict()),
         "ingress.yaml": dump(_ingress(platform, request).to_dict()),
-        "database.yaml": dump_all(obj.to_dict() for obj in _database_objects()),
+        "database.yaml": dump_all(obj.to_dict() for obj in _database_objects(platform, name)),
     }
