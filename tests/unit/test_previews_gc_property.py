@@ -184,6 +184,11 @@ def test_gc_selects_exactly_the_reference_up_to_the_cap(
     rng = random.Random(seed)
     candidates = unique(picked + [random_candidate(rng, i) for i in range(bulk)])
     rng.shuffle(candidates)
+    # Make the states name many of the candidates' PRs too, so "closed" decides often.
+    for candidate in candidates:
+        number = candidate.name.removeprefix("pr-")
+        if number.isdigit() and rng.random() < 0.3:
+            states.setdefault(int(number), rng.choice(["open", "closed"]))
     report = plan_gc(
         candidates,
         now=NOW,
@@ -245,3 +250,7 @@ def test_orphans_are_exactly_the_marked_namespaces_without_a_directory(
     )
     assert [d.name for d in report.delete] == [name for _, _, name in expected[:cap]]
     assert sorted(d.name for d in report.delete + report.deferred) == sorted(n for _, _, n in expected)
+    by_name = {c.name: c for c in namespaces}
+    for decision in report.delete:
+        assert ref_marked(by_name[decision.name]) is not None, "an orphan lacking one of Shipyard's marks"
+        assert decision.name not in directories and decision.name not in PROTECTED
