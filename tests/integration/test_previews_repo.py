@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 from tests.realparts import need_binary
 
+from shipyard.envs.previews_cleanup import preview_gc
 from shipyard.envs.previews_marks import parse_rfc3339
 from shipyard.envs.previews_prstate import read_pr_states
 from shipyard.envs.previews_render import PreviewRequest
-from shipyard.envs.previews_repo import list_previews, preview_down, preview_gc, preview_up
+from shipyard.envs.previews_repo import list_previews, preview_down, preview_up
 from shipyard.errors import ShipyardError
 from shipyard.gitflow.git import Git, parse_trailers
 from shipyard.k8s.yaml import dump, load_all

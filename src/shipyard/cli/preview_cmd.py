@@ -198,8 +198,8 @@ def gc(
             source, platform, moment, max_deletions, delete_orphans, dry_run, kubeconfig, context, branch, as_json
         )
         return
+    from shipyard.envs.previews_cleanup import preview_gc
     from shipyard.envs.previews_prstate import read_pr_states
-    from shipyard.envs.previews_repo import preview_gc
 
     states = read_pr_states(pr_state) if pr_state else None
     report, commit = preview_gc(

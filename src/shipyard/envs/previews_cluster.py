@@ -156,9 +156,10 @@ def cluster_gc(
     The cluster is read before the config repo: a directory always exists before its namespace, so a
     namespace seen first and then missing its directory really is an orphan, not a preview being opened.
     """
+    from shipyard.envs.previews_cleanup import config_objects, remote_tip
     from shipyard.envs.previews_gc import plan_orphans
     from shipyard.envs.previews_marks import NamePattern, protected_namespaces
-    from shipyard.envs.previews_repo import config_objects, read_committed_candidates, remote_tip
+    from shipyard.envs.previews_read import read_committed_candidates
 
     namespaces = list(list_namespaces(client))
     with config_objects(source) as clone:
