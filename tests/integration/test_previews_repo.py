@@ -123,6 +123,7 @@ def request(number: int = 42, sha: str = SHA1, services: tuple[str, ...] = SERVI
 def test_up_writes_the_preview_with_all_marks_and_trailers(platform: Platform, remote: str, tmp_path: Path) -> None:
     result = preview_up(remote, platform, request(), T0, dry_run=False)
     assert result.commit
+    assert result.plan.notes == [], "the bases are in the config repo, so nothing is missing"
     assert result.urls["user-service"] == "https://pr-42-user-service.preview.acme.example.com"
     checkout = clone(remote, tmp_path / "view")
     assert Git(checkout).rev_parse("HEAD") == result.commit

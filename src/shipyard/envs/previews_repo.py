@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,12 +47,18 @@ def resolve_config_repo(given: str | None, platform: Platform, root: Path) -> st
 
 
 @contextmanager
-def config_checkout(source: str) -> Iterator[Path]:
-    """A fresh clone of the config repo (remote ``origin``, nothing checked out yet), removed afterwards."""
+def config_checkout(source: str, sparse: Sequence[str] = ()) -> Iterator[Path]:
+    """A fresh clone of the config repo (remote ``origin``, nothing checked out yet), removed afterwards.
+
+    With ``sparse`` patterns, checkouts write only the matching files: a preview's change then costs the
+    same in a config repo of thousands of previews as in an empty one.
+    """
     scratch = Path(tempfile.mkdtemp(prefix="shipyard-config-"))
     try:
         checkout = scratch / "config"
         Git(scratch).run("clone", "--quiet", "--no-checkout", source, str(checkout))
+        if sparse:
+            Git(checkout).run("sparse-checkout", "set", "--no-cone", *sparse)
         yield checkout
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -75,6 +81,11 @@ def push_change(
         except PushRejected:
             pass  # another writer created the branch first: re-apply on top of theirs
     return change_branch(checkout, "origin", branch, apply, trailers)
+
+
+def one_preview(name: str) -> tuple[str, ...]:
+    """The sparse patterns ``up`` and ``down`` need: the preview's own directory and the bases it names."""
+    return (f"/{PREVIEWS}/{name}/", "/base/*/kustomization.yaml")
 
 
 def checkout_branch(checkout: Path, branch: str) -> bool:
@@ -181,7 +192,7 @@ def preview_up(
 ) -> UpResult:
     """Create or update ``previews/pr-<n>/`` and push it; with ``dry_run`` only compute the plan."""
     names, protected = preview_marks(platform)
-    with config_checkout(source) as checkout:
+    with config_checkout(source, one_preview(names.name(request.number))) as checkout:
         checkout_branch(checkout, branch)
         created = _existing_created_at(checkout / PREVIEWS / names.name(request.number), names, protected)
         plan, _ = plan_up(checkout, platform, request, now)
@@ -230,7 +241,7 @@ def preview_down(
     source: str, platform: Platform, number: int, *, branch: str = "main", dry_run: bool
 ) -> tuple[Plan, str | None]:
     """Remove ``previews/pr-<n>/`` and push; returns the plan and the pushed commit (None if nothing changed)."""
-    with config_checkout(source) as checkout:
+    with config_checkout(source, one_preview(NamePattern(platform.preview.namespace).name(number))) as checkout:
         if not checkout_branch(checkout, branch):
             return plan_down(checkout, platform, number), None
         plan = plan_down(checkout, platform, number)
