@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "version": "shipyard.cli.version_cmd",
     "release": "shipyard.cli.release_cmd",
     "hotfix": "shipyard.cli.hotfix_cmd",
+    "preview": "shipyard.cli.preview_cmd",
 }
 
 

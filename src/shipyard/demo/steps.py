@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from shipyard.demo import affected, ci, foundation, registry, sandbox, versioning
+from shipyard.demo import affected, ci, foundation, previews, registry, sandbox, versioning
 from shipyard.demo.context import DemoContext
 
 Step = tuple[str, Callable[[DemoContext], None]]
@@ -25,4 +25,5 @@ STEPS: list[Step] = [
     ("Release images with aliases", registry.release_images),
     ("Sandbox database: a masked clone", sandbox.clone_database),
     ("Sandbox: mirror production with a TTL", sandbox.sync_sandbox),
+    ("Preview environments", previews.lifecycle),
 ]

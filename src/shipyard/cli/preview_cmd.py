@@ -1,0 +1,277 @@
+"""``shipyard preview up/down/list/gc``: per-pull-request environments, kept in the config repo."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from shipyard.cli.output import emit_json, emit_plan, exit_with, say
+from shipyard.errors import ShipyardError
+
+if TYPE_CHECKING:
+    from shipyard.spec.model import Platform
+
+_CONFIG_REPO = typer.Option(
+    None, "--config-repo", help="The GitOps config repo (URL or path); default: repos.config of shipyard.yaml."
+)
+_BRANCH = typer.Option("main", "--config-branch", help="The config repo's branch Argo CD follows.")
+_ROOT = typer.Option(Path(), "--root", help="A folder inside the workspace (where shipyard.yaml is found).")
+_JSON = typer.Option(False, "--json", help="Print the result as JSON.")
+_NOW = typer.Option(None, "--now", help="The current time, RFC 3339 (e.g. 2024-11-21T00:00:00Z); default: now.")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``preview`` command group."""
+    group = typer.Typer(
+        help="Preview environments: one per pull request, in the config repo's previews/ folder.",
+        no_args_is_help=True,
+    )
+    group.command("up")(up)
+    group.command("down")(down)
+    group.command("list")(list_)
+    group.command("gc")(gc)
+    group.command("db-secret")(db_secret)
+    app.add_typer(group, name="preview")
+
+
+def _now(text: str | None) -> datetime:
+    from datetime import UTC
+
+    from shipyard.envs.previews_marks import parse_rfc3339
+
+    if text is None:
+        return datetime.now(UTC).replace(microsecond=0)
+    try:
+        return parse_rfc3339(text)
+    except ValueError as exc:
+        raise ShipyardError(f"--now: {exc}") from None
+
+
+def _platform(root: Path) -> tuple[Platform, Path]:
+    from shipyard.spec.loader import find_spec, load_spec
+
+    spec = find_spec(root)
+    return load_spec(spec), spec.parent
+
+
+def up(
+    pr: int = typer.Option(..., "--pr", help="The pull request number."),
+    sha: str = typer.Option(..., "--sha", help="The commit CI built (its image tag is pr-<n>-<sha7>)."),
+    services: list[str] = typer.Option(
+        [], "--services", help="Services to run (repeat or comma-separate); default: every service."
+    ),
+    config_repo: str | None = _CONFIG_REPO,
+    branch: str = _BRANCH,
+    root: Path = _ROOT,
+    now: str | None = _NOW,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; change nothing."),
+    as_json: bool = _JSON,
+) -> None:
+    """Create or update the preview of a pull request (previews/pr-<n>/) and push it; print its URLs."""
+    from shipyard.envs.previews_repo import check_request, preview_up, resolve_config_repo
+    from shipyard.workspace.discovery import discover
+
+    platform, root_dir = _platform(root)
+    known = [s.name for s in discover(root_dir).services]
+    wanted = [name.strip() for item in services for name in item.split(",") if name.strip()]
+    request = check_request(pr, sha, wanted, known)
+    source = resolve_config_repo(config_repo, platform, root_dir)
+    result = preview_up(source, platform, request, _now(now), branch=branch, dry_run=dry_run)
+    if as_json:
+        emit_json({**result.to_dict(), "dryRun": dry_run})
+        return
+    emit_plan(result.plan, False)
+    if not dry_run:
+        state = "pushed " + result.commit[:12] if result.commit else "already up to date"
+        say(f"preview {result.namespace}: {state}")
+    for service, url in result.urls.items():
+        print(f"{service}: {url}")
+
+
+def down(
+    pr: int = typer.Option(..., "--pr", help="The pull request number."),
+    config_repo: str | None = _CONFIG_REPO,
+    branch: str = _BRANCH,
+    root: Path = _ROOT,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; change nothing."),
+    as_json: bool = _JSON,
+) -> None:
+    """Remove the preview of a pull request from the config repo; Argo CD prunes its namespace."""
+    from shipyard.envs.previews_repo import preview_down, resolve_config_repo
+
+    platform, root_dir = _platform(root)
+    plan, commit = preview_down(
+        resolve_config_repo(config_repo, platform, root_dir), platform, pr, branch=branch, dry_run=dry_run
+    )
+    if as_json:
+        emit_json({"plan": plan.model_dump(mode="json"), "commit": commit, "dryRun": dry_run})
+        return
+    emit_plan(plan, False)
+    if commit:
+        say(f"pushed {commit[:12]}")
+
+
+def _age(seconds: int | None) -> str:
+    if seconds is None:
+        return "?"
+    sign, seconds = ("-" if seconds < 0 else ""), abs(seconds)
+    days, rest = divmod(seconds, 86400)
+    return f"{sign}{days}d{rest // 3600}h" if days else f"{sign}{rest // 3600}h{rest % 3600 // 60}m"
+
+
+def list_(
+    config_repo: str | None = _CONFIG_REPO,
+    branch: str = _BRANCH,
+    root: Path = _ROOT,
+    now: str | None = _NOW,
+    as_json: bool = _JSON,
+) -> None:
+    """List the previews in the config repo with their age, expiry and URLs."""
+    from shipyard.envs.previews_marks import format_rfc3339
+    from shipyard.envs.previews_repo import list_previews, resolve_config_repo
+
+    platform, root_dir = _platform(root)
+    moment = _now(now)
+    infos = list_previews(resolve_config_repo(config_repo, platform, root_dir), platform, moment, branch=branch)
+    if as_json:
+        emit_json({"now": format_rfc3339(moment), "previews": [i.to_dict() for i in infos]})
+        return
+    if not infos:
+        print("no previews")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("preview", "PR", "tag", "age", "expires in", title="Previews")
+    table.add_column("urls", overflow="fold")
+    for info in infos:
+        if info.expires_at is None:
+            expires = f"? ({info.problem})"
+        elif info.expired:
+            expires = f"expired {_age(int((info.now - info.expires_at).total_seconds()))} ago"
+        else:
+            expires = _age(int((info.expires_at - info.now).total_seconds()))
+        table.add_row(
+            info.name,
+            str(info.number or "?"),
+            info.tag or "?",
+            _age(info.age_seconds),
+            expires,
+            "\n".join(info.urls.values()),
+        )
+    Console().print(table)
+
+
+def gc(
+    now: str | None = _NOW,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; change nothing."),
+    max_deletions: int = typer.Option(10, "--max-deletions", min=0, help="Delete at most this many per run."),
+    pr_state: Path | None = typer.Option(
+        None, "--pr-state", help="JSON of pull request states; only 'closed'/'merged' counts as closed."
+    ),
+    cluster: bool = typer.Option(
+        False, "--cluster", help="Check the live namespaces for orphans (preview namespaces with no directory)."
+    ),
+    delete_orphans: bool = typer.Option(False, "--delete-orphans", help="With --cluster: delete the orphans."),
+    kubeconfig: Path | None = typer.Option(None, "--kubeconfig", help="With --cluster: the kubeconfig file."),
+    context: str | None = typer.Option(None, "--context", help="With --cluster: the kubeconfig context."),
+    config_repo: str | None = _CONFIG_REPO,
+    branch: str = _BRANCH,
+    root: Path = _ROOT,
+    as_json: bool = _JSON,
+) -> None:
+    """Remove expired previews (and those of closed PRs) from the config repo; with --cluster, find orphans."""
+    from shipyard.envs.previews_repo import resolve_config_repo
+
+    if (delete_orphans or kubeconfig or context) and not cluster:
+        raise ShipyardError("--delete-orphans, --kubeconfig and --context need --cluster")
+    if cluster and pr_state:
+        raise ShipyardError("--pr-state applies to the config repo clean-up, not to --cluster")
+    platform, root_dir = _platform(root)
+    source = resolve_config_repo(config_repo, platform, root_dir)
+    moment = _now(now)
+    if cluster:
+        _gc_cluster(
+            source, platform, moment, max_deletions, delete_orphans, dry_run, kubeconfig, context, branch, as_json
+        )
+        return
+    from shipyard.envs.previews_cleanup import preview_gc
+    from shipyard.envs.previews_prstate import read_pr_states
+
+    states = read_pr_states(pr_state) if pr_state else None
+    report, commit = preview_gc(
+        source, platform, moment, max_deletions=max_deletions, pr_states=states, branch=branch, dry_run=dry_run
+    )
+    if as_json:
+        emit_json({**report.to_dict(), "dryRun": dry_run, "commit": commit})
+        return
+    emit_plan(report.plan(), False)
+    if commit:
+        say(f"pushed {commit[:12]}")
+
+
+def _gc_cluster(
+    source: str,
+    platform: Platform,
+    now: datetime,
+    max_deletions: int,
+    delete_orphans: bool,
+    dry_run: bool,
+    kubeconfig: Path | None,
+    context: str | None,
+    branch: str,
+    as_json: bool,
+) -> None:
+    from shipyard.envs.previews_cluster import api_client, cluster_gc
+
+    client = api_client(kubeconfig, context)
+    try:
+        outcome = cluster_gc(
+            client,
+            source,
+            platform,
+            now,
+            max_deletions=max_deletions,
+            delete_orphans=delete_orphans,
+            dry_run=dry_run,
+            branch=branch,
+        )
+    finally:
+        client.close()
+    failed = [d for d in outcome.deleted if not d.ok]
+    if as_json:
+        data: dict[str, Any] = outcome.report.to_dict()
+        data.update(
+            dryRun=dry_run,
+            deleteOrphans=delete_orphans,
+            deleted=[{"name": d.name, "ok": d.ok, "detail": d.detail} for d in outcome.deleted],
+        )
+        emit_json(data)
+    else:
+        emit_plan(outcome.report.plan(delete_orphans=delete_orphans), False)
+        for result in outcome.deleted:
+            say(f"{'deleted' if result.ok else 'NOT deleted'} namespace/{result.name}: {result.detail}")
+    if failed:
+        exit_with(1)
+
+
+def db_secret(
+    namespace: str = typer.Option(..., "--namespace", help="The preview's namespace."),
+    name: str = typer.Option("preview-db", "--name", help="The Secret to create."),
+    username: str = typer.Option("preview", "--username", help="The database user."),
+    database: str = typer.Option("app", "--database", help="The database name."),
+    kubeconfig: Path | None = typer.Option(None, "--kubeconfig", help="The kubeconfig file (default: in-cluster)."),
+    context: str | None = typer.Option(None, "--context", help="The kubeconfig context."),
+) -> None:
+    """Create the preview database's Secret with a random password, unless it exists (run by the preview's Job)."""
+    from shipyard.envs.previews_cluster import api_client, ensure_db_secret
+
+    client = api_client(kubeconfig, context)
+    try:
+        created = ensure_db_secret(client, namespace, name, username, database)
+    finally:
+        client.close()
+    print(f"secret {namespace}/{name}: {'created' if created else 'already there, kept'}")

@@ -1,0 +1,38 @@
+"""The preview directory's files: deterministic, and carrying exactly the marks the clean-up recognises."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from shipyard.envs.previews_marks import Marked, NamePattern, protected_namespaces, read_marks
+from shipyard.envs.previews_render import PreviewRequest, preview_urls, render_preview
+from shipyard.k8s.yaml import load_all
+from shipyard.spec.loader import parse_spec
+
+SPEC = """apiVersion: shipyard.dev/v1alpha1
+kind: Platform
+org: acme
+domain: acme.example.com
+registry: {url: harbor.acme.example.com}
+preview: {ttl: 3d, host: "{service}-pr{number}.previews.{domain}"}
+"""
+WHEN = datetime(2024, 11, 14, 15, 30, 45, tzinfo=UTC)
+
+
+def test_same_inputs_same_bytes_and_marks_the_gc_recognises() -> None:
+    platform = parse_spec(SPEC)
+    request = PreviewRequest(7, "ABCDEF0123456789", ("web", "api"))
+    files = render_preview(platform, request, WHEN)
+    assert files == render_preview(platform, PreviewRequest(7, "ABCDEF0123456789", ("api", "web")), WHEN)
+    [namespace] = load_all(files["namespace.yaml"])
+    meta = namespace["metadata"]
+    marked = read_marks(meta["name"], meta["labels"], meta["annotations"], NamePattern(), protected_namespaces([]))
+    assert isinstance(marked, Marked) and marked.problem is None
+    assert marked.expires_at == WHEN + timedelta(days=3)
+    [kustomization] = load_all(files["kustomization.yaml"])
+    assert kustomization["resources"][1:3] == ["../../base/api", "../../base/web"]
+    assert kustomization["images"][0] == {"name": "harbor.acme.example.com/services/api", "newTag": "pr-7-abcdef0"}
+    assert preview_urls(platform, request) == {
+        "api": "https://api-pr7.previews.acme.example.com",
+        "web": "https://web-pr7.previews.acme.example.com",
+    }
