@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from tests.realparts import need_binary
 
 from shipyard.envs.previews_cleanup import preview_gc
 from shipyard.envs.previews_marks import parse_rfc3339
@@ -23,6 +22,7 @@ from shipyard.gitflow.git import Git, parse_trailers
 from shipyard.k8s.yaml import dump, load_all
 from shipyard.spec.loader import load_spec
 from shipyard.spec.model import Platform
+from tests.realparts import need_binary
 
 pytestmark = pytest.mark.integration
 

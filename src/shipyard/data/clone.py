@@ -178,7 +178,10 @@ def _copy_tables(
                 with _open_source(source, salt, snapshot) as src, connect(staging_url) as dst:
                     work(src, dst)
             except BaseException as exc:
-                errors.append(exc)
+                # Once another copy failed, its aborted transaction takes the exported snapshot with it, so
+                # this worker's "could not import the requested snapshot" is a consequence, not the cause.
+                if not errors:
+                    errors.append(exc)
 
         threads = [threading.Thread(target=worker, daemon=True) for _ in range(max(0, jobs - 1))]
         for thread in threads:
@@ -187,7 +190,9 @@ def _copy_tables(
         for thread in threads:
             thread.join()
         if errors:
-            raise errors[0]
+            # The failures are reported from several threads in whatever order they lost the race; the one
+            # worth showing is the copy that failed (a ShipyardError naming the table), not its echoes.
+            raise next((e for e in errors if isinstance(e, ShipyardError)), errors[0])
         _copy_sequences(main, main_dst)
         main_dst.commit()
     return [results[t.table] for t in tables]
