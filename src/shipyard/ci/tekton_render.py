@@ -393,7 +393,13 @@ shipyard packages publish
         body = """
 git config --global credential.helper "store --file=$(workspaces.git-credentials.path)/.git-credentials"
 if [ "$ACTION" = up ]; then
-  shipyard preview up --pr "$PR_NUMBER" --tag "$VERSION"
+  set -- --pr "$PR_NUMBER" --sha "$REVISION"
+  # Only the affected services run in the preview (the matrix file is a JSON list of names).
+  if [ -f .shipyard/affected.json ]; then
+    services=$(tr -d '[]" \n' < .shipyard/affected.json)
+    if [ -n "$services" ]; then set -- "$@" --services "$services"; fi
+  fi
+  shipyard preview up "$@"
 else
   shipyard preview down --pr "$PR_NUMBER"
 fi
@@ -405,7 +411,9 @@ fi
                 params=[
                     ParamSpec(name="action", description="up or down"),
                     ParamSpec(name="pr-number"),
-                    ParamSpec(name="version", default="", description="the image tag (for up)"),
+                    ParamSpec(
+                        name="revision", default="", description="the commit built, tagged pr-<n>-<sha7> (for up)"
+                    ),
                 ],
                 workspaces=_ws("source", "git-credentials"),
                 steps=[
@@ -414,7 +422,7 @@ fi
                         body,
                         ACTION="$(params.action)",
                         PR_NUMBER="$(params.pr-number)",
-                        VERSION="$(params.version)",
+                        REVISION="$(params.revision)",
                     )
                 ],
             ),
@@ -569,7 +577,7 @@ def _pipelines(platform: Platform) -> list[Pipeline]:
         _pt(
             "preview",
             "shipyard-preview",
-            {"action": "up", "pr-number": "$(params.pr-number)", "version": "$(tasks.version.results.version)"},
+            {"action": "up", "pr-number": "$(params.pr-number)", "revision": "$(tasks.clone.results.commit)"},
             ("source", "git-credentials"),
             run_after=["build"],
         ),
