@@ -17,6 +17,8 @@ COMMANDS: dict[str, str] = {
     "check": "shipyard.cli.check_cmd",
     "branch": "shipyard.cli.branch_cmd",
     "demo": "shipyard.cli.demo_cmd",
+    "render": "shipyard.cli.render_cmd",
+    "validate": "shipyard.cli.validate_cmd",
 }
 
 
