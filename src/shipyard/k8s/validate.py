@@ -21,6 +21,9 @@ PROTECTED_ENVIRONMENTS = ("preprod", "production")
 _BUILTIN_GROUP = re.compile(r"^(?:[a-z0-9]+|[a-z0-9.]*\.k8s\.io)$")
 _EXPRESSION = re.compile(r"^\$\{\{\s*vars\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
 
+# Still in Kargo's schema, but artifact discovery fails when they are set (Kargo v1.11).
+DEPRECATED_SUBSCRIPTION_FIELDS = {"allowTags": "allowTagsRegexes", "ignoreTags": "ignoreTagsRegexes"}
+
 Severity = Literal["error", "warning", "info"]
 
 
@@ -229,6 +232,15 @@ def _kargo_parts(doc: Document, schemas: SchemaSet) -> list[Finding]:
                 for error in errors_of(validator, body):
                     path = json_path([*where, *error.absolute_path])
                     findings.append(Finding(doc.file, doc.index, doc.label, path, "schema", "error", error.message))
+                for name, replacement in DEPRECATED_SUBSCRIPTION_FIELDS.items():
+                    if isinstance(body, dict) and body.get(name):
+                        message = (
+                            f"'{name}' is deprecated: since Kargo v1.11 discovery fails with it; use {replacement}"
+                        )
+                        path = json_path([*where, name])
+                        findings.append(
+                            Finding(doc.file, doc.index, doc.label, path, "kargo/deprecated", "error", message)
+                        )
     for where, step in _kargo_steps(doc):
         uses = step.get("uses")
         if not isinstance(uses, str):
