@@ -104,3 +104,22 @@ def test_the_cli_check_exits_1_when_the_tree_is_out_of_date(rendered: Path, tmp_
     assert "-# hand edit" in diff.stdout
     assert shipyard("render", "--out", str(out)).returncode == 0
     assert shipyard("render", "--out", str(out), "--check").returncode == 0
+
+
+def test_the_rollout_transformer_renames_references_with_a_name_prefix(rendered: Path, tmp_path: Path) -> None:
+    import shutil
+
+    import yaml
+
+    kubectl = need_binary("kubectl")
+    tree = tmp_path / "config"
+    shutil.copytree(rendered, tree)
+    wrapper = tree / "wrapped"
+    wrapper.mkdir()
+    (wrapper / "kustomization.yaml").write_text("namePrefix: blue-\nresources:\n- ../overlays/production\n")
+    built = subprocess.run([kubectl, "kustomize", str(wrapper)], capture_output=True, text=True, check=True).stdout
+    rollout = next(d for d in yaml.safe_load_all(built) if d["kind"] == "Rollout")
+    assert rollout["metadata"]["name"] == "blue-notification-service"
+    assert rollout["spec"]["workloadRef"]["name"] == "blue-notification-service"
+    assert rollout["spec"]["strategy"]["blueGreen"]["activeService"] == "blue-notification-service"
+    assert rollout["spec"]["strategy"]["blueGreen"]["previewService"] == "blue-notification-service-preview"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from shipyard.demo import foundation
+from shipyard.demo import foundation, render
 from shipyard.demo.context import DemoContext
 
 Step = tuple[str, Callable[[DemoContext], None]]
@@ -14,4 +14,6 @@ STEPS: list[Step] = [
     ("Scaffold a monorepo", foundation.scaffold),
     ("Validate the platform", foundation.check),
     ("Branch rules", foundation.branches),
+    ("Render the GitOps config repo", render.render),
+    ("Validate the config repo", render.validate),
 ]

@@ -61,7 +61,6 @@ class FieldSpec(K8sModel):
     group: str | None = None
     version: str | None = None
     path: str
-    create: bool | None = None
 
 
 class NameReference(K8sModel):
@@ -74,10 +73,6 @@ class NameReference(K8sModel):
 
 
 class TransformerConfig(K8sModel):
-    """A ``configurations:`` file: teaches kustomize where a custom kind keeps images, replicas and references."""
+    """A ``configurations:`` file: teaches kustomize where a custom kind refers to other objects by name."""
 
-    images: list[FieldSpec] | None = None
-    replicas: list[FieldSpec] | None = None
-    common_labels: list[FieldSpec] | None = None
-    template_labels: list[FieldSpec] | None = None
-    name_reference: list[NameReference] | None = None
+    name_reference: list[NameReference]

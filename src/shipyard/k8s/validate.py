@@ -145,6 +145,7 @@ def check_schemas(documents: list[Document], schemas: SchemaSet | None) -> list[
     subscriptions and step configs against Kargo's JSON Schemas."""
     findings: list[Finding] = []
     builtin = BuiltinSchemas()
+    unchecked: dict[tuple[str, str], list[Document]] = {}
     skip = _kustomize_inputs(documents)
     for doc in documents:
         api_version = doc.data.get("apiVersion")
@@ -165,17 +166,7 @@ def check_schemas(documents: list[Document], schemas: SchemaSet | None) -> list[
             continue
         validator = schemas.validator(api_version, doc.kind) if schemas else None
         if validator is None:
-            findings.append(
-                Finding(
-                    doc.file,
-                    doc.index,
-                    doc.label,
-                    "$",
-                    "schema",
-                    "warning",
-                    f"no schema for {api_version} {doc.kind}" + ("" if schemas else " (pass --schemas DIR)"),
-                )
-            )
+            unchecked.setdefault((api_version, doc.kind), []).append(doc)
             continue
         for error in errors_of(validator, doc.data):
             findings.append(
@@ -189,6 +180,11 @@ def check_schemas(documents: list[Document], schemas: SchemaSet | None) -> list[
             )
         if schemas and api_version.startswith("kargo.akuity.io/"):
             findings += _kargo_parts(doc, schemas)
+    for (api_version, kind), docs in sorted(unchecked.items()):
+        # One warning per kind, not per document: a tree of 500 services would drown in them.
+        hint = "" if schemas else " (pass --schemas DIR)"
+        message = f"no schema for {api_version} {kind}: {len(docs)} document(s) not checked{hint}"
+        findings.append(Finding(docs[0].file, docs[0].index, docs[0].label, "$", "schema", "warning", message))
     return findings
 
 

@@ -68,18 +68,20 @@ def config_trees(out: Path, app_dir: Path) -> list[Tree]:
     return [Tree(out, CONFIG_TARGETS), Tree(app_dir, APP_TARGETS)]
 
 
-def compute_changes(platform: Platform, workspace: Workspace, trees: Sequence[Tree]) -> list[Change]:
-    """Every difference between the rendered trees and the disk."""
+def compute_changes(platform: Platform, workspace: Workspace, trees: Sequence[Tree]) -> tuple[list[Change], list[Path]]:
+    """Every difference between the rendered trees and the disk, and every path the render produces."""
     changes: list[Change] = []
+    produced: list[Path] = []
     for tree in trees:
         if not tree.targets:
             continue
         files = render_files(platform, workspace, tree.targets)
+        produced += [tree.root / path for path in files]
         roots = {path.split("/", 1)[0] for path in files if "/" in path}
         if tree.targets is CONFIG_TARGETS:
             roots |= set(KNOWN_ROOTS)
         changes += compare_tree(tree.root, files, SEEDED, roots)
-    return changes
+    return changes, produced
 
 
 def input_key(platform: Platform, workspace: Workspace, trees: Sequence[Tree]) -> str:
@@ -124,12 +126,9 @@ def _cache_hit(cache: Path, key: str) -> bool:
     return _stats([Path(p) for p in recorded]) == recorded
 
 
-def _write_cache(cache: Path, key: str, platform: Platform, workspace: Workspace, trees: Sequence[Tree]) -> None:
-    paths = [
-        tree.root / rel for tree in trees if tree.targets for rel in render_files(platform, workspace, tree.targets)
-    ]
+def _write_cache(cache: Path, key: str, produced: list[Path]) -> None:
     cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_text(json.dumps({"key": key, "files": _stats(paths)}, sort_keys=True), encoding="utf-8")
+    cache.write_text(json.dumps({"key": key, "files": _stats(produced)}, sort_keys=True), encoding="utf-8")
 
 
 def render(
@@ -146,11 +145,11 @@ def render(
     key = input_key(platform, workspace, trees) if use_cache else ""
     if use_cache and _cache_hit(cache, key):
         return RenderResult(cached=True)
-    changes = compute_changes(platform, workspace, trees)
+    changes, produced = compute_changes(platform, workspace, trees)
     if write:
         apply_changes(changes)
         if use_cache:
-            _write_cache(cache, key, platform, workspace, trees)
+            _write_cache(cache, key, produced)
     return RenderResult(changes=changes)
 
 

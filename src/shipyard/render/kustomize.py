@@ -309,16 +309,14 @@ def _rollout(platform: Platform, env: Environment, service: str, strategy: Rollo
 
 
 def rollout_transformer() -> TransformerConfig:
-    """Field specs that teach kustomize the Rollout kind: references to Services, the Deployment and
-    ConfigMaps (so name prefixes and suffixes rename them together) and its pod template's labels.
-    Images in a pod template are already covered by kustomize's built-in field specs."""
-    rollout = {"kind": "Rollout", "group": "argoproj.io"}
+    """Field specs that teach kustomize the Rollout kind: its references to Services and to the
+    Deployment, so name prefixes and suffixes rename them together. The Rollouts here have no pod
+    template of their own (``workloadRef``), so images and template labels need no field specs."""
 
-    def spec(path: str, create: bool | None = None) -> FieldSpec:
-        return FieldSpec(path=path, create=create, **rollout)
+    def spec(path: str) -> FieldSpec:
+        return FieldSpec(kind="Rollout", group="argoproj.io", path=path)
 
     return TransformerConfig(
-        template_labels=[spec("spec/template/metadata/labels", create=False)],
         name_reference=[
             NameReference(
                 kind="Service",
@@ -331,13 +329,5 @@ def rollout_transformer() -> TransformerConfig:
                 ],
             ),
             NameReference(kind="Deployment", group="apps", version="v1", field_specs=[spec("spec/workloadRef/name")]),
-            NameReference(
-                kind="ConfigMap",
-                version="v1",
-                field_specs=[
-                    spec("spec/template/spec/volumes/configMap/name"),
-                    spec("spec/template/spec/containers/envFrom/configMapRef/name"),
-                ],
-            ),
         ],
     )
