@@ -86,8 +86,11 @@ def compute_changes(platform: Platform, workspace: Workspace, trees: Sequence[Tr
 
 def input_key(platform: Platform, workspace: Workspace, trees: Sequence[Tree]) -> str:
     """A digest of everything a render depends on: spec, workspace, Shipyard's version, destinations."""
+    package = Path(__file__).resolve().parents[1]
     data = {
         "version": __version__,
+        # Shipyard's own code, so an edited (not yet released) render never reuses a stale cache.
+        "code": sorted((str(p.relative_to(package)), p.stat().st_mtime_ns) for p in package.rglob("*.py")),
         "spec": platform.model_dump(mode="json", by_alias=True),
         "projects": sorted(
             (p.name, p.kind.value, p.path, p.language, p.npm_name or "", p.version or "")
