@@ -15,7 +15,9 @@ def register(app: typer.Typer) -> None:
 
 
 def validate(
-    directory: Path = typer.Argument(Path(), help="The config repo checkout to validate."),
+    directory: Path | None = typer.Argument(
+        None, help="The config repo checkout (default: .shipyard/gitops-config for a local config repo, else .)."
+    ),
     schemas: Path | None = typer.Option(
         None, "--schemas", help="A folder of CRDs and Kargo JSON Schemas (searched recursively)."
     ),
@@ -29,6 +31,8 @@ def validate(
     from shipyard.k8s.schemas import load_schemas
     from shipyard.k8s.validate import validate_tree
 
+    if directory is None:
+        directory = _default_directory()
     if not directory.is_dir():
         raise ShipyardError(f"{directory} is not a folder", hint="pass a checkout of the config repo")
     kubectl = shutil.which("kubectl") if build else None
@@ -49,3 +53,19 @@ def validate(
         )
     if not report.ok:
         exit_with(1)
+
+
+def _default_directory() -> Path:
+    """The checkout `shipyard render` uses for a local config repo, when run inside such a workspace."""
+    from shipyard.errors import ShipyardError
+    from shipyard.render.engine import is_local_repo
+    from shipyard.spec.loader import find_spec, load_spec
+
+    try:
+        spec = find_spec(Path())
+        config = load_spec(spec).repos.config
+    except ShipyardError:
+        return Path()
+    if config and is_local_repo(config):
+        return spec.parent / ".shipyard" / "gitops-config"
+    return Path()
