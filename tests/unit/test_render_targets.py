@@ -90,6 +90,9 @@ def test_a_secret_store_turns_credentials_into_external_secrets(acme: Path) -> N
     (secret,) = files["overlays/production/generated/external-secrets.yaml"]
     assert secret["kind"] == "ExternalSecret" and secret["spec"]["target"]["name"] == "production-db"
     assert "external-secrets.yaml" in files["overlays/production/generated/kustomization.yaml"][0]["resources"]
+    git, registry = files["kargo/credentials.yaml"]
+    assert git["spec"]["target"]["template"]["metadata"]["labels"] == {"kargo.akuity.io/cred-type": "git"}
+    assert registry["spec"]["target"]["template"]["data"]["repoURL"] == "localhost"
     assert files["jobs/git-credentials.yaml"][0]["spec"]["secretStoreRef"] == {
         "name": "vault",
         "kind": "ClusterSecretStore",

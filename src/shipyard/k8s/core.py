@@ -305,11 +305,26 @@ class ServiceAccount(K8sModel):
     metadata: ObjectMeta
 
 
+class SecretTemplateMeta(K8sModel):
+    """Labels and annotations of the Secret an ExternalSecret creates."""
+
+    labels: dict[str, str] | None = None
+
+
+class ExternalSecretTemplate(K8sModel):
+    """The shape of the created Secret: labels, and keys mixing fixed text with fetched values."""
+
+    engine_version: Literal["v2"] = "v2"
+    metadata: SecretTemplateMeta | None = None
+    data: dict[str, str] | None = None
+
+
 class ExternalSecretTarget(K8sModel):
     """The Secret an ExternalSecret creates."""
 
     name: str
     creation_policy: Literal["Owner", "Orphan", "Merge", "None"] = "Owner"
+    template: ExternalSecretTemplate | None = None
 
 
 class SecretStoreRef(K8sModel):

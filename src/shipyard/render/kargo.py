@@ -15,6 +15,16 @@ from __future__ import annotations
 import re
 
 from shipyard.k8s.base import ObjectMeta
+from shipyard.k8s.core import (
+    ExternalSecret,
+    ExternalSecretData,
+    ExternalSecretRemoteRef,
+    ExternalSecretSpec,
+    ExternalSecretTarget,
+    ExternalSecretTemplate,
+    SecretStoreRef,
+    SecretTemplateMeta,
+)
 from shipyard.k8s.kargo import (
     ArgoCDAppUpdate,
     ArgoCDSourceUpdate,
@@ -98,7 +108,50 @@ def render_kargo(platform: Platform, workspace: Workspace) -> dict[str, str]:
             files[f"kargo/warehouses/{maturity.value}.yaml"] = yaml_of(warehouse(platform, maturity, services))
     for node in graph.stages:
         files[f"kargo/stages/{node.name}.yaml"] = yaml_of(stage(platform, node))
+    if platform.secrets.store:
+        files["kargo/credentials.yaml"] = yaml_of(*credentials(platform))
     return files
+
+
+def credentials(platform: Platform) -> list[ExternalSecret]:
+    """Kargo's git (push to the config repo) and registry (read image tags) credentials, from the store.
+
+    Kargo finds credentials by the ``kargo.akuity.io/cred-type`` label and the ``repoURL`` key; the
+    secret parts come from the store, never from git.
+    """
+    assert platform.secrets.store is not None
+    found: list[ExternalSecret] = []
+    for name, cred_type, repo_url in (
+        ("kargo-git", "git", config_repo_url(platform)),
+        ("kargo-registry", "image", platform.registry.host),
+    ):
+        found.append(
+            ExternalSecret(
+                metadata=ObjectMeta(name=name, namespace=kargo_project(platform), labels=part_of(platform)),
+                spec=ExternalSecretSpec(
+                    secret_store_ref=SecretStoreRef(name=platform.secrets.store),
+                    target=ExternalSecretTarget(
+                        name=name,
+                        template=ExternalSecretTemplate(
+                            metadata=SecretTemplateMeta(labels={"kargo.akuity.io/cred-type": cred_type}),
+                            data={
+                                "repoURL": repo_url,
+                                "username": "{{ .username }}",
+                                "password": "{{ .password }}",
+                            },
+                        ),
+                    ),
+                    data=[
+                        ExternalSecretData(
+                            secret_key=key,
+                            remote_ref=ExternalSecretRemoteRef(key=f"{platform.org}/{name}", property=key),
+                        )
+                        for key in ("username", "password")
+                    ],
+                ),
+            )
+        )
+    return found
 
 
 def tag_regex(platform: Platform, maturity: Maturity) -> str:
