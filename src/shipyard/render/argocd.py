@@ -35,6 +35,7 @@ from shipyard.k8s.base import ObjectMeta
 from shipyard.k8s.kargo import AUTHORIZED_STAGE
 from shipyard.render.common import (
     CONFIG_BRANCH,
+    IN_CLUSTER,
     application_name,
     cluster_server,
     config_repo_url,
@@ -46,7 +47,6 @@ from shipyard.spec.model import Platform, PromotionMode
 from shipyard.stages.graph import build_graph
 from shipyard.workspace.model import Workspace
 
-IN_CLUSTER = "https://kubernetes.default.svc"
 CREATE_NAMESPACE = "CreateNamespace=true"
 SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 

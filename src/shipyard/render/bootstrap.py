@@ -22,7 +22,7 @@ from shipyard.k8s.argocd import (
 )
 from shipyard.k8s.base import ObjectMeta
 from shipyard.k8s.kustomize import Kustomization
-from shipyard.render.common import CONFIG_BRANCH, config_repo_url, part_of, yaml_of
+from shipyard.render.common import CONFIG_BRANCH, IN_CLUSTER, config_repo_url, part_of, yaml_of
 from shipyard.spec.model import Platform
 from shipyard.workspace.model import Workspace
 
@@ -36,7 +36,6 @@ VERSIONS = {
     "harbor": "1.19.1",
     "verdaccio": "4.26.1",
 }
-IN_CLUSTER = "https://kubernetes.default.svc"
 _TEKTON = "https://storage.googleapis.com/tekton-releases"
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from shipyard.k8s.base import K8sModel
 from shipyard.k8s.yaml import dump_all
 from shipyard.spec.model import Access, Environment, Platform
 from shipyard.workspace.model import Workspace
 
 CONFIG_BRANCH = "main"
+# The cluster Argo CD itself runs in: platform parts (bootstrap, Kargo, jobs) are installed there.
+IN_CLUSTER = "https://kubernetes.default.svc"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "shipyard"}
 # Ingress classes by access: one ingress controller faces the internet, the other only the private network.
 INGRESS_CLASS = {Access.public: "nginx-public", Access.internal: "nginx-internal"}
@@ -17,11 +17,6 @@ INGRESS_CLASS = {Access.public: "nginx-public", Access.internal: "nginx-internal
 
 def yaml_of(*objects: K8sModel) -> str:
     """Typed objects as a YAML stream, in the order given."""
-    return dump_all(obj.to_dict() for obj in objects)
-
-
-def yaml_all(objects: Iterable[K8sModel]) -> str:
-    """Typed objects as a YAML stream."""
     return dump_all(obj.to_dict() for obj in objects)
 
 
