@@ -96,3 +96,16 @@ def test_the_cache_makes_a_no_op_free_and_notices_edits(acme: Path, tmp_path: Pa
     spec.write_text(spec.read_text() + "services:\n  user-service: {port: 9090}\n")
     changed = _render(acme, out, use_cache=True)
     assert not changed.cached and "base/user-service/deployment.yaml" in {c.relative for c in changed.changes}
+
+
+def test_only_files_that_can_carry_the_header_may_be_rendered() -> None:
+    import pytest
+
+    from shipyard.errors import ShipyardError
+    from shipyard.render.writer import with_header
+
+    assert with_header("a/b.md", "# Title\n").startswith(f"<!-- {HEADER_MARK}")
+    once = with_header("a/b.yaml", "kind: X\n")
+    assert with_header("a/b.yaml", once) == once
+    with pytest.raises(ShipyardError, match=r"cannot carry an ownership header"):
+        with_header("a/b.json", "{}")
