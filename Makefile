@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.stamp
 
-.PHONY: deps test-deps demo test lint typecheck unit integration bench clean
+.PHONY: deps test-deps demo test lint typecheck unit integration bench golden clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ test: test-deps
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 	bash deps/run-pytest.sh $(BIN)/pytest -n auto
+
+# Re-render the checked-in example config repo that the golden test compares with.
+golden: deps
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash examples/acme/regenerate.sh
 
 bench: deps
 	$(BIN)/python -m benchmarks

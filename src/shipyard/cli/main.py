@@ -30,6 +30,8 @@ COMMANDS: dict[str, str] = {
     "release": "shipyard.cli.release_cmd",
     "hotfix": "shipyard.cli.hotfix_cmd",
     "preview": "shipyard.cli.preview_cmd",
+    "render": "shipyard.cli.render_cmd",
+    "validate": "shipyard.cli.validate_cmd",
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from shipyard.demo import affected, ci, foundation, previews, registry, sandbox, versioning
+from shipyard.demo import affected, ci, foundation, previews, registry, render, sandbox, versioning
 from shipyard.demo.context import DemoContext
 
 Step = tuple[str, Callable[[DemoContext], None]]
@@ -18,6 +18,8 @@ STEPS: list[Step] = [
     ("Versions: a develop alpha", versioning.develop_alpha),
     ("Versions: a release branch's betas", versioning.release_beta),
     ("Versions: a stable on main", versioning.main_stable),
+    ("Render the GitOps config repo", render.render),
+    ("Validate the config repo", render.validate),
     ("Vulnerability gate", ci.scan_gate),
     ("Webhook -> pipelines", ci.ci_plan),
     ("Tekton pipelines and triggers", ci.tekton),

@@ -1,0 +1,73 @@
+"""``shipyard render``: write the GitOps config repo (and the app-repo files) from the spec."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from shipyard.cli.output import emit_plan, exit_with, say
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``render`` command."""
+    app.command("render")(render)
+
+
+def render(
+    out: Path | None = typer.Option(
+        None, "--out", help="A checkout of the config repo (default: .shipyard/gitops-config for a local one)."
+    ),
+    app_dir: Path | None = typer.Option(None, "--app-dir", help="The application monorepo (default: its root)."),
+    root: Path = typer.Option(Path(), "--root", help="A folder inside the workspace."),
+    check: bool = typer.Option(False, "--check", help="Exit 1 and list what differs; write nothing."),
+    diff: bool = typer.Option(False, "--diff", help="Show the changes as a unified diff; write nothing."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; write nothing."),
+    commit: bool = typer.Option(False, "--commit", help="Commit and push the render to the config repo's main."),
+    as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
+) -> None:
+    """Render Kustomize bases and overlays, Argo CD, Kargo, bootstrap and CronJobs, deterministically."""
+    from shipyard.errors import ShipyardError
+    from shipyard.render.engine import commit_render, config_trees, ensure_checkout, is_local_repo, render
+    from shipyard.spec.loader import find_spec, load_spec
+    from shipyard.workspace.discovery import discover
+
+    spec_path = find_spec(root)
+    platform = load_spec(spec_path)
+    repo_root = spec_path.parent
+    workspace = discover(repo_root)
+    app_root = app_dir or repo_root
+    local_remote: Path | None = None
+    if platform.repos.config and is_local_repo(platform.repos.config):
+        local_remote = (repo_root / platform.repos.config).resolve()
+    if out is None:
+        if local_remote is None:
+            raise ShipyardError(
+                "--out is required: the config repo is not on this machine",
+                hint="clone the config repo and pass --out PATH-TO-THE-CHECKOUT",
+            )
+        out = repo_root / ".shipyard" / "gitops-config"
+        ensure_checkout(local_remote, out)
+    if commit:
+        if check or diff or dry_run:
+            raise ShipyardError("--commit cannot be combined with --check, --diff or --dry-run")
+        if not (out / ".git").exists():
+            raise ShipyardError(f"--commit needs --out to be a git checkout of the config repo; {out} is not")
+        pushed = commit_render(platform, workspace, out, app_root)
+        say(f"pushed {pushed[:12]} to the config repo" if pushed else "config repo already up to date")
+        return
+    write = not (check or diff or dry_run)
+    result = render(platform, workspace, config_trees(out, app_root), write=write, use_cache=write, cache_root=app_root)
+    if diff:
+        for change in result.changes:
+            sys.stdout.write(change.diff())
+    elif check and not as_json:
+        for change in result.changes:
+            print(f"{change.op.value:<7} {change.relative}")
+    else:
+        emit_plan(result.plan(), as_json)
+    if check and not result.up_to_date:
+        if not as_json:
+            say(f"render --check: {len(result.changes)} file(s) out of date; run `shipyard render`")
+        exit_with(1)

@@ -1,0 +1,408 @@
+"""Typed models of the built-in Kubernetes objects Shipyard emits (only the fields it sets).
+
+Unknown fields are rejected at construction, so a misspelt field cannot reach a rendered file.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from shipyard.k8s.base import K8sModel, ObjectMeta
+
+
+class LocalObjectReference(K8sModel):
+    """A reference to an object in the same namespace by name."""
+
+    name: str
+
+
+class SecretKeySelector(K8sModel):
+    """One key of a Secret: how credentials are referenced, never copied."""
+
+    name: str
+    key: str
+
+
+class EnvVarSource(K8sModel):
+    """Where an environment variable's value comes from."""
+
+    secret_key_ref: SecretKeySelector | None = None
+
+
+class EnvVar(K8sModel):
+    """An environment variable of a container."""
+
+    name: str
+    value: str | None = None
+    value_from: EnvVarSource | None = None
+
+
+class EnvFromSource(K8sModel):
+    """A ConfigMap or Secret whose keys all become environment variables."""
+
+    config_map_ref: LocalObjectReference | None = None
+    secret_ref: LocalObjectReference | None = None
+
+
+class ContainerPort(K8sModel):
+    """A port a container listens on."""
+
+    name: str | None = None
+    container_port: int
+    protocol: Literal["TCP", "UDP"] | None = None
+
+
+class ResourceRequirements(K8sModel):
+    """Requests and limits of a container."""
+
+    requests: dict[str, str] | None = None
+    limits: dict[str, str] | None = None
+
+
+class VolumeMount(K8sModel):
+    """Where a volume appears in a container."""
+
+    name: str
+    mount_path: str
+    read_only: bool | None = None
+
+
+class Container(K8sModel):
+    """One container of a pod."""
+
+    name: str
+    image: str
+    args: list[str] | None = None
+    working_dir: str | None = None
+    ports: list[ContainerPort] | None = None
+    env_from: list[EnvFromSource] | None = None
+    env: list[EnvVar] | None = None
+    resources: ResourceRequirements | None = None
+    volume_mounts: list[VolumeMount] | None = None
+
+
+class ConfigMapVolumeSource(K8sModel):
+    """A ConfigMap mounted as files."""
+
+    name: str
+
+
+class Volume(K8sModel):
+    """A pod volume (only ConfigMaps: Shipyard mounts no secrets it did not reference by name)."""
+
+    name: str
+    config_map: ConfigMapVolumeSource | None = None
+
+
+class PodSpec(K8sModel):
+    """The parts of a pod spec Shipyard sets."""
+
+    service_account_name: str | None = None
+    restart_policy: Literal["Always", "OnFailure", "Never"] | None = None
+    containers: list[Container]
+    volumes: list[Volume] | None = None
+
+
+class TemplateMeta(K8sModel):
+    """Metadata of a pod template."""
+
+    labels: dict[str, str] | None = None
+    annotations: dict[str, str] | None = None
+
+
+class PodTemplateSpec(K8sModel):
+    """A pod template."""
+
+    metadata: TemplateMeta | None = None
+    spec: PodSpec
+
+
+class LabelSelector(K8sModel):
+    """Select objects by exact labels."""
+
+    match_labels: dict[str, str]
+
+
+class RollingUpdateDeployment(K8sModel):
+    """How far a rolling update may go over and under the desired replicas."""
+
+    max_surge: str | int
+    max_unavailable: str | int
+
+
+class DeploymentStrategy(K8sModel):
+    """Recreate or RollingUpdate."""
+
+    type: Literal["Recreate", "RollingUpdate"]
+    rolling_update: RollingUpdateDeployment | None = None
+
+
+class DeploymentSpec(K8sModel):
+    """Deployment spec."""
+
+    replicas: int | None = None
+    selector: LabelSelector
+    strategy: DeploymentStrategy | None = None
+    template: PodTemplateSpec
+
+
+class Deployment(K8sModel):
+    """apps/v1 Deployment."""
+
+    api_version: Literal["apps/v1"] = "apps/v1"
+    kind: Literal["Deployment"] = "Deployment"
+    metadata: ObjectMeta
+    spec: DeploymentSpec
+
+
+class ServicePort(K8sModel):
+    """A port of a Service."""
+
+    name: str
+    port: int
+    target_port: int | str
+    protocol: Literal["TCP", "UDP"] = "TCP"
+
+
+class ServiceSpec(K8sModel):
+    """Service spec."""
+
+    selector: dict[str, str]
+    ports: list[ServicePort]
+
+
+class Service(K8sModel):
+    """v1 Service."""
+
+    api_version: Literal["v1"] = "v1"
+    kind: Literal["Service"] = "Service"
+    metadata: ObjectMeta
+    spec: ServiceSpec
+
+
+class ConfigMap(K8sModel):
+    """v1 ConfigMap (configuration only; credentials are always Secret references)."""
+
+    api_version: Literal["v1"] = "v1"
+    kind: Literal["ConfigMap"] = "ConfigMap"
+    metadata: ObjectMeta
+    data: dict[str, str]
+
+
+class Namespace(K8sModel):
+    """v1 Namespace."""
+
+    api_version: Literal["v1"] = "v1"
+    kind: Literal["Namespace"] = "Namespace"
+    metadata: ObjectMeta
+
+
+class ServiceBackendPort(K8sModel):
+    """A Service port by number."""
+
+    number: int
+
+
+class IngressServiceBackend(K8sModel):
+    """The Service an ingress path sends traffic to."""
+
+    name: str
+    port: ServiceBackendPort
+
+
+class IngressBackend(K8sModel):
+    """An ingress backend."""
+
+    service: IngressServiceBackend
+
+
+class HTTPIngressPath(K8sModel):
+    """One path of an ingress rule."""
+
+    path: str
+    path_type: Literal["Prefix", "Exact", "ImplementationSpecific"]
+    backend: IngressBackend
+
+
+class HTTPIngressRuleValue(K8sModel):
+    """The paths of an ingress rule."""
+
+    paths: list[HTTPIngressPath]
+
+
+class IngressRule(K8sModel):
+    """A host and its paths."""
+
+    host: str
+    http: HTTPIngressRuleValue
+
+
+class IngressTLS(K8sModel):
+    """TLS for hosts, the certificate in a Secret referenced by name."""
+
+    hosts: list[str]
+    secret_name: str
+
+
+class IngressSpec(K8sModel):
+    """Ingress spec."""
+
+    ingress_class_name: str
+    tls: list[IngressTLS] | None = None
+    rules: list[IngressRule]
+
+
+class Ingress(K8sModel):
+    """networking.k8s.io/v1 Ingress."""
+
+    api_version: Literal["networking.k8s.io/v1"] = "networking.k8s.io/v1"
+    kind: Literal["Ingress"] = "Ingress"
+    metadata: ObjectMeta
+    spec: IngressSpec
+
+
+class JobSpec(K8sModel):
+    """batch/v1 JobSpec."""
+
+    backoff_limit: int | None = None
+    active_deadline_seconds: int | None = None
+    template: PodTemplateSpec
+
+
+class JobTemplateSpec(K8sModel):
+    """The Job a CronJob creates."""
+
+    spec: JobSpec
+
+
+class CronJobSpec(K8sModel):
+    """CronJob spec."""
+
+    schedule: str
+    time_zone: str | None = None
+    concurrency_policy: Literal["Allow", "Forbid", "Replace"] | None = None
+    successful_jobs_history_limit: int | None = None
+    failed_jobs_history_limit: int | None = None
+    job_template: JobTemplateSpec
+
+
+class CronJob(K8sModel):
+    """batch/v1 CronJob."""
+
+    api_version: Literal["batch/v1"] = "batch/v1"
+    kind: Literal["CronJob"] = "CronJob"
+    metadata: ObjectMeta
+    spec: CronJobSpec
+
+
+class ServiceAccount(K8sModel):
+    """v1 ServiceAccount."""
+
+    api_version: Literal["v1"] = "v1"
+    kind: Literal["ServiceAccount"] = "ServiceAccount"
+    metadata: ObjectMeta
+
+
+class SecretTemplateMeta(K8sModel):
+    """Labels and annotations of the Secret an ExternalSecret creates."""
+
+    labels: dict[str, str] | None = None
+
+
+class ExternalSecretTemplate(K8sModel):
+    """The shape of the created Secret: labels, and keys mixing fixed text with fetched values."""
+
+    engine_version: Literal["v2"] = "v2"
+    metadata: SecretTemplateMeta | None = None
+    data: dict[str, str] | None = None
+
+
+class ExternalSecretTarget(K8sModel):
+    """The Secret an ExternalSecret creates."""
+
+    name: str
+    creation_policy: Literal["Owner", "Orphan", "Merge", "None"] = "Owner"
+    template: ExternalSecretTemplate | None = None
+
+
+class SecretStoreRef(K8sModel):
+    """The secret store that holds the values."""
+
+    name: str
+    kind: Literal["SecretStore", "ClusterSecretStore"] = "ClusterSecretStore"
+
+
+class ExternalSecretRemoteRef(K8sModel):
+    """Where in the store a value is."""
+
+    key: str
+    property: str | None = None
+
+
+class ExternalSecretData(K8sModel):
+    """One key of the target Secret and where its value comes from."""
+
+    secret_key: str
+    remote_ref: ExternalSecretRemoteRef
+
+
+class ExternalSecretSpec(K8sModel):
+    """ExternalSecret spec."""
+
+    refresh_interval: str = "1h"
+    secret_store_ref: SecretStoreRef
+    target: ExternalSecretTarget
+    data: list[ExternalSecretData] = Field(min_length=1)
+
+
+class ExternalSecret(K8sModel):
+    """external-secrets.io/v1 ExternalSecret: a Secret whose values come from a store, never from git."""
+
+    api_version: Literal["external-secrets.io/v1"] = "external-secrets.io/v1"
+    kind: Literal["ExternalSecret"] = "ExternalSecret"
+    metadata: ObjectMeta
+    spec: ExternalSecretSpec
+
+
+class ContainerPatch(K8sModel):
+    """The parts of a container an overlay changes (matched by name)."""
+
+    name: str
+    env: list[EnvVar]
+
+
+class PodSpecPatch(K8sModel):
+    """The containers an overlay changes."""
+
+    containers: list[ContainerPatch]
+
+
+class PodTemplatePatch(K8sModel):
+    """The pod template an overlay changes."""
+
+    spec: PodSpecPatch
+
+
+class DeploymentSpecPatch(K8sModel):
+    """What an overlay changes in a Deployment."""
+
+    replicas: int
+    strategy: DeploymentStrategy | None = None
+    template: PodTemplatePatch
+
+
+class PatchMeta(K8sModel):
+    """Identifies the object a strategic-merge patch applies to."""
+
+    name: str
+
+
+class DeploymentPatch(K8sModel):
+    """A strategic-merge patch of a Deployment."""
+
+    api_version: Literal["apps/v1"] = "apps/v1"
+    kind: Literal["Deployment"] = "Deployment"
+    metadata: PatchMeta
+    spec: DeploymentSpecPatch

@@ -1,0 +1,78 @@
+"""Typed Kustomization files. There is deliberately no ``commonLabels``: it rewrites selectors, which
+breaks Deployments already running; ``labels`` with ``includeSelectors: false`` is the safe form."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from shipyard.k8s.base import K8sModel
+
+
+class PatchTarget(K8sModel):
+    """Which objects a patch applies to."""
+
+    kind: str
+    name: str
+    group: str | None = None
+    version: str | None = None
+
+
+class Patch(K8sModel):
+    """A strategic-merge or JSON6902 patch in a file next to the kustomization."""
+
+    path: str
+    target: PatchTarget | None = None
+
+
+class Image(K8sModel):
+    """An image override: the promotable state (a digest, or a tag before the first promotion)."""
+
+    name: str
+    new_name: str | None = None
+    new_tag: str | None = None
+    digest: str | None = None
+
+
+class Labels(K8sModel):
+    """Labels added to every object, never to selectors."""
+
+    pairs: dict[str, str]
+    include_selectors: Literal[False] = False
+    include_templates: bool | None = None
+
+
+class Kustomization(K8sModel):
+    """kustomize.config.k8s.io/v1beta1 Kustomization."""
+
+    api_version: Literal["kustomize.config.k8s.io/v1beta1"] = "kustomize.config.k8s.io/v1beta1"
+    kind: Literal["Kustomization"] = "Kustomization"
+    namespace: str | None = None
+    labels: list[Labels] | None = None
+    resources: list[str] | None = None
+    configurations: list[str] | None = None
+    patches: list[Patch] | None = None
+    images: list[Image] | None = None
+
+
+class FieldSpec(K8sModel):
+    """A field of a kind that a kustomize transformer visits."""
+
+    kind: str
+    group: str | None = None
+    version: str | None = None
+    path: str
+
+
+class NameReference(K8sModel):
+    """Objects of ``kind`` whose names are referenced from the given fields (renamed together)."""
+
+    kind: str
+    version: str | None = None
+    group: str | None = None
+    field_specs: list[FieldSpec]
+
+
+class TransformerConfig(K8sModel):
+    """A ``configurations:`` file: teaches kustomize where a custom kind refers to other objects by name."""
+
+    name_reference: list[NameReference]

@@ -1,0 +1,1 @@
+"""Rendering the GitOps config repo from the platform spec and the workspace."""

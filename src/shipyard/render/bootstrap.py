@@ -1,0 +1,143 @@
+"""``bootstrap/``: the seed's installation steps as Argo CD Applications, each at a pinned version.
+
+Tekton and Argo Rollouts publish release manifests, not charts: their Applications build a small
+kustomization here that points at the pinned release file. Kargo, Harbor and Verdaccio are Helm
+charts with values from the spec. Credentials are Secret names in the values, never values.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shipyard.k8s.argocd import (
+    ARGOCD_NAMESPACE,
+    RESOURCES_FINALIZER,
+    Application,
+    ApplicationSource,
+    ApplicationSourceHelm,
+    ApplicationSpec,
+    Automated,
+    Destination,
+    SyncPolicy,
+)
+from shipyard.k8s.base import ObjectMeta
+from shipyard.k8s.kustomize import Kustomization
+from shipyard.render.common import CONFIG_BRANCH, IN_CLUSTER, config_repo_url, part_of, yaml_of
+from shipyard.spec.model import Platform
+from shipyard.workspace.model import Workspace
+
+# The one place the platform's component versions are pinned.
+VERSIONS = {
+    "tekton-pipelines": "v1.15.0",
+    "tekton-triggers": "v0.37.0",
+    "tekton-dashboard": "v0.62.0",
+    "argo-rollouts": "v1.9.1",
+    "kargo": "1.11.2",
+    "harbor": "1.19.1",
+    "verdaccio": "4.26.1",
+}
+_TEKTON = "https://storage.googleapis.com/tekton-releases"
+
+
+def _manifests() -> dict[str, tuple[str, list[str]]]:
+    v = VERSIONS
+    return {
+        "tekton-pipelines": ("tekton-pipelines", [f"{_TEKTON}/pipeline/previous/{v['tekton-pipelines']}/release.yaml"]),
+        "tekton-triggers": (
+            "tekton-pipelines",
+            [
+                f"{_TEKTON}/triggers/previous/{v['tekton-triggers']}/release.yaml",
+                f"{_TEKTON}/triggers/previous/{v['tekton-triggers']}/interceptors.yaml",
+            ],
+        ),
+        "tekton-dashboard": (
+            "tekton-pipelines",
+            [f"{_TEKTON}/dashboard/previous/{v['tekton-dashboard']}/release.yaml"],
+        ),
+        "argo-rollouts": (
+            "argo-rollouts",
+            [f"https://github.com/argoproj/argo-rollouts/releases/download/{v['argo-rollouts']}/install.yaml"],
+        ),
+    }
+
+
+def render_bootstrap(platform: Platform, workspace: Workspace) -> dict[str, str]:
+    """One Application per component; release-manifest components also get their kustomization."""
+    files: dict[str, str] = {}
+    repo = config_repo_url(platform)
+    for name, (namespace, urls) in _manifests().items():
+        files[f"bootstrap/{name}/kustomization.yaml"] = yaml_of(Kustomization(resources=urls))
+        files[f"bootstrap/{name}.yaml"] = yaml_of(
+            _app(
+                platform,
+                name,
+                namespace,
+                ApplicationSource(repo_url=repo, target_revision=CONFIG_BRANCH, path=f"bootstrap/{name}"),
+            )
+        )
+    charts: list[tuple[str, str, str, str, dict[str, Any]]] = [
+        ("kargo", "kargo", "ghcr.io/akuity/kargo-charts", "kargo", _kargo_values()),
+        ("verdaccio", "verdaccio", "https://charts.verdaccio.org", "verdaccio", _verdaccio_values(platform)),
+    ]
+    if platform.registry.kind == "harbor":
+        charts.append(("harbor", "harbor", "https://helm.goharbor.io", "harbor", _harbor_values(platform)))
+    for name, namespace, chart_repo, chart, values in charts:
+        source = ApplicationSource(
+            repo_url=chart_repo,
+            chart=chart,
+            target_revision=VERSIONS[name],
+            helm=ApplicationSourceHelm(release_name=name, values_object=values),
+        )
+        files[f"bootstrap/{name}.yaml"] = yaml_of(_app(platform, name, namespace, source))
+    return files
+
+
+def _app(platform: Platform, name: str, namespace: str, source: ApplicationSource) -> Application:
+    return Application(
+        metadata=ObjectMeta(
+            name=name, namespace=ARGOCD_NAMESPACE, labels=part_of(platform), finalizers=[RESOURCES_FINALIZER]
+        ),
+        spec=ApplicationSpec(
+            project="default",
+            source=source,
+            destination=Destination(server=IN_CLUSTER, namespace=namespace),
+            sync_policy=SyncPolicy(
+                automated=Automated(prune=True, self_heal=True),
+                sync_options=["CreateNamespace=true", "ServerSideApply=true"],
+            ),
+        ),
+    )
+
+
+def _kargo_values() -> dict[str, Any]:
+    # The admin account needs a password hash and signing key: it stays off; people sign in through SSO.
+    return {"api": {"enabled": True, "adminAccount": {"enabled": False}}, "controller": {"enabled": True}}
+
+
+def _harbor_values(platform: Platform) -> dict[str, Any]:
+    host = platform.registry.host
+    return {
+        "expose": {
+            "type": "ingress",
+            "tls": {"enabled": True, "certSource": "secret", "secret": {"secretName": "harbor-tls"}},
+            "ingress": {"hosts": {"core": host}},
+        },
+        "externalURL": f"https://{host}",
+        "persistence": {"enabled": True},
+        "trivy": {"enabled": True},
+        "existingSecretAdminPassword": "harbor-admin",
+        "existingSecretAdminPasswordKey": "HARBOR_ADMIN_PASSWORD",
+    }
+
+
+def _verdaccio_values(platform: Platform) -> dict[str, Any]:
+    host = platform.npm_registry.split("://", 1)[-1].split("/", 1)[0]
+    return {
+        "persistence": {"enabled": True, "size": "50Gi"},
+        "service": {"port": 4873},
+        "ingress": {
+            "enabled": True,
+            "hosts": [host],
+            "tls": [{"secretName": "verdaccio-tls", "hosts": [host]}],
+        },
+    }

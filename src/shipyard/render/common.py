@@ -1,0 +1,53 @@
+"""Helpers every render target shares: names, labels, the config repo's URL, YAML of typed objects."""
+
+from __future__ import annotations
+
+from shipyard.k8s.base import K8sModel
+from shipyard.k8s.yaml import dump_all
+from shipyard.spec.model import Access, Environment, Platform
+from shipyard.workspace.model import Workspace
+
+CONFIG_BRANCH = "main"
+# The cluster Argo CD itself runs in: platform parts (bootstrap, Kargo, jobs) are installed there.
+IN_CLUSTER = "https://kubernetes.default.svc"
+MANAGED_BY = {"app.kubernetes.io/managed-by": "shipyard"}
+# Ingress classes by access: one ingress controller faces the internet, the other only the private network.
+INGRESS_CLASS = {Access.public: "nginx-public", Access.internal: "nginx-internal"}
+
+
+def yaml_of(*objects: K8sModel) -> str:
+    """Typed objects as a YAML stream, in the order given."""
+    return dump_all(obj.to_dict() for obj in objects)
+
+
+def service_names(workspace: Workspace) -> list[str]:
+    """The services, sorted by name."""
+    return [project.name for project in workspace.services]
+
+
+def config_repo_url(platform: Platform) -> str:
+    """Where Argo CD and Kargo read the config repo: ``repos.config``, else the seed's GitHub layout."""
+    return platform.repos.config or f"https://github.com/{platform.org}/gitops-config.git"
+
+
+def cluster_server(platform: Platform, cluster: str) -> str:
+    """The API server URL of a cluster named in the spec."""
+    for entry in platform.clusters:
+        if entry.name == cluster:
+            return entry.server
+    raise KeyError(cluster)
+
+
+def kargo_project(platform: Platform) -> str:
+    """The Kargo Project (and its namespace)."""
+    return platform.org
+
+
+def application_name(platform: Platform, env: Environment) -> str:
+    """The Argo CD Application that deploys an environment."""
+    return f"{platform.org}-{env.name}"
+
+
+def part_of(platform: Platform) -> dict[str, str]:
+    """Labels on every object Shipyard renders."""
+    return {"app.kubernetes.io/part-of": platform.org, **MANAGED_BY}

@@ -1,0 +1,194 @@
+"""Render the config repo and the app-repo files: compute, compare, write; with a cache that makes a
+no-op render close to free, and an optional commit into the config repo through ``change_branch``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shipyard import __version__
+from shipyard.errors import ShipyardError
+from shipyard.gitflow.git import Git, change_branch
+from shipyard.plan import Plan
+from shipyard.render.kustomize import SEEDED
+from shipyard.render.targets import APP_TARGETS, CONFIG_TARGETS, Target
+from shipyard.render.writer import Change, apply_changes, compare_tree, plan_changes
+from shipyard.spec.model import Platform
+from shipyard.workspace.model import Workspace
+
+# Top-level folders render may own in a tree: orphans are looked for there (and wherever a target writes).
+KNOWN_ROOTS = ("base", "overlays", "argocd", "kargo", "bootstrap", "jobs", "verdaccio", "tekton")
+CACHE_DIR = ".shipyard/cache"
+
+
+@dataclass(frozen=True)
+class Tree:
+    """One destination folder and the targets that write into it."""
+
+    root: Path
+    targets: Sequence[Target]
+
+
+@dataclass
+class RenderResult:
+    """What a render found (and, unless checking, did)."""
+
+    changes: list[Change] = field(default_factory=list)
+    cached: bool = False
+
+    @property
+    def up_to_date(self) -> bool:
+        """True when nothing differs (seeded files may differ in images only)."""
+        return not self.changes
+
+    def plan(self, command: str = "shipyard render") -> Plan:
+        """The changes as a Plan."""
+        plan = plan_changes(command, self.changes)
+        if self.cached:
+            plan.notes.append("inputs unchanged since the last render (cache hit)")
+        return plan
+
+
+def render_files(platform: Platform, workspace: Workspace, targets: Sequence[Target]) -> dict[str, str]:
+    """Run targets; two targets writing the same path is a bug, reported rather than silently merged."""
+    files: dict[str, str] = {}
+    for target in targets:
+        for path, text in target(platform, workspace).items():
+            if path in files:
+                raise ShipyardError(f"two render targets both produce '{path}'")
+            files[path] = text
+    return files
+
+
+def config_trees(out: Path, app_dir: Path) -> list[Tree]:
+    """The config repo checkout and the application monorepo, with their targets."""
+    return [Tree(out, CONFIG_TARGETS), Tree(app_dir, APP_TARGETS)]
+
+
+def compute_changes(platform: Platform, workspace: Workspace, trees: Sequence[Tree]) -> tuple[list[Change], list[Path]]:
+    """Every difference between the rendered trees and the disk, and every path the render produces."""
+    changes: list[Change] = []
+    produced: list[Path] = []
+    for tree in trees:
+        if not tree.targets:
+            continue
+        files = render_files(platform, workspace, tree.targets)
+        produced += [tree.root / path for path in files]
+        roots = {path.split("/", 1)[0] for path in files if "/" in path}
+        if tree.targets is CONFIG_TARGETS:
+            roots |= set(KNOWN_ROOTS)
+        changes += compare_tree(tree.root, files, SEEDED, roots)
+    return changes, produced
+
+
+def input_key(platform: Platform, workspace: Workspace, trees: Sequence[Tree]) -> str:
+    """A digest of everything a render depends on: spec, workspace, Shipyard's version, destinations."""
+    package = Path(__file__).resolve().parents[1]
+    data = {
+        "version": __version__,
+        # Shipyard's own code, so an edited (not yet released) render never reuses a stale cache.
+        "code": sorted((str(p.relative_to(package)), p.stat().st_mtime_ns) for p in package.rglob("*.py")),
+        "spec": platform.model_dump(mode="json", by_alias=True),
+        "projects": sorted(
+            (p.name, p.kind.value, p.path, p.language, p.npm_name or "", p.version or "")
+            for p in workspace.projects.values()
+        ),
+        "edges": sorted((e.source, e.target) for e in workspace.edges),
+        "trees": [(str(t.root.resolve()), [f"{f.__module__}.{f.__qualname__}" for f in t.targets]) for t in trees],
+    }
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def _cache_file(app_dir: Path, key_trees: Sequence[Tree]) -> Path:
+    where = hashlib.sha256("\0".join(str(t.root.resolve()) for t in key_trees).encode()).hexdigest()[:16]
+    return app_dir / CACHE_DIR / f"render-{where}.json"
+
+
+def _stats(paths: Sequence[Path]) -> dict[str, list[int]]:
+    found: dict[str, list[int]] = {}
+    for path in paths:
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            continue
+        found[str(path)] = [st.st_size, st.st_mtime_ns]
+    return found
+
+
+def _cache_hit(cache: Path, key: str) -> bool:
+    try:
+        data = json.loads(cache.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if data.get("key") != key:
+        return False
+    recorded: dict[str, list[int]] = data.get("files", {})
+    return _stats([Path(p) for p in recorded]) == recorded
+
+
+def _write_cache(cache: Path, key: str, produced: list[Path]) -> None:
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps({"key": key, "files": _stats(produced)}, sort_keys=True), encoding="utf-8")
+
+
+def render(
+    platform: Platform,
+    workspace: Workspace,
+    trees: Sequence[Tree],
+    *,
+    write: bool,
+    use_cache: bool,
+    cache_root: Path,
+) -> RenderResult:
+    """Render into ``trees``; write when asked. The cache is consulted only when writing and allowed."""
+    cache = _cache_file(cache_root, trees)
+    key = input_key(platform, workspace, trees) if use_cache else ""
+    if use_cache and _cache_hit(cache, key):
+        return RenderResult(cached=True)
+    changes, produced = compute_changes(platform, workspace, trees)
+    if write:
+        apply_changes(changes)
+        if use_cache:
+            _write_cache(cache, key, produced)
+    return RenderResult(changes=changes)
+
+
+def is_local_repo(location: str) -> bool:
+    """True when ``repos.config`` is a path on this machine rather than a URL."""
+    return "://" not in location and "@" not in location.split("/", 1)[0]
+
+
+def ensure_checkout(remote: Path, checkout: Path) -> None:
+    """Clone the (possibly empty) config repo into ``checkout`` unless it is already a clone of it."""
+    if (checkout / ".git").exists():
+        return
+    if checkout.exists() and any(checkout.iterdir()):
+        raise ShipyardError(f"{checkout} exists and is not a git checkout", hint="pass --out to another folder")
+    checkout.parent.mkdir(parents=True, exist_ok=True)
+    Git(checkout.parent).run("clone", "--quiet", str(remote.resolve()), str(checkout))
+
+
+def commit_render(
+    platform: Platform, workspace: Workspace, checkout: Path, app_dir: Path, branch: str = "main"
+) -> str | None:
+    """Render into ``checkout`` and push the result to its origin's ``branch``; the new commit or None."""
+    message = f"Render the config repo with shipyard {__version__}"
+    git = Git(checkout)
+    if not git.run("ls-remote", "--heads", "origin", branch).strip():
+        # An empty config repo: its first commit starts the branch.
+        git.run("checkout", "--quiet", "--orphan", branch)
+        render(platform, workspace, config_trees(checkout, app_dir), write=True, use_cache=False, cache_root=app_dir)
+        commit = git.commit(message)
+        git.push("origin", [f"HEAD:refs/heads/{branch}"])
+        return commit
+
+    def apply(path: Path) -> str | None:
+        result = render(
+            platform, workspace, config_trees(path, app_dir), write=True, use_cache=False, cache_root=app_dir
+        )
+        return None if result.up_to_date else message
+
+    return change_branch(checkout, "origin", branch, apply)

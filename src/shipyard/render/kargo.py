@@ -1,0 +1,274 @@
+"""Kargo: the stage graph as a Project, its ProjectConfig, a Warehouse per maturity, a Stage per
+promoted environment and the PromotionTask they share.
+
+What Kargo cannot express of the production rule: production takes the freight that passed
+preprod (a Stage source, which Kargo enforces) only once every image digest of that freight also
+carries the release's stable tag. Kargo freight is matched by origin Warehouse, and nothing in a
+Stage or a promotion step can ask whether a digest of one Warehouse's freight has also been tagged
+in another. So the Stage requests beta freight verified in preprod, production is never
+auto-promoted, and the stable-tag condition is checked by ``shipyard promote`` (which reads the same
+stage graph) and marked on the Stage with the ``shipyard.dev/requires-stable-tag`` annotation.
+"""
+
+from __future__ import annotations
+
+import re
+
+from shipyard.k8s.base import ObjectMeta
+from shipyard.k8s.core import (
+    ExternalSecret,
+    ExternalSecretData,
+    ExternalSecretRemoteRef,
+    ExternalSecretSpec,
+    ExternalSecretTarget,
+    ExternalSecretTemplate,
+    SecretStoreRef,
+    SecretTemplateMeta,
+)
+from shipyard.k8s.kargo import (
+    ArgoCDAppUpdate,
+    ArgoCDSourceUpdate,
+    ArgoCDUpdateConfig,
+    FreightOrigin,
+    FreightRequest,
+    FreightSources,
+    GitCheckout,
+    GitCloneConfig,
+    GitCommitConfig,
+    GitPushConfig,
+    ImageSubscription,
+    KustomizeImage,
+    KustomizeSetImageConfig,
+    Project,
+    ProjectConfig,
+    ProjectConfigSpec,
+    PromotionPolicy,
+    PromotionStep,
+    PromotionTask,
+    PromotionTaskSpec,
+    PromotionTemplate,
+    PromotionTemplateSpec,
+    Stage,
+    StageSelector,
+    StageSpec,
+    Subscription,
+    TaskRef,
+    Var,
+    Warehouse,
+    WarehouseSpec,
+)
+from shipyard.render.common import (
+    CONFIG_BRANCH,
+    application_name,
+    config_repo_url,
+    kargo_project,
+    part_of,
+    service_names,
+    yaml_of,
+)
+from shipyard.spec.model import Maturity, Platform
+from shipyard.stages.graph import StageNode, build_graph
+from shipyard.workspace.model import Workspace
+
+PROMOTION_TASK = "promote"
+REQUIRES_STABLE_TAG = "shipyard.dev/requires-stable-tag"
+_VERSION = r"\d+\.\d+\.\d+"
+# The tag of each maturity, as the versioning rules write it (the prefix is added per platform).
+TAG_PATTERNS = {
+    Maturity.alpha: rf"{_VERSION}-alpha\.\d{{14}}",
+    Maturity.beta: rf"{_VERSION}-beta\.\d+",
+    Maturity.stable: _VERSION,
+}
+# SemVer constraints: prereleases are only considered when the constraint itself has one.
+CONSTRAINTS = {Maturity.alpha: ">=0.0.0-0", Maturity.beta: ">=0.0.0-0", Maturity.stable: ">=0.0.0"}
+
+
+def render_kargo(platform: Platform, workspace: Workspace) -> dict[str, str]:
+    """``kargo/project.yaml``, ``kargo/warehouses/``, ``kargo/stages/`` and ``kargo/promotions/``."""
+    graph = build_graph(platform)
+    project = kargo_project(platform)
+    services = service_names(workspace)
+    files = {
+        "kargo/project.yaml": yaml_of(
+            Project(metadata=ObjectMeta(name=project, labels=part_of(platform))),
+            ProjectConfig(
+                metadata=ObjectMeta(name=project, namespace=project, labels=part_of(platform)),
+                spec=ProjectConfigSpec(
+                    promotion_policies=[
+                        PromotionPolicy(stage_selector=StageSelector(name=node.name), auto_promotion_enabled=node.auto)
+                        for node in graph.stages
+                    ]
+                ),
+            ),
+        ),
+        f"kargo/promotions/{PROMOTION_TASK}.yaml": yaml_of(promotion_task(platform, services)),
+    }
+    if services:
+        for maturity in graph.warehouses:
+            files[f"kargo/warehouses/{maturity.value}.yaml"] = yaml_of(warehouse(platform, maturity, services))
+    for node in graph.stages:
+        files[f"kargo/stages/{node.name}.yaml"] = yaml_of(stage(platform, node))
+    if platform.secrets.store:
+        files["kargo/credentials.yaml"] = yaml_of(*credentials(platform))
+    return files
+
+
+def credentials(platform: Platform) -> list[ExternalSecret]:
+    """Kargo's git (push to the config repo) and registry (read image tags) credentials, from the store.
+
+    Kargo finds credentials by the ``kargo.akuity.io/cred-type`` label and the ``repoURL`` key; the
+    secret parts come from the store, never from git.
+    """
+    assert platform.secrets.store is not None
+    found: list[ExternalSecret] = []
+    for name, cred_type, repo_url in (
+        ("kargo-git", "git", config_repo_url(platform)),
+        ("kargo-registry", "image", platform.registry.host),
+    ):
+        found.append(
+            ExternalSecret(
+                metadata=ObjectMeta(name=name, namespace=kargo_project(platform), labels=part_of(platform)),
+                spec=ExternalSecretSpec(
+                    secret_store_ref=SecretStoreRef(name=platform.secrets.store),
+                    target=ExternalSecretTarget(
+                        name=name,
+                        template=ExternalSecretTemplate(
+                            metadata=SecretTemplateMeta(labels={"kargo.akuity.io/cred-type": cred_type}),
+                            data={
+                                "repoURL": repo_url,
+                                "username": "{{ .username }}",
+                                "password": "{{ .password }}",
+                            },
+                        ),
+                    ),
+                    data=[
+                        ExternalSecretData(
+                            secret_key=key,
+                            remote_ref=ExternalSecretRemoteRef(key=f"{platform.org}/{name}", property=key),
+                        )
+                        for key in ("username", "password")
+                    ],
+                ),
+            )
+        )
+    return found
+
+
+def tag_regex(platform: Platform, maturity: Maturity) -> str:
+    """The regular expression of a maturity's version tags, e.g. ``^v\\d+\\.\\d+\\.\\d+-beta\\.\\d+$``."""
+    return f"^{re.escape(platform.versioning.tag_prefix)}{TAG_PATTERNS[maturity]}$"
+
+
+def warehouse(platform: Platform, maturity: Maturity, services: list[str]) -> Warehouse:
+    """A Warehouse subscribing to every service's image, taking only tags of one maturity."""
+    # Kargo's SemVer selection understands an optional leading "v"; any other prefix sorts by build time.
+    semver = platform.versioning.tag_prefix in ("", "v")
+    return Warehouse(
+        metadata=ObjectMeta(name=maturity.value, namespace=kargo_project(platform), labels=part_of(platform)),
+        spec=WarehouseSpec(
+            subscriptions=[
+                Subscription(
+                    image=ImageSubscription(
+                        repo_url=platform.registry.image(service),
+                        image_selection_strategy="SemVer" if semver else "NewestBuild",
+                        constraint=CONSTRAINTS[maturity] if semver else None,
+                        allow_tags_regexes=[tag_regex(platform, maturity)],
+                        discovery_limit=20,
+                        insecure_skip_tls_verify=True if platform.registry.insecure else None,
+                    )
+                )
+                for service in services
+            ]
+        ),
+    )
+
+
+def stage(platform: Platform, node: StageNode) -> Stage:
+    """The Stage of one environment: where its freight comes from and how it is promoted."""
+    sources = FreightSources(direct=True) if node.upstream is None else FreightSources(stages=[node.upstream])
+    annotations = {REQUIRES_STABLE_TAG: "true"} if node.requires_stable_tag else None
+    return Stage(
+        metadata=ObjectMeta(
+            name=node.name, namespace=kargo_project(platform), labels=part_of(platform), annotations=annotations
+        ),
+        spec=StageSpec(
+            requested_freight=[FreightRequest(origin=FreightOrigin(name=node.origin.value), sources=sources)],
+            promotion_template=PromotionTemplate(
+                spec=PromotionTemplateSpec(
+                    steps=[
+                        PromotionStep(
+                            task=TaskRef(name=PROMOTION_TASK),
+                            vars=[
+                                Var(name="overlay", value=node.name),
+                                Var(name="app", value=application_name(platform, node.environment)),
+                            ],
+                        )
+                    ]
+                )
+            ),
+        ),
+    )
+
+
+def promotion_task(platform: Platform, services: list[str]) -> PromotionTask:
+    """git-clone -> kustomize-set-image (by digest) -> git-commit -> git-push -> argocd-update."""
+    repo = config_repo_url(platform)
+    images = [
+        KustomizeImage(
+            image=platform.registry.image(service),
+            digest=f'${{{{ imageFrom("{platform.registry.image(service)}").Digest }}}}',
+        )
+        for service in services
+    ]
+    message = (
+        "${{ task.outputs['update-images'].commitMessage }}\n\n"
+        "Shipyard-Stage: ${{ ctx.stage }}\n"
+        "Shipyard-Freight: ${{ ctx.targetFreight.name }}"
+    )
+    steps = [
+        PromotionStep(
+            uses="git-clone",
+            config=GitCloneConfig(
+                repo_url="${{ vars.repoURL }}",
+                checkout=[GitCheckout(branch="${{ vars.branch }}", path="./out")],
+            ).to_dict(),
+        ),
+        PromotionStep(
+            uses="kustomize-set-image",
+            as_="update-images",
+            config=KustomizeSetImageConfig(path="./out/overlays/${{ vars.overlay }}", images=images).to_dict(),
+        ),
+        PromotionStep(uses="git-commit", as_="commit", config=GitCommitConfig(path="./out", message=message).to_dict()),
+        PromotionStep(
+            uses="git-push", config=GitPushConfig(path="./out", target_branch="${{ vars.branch }}").to_dict()
+        ),
+        PromotionStep(
+            uses="argocd-update",
+            config=ArgoCDUpdateConfig(
+                apps=[
+                    ArgoCDAppUpdate(
+                        name="${{ vars.app }}",
+                        namespace="argocd",
+                        sources=[
+                            ArgoCDSourceUpdate(
+                                repo_url="${{ vars.repoURL }}",
+                                desired_revision="${{ task.outputs.commit.commit }}",
+                            )
+                        ],
+                    )
+                ]
+            ).to_dict(),
+        ),
+    ]
+    return PromotionTask(
+        metadata=ObjectMeta(name=PROMOTION_TASK, namespace=kargo_project(platform), labels=part_of(platform)),
+        spec=PromotionTaskSpec(
+            vars=[
+                Var(name="repoURL", value=repo),
+                Var(name="branch", value=CONFIG_BRANCH),
+                Var(name="overlay"),
+                Var(name="app"),
+            ],
+            steps=steps,
+        ),
+    )

@@ -1,0 +1,109 @@
+"""What the targets render, read back as data: the rules users most often get wrong are impossible."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from shipyard.render.engine import render_files
+from shipyard.render.targets import CONFIG_TARGETS
+from shipyard.spec.loader import load_spec
+from shipyard.workspace.discovery import discover
+
+
+def _files(acme: Path, extra: str = "") -> dict[str, list[dict]]:  # type: ignore[type-arg]
+    spec = acme / "shipyard.yaml"
+    spec.write_text(spec.read_text() + extra)
+    files = render_files(load_spec(spec), discover(acme), CONFIG_TARGETS)
+    return {path: list(yaml.safe_load_all(text)) for path, text in files.items()}
+
+
+def test_no_deprecated_or_dangerous_fields_anywhere(acme: Path) -> None:
+    text = "\n".join(yaml.safe_dump_all(docs) for docs in _files(acme).values())
+    for word in ("commonLabels", "allowTags:", "ignoreTags:", "semverConstraint", "goTemplate: true", "kind: Secret\n"):
+        assert word not in text
+
+
+def test_the_previews_application_set_follows_the_interface(acme: Path) -> None:
+    (appset,) = _files(acme)["argocd/applications/previews.yaml"]
+    generator = appset["spec"]["generators"][0]["git"]
+    assert generator["directories"] == [{"path": "previews/pr-*"}]
+    template = appset["spec"]["template"]
+    assert template["metadata"]["name"] == "preview-{{path.basename}}"
+    assert template["spec"]["source"]["path"] == "{{path}}"
+    assert template["spec"]["destination"]["namespace"] == "{{path.basename}}"
+    assert template["spec"]["syncPolicy"] == {
+        "automated": {"prune": True, "selfHeal": True},
+        "syncOptions": ["CreateNamespace=true"],
+    }
+
+
+def test_auto_environments_sync_automatically_and_kargo_stages_are_authorized(acme: Path) -> None:
+    files = _files(acme)
+    dev, production = files["argocd/applications/dev.yaml"][0], files["argocd/applications/production.yaml"][0]
+    assert dev["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
+    assert "automated" not in production["spec"]["syncPolicy"]
+    assert production["metadata"]["annotations"] == {"kargo.akuity.io/authorized-stage": "acme:production"}
+    assert "annotations" not in files["argocd/applications/sandbox.yaml"][0]["metadata"]
+    assert dev["metadata"]["finalizers"] == ["resources-finalizer.argocd.argoproj.io"]
+    project, config = files["kargo/project.yaml"]
+    assert "spec" not in project
+    auto = {p["stageSelector"]["name"]: p["autoPromotionEnabled"] for p in config["spec"]["promotionPolicies"]}
+    assert auto == {"dev": True, "staging": True, "uat": False, "preprod": False, "production": False}
+
+
+def test_stages_request_freight_as_the_graph_says(acme: Path) -> None:
+    files = _files(acme)
+
+    def request(stage: str) -> tuple[str, dict]:  # type: ignore[type-arg]
+        (freight,) = files[f"kargo/stages/{stage}.yaml"][0]["spec"]["requestedFreight"]
+        return freight["origin"]["name"], freight["sources"]
+
+    assert request("dev") == ("alpha", {"direct": True})
+    assert request("staging") == ("alpha", {"stages": ["dev"]})
+    assert request("uat") == ("beta", {"direct": True})
+    assert request("preprod") == ("beta", {"stages": ["uat"]})
+    assert request("production") == ("beta", {"stages": ["preprod"]})
+    (warehouse,) = files["kargo/warehouses/beta.yaml"]
+    image = warehouse["spec"]["subscriptions"][0]["image"]
+    assert image["allowTagsRegexes"] == [r"^v\d+\.\d+\.\d+-beta\.\d+$"] and image["constraint"] == ">=0.0.0-0"
+    steps = [s["uses"] for s in files["kargo/promotions/promote.yaml"][0]["spec"]["steps"]]
+    assert steps == ["git-clone", "kustomize-set-image", "git-commit", "git-push", "argocd-update"]
+
+
+def test_cronjobs_run_shipyard_in_its_pinned_image(acme: Path) -> None:
+    files = _files(acme)
+    for path, schedule, args in (
+        ("jobs/sandbox-sync.yaml", "0 0 * * *", ["sandbox", "sync"]),
+        ("jobs/preview-cleanup.yaml", "0 */6 * * *", ["preview", "gc"]),
+    ):
+        (job,) = files[path]
+        assert job["spec"]["schedule"] == schedule
+        (container,) = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+        assert container["image"] == "localhost/base-images/shipyard:0.1.0"
+        assert container["args"] == args
+
+
+def test_a_secret_store_turns_credentials_into_external_secrets(acme: Path) -> None:
+    files = _files(acme, "secrets:\n  store: vault\n")
+    (secret,) = files["overlays/production/generated/external-secrets.yaml"]
+    assert secret["kind"] == "ExternalSecret" and secret["spec"]["target"]["name"] == "production-db"
+    assert "external-secrets.yaml" in files["overlays/production/generated/kustomization.yaml"][0]["resources"]
+    git, registry = files["kargo/credentials.yaml"]
+    assert git["spec"]["target"]["template"]["metadata"]["labels"] == {"kargo.akuity.io/cred-type": "git"}
+    assert registry["spec"]["target"]["template"]["data"]["repoURL"] == "localhost"
+    assert files["jobs/git-credentials.yaml"][0]["spec"]["secretStoreRef"] == {
+        "name": "vault",
+        "kind": "ClusterSecretStore",
+    }
+
+
+def test_harbor_is_bootstrapped_only_for_a_harbor_registry(acme: Path) -> None:
+    assert "bootstrap/harbor.yaml" not in _files(acme)
+    spec = acme / "shipyard.yaml"
+    spec.write_text(spec.read_text().replace("kind: local\n  url: .shipyard/registry", "url: harbor.acme.example.com"))
+    (harbor,) = _files(acme)["bootstrap/harbor.yaml"]
+    values = harbor["spec"]["source"]["helm"]["valuesObject"]
+    assert values["trivy"]["enabled"] and values["persistence"]["enabled"] and values["expose"]["tls"]["enabled"]
+    assert values["existingSecretAdminPassword"] == "harbor-admin"
