@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from tests.realparts import REPO_ROOT, need_binary, need_reference
 
 pytestmark = pytest.mark.integration

@@ -74,9 +74,11 @@ def test_stages_request_freight_as_the_graph_says(acme: Path) -> None:
 
 def test_cronjobs_run_shipyard_in_its_pinned_image(acme: Path) -> None:
     files = _files(acme)
+    repo = ["--config-repo", "$(SHIPYARD_CONFIG_REPO)"]
     for path, schedule, args in (
-        ("jobs/sandbox-sync.yaml", "0 0 * * *", ["sandbox", "sync"]),
-        ("jobs/preview-cleanup.yaml", "0 */6 * * *", ["preview", "gc"]),
+        ("jobs/sandbox-sync.yaml", "0 0 * * *", ["sandbox", "reset", *repo]),
+        ("jobs/sandbox-ttl-check.yaml", "0 * * * *", ["sandbox", "reset", "--if-expired", *repo]),
+        ("jobs/preview-cleanup.yaml", "0 */6 * * *", ["preview", "gc", *repo]),
     ):
         (job,) = files[path]
         assert job["spec"]["schedule"] == schedule
@@ -107,3 +109,22 @@ def test_harbor_is_bootstrapped_only_for_a_harbor_registry(acme: Path) -> None:
     values = harbor["spec"]["source"]["helm"]["valuesObject"]
     assert values["trivy"]["enabled"] and values["persistence"]["enabled"] and values["expose"]["tls"]["enabled"]
     assert values["existingSecretAdminPassword"] == "harbor-admin"
+
+
+def test_cronjob_commands_are_real_shipyard_commands(acme: Path) -> None:
+    """Every CronJob's args must parse with the CLI as shipped (a renamed flag would fail at 3 a.m.)."""
+    import subprocess
+    import sys
+
+    for path, docs in _files(acme).items():
+        if not path.startswith("jobs/"):
+            continue
+        for doc in docs:
+            if doc.get("kind") != "CronJob":
+                continue
+            (container,) = doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+            args = [a.replace("$(SHIPYARD_CONFIG_REPO)", str(acme)) for a in container["args"]]
+            result = subprocess.run(
+                [sys.executable, "-m", "shipyard", *args, "--help"], capture_output=True, text=True, check=False
+            )
+            assert result.returncode == 0, (path, result.stderr)

@@ -41,6 +41,8 @@ JOBS_NAMESPACE = "shipyard-system"
 SPEC_CONFIGMAP = "shipyard-spec"
 GIT_SECRET = "shipyard-git"
 SPEC_DIR = "/etc/shipyard"
+# Kubernetes expands $(VAR) in args from the container's env, so the URL is written once, in the env.
+CONFIG_REPO_ARGS = ["--config-repo", "$(SHIPYARD_CONFIG_REPO)"]
 
 
 def render_jobs(platform: Platform, workspace: Workspace) -> dict[str, str]:
@@ -57,11 +59,21 @@ def render_jobs(platform: Platform, workspace: Workspace) -> dict[str, str]:
         "jobs/serviceaccount.yaml": yaml_of(
             ServiceAccount(metadata=ObjectMeta(name="shipyard", namespace=JOBS_NAMESPACE, labels=labels))
         ),
+        # The daily clone is a reset, not a sync: a sync keeps a TTL that has not run out, so a sandbox made
+        # a few seconds after midnight would live two days.
         "jobs/sandbox-sync.yaml": yaml_of(
-            _cronjob(platform, "sandbox-sync", platform.sandbox.schedule, ["sandbox", "sync"])
+            _cronjob(platform, "sandbox-sync", platform.sandbox.schedule, ["sandbox", "reset", *CONFIG_REPO_ARGS])
+        ),
+        # The TTL check: a TTL shorter than the daily schedule still ends on time.
+        "jobs/sandbox-ttl-check.yaml": yaml_of(
+            _cronjob(
+                platform, "sandbox-ttl-check", "0 * * * *", ["sandbox", "reset", "--if-expired", *CONFIG_REPO_ARGS]
+            )
         ),
         "jobs/preview-cleanup.yaml": yaml_of(
-            _cronjob(platform, "preview-cleanup", platform.preview.cleanup_schedule, ["preview", "gc"])
+            _cronjob(
+                platform, "preview-cleanup", platform.preview.cleanup_schedule, ["preview", "gc", *CONFIG_REPO_ARGS]
+            )
         ),
     }
     if platform.secrets.store:

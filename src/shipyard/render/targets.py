@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from shipyard.ci.tekton_render import render_tekton
+from shipyard.packages.verdaccio_config import render_verdaccio
 from shipyard.render.argocd import render_argocd
 from shipyard.render.bootstrap import render_bootstrap
 from shipyard.render.jobs import render_jobs
@@ -18,5 +20,12 @@ from shipyard.workspace.model import Workspace
 
 Target = Callable[[Platform, Workspace], dict[str, str]]
 
-CONFIG_TARGETS: list[Target] = [render_kustomize, render_argocd, render_kargo, render_bootstrap, render_jobs]
-APP_TARGETS: list[Target] = []
+CONFIG_TARGETS: list[Target] = [
+    render_kustomize,
+    render_argocd,
+    render_kargo,
+    render_bootstrap,
+    render_jobs,
+    render_verdaccio,
+]
+APP_TARGETS: list[Target] = [render_tekton]
