@@ -18,6 +18,11 @@ COMMANDS: dict[str, str] = {
     "check": "shipyard.cli.check_cmd",
     "branch": "shipyard.cli.branch_cmd",
     "demo": "shipyard.cli.demo_cmd",
+    "freight": "shipyard.cli.freight_cmd",
+    "promote": "shipyard.cli.promote_cmd",
+    "rollback": "shipyard.cli.promote_cmd",
+    "status": "shipyard.cli.status_cmd",
+    "trace": "shipyard.cli.status_cmd",
 }
 
 

@@ -105,6 +105,7 @@ def build_graph(platform: Platform) -> StageGraph:
             node = visit(env.name, ())
             if node not in ordered:
                 ordered.append(node)
+
     def depth(node: StageNode) -> int:
         return 0 if node.upstream is None else depth(nodes[node.upstream]) + 1
 
@@ -120,4 +121,3 @@ def build_graph(platform: Platform) -> StageGraph:
         if env.promotion is PromotionMode.mirror and env.upstream is not None
     )
     return StageGraph(stages=tuple(ordered), warehouses=warehouses, mirrors=mirrors)
-

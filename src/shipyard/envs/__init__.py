@@ -1,0 +1,1 @@
+"""Environment lifecycles: previews, the sandbox and promotions."""
