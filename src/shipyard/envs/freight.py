@@ -53,7 +53,9 @@ class Freight(_Model):
     @field_validator("version")
     @classmethod
     def _semver(cls, version: str) -> str:
-        Version.parse(version)
+        problem = version_problem(version)
+        if problem:
+            raise ValueError(problem)
         return version
 
     @property
@@ -76,6 +78,29 @@ class Freight(_Model):
         return dump(self.model_dump(mode="json", by_alias=True, exclude_none=True))
 
 
+def version_problem(version: str) -> str | None:
+    """Why ``version`` is not a release version Shipyard promotes, or None.
+
+    Only the three forms of the versioning rules move through the stages (alpha with its 14-digit UTC
+    timestamp, beta with its counter, stable): the same tags the Kargo Warehouses of render select.
+    """
+    parsed = Version.try_parse(version)
+    if parsed is None or not version.startswith("v"):
+        return f"'{version}' is not a version such as v1.2.0-beta.1"
+    forms = "vX.Y.Z-alpha.<yyyymmddHHMMSS>, vX.Y.Z-beta.N or vX.Y.Z"
+    if parsed.build:
+        return f"'{version}' carries build metadata; freight versions are {forms}"
+    pre = parsed.prerelease
+    if not pre:
+        return None
+    if len(pre) == 2 and isinstance(pre[1], int):
+        if pre[0] == "alpha" and len(str(pre[1])) == 14:
+            return None
+        if pre[0] == "beta":
+            return None
+    return f"'{version}' is not a release version; freight versions are {forms}"
+
+
 def freight_id(images: dict[str, FreightImage], packages: dict[str, str]) -> str:
     """A stable hash of the freight's content: sorted service digests and package versions."""
     content = {
@@ -93,8 +118,9 @@ def make_freight(
     pr: int | None = None,
 ) -> Freight:
     """A freight of ``version``; refuses an empty one and a version that is not SemVer."""
-    if Version.try_parse(version) is None:
-        raise ShipyardError(f"--version '{version}' is not a version such as v1.2.0-beta.1")
+    problem = version_problem(version)
+    if problem:
+        raise ShipyardError(f"--version {problem}")
     if not images and not packages:
         raise ShipyardError(
             f"freight {version} would be empty",
