@@ -163,6 +163,8 @@ def test_upstream_gate(platform: Platform, remote: str, layout: OciLayoutTags) -
         promote(platform, remote, "preprod", layout, version=BETA1, approve=True, approver="alice")
     promote(platform, remote, "dev", layout, version=ALPHA)
     assert promote(platform, remote, "staging", layout, version=ALPHA).moves[0].changed
+    again = promote(platform, remote, "staging", layout, version=ALPHA)
+    assert not again.moves[0].changed and "already runs" in again.plan.notes[0]  # idempotent
 
 
 def test_manual_stage_needs_approval_and_records_the_approver(
