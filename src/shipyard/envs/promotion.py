@@ -103,7 +103,7 @@ class Move:
 
 def approver_name(cwd: Path) -> str | None:
     """Who approves: ``SHIPYARD_APPROVER``, else ``git config user.name`` where the command runs."""
-    named = os.environ.get("SHIPYARD_APPROVER", "").strip()
+    named = " ".join(os.environ.get("SHIPYARD_APPROVER", "").split())  # one line: it becomes a trailer
     if named:
         return named
     proc = subprocess.run(["git", "-C", str(cwd), "config", "user.name"], capture_output=True, text=True, check=False)
