@@ -32,6 +32,11 @@ COMMANDS: dict[str, str] = {
     "preview": "shipyard.cli.preview_cmd",
     "render": "shipyard.cli.render_cmd",
     "validate": "shipyard.cli.validate_cmd",
+    "freight": "shipyard.cli.freight_cmd",
+    "promote": "shipyard.cli.promote_cmd",
+    "rollback": "shipyard.cli.promote_cmd",
+    "status": "shipyard.cli.status_cmd",
+    "trace": "shipyard.cli.status_cmd",
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from shipyard.demo import affected, ci, foundation, previews, registry, render, sandbox, versioning
+from shipyard.demo import affected, ci, foundation, previews, promotion, registry, render, sandbox, versioning
 from shipyard.demo.context import DemoContext
 
 Step = tuple[str, Callable[[DemoContext], None]]
@@ -25,6 +25,12 @@ STEPS: list[Step] = [
     ("Tekton pipelines and triggers", ci.tekton),
     ("Build service images with buildah (local OCI layout)", registry.build_images),
     ("Release images with aliases", registry.release_images),
+    ("Alpha freight: dev and staging, automatically", promotion.alpha_cycle),
+    ("Beta freight: uat and preprod, by approval", promotion.beta_cycle),
+    ("The stable release to production", promotion.stable_cycle),
+    ("A hotfix to production", promotion.hotfix_cycle),
+    ("Roll back production", promotion.rollback),
+    ("The status board", promotion.board),
     ("Sandbox database: a masked clone", sandbox.clone_database),
     ("Sandbox: mirror production with a TTL", sandbox.sync_sandbox),
     ("Preview environments", previews.lifecycle),

@@ -1,0 +1,93 @@
+"""``shipyard freight``: record the artifacts of a version in the config repo, and list what is recorded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from shipyard.cli.output import emit_json, emit_plan, say
+
+CONFIG_REPO_HELP = "The GitOps config repo (path or URL); default: repos.config of shipyard.yaml."
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``freight`` command group."""
+    group = typer.Typer(help="Freight: the image digests and package versions of one version.", no_args_is_help=True)
+    group.command("add")(add)
+    group.command("list")(list_freight)
+    app.add_typer(group, name="freight")
+
+
+def add(
+    version: str = typer.Option(..., "--version", help="The version, e.g. v1.2.0-beta.1."),
+    image: list[str] = typer.Option([], "--image", help="SERVICE=sha256:<digest>; repeat for each service."),
+    from_registry: bool = typer.Option(
+        False, "--from-registry", help="Take each service's digest from the registry's tag VERSION."
+    ),
+    package: list[str] = typer.Option([], "--package", help="NAME=VERSION of a package; repeat for each."),
+    source_commit: str | None = typer.Option(None, "--source-commit", help="The monorepo commit it was built from."),
+    pr: int | None = typer.Option(None, "--pr", help="The pull request it came from."),
+    config_repo: str | None = typer.Option(None, "--config-repo", help=CONFIG_REPO_HELP),
+    root: Path = typer.Option(Path(), "--root", help="A folder inside the workspace."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; change nothing."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Record freight VERSION in the config repo (freight/VERSION.yaml), committed with trailers and pushed."""
+    from shipyard.envs.checkout import load_context
+    from shipyard.envs.freight import FreightImage, make_freight, parse_image_option
+    from shipyard.envs.promotion import record_freight
+    from shipyard.errors import ShipyardError
+    from shipyard.workspace.discovery import discover
+
+    ctx = load_context(root, config_repo)
+    services = [p.name for p in discover(ctx.root).services]
+    image_of = {s: ctx.platform.registry.image(s) for s in services}
+    images = dict(parse_image_option(text, image_of) for text in image)
+    if from_registry:
+        if ctx.tags is None:
+            raise ShipyardError(
+                f"--from-registry needs a registry client for registry kind '{ctx.platform.registry.kind}'",
+                hint="pass the digests with --image SERVICE=sha256:...",
+            )
+        for service in services:
+            digest = ctx.tags.digest_of(image_of[service], version)
+            if digest and service not in images:
+                images[service] = FreightImage(image=image_of[service], digest=digest)
+    packages = {}
+    for text in package:
+        name, sep, value = text.rpartition("=")
+        if not sep or not name or not value:
+            raise ShipyardError(f"--package '{text}' must be NAME=VERSION, e.g. @acme/utils=1.2.0-beta.1")
+        packages[name] = value
+    freight = make_freight(version, images, packages, source_commit, pr)
+    plan, commit = record_freight(ctx.config_repo, freight, dry_run=dry_run)
+    if as_json:
+        dumped = freight.model_dump(mode="json", by_alias=True)
+        emit_json({"freight": dumped, "commit": commit, "plan": plan.model_dump(mode="json")})
+        return
+    emit_plan(plan, False)
+    if commit:
+        say(f"recorded freight {freight.version} as {freight.short_id} ({commit[:12]})")
+
+
+def list_freight(
+    config_repo: str | None = typer.Option(None, "--config-repo", help=CONFIG_REPO_HELP),
+    root: Path = typer.Option(Path(), "--root", help="A folder inside the workspace."),
+    as_json: bool = typer.Option(False, "--json", help="Print the freight as JSON."),
+) -> None:
+    """List the freight recorded in the config repo, oldest version first."""
+    from shipyard.envs.checkout import load_context, read_ledger
+
+    ctx = load_context(root, config_repo)
+    records = read_ledger(ctx.config_repo).recorded()
+    if as_json:
+        emit_json(
+            [
+                {"id": r.freight, "version": r.version, "commit": r.commit, "date": r.date, "services": dict(r.images)}
+                for r in records
+            ]
+        )
+        return
+    for r in records:
+        print(f"{r.freight[:12]}  {r.version:<32} {', '.join(s for s, _ in r.images)}")

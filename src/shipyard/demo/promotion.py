@@ -1,0 +1,139 @@
+"""Demo steps of promotion: the seed's cycle on the scaffolded platform, with the local executor.
+
+Images are not built here (no Docker engine in a demo): a step stores a tiny OCI image manifest per
+service and version in the platform's local OCI layout, tagged as the build would tag it, so freight
+is taken from the registry by digest exactly as it would be from a real build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from shipyard.demo.context import DemoContext
+from shipyard.gitflow.git import Git
+
+ALPHA = "v1.2.0-alpha.20261125093000"
+BETA1 = "v1.2.0-beta.1"
+BETA2 = "v1.2.0-beta.2"
+HOTFIX = "v1.2.1-beta.1"
+SERVICES = ("user-service", "payment-service", "notification-service")
+_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+
+
+def _blob(layout: Path, data: bytes) -> tuple[str, int]:
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    path = layout / "blobs" / "sha256" / digest.split(":", 1)[1]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return digest, len(data)
+
+
+def _tag(layout: Path, service: str, tag: str, digest: str, size: int) -> None:
+    index_path = layout / "index.json"
+    index = json.loads(index_path.read_text(encoding="utf-8"))
+    name = f"services/{service}:{tag}"
+    kept = [m for m in index["manifests"] if m.get("annotations", {}).get("org.opencontainers.image.ref.name") != name]
+    kept.append(
+        {
+            "mediaType": _MANIFEST,
+            "digest": digest,
+            "size": size,
+            "annotations": {"org.opencontainers.image.ref.name": name},
+        }
+    )
+    index["manifests"] = sorted(kept, key=lambda m: m["annotations"]["org.opencontainers.image.ref.name"])
+    index_path.write_text(json.dumps(index, indent=2) + "\n", encoding="utf-8")
+
+
+def _build(ctx: DemoContext, service: str, version: str, *tags: str) -> None:
+    """Store a service's image of ``version`` and tag it ``version`` (and ``tags``)."""
+    layout = ctx.repo / ".shipyard" / "registry"
+    config = {"architecture": "amd64", "os": "linux", "config": {"Labels": {"service": service, "built": version}}}
+    config_digest, config_size = _blob(layout, json.dumps(config, sort_keys=True).encode())
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": _MANIFEST,
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "digest": config_digest,
+            "size": config_size,
+        },
+        "layers": [],
+    }
+    digest, size = _blob(layout, json.dumps(manifest, sort_keys=True).encode())
+    for tag in (version, *tags):
+        _tag(layout, service, tag, digest, size)
+
+
+def _retag(ctx: DemoContext, service: str, source: str, tag: str) -> None:
+    """Add ``tag`` to the digest ``source`` names (manifest only: build once, promote by digest)."""
+    layout = ctx.repo / ".shipyard" / "registry"
+    index = json.loads((layout / "index.json").read_text(encoding="utf-8"))
+    found = next(
+        m
+        for m in index["manifests"]
+        if m["annotations"]["org.opencontainers.image.ref.name"] == f"services/{service}:{source}"
+    )
+    _tag(layout, service, tag, found["digest"], found["size"])
+
+
+def alpha_cycle(ctx: DemoContext) -> None:
+    """A merge to develop builds an alpha: its freight goes to dev and on to staging automatically."""
+    Git(ctx.repo).run("config", "user.name", "Riley Release")  # who approves the manual stages below
+    for service in SERVICES:
+        _build(ctx, service, ALPHA, "alpha", "latest-alpha")
+    commit = Git(ctx.repo).rev_parse("develop")
+    ctx.shipyard("freight", "add", "--version", ALPHA, "--from-registry", "--source-commit", commit, "--pr", "101")
+    ctx.shipyard("promote", "--auto")
+    ctx.shipyard("promote", "--version", ALPHA, "--to", "uat", "--approve", expect=1)
+
+
+def beta_cycle(ctx: DemoContext) -> None:
+    """A release's betas enter uat and go on to preprod, each by approval; the approver is recorded."""
+    for service in SERVICES:
+        _build(ctx, service, BETA1, "beta", "latest-beta")
+    commit = Git(ctx.repo).rev_parse("main")
+    ctx.shipyard("freight", "add", "--version", BETA1, "--from-registry", "--source-commit", commit, "--pr", "102")
+    ctx.shipyard("promote", "--version", BETA1, "--to", "uat", expect=1)
+    ctx.shipyard("promote", "--version", BETA1, "--to", "uat", "--approve")
+    # A fix on the release branch rebuilds payment-service only; the others keep their digests.
+    _build(ctx, "payment-service", BETA2, "beta", "latest-beta")
+    for service in ("user-service", "notification-service"):
+        _retag(ctx, service, BETA1, BETA2)
+    ctx.shipyard("freight", "add", "--version", BETA2, "--from-registry", "--source-commit", commit, "--pr", "103")
+    ctx.shipyard("promote", "--version", BETA2, "--to", "preprod", "--approve", expect=1)
+    ctx.shipyard("promote", "--version", BETA2, "--to", "uat", "--approve")
+    ctx.shipyard("promote", "--version", BETA2, "--to", "preprod", "--approve")
+
+
+def stable_cycle(ctx: DemoContext) -> None:
+    """Production takes the freight that passed preprod, once its digests carry the stable tag v1.2.0."""
+    ctx.shipyard("promote", "--version", "v1.2.0", "--to", "production", "--approve", expect=1)
+    for service in SERVICES:
+        for tag in ("v1.2.0", "stable", "latest", "v1.2", "v1"):
+            _retag(ctx, service, BETA2, tag)
+    ctx.shipyard("promote", "--version", "v1.2.0", "--to", "production", "--approve")
+
+
+def hotfix_cycle(ctx: DemoContext) -> None:
+    """A hotfix of payment-service: its beta goes through uat and preprod, then production as v1.2.1."""
+    _build(ctx, "payment-service", HOTFIX, "beta", "latest-beta")
+    commit = Git(ctx.repo).rev_parse("main")
+    ctx.shipyard("freight", "add", "--version", HOTFIX, "--from-registry", "--source-commit", commit, "--pr", "104")
+    for stage in ("uat", "preprod"):
+        ctx.shipyard("promote", "--version", HOTFIX, "--to", stage, "--approve")
+    _retag(ctx, "payment-service", HOTFIX, "v1.2.1")
+    ctx.shipyard("promote", "--version", "v1.2.1", "--to", "production", "--approve")
+
+
+def rollback(ctx: DemoContext) -> None:
+    """The hotfix misbehaves: production returns to v1.2.0 as a new commit, and trace shows how it got there."""
+    ctx.shipyard("rollback", "--env", "production")
+    ctx.shipyard("trace", "payment-service", "--env", "production")
+
+
+def board(ctx: DemoContext) -> None:
+    """The status board: every service in every environment, colored by maturity, with pending promotions."""
+    ctx.shipyard("status")

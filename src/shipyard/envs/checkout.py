@@ -1,0 +1,106 @@
+"""Working with the GitOps config repo: where it is, a scratch clone to change it in, its ledger.
+
+The config repo is a URL or a path (the embedded default is the bare repository
+``.shipyard/gitops-config.git`` beside ``shipyard.yaml``). Every change is made in a throw-away clone and
+pushed, so the same code works against a local bare repo and a hosted one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from shipyard.envs.ledger import Ledger
+from shipyard.envs.tags import TagLookup, tags_for
+from shipyard.errors import ShipyardError
+from shipyard.gitflow.git import Git, PushRejected
+from shipyard.spec.model import Platform
+
+BRANCH = "main"
+REMOTE = "origin"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the promotion commands need: the platform, its root, the config repo and the registry's tags."""
+
+    platform: Platform
+    root: Path
+    config_repo: str
+    tags: TagLookup | None
+
+
+def load_context(start: Path, config_repo: str | None) -> Context:
+    """Find ``shipyard.yaml`` at or above ``start`` and resolve the config repo and the tag lookup."""
+    from shipyard.spec.loader import find_spec, load_spec
+
+    spec = find_spec(start)
+    platform = load_spec(spec)
+    root = spec.parent
+    registry = platform.registry
+    layout = Path(registry.url) if Path(registry.url).is_absolute() else root / registry.url
+    return Context(
+        platform=platform,
+        root=root,
+        config_repo=resolve_config_repo(platform, root, config_repo),
+        tags=tags_for(registry.kind, layout, registry.host),
+    )
+
+
+def resolve_config_repo(platform: Platform, root: Path, given: str | None) -> str:
+    """The config repo to use: ``--config-repo``, else ``repos.config`` of the spec (paths relative to the root)."""
+    location = given or platform.repos.config
+    if not location:
+        raise ShipyardError(
+            "no config repo: shipyard.yaml has no repos.config",
+            hint="set repos.config in shipyard.yaml, or pass --config-repo PATH|URL",
+        )
+    if "://" in location or (":" in location and "@" in location):
+        return location
+    path = Path(location) if Path(location).is_absolute() else root / location
+    if not path.exists():
+        raise ShipyardError(f"config repo {path} does not exist", hint="create it with `git init --bare`")
+    return str(path.resolve())
+
+
+@contextlib.contextmanager
+def scratch_clone(url: str) -> Iterator[Path]:
+    """A fresh clone of the config repo, removed afterwards; an empty repo gets its first commit."""
+    folder = Path(tempfile.mkdtemp(prefix="shipyard-config-"))
+    try:
+        checkout = folder / "config"
+        Git(folder).run("clone", "--quiet", url, str(checkout))
+        ensure_branch(Git(checkout))
+        yield checkout
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def ensure_branch(git: Git) -> None:
+    """Give a brand-new config repo its ``main`` branch, so promotions have a tip to build on."""
+    if git.run("ls-remote", REMOTE, f"refs/heads/{BRANCH}").strip():
+        return
+    git.run("checkout", "--quiet", "--orphan", BRANCH)
+    (git.path / "README.md").write_text(
+        "# GitOps config\n\nWritten by Shipyard: `shipyard render` writes the manifests, promotions edit\n"
+        "`overlays/<env>/kustomization.yaml`, and `freight/` records what can be promoted.\n",
+        encoding="utf-8",
+    )
+    git.commit("Start the GitOps config repo")
+    with contextlib.suppress(PushRejected):  # another writer created it first: theirs is as good
+        git.push(REMOTE, [f"HEAD:refs/heads/{BRANCH}"])
+
+
+def read_ledger(url: str) -> Ledger:
+    """The ledger of the config repo: read in place for a local repo, from a bare partial clone otherwise."""
+    path = Path(url)
+    if "://" not in url and path.exists():
+        return Ledger.read(Git(path), BRANCH)
+    with tempfile.TemporaryDirectory(prefix="shipyard-config-") as folder:
+        mirror = Path(folder) / "config.git"
+        Git(Path(folder)).run("clone", "--quiet", "--bare", "--filter=blob:none", url, str(mirror))
+        return Ledger.read(Git(mirror), BRANCH)

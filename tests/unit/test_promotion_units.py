@@ -1,0 +1,156 @@
+"""The promotion executor's parts without git: trailers in and out, kustomization edits, tags, freight ids."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shipyard.envs.freight import FreightImage, freight_id, make_freight, version_problem
+from shipyard.envs.images import read_images, set_images
+from shipyard.envs.ledger import Ledger, entry_from_commit
+from shipyard.envs.promotion import Move
+from shipyard.envs.tags import OciLayoutTags
+from shipyard.errors import ShipyardError
+from shipyard.gitflow.git import format_message
+
+names = st.from_regex(r"[a-z][a-z0-9-]{0,20}", fullmatch=True)
+digests = st.from_regex(r"sha256:[0-9a-f]{64}", fullmatch=True)
+versions = st.builds(
+    lambda minor, beta: f"v1.{minor}.0-beta.{beta}" if beta else f"v1.{minor}.0",
+    st.integers(0, 99),
+    st.integers(0, 9),
+)
+
+
+@given(
+    stage=names,
+    version=versions,
+    images=st.dictionaries(names, digests, min_size=1, max_size=6),
+    approver=st.one_of(st.none(), st.from_regex(r"[A-Za-z][A-Za-z .'-]{0,30}[a-z]", fullmatch=True)),
+    pr=st.one_of(st.none(), st.integers(1, 99999).map(str)),
+    rollback=st.booleans(),
+)
+def test_a_moves_trailers_read_back_as_the_same_move(
+    stage: str, version: str, images: dict[str, str], approver: str | None, pr: str | None, rollback: bool
+) -> None:
+    move = Move(
+        stage=stage,
+        freight="f" * 40,
+        version=version,
+        images={s: (f"localhost/services/{s}", d) for s, d in images.items()},
+        source_commit="0123abc",
+        pr=pr,
+        approved_by=approver,
+        rollback=rollback,
+    )
+    message = format_message(move.subject, move.trailers())
+    entry = entry_from_commit("c1", "Shipyard", "2026-11-25T10:00:00+00:00", message)
+    assert entry is not None
+    assert (entry.stage, entry.version, entry.freight, entry.pr, entry.approved_by) == (
+        stage,
+        version,
+        "f" * 40,
+        pr,
+        approver,
+    )
+    assert dict(entry.images) == images
+    assert entry.kind == ("rollback" if rollback else "promotion")
+
+
+def test_the_ledger_skips_commits_that_are_not_freight_moves() -> None:
+    log = (
+        "c1\x1fAlice\x1f2026-11-25T10:00:00+00:00\x1fRender the config\n\nShipyard-Version: v1.0.0\n\x1e\n"
+        "c2\x1fShipyard\x1f2026-11-25T11:00:00+00:00\x1fRecord freight v1.0.0-beta.1\n\n"
+        "Shipyard-Freight: abc\nShipyard-Version: v1.0.0-beta.1\nShipyard-Service: api\n"
+        f"Shipyard-Digest: sha256:{'a' * 64}\n\x1e\n"
+    )
+    ledger = Ledger.parse(log)
+    assert [(e.commit, e.kind) for e in ledger.entries] == [("c2", "freight")]
+    assert ledger.moves() == [] and ledger.recorded()[0].images == (("api", f"sha256:{'a' * 64}"),)
+
+
+def test_set_images_keeps_comments_and_the_files_indentation(tmp_path: Path) -> None:
+    path = tmp_path / "kustomization.yaml"
+    path.write_text(
+        "# top comment\n"
+        "resources:\n"
+        "  - generated   # render's output\n"
+        "images:\n"
+        "  - name: localhost/services/api\n"
+        "    newTag: alpha   # until the first promotion\n"
+    )
+    assert set_images(path, "dev", {"localhost/services/api": "sha256:" + "1" * 64})
+    text = path.read_text()
+    assert text.startswith("# top comment\nresources:\n  - generated   # render's output\nimages:\n")
+    assert "  - name: localhost/services/api\n    digest: sha256:" in text and "newTag" not in text
+    assert not set_images(path, "dev", {"localhost/services/api": "sha256:" + "1" * 64})
+    assert read_images(path) == {"localhost/services/api": "sha256:" + "1" * 64}
+
+
+def test_set_images_creates_the_top_kustomization(tmp_path: Path) -> None:
+    path = tmp_path / "overlays" / "uat" / "kustomization.yaml"
+    assert set_images(path, "uat", {"localhost/services/web": "sha256:" + "2" * 64})
+    text = path.read_text()
+    assert "kind: Kustomization\nresources:\n  - generated\nimages:\n  - name: localhost/services/web\n" in text
+
+
+def test_set_images_refuses_a_broken_file(tmp_path: Path) -> None:
+    path = tmp_path / "kustomization.yaml"
+    path.write_text("images: {a: b}\n")
+    with pytest.raises(ShipyardError, match="must be a list"):
+        set_images(path, "dev", {"x": "sha256:" + "3" * 64})
+
+
+def test_layout_tags_read_the_index(tmp_path: Path) -> None:
+    index = {
+        "schemaVersion": 2,
+        "manifests": [
+            {"digest": "sha256:aa", "annotations": {"org.opencontainers.image.ref.name": "services/api:v1.2.0"}},
+            {"digest": "sha256:aa", "annotations": {"org.opencontainers.image.ref.name": "services/api:stable"}},
+            {"digest": "sha256:bb", "annotations": {"org.opencontainers.image.ref.name": "services/web:v1.2.0"}},
+            {"digest": "sha256:cc", "annotations": {}},
+        ],
+    }
+    (tmp_path / "index.json").write_text(json.dumps(index))
+    tags = OciLayoutTags(tmp_path)
+    assert tags.tags_for_digest("localhost/services/api", "sha256:aa") == {"v1.2.0", "stable"}
+    assert tags.digest_of("localhost/services/web", "v1.2.0") == "sha256:bb"
+    assert tags.digest_of("localhost/services/web", "stable") is None
+    assert OciLayoutTags(tmp_path / "absent").tags_for_digest("localhost/services/api", "sha256:aa") == set()
+
+
+@given(st.dictionaries(names, digests, min_size=1, max_size=5))
+def test_freight_ids_depend_on_content_not_order(images: dict[str, str]) -> None:
+    forward = {s: FreightImage(image=f"h/{s}", digest=d) for s, d in images.items()}
+    backward = dict(reversed(list(forward.items())))
+    assert freight_id(forward, {}) == freight_id(backward, {})
+    assert freight_id(forward, {}) != freight_id(forward, {"@acme/utils": "1.0.0"})
+
+
+@pytest.mark.parametrize(
+    ("version", "ok"),
+    [
+        ("v1.2.0", True),
+        ("v1.2.0-beta.3", True),
+        ("v1.2.0-alpha.20261125103000", True),
+        ("v1.2.0-alpha.1", False),
+        ("v1.2.0-rc.1", False),
+        ("v1.2.0+build.5", False),
+        ("1.2.0", False),
+        ("latest", False),
+    ],
+)
+def test_only_release_versions_make_freight(version: str, ok: bool) -> None:
+    assert (version_problem(version) is None) is ok
+    if not ok:
+        with pytest.raises(ShipyardError):
+            make_freight(version, {"api": FreightImage(image="h/api", digest="sha256:" + "4" * 64)})
+
+
+def test_empty_freight_is_refused() -> None:
+    with pytest.raises(ShipyardError, match="would be empty"):
+        make_freight("v1.0.0", {})
