@@ -9,10 +9,13 @@ registry. The digest reported is the one the registry (or layout) then resolves 
 
 from __future__ import annotations
 
+import contextlib
 import re
+import secrets
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,6 +100,18 @@ def plan_build(platform: Platform, root: Path, service: str, tag: str, insecure:
     return BuildPlan(service, image, tag, build, push, base_layout, base_ref)
 
 
+@contextlib.contextmanager
+def _scratch_dir() -> Iterator[Path]:
+    # buildah parses "oci:<path>:<ref>" as an image name, whose path parts may not start with '_' or hold
+    # capitals: tempfile's random names can (e.g. "shipyard-build-_gbw1192"), so the name is hex only.
+    path = Path(tempfile.gettempdir()) / f"shipyard-build-{secrets.token_hex(6)}"
+    path.mkdir(mode=0o700)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def _run(command: list[str], what: str) -> None:
     proc = subprocess.run(command, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
@@ -106,7 +121,7 @@ def _run(command: list[str], what: str) -> None:
 
 def run_build(plan: BuildPlan, stores: Stores) -> BuildResult:
     """Build, push, and confirm the pushed digest by resolving the tag in the store."""
-    with tempfile.TemporaryDirectory(prefix="shipyard-build-") as scratch:
+    with _scratch_dir() as scratch:
         link = Path(scratch) / "layout"
         if plan.base_layout is not None:
             link.symlink_to(plan.base_layout, target_is_directory=True)
