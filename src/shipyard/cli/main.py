@@ -18,25 +18,25 @@ COMMANDS: dict[str, str] = {
     "check": "shipyard.cli.check_cmd",
     "branch": "shipyard.cli.branch_cmd",
     "demo": "shipyard.cli.demo_cmd",
-    "affected": "shipyard.cli.affected_cmd",
-    "scan": "shipyard.cli.scan_cmd",
-    "ci": "shipyard.cli.ci_cmd",
-    "pr": "shipyard.cli.pr_cmd",
-    "image": "shipyard.cli.image_cmd",
-    "packages": "shipyard.cli.packages_cmd",
-    "harbor": "shipyard.cli.harbor_cmd",
-    "sandbox": "shipyard.cli.sandbox_cmd",
     "version": "shipyard.cli.version_cmd",
     "release": "shipyard.cli.release_cmd",
     "hotfix": "shipyard.cli.hotfix_cmd",
-    "preview": "shipyard.cli.preview_cmd",
+    "affected": "shipyard.cli.affected_cmd",
     "render": "shipyard.cli.render_cmd",
     "validate": "shipyard.cli.validate_cmd",
+    "ci": "shipyard.cli.ci_cmd",
+    "scan": "shipyard.cli.scan_cmd",
+    "pr": "shipyard.cli.pr_cmd",
+    "image": "shipyard.cli.image_cmd",
+    "harbor": "shipyard.cli.harbor_cmd",
+    "packages": "shipyard.cli.packages_cmd",
     "freight": "shipyard.cli.freight_cmd",
     "promote": "shipyard.cli.promote_cmd",
     "rollback": "shipyard.cli.promote_cmd",
     "status": "shipyard.cli.status_cmd",
     "trace": "shipyard.cli.status_cmd",
+    "preview": "shipyard.cli.preview_cmd",
+    "sandbox": "shipyard.cli.sandbox_cmd",
 }
 
 
@@ -69,9 +69,10 @@ def build_app(only: str | None = None) -> typer.Typer:
     ) -> None:
         """Shipyard: a GitOps release platform for monorepos, from pull request to production."""
 
-    for name, module in COMMANDS.items():
-        if only is None or name == only:
-            importlib.import_module(module).register(app)
+    # One module may register several commands (promote and rollback); register each module once.
+    modules = [module for name, module in COMMANDS.items() if only is None or name == only]
+    for module in dict.fromkeys(modules):
+        importlib.import_module(module).register(app)
     return app
 
 
