@@ -122,6 +122,26 @@ def test_up_comment_checks_its_github_options_before_pushing(acme: Path) -> None
     assert json.loads(listing.stdout)["previews"] == []  # refused before anything was pushed
 
 
+def test_a_github_failure_after_the_push_is_reported_with_the_preview(
+    acme: Path, github: GitHubStandIn, tmp_path: Path, token_file: Path
+) -> None:
+    wrong = tmp_path / "wrong"
+    wrong.write_text("ghp_NOT_THE_TOKEN")
+    gh = ["--comment", "--repo", REPO, "--api-url", github.url]
+    up = shipyard(acme, "preview", "up", "--pr", "8", "--sha", SHA1, *gh, "--token-file", str(wrong), "--json")
+    assert up.returncode == 2 and "401" in up.stderr and "Traceback" not in up.stderr
+    data = json.loads(up.stdout)
+    assert data["commit"] and data["comment"] is None and "401" in data["commentError"]
+    assert _left(acme) == ["pr-8"]  # the preview itself was pushed
+    github.requests.clear()  # the wrong token was the point
+
+    # Closing a preview whose PR has no Shipyard comment writes no comment.
+    down = shipyard(acme, "preview", "down", "--pr", "8", *gh, "--token-file", str(token_file))
+    assert down.returncode == 0, down.stderr
+    assert "no Shipyard comment, and nothing to write in one" in down.stdout
+    assert {r.method for r in github.requests} == {"GET"} and github.comments == {}
+
+
 def _open_previews(acme: Path, numbers: list[int]) -> tuple[Platform, str]:
     platform = load_spec(acme / "shipyard.yaml")
     remote = str(acme / ".shipyard" / "gitops-config.git")

@@ -12,7 +12,8 @@ from shipyard.cli.output import emit_json, emit_plan, exit_with, say
 from shipyard.errors import ShipyardError
 
 if TYPE_CHECKING:
-    from shipyard.github.client import GitHubClient
+    from shipyard.github.client import GitHubClient, GitHubError
+    from shipyard.plan import Plan
     from shipyard.spec.model import Platform
 
 _CONFIG_REPO = typer.Option(
@@ -69,6 +70,27 @@ def _github(
     return GitHubClient(token=load_token(token_file), api_url=api_url), repo
 
 
+def _comment(
+    github: tuple[GitHubClient, str], pr: int, section: str, command: str, dry_run: bool
+) -> tuple[Plan | None, GitHubError | None]:
+    """Write the preview section of the PR's comment; a GitHub failure is returned, to be raised after the output."""
+    from shipyard.envs.previews_github import comment_preview
+    from shipyard.github.client import GitHubError
+
+    try:
+        return comment_preview(*github, pr, section, command=command, dry_run=dry_run), None
+    except GitHubError as exc:
+        return None, exc
+
+
+def _comment_json(plan: Plan | None, failure: GitHubError | None) -> dict[str, Any]:
+    """The ``comment`` and ``commentError`` keys of ``--json`` (none without ``--comment``)."""
+    if plan is None and failure is None:
+        return {}
+    comment = plan.model_dump(mode="json") if plan else None
+    return {"comment": comment, "commentError": str(failure) if failure else None}
+
+
 def _platform(root: Path) -> tuple[Platform, Path]:
     from shipyard.spec.loader import find_spec, load_spec
 
@@ -107,27 +129,25 @@ def up(
     github = _github(comment, repo, token_file, api_url, "--comment")
     source = resolve_config_repo(config_repo, platform, root_dir)
     result = preview_up(source, platform, request, _now(now), branch=branch, dry_run=dry_run)
-    comment_plan = None
+    comment_plan, failure = None, None
     if github is not None:
-        from shipyard.envs.previews_github import comment_preview, preview_section
+        from shipyard.envs.previews_github import preview_section
 
-        client, owner_repo = github
         section = preview_section(result.urls, result.namespace, request.tag)
-        comment_plan = comment_preview(
-            client, owner_repo, pr, section, command=f"shipyard preview up --pr {pr} --comment", dry_run=dry_run
-        )
+        comment_plan, failure = _comment(github, pr, section, f"shipyard preview up --pr {pr} --comment", dry_run)
     if as_json:
-        extra = {"comment": comment_plan.model_dump(mode="json")} if comment_plan else {}
-        emit_json({**result.to_dict(), **extra, "dryRun": dry_run})
-        return
-    emit_plan(result.plan, False)
-    if comment_plan is not None:
-        emit_plan(comment_plan, False)
-    if not dry_run:
-        state = "pushed " + result.commit[:12] if result.commit else "already up to date"
-        say(f"preview {result.namespace}: {state}")
-    for service, url in result.urls.items():
-        print(f"{service}: {url}")
+        emit_json({**result.to_dict(), **_comment_json(comment_plan, failure), "dryRun": dry_run})
+    else:
+        emit_plan(result.plan, False)
+        if comment_plan is not None:
+            emit_plan(comment_plan, False)
+        if not dry_run:
+            state = "pushed " + result.commit[:12] if result.commit else "already up to date"
+            say(f"preview {result.namespace}: {state}")
+        for service, url in result.urls.items():
+            print(f"{service}: {url}")
+    if failure is not None:
+        raise failure  # after the output: the preview itself was pushed, and says so
 
 
 def down(
@@ -150,21 +170,20 @@ def down(
     plan, commit = preview_down(
         resolve_config_repo(config_repo, platform, root_dir), platform, pr, branch=branch, dry_run=dry_run
     )
-    comment_plan = None
+    comment_plan, failure = None, None
     if github is not None:
-        from shipyard.envs.previews_github import comment_preview
-
-        command = f"shipyard preview down --pr {pr} --comment"
-        comment_plan = comment_preview(*github, pr, "", command=command, dry_run=dry_run)
+        comment_plan, failure = _comment(github, pr, "", f"shipyard preview down --pr {pr} --comment", dry_run)
     if as_json:
-        extra = {"comment": comment_plan.model_dump(mode="json")} if comment_plan else {}
-        emit_json({"plan": plan.model_dump(mode="json"), "commit": commit, **extra, "dryRun": dry_run})
-        return
-    emit_plan(plan, False)
-    if comment_plan is not None:
-        emit_plan(comment_plan, False)
-    if commit:
-        say(f"pushed {commit[:12]}")
+        data = {"plan": plan.model_dump(mode="json"), "commit": commit, **_comment_json(comment_plan, failure)}
+        emit_json({**data, "dryRun": dry_run})
+    else:
+        emit_plan(plan, False)
+        if comment_plan is not None:
+            emit_plan(comment_plan, False)
+        if commit:
+            say(f"pushed {commit[:12]}")
+    if failure is not None:
+        raise failure
 
 
 def _age(seconds: int | None) -> str:
