@@ -1,7 +1,8 @@
 """A stand-in for GitHub's REST API on 127.0.0.1: no GitHub is reachable from here, so tests talk to this.
 
 It is held to GitHub's own OpenAPI description (npm @octokit/openapi) by ``ContractStandIn``. It keeps
-issue comments and pull request reviews in memory and paginates with ``Link`` as GitHub does.
+issue comments, pull request reviews and pull requests (their state) in memory and paginates with ``Link``
+as GitHub does.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ _NOT_FOUND = {"message": "Not Found", "documentation_url": "https://docs.github.
 
 
 class GitHubStandIn(ContractStandIn):
-    """GitHub's issue comments and pull request reviews, for one token."""
+    """GitHub's issue comments, pull request reviews and pull request states, for one token."""
 
     def __init__(self, api: OpenAPI, token: str) -> None:
         super().__init__(api)
         self.token = token
         self.comments: dict[int, dict[str, Any]] = {}
         self.reviews: dict[int, dict[str, Any]] = {}
+        self.pulls: dict[tuple[str, int], dict[str, Any]] = {}
         self._next_id = 1000
 
     def unauthorized(self, headers: dict[str, str]) -> Reply | None:
@@ -43,6 +45,24 @@ class GitHubStandIn(ContractStandIn):
         comment = self._comment(found[0], repo, number, body, login)
         self.comments[comment["id"]] = comment
         return comment
+
+    def add_pull(self, repo: str, number: int, state: str, *, merged: bool = False) -> dict[str, Any]:
+        """Seed a pull request: ``state`` open or closed; a merged one is closed with ``merged`` true."""
+        found = self.api.find("GET", f"/repos/{repo}/pulls/{number}")
+        if found is None:
+            raise LookupError("GitHub's API has no pull requests")
+        pull: dict[str, Any] = self.api.fake(self.api.response_schema(found[0], 200))
+        stamp = "2026-01-02T00:00:00Z"
+        pull.update(
+            id=self._new_id(),
+            number=number,
+            state=state,
+            merged=merged,
+            merged_at=stamp if merged else None,
+            closed_at=stamp if state == "closed" else None,
+        )
+        self.pulls[(repo, number)] = pull
+        return pull
 
     def _new_id(self) -> int:
         self._next_id += 1
@@ -95,6 +115,9 @@ class GitHubStandIn(ContractStandIn):
                 return 404, _NOT_FOUND, {}
             comment.update(body=body["body"], updated_at="2026-01-02T00:00:00Z")
             return 200, self._public(comment), {}
+        if key == ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}"):
+            pull = self.pulls.get((repo, int(values["pull_number"])))
+            return (404, _NOT_FOUND, {}) if pull is None else (200, pull, {})
         if key == ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews"):
             number = int(values["pull_number"])
             mine = [r for r in self.reviews.values() if r["x-repo"] == repo and r["x-pr"] == number]

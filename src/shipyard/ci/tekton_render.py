@@ -401,6 +401,10 @@ if [ "$ACTION" = up ]; then
     services=$(tr -d '[]" \n' < .shipyard/affected.json)
     if [ -n "$services" ]; then set -- "$@" --services "$services"; fi
   fi
+  # The URLs go into the PR's Shipyard comment (its preview section) when a GitHub token is given.
+  if [ "$(workspaces.github-token.bound)" = true ] && [ -n "$REPO" ]; then
+    set -- "$@" --comment --repo "$REPO" --token-file "$(workspaces.github-token.path)/token"
+  fi
   shipyard preview up "$@"
 else
   shipyard preview down --pr "$PR_NUMBER"
@@ -416,8 +420,11 @@ fi
                     ParamSpec(
                         name="revision", default="", description="the commit built, tagged pr-<n>-<sha7> (for up)"
                     ),
+                    ParamSpec(
+                        name="repo-full-name", default="", description="owner/name: comment the URLs on the PR (up)"
+                    ),
                 ],
-                workspaces=_ws("source", "git-credentials"),
+                workspaces=_ws("source", "git-credentials", "github-token", optional=("github-token",)),
                 steps=[
                     self._shipyard_step(
                         "preview",
@@ -425,6 +432,7 @@ fi
                         ACTION="$(params.action)",
                         PR_NUMBER="$(params.pr-number)",
                         REVISION="$(params.revision)",
+                        REPO="$(params.repo-full-name)",
                     )
                 ],
             ),
@@ -579,8 +587,13 @@ def _pipelines(platform: Platform) -> list[Pipeline]:
         _pt(
             "preview",
             "shipyard-preview",
-            {"action": "up", "pr-number": "$(params.pr-number)", "revision": "$(tasks.clone.results.commit)"},
-            ("source", "git-credentials"),
+            {
+                "action": "up",
+                "pr-number": "$(params.pr-number)",
+                "revision": "$(tasks.clone.results.commit)",
+                "repo-full-name": "$(params.repo-full-name)",
+            },
+            ("source", "git-credentials", "github-token"),
             run_after=["build"],
         ),
         _pt(

@@ -12,6 +12,8 @@ from shipyard.cli.output import emit_json, emit_plan, exit_with, say
 from shipyard.errors import ShipyardError
 
 if TYPE_CHECKING:
+    from shipyard.github.client import GitHubClient, GitHubError
+    from shipyard.plan import Plan
     from shipyard.spec.model import Platform
 
 _CONFIG_REPO = typer.Option(
@@ -21,6 +23,9 @@ _BRANCH = typer.Option("main", "--config-branch", help="The config repo's branch
 _ROOT = typer.Option(Path(), "--root", help="A folder inside the workspace (where shipyard.yaml is found).")
 _JSON = typer.Option(False, "--json", help="Print the result as JSON.")
 _NOW = typer.Option(None, "--now", help="The current time, RFC 3339 (e.g. 2024-11-21T00:00:00Z); default: now.")
+_REPO = typer.Option(None, "--repo", help="owner/name of the GitHub repository (with --comment / --github).")
+_TOKEN_FILE = typer.Option(None, "--token-file", help="File with the GitHub token (else GITHUB_TOKEN).")
+_API_URL = typer.Option("https://api.github.com", "--api-url", help="GitHub's API (Enterprise: .../api/v3).")
 
 
 def register(app: typer.Typer) -> None:
@@ -50,6 +55,42 @@ def _now(text: str | None) -> datetime:
         raise ShipyardError(f"--now: {exc}") from None
 
 
+def _github(
+    enabled: bool, repo: str | None, token_file: Path | None, api_url: str, flag: str
+) -> tuple[GitHubClient, str] | None:
+    """The GitHub client and repository when ``flag`` is given; checked before anything changes."""
+    from shipyard.github.client import GitHubClient, load_token
+
+    if not enabled:
+        if repo or token_file:
+            raise ShipyardError(f"--repo and --token-file need {flag}")
+        return None
+    if not repo:
+        raise ShipyardError(f"{flag} needs --repo OWNER/NAME (the GitHub repository of the pull requests)")
+    return GitHubClient(token=load_token(token_file), api_url=api_url), repo
+
+
+def _comment(
+    github: tuple[GitHubClient, str], pr: int, section: str, command: str, dry_run: bool
+) -> tuple[Plan | None, GitHubError | None]:
+    """Write the preview section of the PR's comment; a GitHub failure is returned, to be raised after the output."""
+    from shipyard.envs.previews_github import comment_preview
+    from shipyard.github.client import GitHubError
+
+    try:
+        return comment_preview(*github, pr, section, command=command, dry_run=dry_run), None
+    except GitHubError as exc:
+        return None, exc
+
+
+def _comment_json(plan: Plan | None, failure: GitHubError | None) -> dict[str, Any]:
+    """The ``comment`` and ``commentError`` keys of ``--json`` (none without ``--comment``)."""
+    if plan is None and failure is None:
+        return {}
+    comment = plan.model_dump(mode="json") if plan else None
+    return {"comment": comment, "commentError": str(failure) if failure else None}
+
+
 def _platform(root: Path) -> tuple[Platform, Path]:
     from shipyard.spec.loader import find_spec, load_spec
 
@@ -67,6 +108,12 @@ def up(
     branch: str = _BRANCH,
     root: Path = _ROOT,
     now: str | None = _NOW,
+    comment: bool = typer.Option(
+        False, "--comment", help="Add the URLs to the PR's Shipyard comment (keeps what `pr comment` wrote)."
+    ),
+    repo: str | None = _REPO,
+    token_file: Path | None = _TOKEN_FILE,
+    api_url: str = _API_URL,
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; change nothing."),
     as_json: bool = _JSON,
 ) -> None:
@@ -78,17 +125,29 @@ def up(
     known = [s.name for s in discover(root_dir).services]
     wanted = [name.strip() for item in services for name in item.split(",") if name.strip()]
     request = check_request(pr, sha, wanted, known)
+    # Before any push: a missing token or --repo must fail the command before it changes anything.
+    github = _github(comment, repo, token_file, api_url, "--comment")
     source = resolve_config_repo(config_repo, platform, root_dir)
     result = preview_up(source, platform, request, _now(now), branch=branch, dry_run=dry_run)
+    comment_plan, failure = None, None
+    if github is not None:
+        from shipyard.envs.previews_github import preview_section
+
+        section = preview_section(result.urls, result.namespace, request.tag)
+        comment_plan, failure = _comment(github, pr, section, f"shipyard preview up --pr {pr} --comment", dry_run)
     if as_json:
-        emit_json({**result.to_dict(), "dryRun": dry_run})
-        return
-    emit_plan(result.plan, False)
-    if not dry_run:
-        state = "pushed " + result.commit[:12] if result.commit else "already up to date"
-        say(f"preview {result.namespace}: {state}")
-    for service, url in result.urls.items():
-        print(f"{service}: {url}")
+        emit_json({**result.to_dict(), **_comment_json(comment_plan, failure), "dryRun": dry_run})
+    else:
+        emit_plan(result.plan, False)
+        if comment_plan is not None:
+            emit_plan(comment_plan, False)
+        if not dry_run:
+            state = "pushed " + result.commit[:12] if result.commit else "already up to date"
+            say(f"preview {result.namespace}: {state}")
+        for service, url in result.urls.items():
+            print(f"{service}: {url}")
+    if failure is not None:
+        raise failure  # after the output: the preview itself was pushed, and says so
 
 
 def down(
@@ -96,6 +155,10 @@ def down(
     config_repo: str | None = _CONFIG_REPO,
     branch: str = _BRANCH,
     root: Path = _ROOT,
+    comment: bool = typer.Option(False, "--comment", help="Remove the preview URLs from the PR's Shipyard comment."),
+    repo: str | None = _REPO,
+    token_file: Path | None = _TOKEN_FILE,
+    api_url: str = _API_URL,
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; change nothing."),
     as_json: bool = _JSON,
 ) -> None:
@@ -103,15 +166,24 @@ def down(
     from shipyard.envs.previews_repo import preview_down, resolve_config_repo
 
     platform, root_dir = _platform(root)
+    github = _github(comment, repo, token_file, api_url, "--comment")
     plan, commit = preview_down(
         resolve_config_repo(config_repo, platform, root_dir), platform, pr, branch=branch, dry_run=dry_run
     )
+    comment_plan, failure = None, None
+    if github is not None:
+        comment_plan, failure = _comment(github, pr, "", f"shipyard preview down --pr {pr} --comment", dry_run)
     if as_json:
-        emit_json({"plan": plan.model_dump(mode="json"), "commit": commit, "dryRun": dry_run})
-        return
-    emit_plan(plan, False)
-    if commit:
-        say(f"pushed {commit[:12]}")
+        data = {"plan": plan.model_dump(mode="json"), "commit": commit, **_comment_json(comment_plan, failure)}
+        emit_json({**data, "dryRun": dry_run})
+    else:
+        emit_plan(plan, False)
+        if comment_plan is not None:
+            emit_plan(comment_plan, False)
+        if commit:
+            say(f"pushed {commit[:12]}")
+    if failure is not None:
+        raise failure
 
 
 def _age(seconds: int | None) -> str:
@@ -172,6 +244,12 @@ def gc(
     pr_state: Path | None = typer.Option(
         None, "--pr-state", help="JSON of pull request states; only 'closed'/'merged' counts as closed."
     ),
+    github: bool = typer.Option(
+        False, "--github", help="Ask GitHub each preview's PR state; an API error is never 'closed'."
+    ),
+    repo: str | None = _REPO,
+    token_file: Path | None = _TOKEN_FILE,
+    api_url: str = _API_URL,
     cluster: bool = typer.Option(
         False, "--cluster", help="Check the live namespaces for orphans (preview namespaces with no directory)."
     ),
@@ -188,8 +266,11 @@ def gc(
 
     if (delete_orphans or kubeconfig or context) and not cluster:
         raise ShipyardError("--delete-orphans, --kubeconfig and --context need --cluster")
-    if cluster and pr_state:
-        raise ShipyardError("--pr-state applies to the config repo clean-up, not to --cluster")
+    if cluster and (pr_state or github):
+        raise ShipyardError("--pr-state and --github apply to the config repo clean-up, not to --cluster")
+    if pr_state and github:
+        raise ShipyardError("give one PR state source: --pr-state FILE or --github")
+    lookup = _github(github, repo, token_file, api_url, "--github")
     platform, root_dir = _platform(root)
     source = resolve_config_repo(config_repo, platform, root_dir)
     moment = _now(now)
@@ -199,9 +280,13 @@ def gc(
         )
         return
     from shipyard.envs.previews_cleanup import preview_gc
-    from shipyard.envs.previews_prstate import read_pr_states
+    from shipyard.envs.previews_prstate import PrStateLookup, PrStates, read_pr_states
 
-    states = read_pr_states(pr_state) if pr_state else None
+    states: PrStates | PrStateLookup | None = read_pr_states(pr_state) if pr_state else None
+    if lookup is not None:
+        from shipyard.envs.previews_github import GitHubPrStates
+
+        states = GitHubPrStates(*lookup)
     report, commit = preview_gc(
         source, platform, moment, max_deletions=max_deletions, pr_states=states, branch=branch, dry_run=dry_run
     )

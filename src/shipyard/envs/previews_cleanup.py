@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from shipyard.envs.previews_gc import GcReport, plan_gc
-from shipyard.envs.previews_prstate import PrStates
+from shipyard.envs.previews_prstate import PrStateLookup, PrStates
 from shipyard.envs.previews_read import PREVIEWS, preview_marks, read_committed_candidates
 from shipyard.errors import ShipyardError
 from shipyard.gitflow.git import Git, PushRejected, format_message
@@ -72,18 +72,30 @@ def commit_removal(clone: Path, tip: str, names: Sequence[str], message: str) ->
 
 
 def plan_repo_gc(
-    clone: Path, rev: str | None, platform: Platform, now: datetime, max_deletions: int, pr_states: PrStates | None
+    clone: Path,
+    rev: str | None,
+    platform: Platform,
+    now: datetime,
+    max_deletions: int,
+    pr_states: PrStates | PrStateLookup | None,
 ) -> GcReport:
-    """The clean-up's decisions for the previews committed at ``rev`` (none when ``rev`` is None)."""
+    """The clean-up's decisions for the previews committed at ``rev`` (none when ``rev`` is None).
+
+    With a lookup (``--github``), it is asked only about the previews the TTL alone would keep: an expired
+    preview goes whatever its PR's state, so asking about it would only spend the API's rate limit.
+    """
     names, protected = preview_marks(platform)
-    return plan_gc(
-        read_committed_candidates(clone, rev) if rev else [],
-        now=now,
-        max_deletions=max_deletions,
-        protected=protected,
-        names=names,
-        pr_states=pr_states,
-    )
+    candidates = read_committed_candidates(clone, rev) if rev else []
+
+    def decide(states: PrStates | None) -> GcReport:
+        return plan_gc(
+            candidates, now=now, max_deletions=max_deletions, protected=protected, names=names, pr_states=states
+        )
+
+    if not callable(pr_states):
+        return decide(pr_states)
+    by_ttl = decide(None)
+    return decide(pr_states([n for n in map(names.number, by_ttl.kept) if n is not None]))
 
 
 def gc_message(report: GcReport) -> str:
@@ -100,12 +112,14 @@ def preview_gc(
     now: datetime,
     *,
     max_deletions: int,
-    pr_states: PrStates | None,
+    pr_states: PrStates | PrStateLookup | None,
     branch: str = "main",
     dry_run: bool,
     attempts: int = 20,
 ) -> tuple[GcReport, str | None]:
     """Remove expired and closed previews from the config repo (at most ``max_deletions``) and push.
+
+    ``pr_states`` is a PR state mapping (``--pr-state FILE``) or a lookup asked per run (``--github``).
 
     It works on git's objects alone (a bare clone, a scratch index), so a run over thousands of previews
     writes no files. Like ``change_branch``, a push that loses a race fetches the new tip and decides again

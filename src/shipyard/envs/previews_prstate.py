@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,10 @@ class PrStates:
             "open": sorted(n for n, s in self.states.items() if s == "open"),
             "problems": list(self.problems),
         }
+
+
+# Asked for the PR numbers whose state matters, answers with what it positively knows (a GitHub lookup).
+PrStateLookup = Callable[[Sequence[int]], PrStates]
 
 
 def _state_word(value: Any) -> str | None:

@@ -1,10 +1,18 @@
 """Pull request feedback: ONE Shipyard comment per PR (found again by a hidden marker and updated in place)
 and, when the vulnerability gate fails, a review requesting changes. A later passing run dismisses
-Shipyard's own earlier change requests, so a fixed PR is not left blocked."""
+Shipyard's own earlier change requests, so a fixed PR is not left blocked.
+
+Several commands write the one comment (``pr comment``: status and scan; ``preview up``: the preview URLs),
+so its body is made of marker-delimited sections, ``<!-- shipyard:section:NAME -->`` ... ``<!--
+/shipyard:section:NAME -->``. Each writer replaces only the sections it owns and keeps every other one.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from shipyard.github.client import GitHubClient, GitHubError
 from shipyard.plan import Action, Op, Plan, apply_plan
@@ -13,6 +21,44 @@ from shipyard.scan.summary import format_markdown
 
 MARKER = "<!-- shipyard:pr-comment -->"
 REVIEW_MARKER = "<!-- shipyard:gate-review -->"
+HEADING = "## Shipyard"
+# Known sections in the order they are shown; a section this version does not know is kept, after them.
+SECTION_ORDER = ("status", "preview", "scan")
+_SECTION = re.compile(r"<!-- shipyard:section:([a-z0-9-]+) -->\n?(.*?)<!-- /shipyard:section:\1 -->", re.S)
+
+
+def parse_sections(body: str) -> dict[str, str]:
+    """The sections of a Shipyard comment, in the order found.
+
+    A comment written before sections existed has none: its text (after the heading) is kept as the
+    ``status`` section, so the next writer of another section does not erase it.
+    """
+    found = {m.group(1): m.group(2).strip("\n") for m in _SECTION.finditer(body)}
+    if not found:
+        legacy = body.replace(MARKER, "").strip().removeprefix(HEADING).strip()
+        if legacy:
+            found["status"] = legacy
+    return found
+
+
+def compose_comment(existing: str | None, owned: Mapping[str, str]) -> str:
+    """The comment's body: the ``owned`` sections replaced (an empty text removes one), every other one kept."""
+    sections = parse_sections(existing) if existing else {}
+    sections.update(owned)
+    order = [n for n in SECTION_ORDER if n in sections] + [n for n in sections if n not in SECTION_ORDER]
+    lines = [MARKER, HEADING, ""]
+    for name in order:
+        text = sections[name].strip("\n")
+        if text:
+            lines += [f"<!-- shipyard:section:{name} -->", text, f"<!-- /shipyard:section:{name} -->", ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def preview_markdown(urls: Mapping[str, str] | list[str], note: str | None = None) -> str:
+    """The ``preview`` section: the preview URLs (by service when known), and an optional note."""
+    heading = f"**Preview** ({note})" if note else "**Preview**"
+    items = [f"- `{k}`: {v}" for k, v in urls.items()] if isinstance(urls, Mapping) else [f"- {u}" for u in urls]
+    return "\n".join([heading, "", *items])
 
 
 @dataclass
@@ -30,26 +76,30 @@ class Feedback:
         """An unusable report fails the gate too: it is never a pass."""
         return bool(self.scan_errors) or (self.gate is not None and not self.gate.passed)
 
-    def body(self) -> str:
-        """The comment's markdown, starting with the marker that finds it again."""
-        lines = [MARKER, "## Shipyard", ""]
+    def sections(self) -> dict[str, str]:
+        """The comment sections ``pr comment`` owns: status and scan, and the preview when URLs are given."""
+        status: list[str] = []
         if self.pipeline_status:
-            lines += [f"Pipeline: **{self.pipeline_status}**", ""]
+            status += [f"Pipeline: **{self.pipeline_status}**", ""]
         if self.affected is not None:
             shown = ", ".join(f"`{name}`" for name in self.affected) if self.affected else "none"
-            lines += [f"**Affected services** ({len(self.affected)}): {shown}", ""]
-        if self.previews:
-            lines += ["**Preview**", "", *(f"- {url}" for url in self.previews), ""]
+            status += [f"**Affected services** ({len(self.affected)}): {shown}", ""]
+        scan: list[str] = []
         if self.scan_errors:
-            lines += ["### ❌ Vulnerability gate failed: a report could not be read", ""]
-            lines += [f"- {error}" for error in self.scan_errors]
-            lines.append("")
+            scan += ["### ❌ Vulnerability gate failed: a report could not be read", ""]
+            scan += [f"- {error}" for error in self.scan_errors]
         elif self.gate is not None:
-            lines.append(format_markdown(self.gate).rstrip("\n"))
-            lines.append("")
+            scan.append(format_markdown(self.gate).rstrip("\n"))
         elif self.affected is None:
-            lines += ["No scan reports were produced.", ""]
-        return "\n".join(lines).rstrip("\n") + "\n"
+            scan.append("No scan reports were produced.")
+        owned = {"status": "\n".join(status).strip("\n"), "scan": "\n".join(scan).strip("\n")}
+        if self.previews:
+            owned["preview"] = preview_markdown(self.previews)
+        return owned
+
+    def body(self) -> str:
+        """The comment's markdown as a new comment, starting with the marker that finds it again."""
+        return compose_comment(None, self.sections())
 
     def review_body(self) -> str:
         """The review's text when the gate fails."""
@@ -61,24 +111,49 @@ class Feedback:
         return f"{REVIEW_MARKER}\nShipyard's vulnerability gate failed: {reason}. See the Shipyard comment for details."
 
 
-def plan_feedback(client: GitHubClient, repo: str, number: int, feedback: Feedback) -> Plan:
-    """What has to change on the PR (reads comments and reviews; writes nothing)."""
-    owner_repo = _check_repo(repo)
-    plan = Plan(command="pr comment")
-    body = feedback.body()
+def find_comment(client: GitHubClient, repo: str, number: int) -> tuple[dict[str, Any] | None, list[int]]:
+    """The PR's Shipyard comment (None when there is none yet), and the ids of any later ones with the marker."""
+    owner_repo = check_repo(repo)
     mine = [
         c for c in client.paginate(f"/repos/{owner_repo}/issues/{number}/comments") if MARKER in (c.get("body") or "")
     ]
-    if not mine:
-        plan.add(Op.create, f"{repo}#{number} comment", "post the Shipyard comment", kind="comment")
-    elif mine[0].get("body") != body:
-        plan.add(
-            Op.update, f"{repo}#{number} comment {mine[0]['id']}", "update in place", kind="comment", id=mine[0]["id"]
-        )
+    return (mine[0] if mine else None), [int(c["id"]) for c in mine[1:]]
+
+
+def plan_comment(client: GitHubClient, repo: str, number: int, owned: Mapping[str, str], command: str) -> Plan:
+    """Bring the Shipyard comment's ``owned`` sections up to date, keeping the others (reads, writes nothing).
+
+    The new body travels in the action's ``body`` detail; ``apply_comment`` writes it.
+    """
+    plan = Plan(command=command)
+    found, extras = find_comment(client, repo, number)
+    body = compose_comment(found.get("body") if found else None, owned)
+    if found is None:
+        if any(text.strip() for text in owned.values()):
+            plan.add(Op.create, f"{repo}#{number} comment", "post the Shipyard comment", kind="comment", body=body)
+        else:
+            plan.notes.append("no Shipyard comment, and nothing to write in one")
+    elif found.get("body") != body:
+        ident = int(found["id"])
+        plan.add(Op.update, f"{repo}#{number} comment {ident}", "update in place", kind="comment", id=ident, body=body)
     else:
         plan.notes.append("the Shipyard comment is up to date")
-    for extra in mine[1:]:
-        plan.notes.append(f"another comment ({extra['id']}) carries the marker; only the first is updated")
+    plan.notes.extend(f"another comment ({extra}) carries the marker; only the first is updated" for extra in extras)
+    return plan
+
+
+def apply_comment(client: GitHubClient, repo: str, number: int, plan: Plan) -> None:
+    """Carry out the comment actions of ``plan`` (from ``plan_comment``).
+
+    Such a plan holds comment actions only, whose body is in the action: the empty Feedback is never read.
+    """
+    apply_feedback(client, repo, number, Feedback(), plan)
+
+
+def plan_feedback(client: GitHubClient, repo: str, number: int, feedback: Feedback) -> Plan:
+    """What has to change on the PR (reads comments and reviews; writes nothing)."""
+    owner_repo = check_repo(repo)
+    plan = plan_comment(client, repo, number, feedback.sections(), "pr comment")
     reviews = [
         r
         for r in client.paginate(f"/repos/{owner_repo}/pulls/{number}/reviews")
@@ -104,11 +179,11 @@ def plan_feedback(client: GitHubClient, repo: str, number: int, feedback: Feedba
 
 def apply_feedback(client: GitHubClient, repo: str, number: int, feedback: Feedback, plan: Plan) -> None:
     """Carry out ``plan`` (from ``plan_feedback``)."""
-    owner_repo = _check_repo(repo)
+    owner_repo = check_repo(repo)
 
     def create(action: Action) -> None:
         if action.details["kind"] == "comment":
-            client.request("POST", f"/repos/{owner_repo}/issues/{number}/comments", {"body": feedback.body()})
+            client.request("POST", f"/repos/{owner_repo}/issues/{number}/comments", {"body": action.details["body"]})
         else:
             review = {"event": "REQUEST_CHANGES", "body": feedback.review_body()}
             client.request("POST", f"/repos/{owner_repo}/pulls/{number}/reviews", review)
@@ -116,7 +191,7 @@ def apply_feedback(client: GitHubClient, repo: str, number: int, feedback: Feedb
     def update(action: Action) -> None:
         ident = action.details["id"]
         if action.details["kind"] == "comment":
-            client.request("PATCH", f"/repos/{owner_repo}/issues/comments/{ident}", {"body": feedback.body()})
+            client.request("PATCH", f"/repos/{owner_repo}/issues/comments/{ident}", {"body": action.details["body"]})
         else:
             dismissal = {"message": "Shipyard's vulnerability gate passes now.", "event": "DISMISS"}
             client.request("PUT", f"/repos/{owner_repo}/pulls/{number}/reviews/{ident}/dismissals", dismissal)
@@ -124,7 +199,8 @@ def apply_feedback(client: GitHubClient, repo: str, number: int, feedback: Feedb
     apply_plan(plan, {Op.create: create, Op.update: update})
 
 
-def _check_repo(repo: str) -> str:
+def check_repo(repo: str) -> str:
+    """``repo`` when it is an ``owner/name``; a GitHubError naming it otherwise."""
     parts = repo.split("/")
     if len(parts) != 2 or not all(parts) or any(c in repo for c in " ?#%"):
         raise GitHubError(f"'{repo}' is not a repository name such as octo-org/monorepo")
