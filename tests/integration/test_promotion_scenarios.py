@@ -18,9 +18,10 @@ from shipyard.envs.checkout import read_ledger
 from shipyard.envs.freight import FreightImage, make_freight
 from shipyard.envs.gates import GateRefused
 from shipyard.envs.promotion import promote, promote_auto, record_freight, rollback
-from shipyard.envs.tags import OciLayoutTags
+from shipyard.envs.tags import StoreTags
 from shipyard.errors import ShipyardError
 from shipyard.gitflow.git import Git, parse_trailers
+from shipyard.registry.stores import Stores
 from shipyard.spec.loader import parse_spec
 from shipyard.spec.model import Platform
 from shipyard.stages.graph import build_graph
@@ -58,16 +59,20 @@ def remote(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def layout(tmp_path: Path) -> OciLayoutTags:
+def layout(tmp_path: Path) -> StoreTags:
+    """The tag lookup of ``registry.kind: local``: the layout store of the platform's folder."""
     root = tmp_path / "registry"
     root.mkdir()
     (root / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": []}))
-    return OciLayoutTags(root)
+    return StoreTags(Stores(layout=root))
 
 
-def tag(layout: OciLayoutTags, service: str, tag_name: str, image_digest: str) -> None:
-    """Point services/<service>:<tag> at a digest in the layout's index.json, as the layout store writes it."""
-    index = json.loads((layout.root / "index.json").read_text())
+def tag(layout: StoreTags, service: str, tag_name: str, image_digest: str) -> None:
+    """Point services/<service>:<tag> at a digest in the layout's index.json, as the layout store writes it
+    (the digests here are made up, so no manifest blob exists to store through the layout store)."""
+    root = layout.stores.layout
+    assert root is not None
+    index = json.loads((root / "index.json").read_text())
     index["manifests"].append(
         {
             "mediaType": "application/vnd.oci.image.manifest.v1+json",
@@ -76,7 +81,7 @@ def tag(layout: OciLayoutTags, service: str, tag_name: str, image_digest: str) -
             "annotations": {"org.opencontainers.image.ref.name": f"services/{service}:{tag_name}"},
         }
     )
-    (layout.root / "index.json").write_text(json.dumps(index))
+    (root / "index.json").write_text(json.dumps(index))
 
 
 def add(platform: Platform, remote: str, version: str, services: tuple[str, ...] = ("api", "web")) -> str:
@@ -120,9 +125,7 @@ def test_freight_is_recorded_once_with_trailers(platform: Platform, remote: str)
         record_freight(remote, other)
 
 
-def test_auto_promotes_alpha_through_dev_then_staging_only(
-    platform: Platform, remote: str, layout: OciLayoutTags
-) -> None:
+def test_auto_promotes_alpha_through_dev_then_staging_only(platform: Platform, remote: str, layout: StoreTags) -> None:
     alpha = add(platform, remote, ALPHA)
     add(platform, remote, BETA1)
     outcome = promote_auto(platform, remote, layout)
@@ -141,7 +144,7 @@ def test_auto_promotes_alpha_through_dev_then_staging_only(
     assert read_ledger(remote).current("dev").version == ALPHA  # a dry run changes nothing
 
 
-def test_maturity_gate(platform: Platform, remote: str, layout: OciLayoutTags) -> None:
+def test_maturity_gate(platform: Platform, remote: str, layout: StoreTags) -> None:
     add(platform, remote, ALPHA)
     add(platform, remote, BETA1)
     with pytest.raises(GateRefused) as alpha_to_uat:
@@ -153,7 +156,7 @@ def test_maturity_gate(platform: Platform, remote: str, layout: OciLayoutTags) -
     assert read_ledger(remote).moves() == []
 
 
-def test_upstream_gate(platform: Platform, remote: str, layout: OciLayoutTags) -> None:
+def test_upstream_gate(platform: Platform, remote: str, layout: StoreTags) -> None:
     add(platform, remote, ALPHA)
     add(platform, remote, BETA1)
     with pytest.raises(GateRefused) as skip_dev:
@@ -168,7 +171,7 @@ def test_upstream_gate(platform: Platform, remote: str, layout: OciLayoutTags) -
 
 
 def test_manual_stage_needs_approval_and_records_the_approver(
-    platform: Platform, remote: str, layout: OciLayoutTags
+    platform: Platform, remote: str, layout: StoreTags
 ) -> None:
     beta = add(platform, remote, BETA1)
     with pytest.raises(GateRefused, match="pass --approve"):
@@ -194,7 +197,7 @@ def test_manual_stage_needs_approval_and_records_the_approver(
 
 
 def test_production_takes_preprod_freight_once_it_carries_the_stable_tag(
-    platform: Platform, remote: str, layout: OciLayoutTags
+    platform: Platform, remote: str, layout: StoreTags
 ) -> None:
     beta1 = add(platform, remote, BETA1)
     beta2 = add(platform, remote, BETA2)
@@ -223,7 +226,7 @@ def test_production_takes_preprod_freight_once_it_carries_the_stable_tag(
 
 
 def test_promotion_keeps_the_users_comments_and_formatting(
-    platform: Platform, remote: str, layout: OciLayoutTags, tmp_path: Path
+    platform: Platform, remote: str, layout: StoreTags, tmp_path: Path
 ) -> None:
     add(platform, remote, ALPHA)
     work = tmp_path / "work"
@@ -260,7 +263,7 @@ def test_promotion_keeps_the_users_comments_and_formatting(
 
 
 def test_rollback_returns_to_an_earlier_freight_as_a_new_commit(
-    platform: Platform, remote: str, layout: OciLayoutTags
+    platform: Platform, remote: str, layout: StoreTags
 ) -> None:
     add(platform, remote, ALPHA)
     promote(platform, remote, "dev", layout, version=ALPHA)
@@ -287,7 +290,7 @@ def test_rollback_returns_to_an_earlier_freight_as_a_new_commit(
         rollback(platform, remote, "uat", actor="carol")
 
 
-def test_status_board_and_trace_read_the_history(platform: Platform, remote: str, layout: OciLayoutTags) -> None:
+def test_status_board_and_trace_read_the_history(platform: Platform, remote: str, layout: StoreTags) -> None:
     alpha = add(platform, remote, ALPHA)
     add(platform, remote, BETA1)
     promote_auto(platform, remote, layout)
@@ -316,7 +319,7 @@ def test_status_board_and_trace_read_the_history(platform: Platform, remote: str
 
 
 def test_ten_concurrent_promotions_into_one_environment_lose_no_update(
-    platform: Platform, remote: str, layout: OciLayoutTags
+    platform: Platform, remote: str, layout: StoreTags
 ) -> None:
     services = [f"svc-{n}" for n in range(10)]
     versions = [f"v1.{n}.0-alpha.2026110112{n:02d}00" for n in range(10)]

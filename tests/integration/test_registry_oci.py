@@ -24,14 +24,6 @@ pytestmark = pytest.mark.integration
 FAST_RETRY = RetryPolicy(attempts=12, base_delay=0.005, max_delay=0.05)
 
 
-@pytest.fixture(scope="session")
-def registry_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
-    binary = need_binary("docker-registry", "install Debian's docker-registry (deps/apt-test.txt)")
-    server = start_registry(binary, tmp_path_factory.mktemp("docker-registry"))
-    yield server
-    server.stop()
-
-
 @pytest.fixture
 def client(registry_server: RegistryServer) -> Iterator[RemoteRegistry]:
     registry = RemoteRegistry(registry_server.host, retry=FAST_RETRY)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -13,9 +12,14 @@ from shipyard.envs.freight import FreightImage, freight_id, make_freight, versio
 from shipyard.envs.images import read_images, set_images
 from shipyard.envs.ledger import Ledger, entry_from_commit
 from shipyard.envs.promotion import Move
-from shipyard.envs.tags import OciLayoutTags
+from shipyard.envs.tags import StoreTags
+from shipyard.envs.versions import split_tag
 from shipyard.errors import ShipyardError
 from shipyard.gitflow.git import format_message
+from shipyard.registry.layout import LayoutStore
+from shipyard.registry.stores import Stores
+from shipyard.versioning.semver import Version
+from tests.ociimages import push_image
 
 names = st.from_regex(r"[a-z][a-z0-9-]{0,20}", fullmatch=True)
 digests = st.from_regex(r"sha256:[0-9a-f]{64}", fullmatch=True)
@@ -105,22 +109,18 @@ def test_set_images_refuses_a_broken_file(tmp_path: Path) -> None:
         set_images(path, "dev", {"x": "sha256:" + "3" * 64})
 
 
-def test_layout_tags_read_the_index(tmp_path: Path) -> None:
-    index = {
-        "schemaVersion": 2,
-        "manifests": [
-            {"digest": "sha256:aa", "annotations": {"org.opencontainers.image.ref.name": "services/api:v1.2.0"}},
-            {"digest": "sha256:aa", "annotations": {"org.opencontainers.image.ref.name": "services/api:stable"}},
-            {"digest": "sha256:bb", "annotations": {"org.opencontainers.image.ref.name": "services/web:v1.2.0"}},
-            {"digest": "sha256:cc", "annotations": {}},
-        ],
-    }
-    (tmp_path / "index.json").write_text(json.dumps(index))
-    tags = OciLayoutTags(tmp_path)
-    assert tags.tags_for_digest("localhost/services/api", "sha256:aa") == {"v1.2.0", "stable"}
-    assert tags.digest_of("localhost/services/web", "v1.2.0") == "sha256:bb"
-    assert tags.digest_of("localhost/services/web", "stable") is None
-    assert OciLayoutTags(tmp_path / "absent").tags_for_digest("localhost/services/api", "sha256:aa") == set()
+def test_store_tags_ask_the_layout_store(tmp_path: Path) -> None:
+    layout = LayoutStore(tmp_path / "registry")
+    api = push_image(layout, "services/api", "v1.2.0", layers=1, size=16)
+    layout.put_manifest("services/api", "stable", api)
+    tags = StoreTags(Stores(layout=tmp_path / "registry"))
+    assert tags.digest_of("localhost/services/api", "v1.2.0") == api.digest
+    assert tags.digest_of("localhost/services/api", "stable") == api.digest
+    assert tags.digest_of("localhost/services/api", "v9.9.9") is None
+    assert tags.digest_of("localhost/services/never-pushed", "v1.2.0") is None
+    with pytest.raises(ShipyardError, match="not a valid tag"):
+        tags.digest_of("localhost/services/api", "v1.2.0 beta")
+    tags.close()
 
 
 @given(st.dictionaries(names, digests, min_size=1, max_size=5))
@@ -132,23 +132,42 @@ def test_freight_ids_depend_on_content_not_order(images: dict[str, str]) -> None
 
 
 @pytest.mark.parametrize(
-    ("version", "ok"),
+    ("version", "prefix", "ok"),
     [
-        ("v1.2.0", True),
-        ("v1.2.0-beta.3", True),
-        ("v1.2.0-alpha.20261125103000", True),
-        ("v1.2.0-alpha.1", False),
-        ("v1.2.0-rc.1", False),
-        ("v1.2.0+build.5", False),
-        ("1.2.0", False),
-        ("latest", False),
+        ("v1.2.0", "v", True),
+        ("v1.2.0-beta.3", "v", True),
+        ("v1.2.0-alpha.20261125103000", "v", True),
+        ("v1.2.0-alpha.1", "v", False),
+        ("v1.2.0-rc.1", "v", False),
+        ("v1.2.0+build.5", "v", False),
+        ("1.2.0", "v", False),
+        ("latest", "v", False),
+        ("release-1.2.0-beta.3", "release-", True),
+        ("release-1.2.0", "release-", True),
+        ("v1.2.0", "release-", False),
+        ("release-1.2.0", "v", False),
+        ("1.2.0-beta.1", "", True),
+        ("v1.2.0-beta.1", "", False),
     ],
 )
-def test_only_release_versions_make_freight(version: str, ok: bool) -> None:
-    assert (version_problem(version) is None) is ok
+def test_only_release_versions_of_the_tag_prefix_make_freight(version: str, prefix: str, ok: bool) -> None:
+    assert (version_problem(version, prefix) is None) is ok
     if not ok:
         with pytest.raises(ShipyardError):
-            make_freight(version, {"api": FreightImage(image="h/api", digest="sha256:" + "4" * 64)})
+            make_freight(version, {"api": FreightImage(image="h/api", digest="sha256:" + "4" * 64)}, prefix=prefix)
+
+
+@given(
+    prefix=st.from_regex(r"[A-Za-z._-]{0,8}", fullmatch=True),
+    core=st.tuples(st.integers(0, 999), st.integers(0, 999), st.integers(0, 999)),
+    pre=st.sampled_from([(), ("beta", 3), ("alpha", 20261125103000)]),
+)
+def test_a_version_tag_splits_into_its_prefix_and_version(
+    prefix: str, core: tuple[int, int, int], pre: tuple[int | str, ...]
+) -> None:
+    version = Version(*core, prerelease=pre)
+    assert split_tag(version.format(prefix)) == (prefix, version)
+    assert split_tag(f"{prefix}latest") is None
 
 
 def test_empty_freight_is_refused() -> None:

@@ -23,7 +23,9 @@ def add(
     version: str = typer.Option(..., "--version", help="The version, e.g. v1.2.0-beta.1."),
     image: list[str] = typer.Option([], "--image", help="SERVICE=sha256:<digest>; repeat for each service."),
     from_registry: bool = typer.Option(
-        False, "--from-registry", help="Take each service's digest from the registry's tag VERSION."
+        False,
+        "--from-registry",
+        help="Take each service's digest from its tag VERSION in the registry of shipyard.yaml.",
     ),
     package: list[str] = typer.Option([], "--package", help="NAME=VERSION of a package; repeat for each."),
     source_commit: str | None = typer.Option(None, "--source-commit", help="The monorepo commit it was built from."),
@@ -45,22 +47,20 @@ def add(
     image_of = {s: ctx.platform.registry.image(s) for s in services}
     images = dict(parse_image_option(text, image_of) for text in image)
     if from_registry:
-        if ctx.tags is None:
-            raise ShipyardError(
-                f"--from-registry needs a registry client for registry kind '{ctx.platform.registry.kind}'",
-                hint="pass the digests with --image SERVICE=sha256:...",
-            )
-        for service in services:
-            digest = ctx.tags.digest_of(image_of[service], version)
-            if digest and service not in images:
-                images[service] = FreightImage(image=image_of[service], digest=digest)
+        try:
+            for service in services:
+                digest = ctx.tags.digest_of(image_of[service], version)
+                if digest and service not in images:
+                    images[service] = FreightImage(image=image_of[service], digest=digest)
+        finally:
+            ctx.tags.close()
     packages = {}
     for text in package:
         name, sep, value = text.rpartition("=")
         if not sep or not name or not value:
             raise ShipyardError(f"--package '{text}' must be NAME=VERSION, e.g. @acme/utils=1.2.0-beta.1")
         packages[name] = value
-    freight = make_freight(version, images, packages, source_commit, pr)
+    freight = make_freight(version, images, packages, source_commit, pr, ctx.platform.versioning.tag_prefix)
     plan, commit = record_freight(ctx.config_repo, freight, dry_run=dry_run)
     if as_json:
         dumped = freight.model_dump(mode="json", by_alias=True)

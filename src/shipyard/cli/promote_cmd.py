@@ -44,11 +44,11 @@ def promote(
     if to is not None and (freight is None) == (version is None):
         raise ShipyardError("name the freight with exactly one of --freight ID or --version V")
     ctx = load_context(root, config_repo)
-    if auto:
-        _report(promote_auto(ctx.platform, ctx.config_repo, ctx.tags, dry_run=dry_run), as_json)
-        return
-    assert to is not None
     try:
+        if auto:
+            _report(promote_auto(ctx.platform, ctx.config_repo, ctx.tags, dry_run=dry_run), as_json)
+            return
+        assert to is not None
         outcome = run_promote(
             ctx.platform,
             ctx.config_repo,
@@ -69,6 +69,8 @@ def promote(
             say(f"refused: promotion to {to} did not happen")
         exit_with(1)
         return
+    finally:
+        ctx.tags.close()
     _report(outcome, as_json)
 
 

@@ -7,76 +7,48 @@ is taken from the registry by digest exactly as it would be from a real build.
 
 from __future__ import annotations
 
-import hashlib
 import json
-from pathlib import Path
 
 from shipyard.demo.context import DemoContext
 from shipyard.gitflow.git import Git
+from shipyard.registry.layout import LayoutStore
+from shipyard.registry.store import OCI_MANIFEST, Manifest
 
 ALPHA = "v1.2.0-alpha.20261125093000"
 BETA1 = "v1.2.0-beta.1"
 BETA2 = "v1.2.0-beta.2"
 HOTFIX = "v1.2.1-beta.1"
 SERVICES = ("user-service", "payment-service", "notification-service")
-_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
 
-def _blob(layout: Path, data: bytes) -> tuple[str, int]:
-    digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    path = layout / "blobs" / "sha256" / digest.split(":", 1)[1]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return digest, len(data)
-
-
-def _tag(layout: Path, service: str, tag: str, digest: str, size: int) -> None:
-    index_path = layout / "index.json"
-    index = json.loads(index_path.read_text(encoding="utf-8"))
-    name = f"services/{service}:{tag}"
-    kept = [m for m in index["manifests"] if m.get("annotations", {}).get("org.opencontainers.image.ref.name") != name]
-    kept.append(
-        {
-            "mediaType": _MANIFEST,
-            "digest": digest,
-            "size": size,
-            "annotations": {"org.opencontainers.image.ref.name": name},
-        }
-    )
-    index["manifests"] = sorted(kept, key=lambda m: m["annotations"]["org.opencontainers.image.ref.name"])
-    index_path.write_text(json.dumps(index, indent=2) + "\n", encoding="utf-8")
+def _layout(ctx: DemoContext) -> LayoutStore:
+    return LayoutStore(ctx.repo / ".shipyard" / "registry")
 
 
 def _build(ctx: DemoContext, service: str, version: str, *tags: str) -> None:
     """Store a service's image of ``version`` and tag it ``version`` (and ``tags``)."""
-    layout = ctx.repo / ".shipyard" / "registry"
+    store, repository = _layout(ctx), f"services/{service}"
     config = {"architecture": "amd64", "os": "linux", "config": {"Labels": {"service": service, "built": version}}}
-    config_digest, config_size = _blob(layout, json.dumps(config, sort_keys=True).encode())
+    config_data = json.dumps(config, sort_keys=True).encode()
     manifest = {
         "schemaVersion": 2,
-        "mediaType": _MANIFEST,
+        "mediaType": OCI_MANIFEST,
         "config": {
             "mediaType": "application/vnd.oci.image.config.v1+json",
-            "digest": config_digest,
-            "size": config_size,
+            "digest": store.put_blob(repository, config_data),
+            "size": len(config_data),
         },
         "layers": [],
     }
-    digest, size = _blob(layout, json.dumps(manifest, sort_keys=True).encode())
+    image = Manifest.from_bytes(json.dumps(manifest, sort_keys=True).encode(), OCI_MANIFEST)
     for tag in (version, *tags):
-        _tag(layout, service, tag, digest, size)
+        store.put_manifest(repository, tag, image)
 
 
 def _retag(ctx: DemoContext, service: str, source: str, tag: str) -> None:
     """Add ``tag`` to the digest ``source`` names (manifest only: build once, promote by digest)."""
-    layout = ctx.repo / ".shipyard" / "registry"
-    index = json.loads((layout / "index.json").read_text(encoding="utf-8"))
-    found = next(
-        m
-        for m in index["manifests"]
-        if m["annotations"]["org.opencontainers.image.ref.name"] == f"services/{service}:{source}"
-    )
-    _tag(layout, service, tag, found["digest"], found["size"])
+    store, repository = _layout(ctx), f"services/{service}"
+    store.put_manifest(repository, tag, store.get_manifest(repository, source))
 
 
 def alpha_cycle(ctx: DemoContext) -> None:

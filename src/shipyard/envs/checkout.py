@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shipyard.envs.ledger import Ledger
-from shipyard.envs.tags import TagLookup, tags_for
+from shipyard.envs.tags import StoreTags
 from shipyard.errors import ShipyardError
 from shipyard.gitflow.git import Git, PushRejected
 from shipyard.spec.model import Platform
@@ -31,23 +31,23 @@ class Context:
     platform: Platform
     root: Path
     config_repo: str
-    tags: TagLookup | None
+    tags: StoreTags
 
 
 def load_context(start: Path, config_repo: str | None) -> Context:
-    """Find ``shipyard.yaml`` at or above ``start`` and resolve the config repo and the tag lookup."""
+    """Find ``shipyard.yaml`` at or above ``start`` and resolve the config repo and the tag lookup
+    (the registry of ``shipyard.yaml``, whatever its kind; nothing is opened until a tag is asked for)."""
+    from shipyard.registry.stores import Stores
     from shipyard.spec.loader import find_spec, load_spec
 
     spec = find_spec(start)
     platform = load_spec(spec)
     root = spec.parent
-    registry = platform.registry
-    layout = Path(registry.url) if Path(registry.url).is_absolute() else root / registry.url
     return Context(
         platform=platform,
         root=root,
         config_repo=resolve_config_repo(platform, root, config_repo),
-        tags=tags_for(registry.kind, layout, registry.host),
+        tags=StoreTags(Stores.for_platform(platform, root)),
     )
 
 

@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
+from shipyard.envs.versions import parse_tag, split_tag, try_parse_tag
 from shipyard.errors import ShipyardError
 from shipyard.k8s.yaml import dump
 from shipyard.versioning.semver import Version
@@ -61,7 +62,7 @@ class Freight(_Model):
     @property
     def semver(self) -> Version:
         """The version, parsed."""
-        return Version.parse(self.version)
+        return parse_tag(self.version)
 
     @property
     def maturity(self) -> str | None:
@@ -78,16 +79,21 @@ class Freight(_Model):
         return dump(self.model_dump(mode="json", by_alias=True, exclude_none=True))
 
 
-def version_problem(version: str) -> str | None:
+def version_problem(version: str, prefix: str | None = None) -> str | None:
     """Why ``version`` is not a release version Shipyard promotes, or None.
 
     Only the three forms of the versioning rules move through the stages (alpha with its 14-digit UTC
     timestamp, beta with its counter, stable): the same tags the Kargo Warehouses of render select.
+    ``prefix`` is the platform's ``versioning.tag_prefix``; None (reading a recorded freight) accepts any.
     """
-    parsed = Version.try_parse(version)
-    if parsed is None or not version.startswith("v"):
-        return f"'{version}' is not a version such as v1.2.0-beta.1"
-    forms = "vX.Y.Z-alpha.<yyyymmddHHMMSS>, vX.Y.Z-beta.N or vX.Y.Z"
+    lead = "v" if prefix is None else prefix
+    forms = f"{lead}X.Y.Z-alpha.<yyyymmddHHMMSS>, {lead}X.Y.Z-beta.N or {lead}X.Y.Z"
+    found = split_tag(version)
+    if found is None:
+        return f"'{version}' is not a version such as {lead}1.2.0-beta.1"
+    tag_prefix, parsed = found
+    if prefix is not None and tag_prefix != prefix:
+        return f"'{version}' does not start with the tag prefix '{prefix}' of versioning.tag_prefix; e.g. {prefix}1.2.0"
     if parsed.build:
         return f"'{version}' carries build metadata; freight versions are {forms}"
     pre = parsed.prerelease
@@ -116,9 +122,10 @@ def make_freight(
     packages: dict[str, str] | None = None,
     source_commit: str | None = None,
     pr: int | None = None,
+    prefix: str = "v",
 ) -> Freight:
-    """A freight of ``version``; refuses an empty one and a version that is not SemVer."""
-    problem = version_problem(version)
+    """A freight of ``version``; refuses an empty one and a version that is not ``prefix`` + SemVer."""
+    problem = version_problem(version, prefix)
     if problem:
         raise ShipyardError(f"--version {problem}")
     if not images and not packages:
@@ -162,7 +169,7 @@ def find_freight(checkout: Path, *, freight: str | None = None, version: str | N
     """The freight with id (or unique id prefix) ``freight``, or of ``version``."""
     known = all_freight(checkout)
     if version is not None:
-        wanted = Version.try_parse(version)
+        wanted = try_parse_tag(version)
         for item in known:
             if wanted is not None and item.semver == wanted:
                 return item

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 from shipyard.envs.ledger import Entry, Ledger
 from shipyard.envs.tags import TagLookup
+from shipyard.envs.versions import parse_tag
 from shipyard.errors import ShipyardError
 from shipyard.stages.graph import StageGraph, StageNode
-from shipyard.versioning.semver import Version
 
 
 @dataclass(frozen=True)
@@ -46,15 +46,15 @@ class GateRefused(ShipyardError):
         self.gates = gates
 
 
-def stable_tag(version: str, prefix: str = "v") -> str:
-    """The release's stable tag of a version: ``v1.2.0`` for ``v1.2.0-beta.3``."""
-    parsed = Version.parse(version, prefix)
-    return Version(parsed.major, parsed.minor, parsed.patch).format(prefix)
+def stable_tag(version: str, prefix: str) -> str:
+    """The release's stable tag of a version: ``v1.2.0`` for ``v1.2.0-beta.3`` (``prefix`` is the
+    platform's ``versioning.tag_prefix``, as the stable release tags its images)."""
+    return f"{prefix}{parse_tag(version).base}"
 
 
 def maturity_gate(node: StageNode, freight: str, version: str) -> Gate:
     """Does the stage take freight of this version's maturity (from its Warehouse)?"""
-    maturity = Version.parse(version).maturity
+    maturity = parse_tag(version).maturity
     origin = node.origin.value
     if maturity == origin:
         return Gate("maturity", True, f"{node.name} takes {origin} freight; {version} is {maturity}")
@@ -79,22 +79,17 @@ def upstream_gate(node: StageNode, ledger: Ledger, freight: str, version: str) -
     )
 
 
-def stable_tag_gate(node: StageNode, images: dict[str, tuple[str, str]], version: str, tags: TagLookup | None) -> Gate:
+def stable_tag_gate(
+    node: StageNode, images: dict[str, tuple[str, str]], version: str, tags: TagLookup, prefix: str
+) -> Gate:
     """For a stage fed beta freight that accepts only stable: every digest carries the release's stable tag.
 
-    ``images`` maps service -> (repository, digest).
+    ``images`` maps service -> (repository, digest); ``prefix`` is the platform's tag prefix.
     """
-    wanted = stable_tag(version)
-    if tags is None:
-        return Gate(
-            "stable-tag",
-            False,
-            f"{node.name} needs the registry to confirm the digests carry {wanted}, and no registry client is "
-            "configured for this registry kind",
-        )
+    wanted = stable_tag(version, prefix)
     missing = []
     for service, (image, digest) in sorted(images.items()):
-        if wanted not in tags.tags_for_digest(image, digest):
+        if tags.digest_of(image, wanted) != digest:
             missing.append(f"{service} {digest[:19]}")
     if missing:
         return Gate(
@@ -130,7 +125,7 @@ def eligible(graph: StageGraph, ledger: Ledger, stage: str) -> list[Entry]:
         if maturity_gate(node, record.freight, record.version).passed
         and upstream_gate(node, ledger, record.freight, record.version).passed
     ]
-    return sorted(found, key=lambda r: Version.parse(r.version))
+    return sorted(found, key=lambda r: parse_tag(r.version))
 
 
 def pending(graph: StageGraph, ledger: Ledger, stage: str) -> Entry | None:
@@ -140,10 +135,10 @@ def pending(graph: StageGraph, ledger: Ledger, stage: str) -> Entry | None:
     floor = None
     if current is not None:
         record = next((r for r in ledger.recorded() if r.freight == current.freight), None)
-        floor = Version.parse(record.version if record else current.version)
+        floor = parse_tag(record.version if record else current.version)
     candidates = [
         r
         for r in eligible(graph, ledger, stage)
-        if r.freight not in held and (floor is None or Version.parse(r.version) > floor)
+        if r.freight not in held and (floor is None or parse_tag(r.version) > floor)
     ]
     return candidates[-1] if candidates else None

@@ -17,8 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from shipyard.envs.versions import try_parse_tag
 from shipyard.gitflow.git import Git, parse_trailers
-from shipyard.versioning.semver import Version
 
 EntryKind = Literal["freight", "promotion", "rollback"]
 ROLLBACK_SUBJECT = "Roll back "
@@ -47,7 +47,7 @@ class Entry:
     @property
     def maturity(self) -> str | None:
         """alpha, beta or stable, from the version."""
-        parsed = Version.try_parse(self.version)
+        parsed = try_parse_tag(self.version)
         return parsed.maturity if parsed else None
 
     @property

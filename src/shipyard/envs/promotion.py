@@ -28,12 +28,12 @@ from shipyard.envs.gates import (
 from shipyard.envs.images import overlay_path, set_images
 from shipyard.envs.ledger import ROLLBACK_SUBJECT, Entry, Ledger
 from shipyard.envs.tags import TagLookup
+from shipyard.envs.versions import parse_tag, try_parse_tag
 from shipyard.errors import ShipyardError
 from shipyard.gitflow.git import Git, change_branch
 from shipyard.plan import Op, Plan
 from shipyard.spec.model import Platform
 from shipyard.stages.graph import StageNode, build_graph
-from shipyard.versioning.semver import Version
 
 
 @dataclass
@@ -117,7 +117,7 @@ def _images(freight: Freight) -> dict[str, tuple[str, str]]:
 def resolve(node: StageNode, checkout: Path, ledger: Ledger, freight: str | None, version: str | None) -> Freight:
     """The freight asked for. For a stage fed beta freight that accepts stable versions (production),
     ``--version v1.2.0`` means the newest freight of release 1.2.0 that passed the upstream stage."""
-    wanted = Version.try_parse(version) if version else None
+    wanted = try_parse_tag(version) if version else None
     if wanted is not None and node.requires_stable_tag and wanted.maturity == "stable":
         passed = [
             f
@@ -145,15 +145,22 @@ def resolve(node: StageNode, checkout: Path, ledger: Ledger, freight: str | None
 
 
 def check(
-    node: StageNode, ledger: Ledger, freight: Freight, tags: TagLookup | None, approve: bool, approver: str | None
+    platform: Platform,
+    node: StageNode,
+    ledger: Ledger,
+    freight: Freight,
+    tags: TagLookup,
+    approve: bool,
+    approver: str | None,
 ) -> Move:
     """Every gate of ``node`` for ``freight``; the move it would make (its gates say whether it may)."""
     gates = [maturity_gate(node, freight.id, freight.version), upstream_gate(node, ledger, freight.id, freight.version)]
     version = freight.version
     if node.requires_stable_tag:
-        gates.append(stable_tag_gate(node, _images(freight), freight.version, tags))
+        prefix = platform.versioning.tag_prefix
+        gates.append(stable_tag_gate(node, _images(freight), freight.version, tags, prefix))
         # What runs there is the release: record its stable version, the freight id says which build it is.
-        version = stable_tag(freight.version)
+        version = stable_tag(freight.version, prefix)
     gates.append(approval_gate(node, approve, approver))
     return Move(
         stage=node.name,
@@ -202,7 +209,7 @@ def promote(
     platform: Platform,
     url: str,
     stage: str,
-    tags: TagLookup | None,
+    tags: TagLookup,
     *,
     freight: str | None = None,
     version: str | None = None,
@@ -217,7 +224,7 @@ def promote(
     with scratch_clone(url) as checkout:
         ledger = Ledger.read(Git(checkout), BRANCH)
         chosen = resolve(node, checkout, ledger, freight, version)
-        move = check(node, ledger, chosen, tags, approve, approver)
+        move = check(platform, node, ledger, chosen, tags, approve, approver)
         if not all(g.passed for g in move.gates):
             raise GateRefused(stage, move.gates)
         move.plan(outcome.plan)
@@ -229,7 +236,7 @@ def promote(
     return outcome
 
 
-def promote_auto(platform: Platform, url: str, tags: TagLookup | None, *, dry_run: bool = False) -> Outcome:
+def promote_auto(platform: Platform, url: str, tags: TagLookup, *, dry_run: bool = False) -> Outcome:
     """New freight into every auto stage whose upstream has it, in graph order (dev, then staging)."""
     graph = build_graph(platform)
     outcome = Outcome(plan=Plan(command="shipyard promote --auto"), dry_run=dry_run)
@@ -242,7 +249,7 @@ def promote_auto(platform: Platform, url: str, tags: TagLookup | None, *, dry_ru
             candidate = pending(graph, ledger, node.name)
             if candidate is None or candidate.freight not in known:
                 continue
-            move = check(node, ledger, known[candidate.freight], tags, False, None)
+            move = check(platform, node, ledger, known[candidate.freight], tags, False, None)
             if not all(g.passed for g in move.gates):
                 outcome.plan.notes.append(
                     f"{node.name}: {candidate.version} waits: "
@@ -319,12 +326,12 @@ def _rollback_target(env: str, moves: list[Entry], current: Entry, to: str | Non
         if not earlier:
             raise ShipyardError(f"{env} has run only {current.version}: there is no earlier freight to return to")
         return earlier[-1]
-    wanted = Version.try_parse(to)
-    matches = [m for m in moves if wanted is not None and Version.try_parse(m.version) == wanted]
+    wanted = try_parse_tag(to)
+    matches = [m for m in moves if wanted is not None and try_parse_tag(m.version) == wanted]
     if not matches:
-        ran = sorted({m.version for m in moves}, key=lambda v: Version.parse(v))
+        ran = sorted({m.version for m in moves}, key=parse_tag)
         raise ShipyardError(f"{env} never ran {to}; it ran: {', '.join(ran)}")
-    if matches[-1].freight == current.freight and Version.try_parse(current.version) == wanted:
+    if matches[-1].freight == current.freight and try_parse_tag(current.version) == wanted:
         raise ShipyardError(f"{env} already runs {to}")
     return matches[-1]
 

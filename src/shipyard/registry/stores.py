@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shipyard.registry.client import RemoteRegistry, RetryPolicy
 from shipyard.registry.layout import LayoutStore
 from shipyard.registry.reference import Reference
 from shipyard.registry.store import ImageStore
+
+if TYPE_CHECKING:
+    from shipyard.spec.model import Platform
 
 
 class Stores:
@@ -44,10 +48,18 @@ class Stores:
             return cls(insecure=insecure, retry=retry)
         from shipyard.spec.loader import load_spec
 
-        platform = load_spec(root / SPEC_FILENAME)
+        return cls.for_platform(load_spec(root / SPEC_FILENAME), root, insecure=insecure, retry=retry)
+
+    @classmethod
+    def for_platform(
+        cls, platform: Platform, root: Path, *, insecure: bool = False, retry: RetryPolicy | None = None
+    ) -> Stores:
+        """Stores as ``platform`` (whose ``shipyard.yaml`` is in ``root``) configures them."""
         registry, prefix = platform.registry, platform.versioning.tag_prefix
         if registry.kind == "local":
-            return cls(layout=root / registry.url, insecure=insecure, retry=retry, tag_prefix=prefix)
+            return cls(
+                layout=root / registry.url, layout_host=registry.host, insecure=insecure, retry=retry, tag_prefix=prefix
+            )
         hosts = frozenset({registry.host}) if registry.insecure else frozenset()
         return cls(insecure=insecure, insecure_hosts=hosts, retry=retry, tag_prefix=prefix)
 

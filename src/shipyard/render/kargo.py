@@ -12,6 +12,7 @@ stage graph) and marked on the Stage with the ``shipyard.dev/requires-stable-tag
 
 from __future__ import annotations
 
+import json
 import re
 
 from shipyard.k8s.base import ObjectMeta
@@ -107,7 +108,7 @@ def render_kargo(platform: Platform, workspace: Workspace) -> dict[str, str]:
         for maturity in graph.warehouses:
             files[f"kargo/warehouses/{maturity.value}.yaml"] = yaml_of(warehouse(platform, maturity, services))
     for node in graph.stages:
-        files[f"kargo/stages/{node.name}.yaml"] = yaml_of(stage(platform, node))
+        files[f"kargo/stages/{node.name}.yaml"] = yaml_of(stage(platform, node, services))
     if platform.secrets.store:
         files["kargo/credentials.yaml"] = yaml_of(*credentials(platform))
     return files
@@ -183,10 +184,17 @@ def warehouse(platform: Platform, maturity: Maturity, services: list[str]) -> Wa
     )
 
 
-def stage(platform: Platform, node: StageNode) -> Stage:
+def stage(platform: Platform, node: StageNode, services: list[str]) -> Stage:
     """The Stage of one environment: where its freight comes from and how it is promoted."""
     sources = FreightSources(direct=True) if node.upstream is None else FreightSources(stages=[node.upstream])
     annotations = {REQUIRES_STABLE_TAG: "true"} if node.requires_stable_tag else None
+    task_vars = [
+        Var(name="overlay", value=node.name),
+        Var(name="app", value=application_name(platform, node.environment)),
+    ]
+    if node.requires_stable_tag and services:
+        # What runs there is the release: the commit records its stable version, as `shipyard promote` does.
+        task_vars.append(Var(name="version", value=version_expression(platform, services, stable=True)))
     return Stage(
         metadata=ObjectMeta(
             name=node.name, namespace=kargo_project(platform), labels=part_of(platform), annotations=annotations
@@ -198,10 +206,7 @@ def stage(platform: Platform, node: StageNode) -> Stage:
                     steps=[
                         PromotionStep(
                             task=TaskRef(name=PROMOTION_TASK),
-                            vars=[
-                                Var(name="overlay", value=node.name),
-                                Var(name="app", value=application_name(platform, node.environment)),
-                            ],
+                            vars=task_vars,
                         )
                     ]
                 )
@@ -210,21 +215,50 @@ def stage(platform: Platform, node: StageNode) -> Stage:
     )
 
 
+def image_expression(platform: Platform, service: str, field: str) -> str:
+    """A Kargo expression of the freight's image of ``service``: its ``Tag`` or ``Digest``."""
+    return f'imageFrom("{platform.registry.image(service)}").{field}'
+
+
+def version_expression(platform: Platform, services: list[str], *, stable: bool) -> str:
+    """The version a promotion records: the freight's tag (its first service's by name; a freight's images share
+    their version tag), or for a stage that takes only stable versions the release's stable tag
+    (``<prefix>X.Y.Z`` of ``<prefix>X.Y.Z-beta.N``)."""
+    tag = image_expression(platform, min(services), "Tag")
+    if not stable:
+        return f"${{{{ {tag} }}}}"
+    prefix = json.dumps(platform.versioning.tag_prefix)
+    return f'${{{{ {prefix} + split(trimPrefix({tag}, {prefix}), "-")[0] }}}}'
+
+
+def commit_message(platform: Platform, services: list[str]) -> str:
+    """The git-commit step's message: kustomize-set-image's summary, then the trailers ``shipyard promote``
+    writes (freight, version, stage, and a service and digest pair per image), so ``shipyard status`` and
+    ``trace`` read the promotions Kargo makes like their own."""
+    trailers = [
+        "Shipyard-Freight: ${{ ctx.targetFreight.name }}",
+        "Shipyard-Version: ${{ vars.version }}",
+        "Shipyard-Stage: ${{ ctx.stage }}",
+    ]
+    for service in sorted(services):
+        trailers += [
+            f"Shipyard-Service: {service}",
+            f"Shipyard-Digest: ${{{{ {image_expression(platform, service, 'Digest')} }}}}",
+        ]
+    return "${{ task.outputs['update-images'].commitMessage }}\n\n" + "\n".join(trailers)
+
+
 def promotion_task(platform: Platform, services: list[str]) -> PromotionTask:
     """git-clone -> kustomize-set-image (by digest) -> git-commit -> git-push -> argocd-update."""
     repo = config_repo_url(platform)
     images = [
         KustomizeImage(
             image=platform.registry.image(service),
-            digest=f'${{{{ imageFrom("{platform.registry.image(service)}").Digest }}}}',
+            digest=f"${{{{ {image_expression(platform, service, 'Digest')} }}}}",
         )
         for service in services
     ]
-    message = (
-        "${{ task.outputs['update-images'].commitMessage }}\n\n"
-        "Shipyard-Stage: ${{ ctx.stage }}\n"
-        "Shipyard-Freight: ${{ ctx.targetFreight.name }}"
-    )
+    message = commit_message(platform, services)
     steps = [
         PromotionStep(
             uses="git-clone",
@@ -268,6 +302,7 @@ def promotion_task(platform: Platform, services: list[str]) -> PromotionTask:
                 Var(name="branch", value=CONFIG_BRANCH),
                 Var(name="overlay"),
                 Var(name="app"),
+                Var(name="version", value=version_expression(platform, services, stable=False) if services else None),
             ],
             steps=steps,
         ),
