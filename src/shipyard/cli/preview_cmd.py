@@ -118,7 +118,8 @@ def up(
     as_json: bool = _JSON,
 ) -> None:
     """Create or update the preview of a pull request (previews/pr-<n>/) and push it; print its URLs."""
-    from shipyard.envs.previews_repo import check_request, preview_up, resolve_config_repo
+    from shipyard.envs.configrepo import resolve_config_repo
+    from shipyard.envs.previews_repo import check_request, preview_up
     from shipyard.workspace.discovery import discover
 
     platform, root_dir = _platform(root)
@@ -127,7 +128,7 @@ def up(
     request = check_request(pr, sha, wanted, known)
     # Before any push: a missing token or --repo must fail the command before it changes anything.
     github = _github(comment, repo, token_file, api_url, "--comment")
-    source = resolve_config_repo(config_repo, platform, root_dir)
+    source = resolve_config_repo(platform, root_dir, config_repo)
     result = preview_up(source, platform, request, _now(now), branch=branch, dry_run=dry_run)
     comment_plan, failure = None, None
     if github is not None:
@@ -163,12 +164,13 @@ def down(
     as_json: bool = _JSON,
 ) -> None:
     """Remove the preview of a pull request from the config repo; Argo CD prunes its namespace."""
-    from shipyard.envs.previews_repo import preview_down, resolve_config_repo
+    from shipyard.envs.configrepo import resolve_config_repo
+    from shipyard.envs.previews_repo import preview_down
 
     platform, root_dir = _platform(root)
     github = _github(comment, repo, token_file, api_url, "--comment")
     plan, commit = preview_down(
-        resolve_config_repo(config_repo, platform, root_dir), platform, pr, branch=branch, dry_run=dry_run
+        resolve_config_repo(platform, root_dir, config_repo), platform, pr, branch=branch, dry_run=dry_run
     )
     comment_plan, failure = None, None
     if github is not None:
@@ -202,12 +204,13 @@ def list_(
     as_json: bool = _JSON,
 ) -> None:
     """List the previews in the config repo with their age, expiry and URLs."""
+    from shipyard.envs.configrepo import resolve_config_repo
     from shipyard.envs.previews_marks import format_rfc3339
-    from shipyard.envs.previews_repo import list_previews, resolve_config_repo
+    from shipyard.envs.previews_repo import list_previews
 
     platform, root_dir = _platform(root)
     moment = _now(now)
-    infos = list_previews(resolve_config_repo(config_repo, platform, root_dir), platform, moment, branch=branch)
+    infos = list_previews(resolve_config_repo(platform, root_dir, config_repo), platform, moment, branch=branch)
     if as_json:
         emit_json({"now": format_rfc3339(moment), "previews": [i.to_dict() for i in infos]})
         return
@@ -262,7 +265,7 @@ def gc(
     as_json: bool = _JSON,
 ) -> None:
     """Remove expired previews (and those of closed PRs) from the config repo; with --cluster, find orphans."""
-    from shipyard.envs.previews_repo import resolve_config_repo
+    from shipyard.envs.configrepo import resolve_config_repo
 
     if (delete_orphans or kubeconfig or context) and not cluster:
         raise ShipyardError("--delete-orphans, --kubeconfig and --context need --cluster")
@@ -272,7 +275,7 @@ def gc(
         raise ShipyardError("give one PR state source: --pr-state FILE or --github")
     lookup = _github(github, repo, token_file, api_url, "--github")
     platform, root_dir = _platform(root)
-    source = resolve_config_repo(config_repo, platform, root_dir)
+    source = resolve_config_repo(platform, root_dir, config_repo)
     moment = _now(now)
     if cluster:
         _gc_cluster(

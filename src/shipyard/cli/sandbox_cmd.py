@@ -8,7 +8,6 @@ from typing import Any
 import typer
 
 from shipyard.cli.output import emit_json, emit_plan, say
-from shipyard.errors import ShipyardError
 
 
 def register(app: typer.Typer) -> None:
@@ -32,20 +31,13 @@ CONFIG_REPO_HELP = "The GitOps config repo (path or URL); default: repos.config 
 
 
 def _context(root: Path, config_repo: str | None) -> tuple[str, Any]:
+    from shipyard.envs.configrepo import resolve_config_repo
     from shipyard.envs.sandbox import sandbox_target
     from shipyard.spec.loader import find_spec, load_spec
 
     spec = find_spec(root)
     platform = load_spec(spec)
-    location = config_repo or platform.repos.config
-    if not location:
-        raise ShipyardError(
-            "no config repo: shipyard.yaml has no repos.config",
-            hint="set repos.config in shipyard.yaml, or pass --config-repo PATH|URL",
-        )
-    if "://" not in location and not Path(location).is_absolute():
-        location = str((spec.parent / location).resolve())
-    return location, sandbox_target(platform)
+    return resolve_config_repo(platform, spec.parent, config_repo), sandbox_target(platform)
 
 
 def _run_sync(

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from shipyard.envs.configrepo import resolve_config_repo
 from shipyard.envs.ledger import Ledger
 from shipyard.envs.tags import StoreTags
-from shipyard.errors import ShipyardError
 from shipyard.gitflow.git import Git, PushRejected
 from shipyard.spec.model import Platform
 
@@ -49,22 +49,6 @@ def load_context(start: Path, config_repo: str | None) -> Context:
         config_repo=resolve_config_repo(platform, root, config_repo),
         tags=StoreTags(Stores.for_platform(platform, root)),
     )
-
-
-def resolve_config_repo(platform: Platform, root: Path, given: str | None) -> str:
-    """The config repo to use: ``--config-repo``, else ``repos.config`` of the spec (paths relative to the root)."""
-    location = given or platform.repos.config
-    if not location:
-        raise ShipyardError(
-            "no config repo: shipyard.yaml has no repos.config",
-            hint="set repos.config in shipyard.yaml, or pass --config-repo PATH|URL",
-        )
-    if "://" in location or (":" in location and "@" in location):
-        return location
-    path = Path(location) if Path(location).is_absolute() else root / location
-    if not path.exists():
-        raise ShipyardError(f"config repo {path} does not exist", hint="create it with `git init --bare`")
-    return str(path.resolve())
 
 
 @contextlib.contextmanager

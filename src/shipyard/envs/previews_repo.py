@@ -29,23 +29,6 @@ from shipyard.spec.model import Platform
 _SHA = re.compile(r"^[0-9a-fA-F]{7,64}$")
 
 
-def resolve_config_repo(given: str | None, platform: Platform, root: Path) -> str:
-    """The config repo to use: ``--config-repo``, else ``repos.config`` of the spec (relative to the spec)."""
-    source = given or platform.repos.config
-    if not source:
-        raise ShipyardError(
-            "no config repo: shipyard.yaml has no repos.config",
-            hint="set repos.config in shipyard.yaml, or pass --config-repo URL|PATH",
-        )
-    if "://" in source or source.startswith("git@"):
-        return source
-    path = Path(source)
-    path = path if path.is_absolute() else (root if given is None else Path.cwd()) / path
-    if not path.exists():
-        raise ShipyardError(f"config repo {path} does not exist", hint="run `shipyard init`, or pass --config-repo")
-    return str(path.resolve())
-
-
 @contextmanager
 def config_checkout(source: str, sparse: Sequence[str] = ()) -> Iterator[Path]:
     """A fresh clone of the config repo (remote ``origin``, nothing checked out yet), removed afterwards.
