@@ -149,7 +149,7 @@ def test_maturity_gate(platform: Platform, remote: str, layout: StoreTags) -> No
     add(platform, remote, BETA1)
     with pytest.raises(GateRefused) as alpha_to_uat:
         promote(platform, remote, "uat", layout, version=ALPHA, approve=True, approver="alice")
-    assert refused(alpha_to_uat) == {"maturity": False, "upstream": True, "approval": True}
+    assert refused(alpha_to_uat) == {"maturity": False, "upstream": True, "approval": True, "vulnerabilities": True}
     with pytest.raises(GateRefused) as beta_to_dev:
         promote(platform, remote, "dev", layout, version=BETA1)
     assert refused(beta_to_dev)["maturity"] is False

@@ -32,7 +32,10 @@ def promote(
     dry_run: bool = typer.Option(False, "--dry-run", help="Check the gates and print the plan; change nothing."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Promote freight into a stage after its gates: maturity, upstream, stable tag, approval. Exit 1 if refused."""
+    """Promote freight into a stage after its gates (maturity, upstream, stable tag, approval, vulnerabilities).
+
+    Exit 1 if refused. Manual stages re-read Harbor's vulnerability reports (SHIPYARD_HARBOR_USERNAME/PASSWORD).
+    """
     from shipyard.envs.checkout import load_context
     from shipyard.envs.gates import GateRefused
     from shipyard.envs.promotion import approver_name, promote_auto

@@ -29,6 +29,7 @@ from shipyard.envs.images import overlay_path, set_images
 from shipyard.envs.ledger import ROLLBACK_SUBJECT, Entry, Ledger
 from shipyard.envs.tags import TagLookup
 from shipyard.envs.versions import parse_tag, try_parse_tag
+from shipyard.envs.vulngate import vulnerability_gate
 from shipyard.errors import ShipyardError
 from shipyard.gitflow.git import Git, change_branch
 from shipyard.plan import Op, Plan
@@ -225,6 +226,8 @@ def promote(
         ledger = Ledger.read(Git(checkout), BRANCH)
         chosen = resolve(node, checkout, ledger, freight, version)
         move = check(platform, node, ledger, chosen, tags, approve, approver)
+        if (scan := vulnerability_gate(platform, node, move.images)) is not None:  # manual stages: Harbor's reports
+            move.gates.append(scan)
         if not all(g.passed for g in move.gates):
             raise GateRefused(stage, move.gates)
         move.plan(outcome.plan)
