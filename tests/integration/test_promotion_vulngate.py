@@ -18,7 +18,7 @@ import pytest
 from shipyard.envs.checkout import read_ledger
 from shipyard.envs.gates import GateRefused
 from shipyard.envs.promotion import promote, promote_auto
-from shipyard.envs.tags import OciLayoutTags
+from shipyard.envs.tags import StoreTags
 from shipyard.spec.loader import parse_spec
 from shipyard.spec.model import Platform
 from tests.integration import test_harbor_apply, test_promotion_scenarios
@@ -159,7 +159,7 @@ def test_auto_stages_are_not_rechecked(remote: str, harbor: HarborStandin) -> No
     assert harbor.requests == []
 
 
-def test_a_registry_that_does_not_scan_is_not_checked(platform: Platform, remote: str, layout: OciLayoutTags) -> None:
+def test_a_registry_that_does_not_scan_is_not_checked(platform: Platform, remote: str, layout: StoreTags) -> None:
     add(platform, remote, BETA1)
     outcome = promote(platform, remote, "uat", layout, version=BETA1, approve=True, approver="alice", dry_run=True)
     gates = outcome.to_json()["moves"][0]["gates"]  # type: ignore[index]
