@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from shipyard.envs.previews_marks import Marked, NamePattern, protected_namespaces, read_marks
 from shipyard.envs.previews_render import PreviewRequest, preview_urls, render_preview
@@ -17,6 +19,7 @@ registry: {url: harbor.acme.example.com}
 preview: {ttl: 3d, host: "{service}-pr{number}.previews.{domain}"}
 """
 WHEN = datetime(2024, 11, 14, 15, 30, 45, tzinfo=UTC)
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "previews" / "pr-7"
 
 
 def test_same_inputs_same_bytes_and_marks_the_gc_recognises() -> None:
@@ -36,3 +39,15 @@ def test_same_inputs_same_bytes_and_marks_the_gc_recognises() -> None:
         "api": "https://api-pr7.previews.acme.example.com",
         "web": "https://web-pr7.previews.acme.example.com",
     }
+
+
+def test_preview_directory_matches_the_golden_files() -> None:
+    # Open previews are re-rendered on every `preview up`: a changed key order or default would rewrite them all.
+    rendered = render_preview(parse_spec(SPEC), PreviewRequest(7, "ABCDEF0123456789", ("web", "api")), WHEN)
+    if os.environ.get("SHIPYARD_UPDATE_GOLDEN") == "1":
+        for name, text in rendered.items():
+            (GOLDEN / name).write_text(text)
+    on_disk = {p.name: p.read_text() for p in GOLDEN.glob("*.yaml")}
+    assert sorted(on_disk) == sorted(rendered), "run with SHIPYARD_UPDATE_GOLDEN=1 after an intended change"
+    for name, text in rendered.items():
+        assert on_disk[name] == text, name

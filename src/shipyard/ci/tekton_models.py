@@ -1,6 +1,7 @@
-"""Typed models of the Tekton and RBAC objects Shipyard renders: a misspelt field cannot be written.
+"""Typed models of the Tekton objects Shipyard renders: a misspelt field cannot be written.
 
-Only the fields Shipyard uses are modelled; each model rejects unknown fields (``K8sModel``).
+Only the fields Shipyard uses are modelled; each model rejects unknown fields (``K8sModel``). Built-in
+Kubernetes parts (environment variables, security contexts, ServiceAccounts, RBAC) come from ``shipyard.k8s.core``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from shipyard.k8s.base import K8sModel, ObjectMeta
+from shipyard.k8s.core import EnvVar, SecurityContext
 
 PIPELINE_API: Literal["tekton.dev/v1"] = "tekton.dev/v1"
 TRIGGERS_API: Literal["triggers.tekton.dev/v1beta1"] = "triggers.tekton.dev/v1beta1"
@@ -55,20 +57,6 @@ class TaskResult(K8sModel):
     name: str
     type: Literal["string", "array"] | None = None
     description: str | None = None
-
-
-class EnvVar(K8sModel):
-    """An environment variable of a step."""
-
-    name: str
-    value: str
-
-
-class SecurityContext(K8sModel):
-    """What a step may do; only image builds need more than the default."""
-
-    privileged: bool | None = None
-    run_as_user: int | None = None
 
 
 class Step(K8sModel):
@@ -325,37 +313,3 @@ class EventListener(K8sModel):
     kind: Literal["EventListener"] = "EventListener"
     metadata: ObjectMeta
     spec: EventListenerSpec
-
-
-class ServiceAccount(K8sModel):
-    """A v1 ServiceAccount."""
-
-    api_version: Literal["v1"] = "v1"
-    kind: Literal["ServiceAccount"] = "ServiceAccount"
-    metadata: ObjectMeta
-
-
-class RoleRef(K8sModel):
-    """The (Cluster)Role a binding grants."""
-
-    api_group: Literal["rbac.authorization.k8s.io"] = "rbac.authorization.k8s.io"
-    kind: Literal["Role", "ClusterRole"]
-    name: str
-
-
-class Subject(K8sModel):
-    """Who a binding grants the role to."""
-
-    kind: Literal["ServiceAccount"] = "ServiceAccount"
-    name: str
-    namespace: str
-
-
-class RoleBinding(K8sModel):
-    """A rbac.authorization.k8s.io/v1 RoleBinding or ClusterRoleBinding."""
-
-    api_version: Literal["rbac.authorization.k8s.io/v1"] = "rbac.authorization.k8s.io/v1"
-    kind: Literal["RoleBinding", "ClusterRoleBinding"] = "RoleBinding"
-    metadata: ObjectMeta
-    role_ref: RoleRef
-    subjects: list[Subject]

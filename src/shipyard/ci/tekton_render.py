@@ -12,7 +12,6 @@ from shipyard.ci import images
 from shipyard.ci.routes import ROUTES, Route
 from shipyard.ci.tekton_models import (
     BindingParam,
-    EnvVar,
     EventListener,
     EventListenerSpec,
     EventListenerTrigger,
@@ -29,14 +28,9 @@ from shipyard.ci.tekton_models import (
     PipelineSpec,
     PipelineTask,
     Ref,
-    RoleBinding,
-    RoleRef,
     RunWorkspace,
     SecretVolume,
-    SecurityContext,
-    ServiceAccount,
     Step,
-    Subject,
     Task,
     TaskRef,
     TaskResult,
@@ -53,6 +47,7 @@ from shipyard.ci.tekton_models import (
     WorkspaceDeclaration,
 )
 from shipyard.k8s.base import K8sModel, ObjectMeta
+from shipyard.k8s.core import EnvVar, RoleBinding, RoleRef, SecurityContext, ServiceAccount, Subject
 from shipyard.k8s.yaml import dump, dump_all
 from shipyard.render.writer import with_header
 from shipyard.spec.model import Platform

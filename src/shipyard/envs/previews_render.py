@@ -13,11 +13,10 @@ the Secret, the data (an ``emptyDir``) and everything else.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
-
-from pydantic import Field
+from typing import Any
 
 from shipyard.envs.previews_marks import (
     ANNOTATION_CREATED,
@@ -29,7 +28,41 @@ from shipyard.envs.previews_marks import (
     NamePattern,
     format_rfc3339,
 )
-from shipyard.k8s.base import K8sModel, ObjectMeta
+from shipyard.k8s.base import ObjectMeta
+from shipyard.k8s.core import (
+    Container,
+    ContainerPort,
+    EmptyDirVolumeSource,
+    EnvVar,
+    EnvVarSource,
+    ExecAction,
+    Ingress,
+    IngressRule,
+    IngressSpec,
+    Job,
+    JobSpec,
+    LabelSelector,
+    Namespace,
+    PodSpec,
+    PodTemplateSpec,
+    PolicyRule,
+    Probe,
+    Role,
+    RoleBinding,
+    RoleRef,
+    SecretKeySelector,
+    Service,
+    ServiceAccount,
+    ServicePort,
+    ServiceSpec,
+    StatefulSet,
+    StatefulSetSpec,
+    Subject,
+    TemplateMeta,
+    Volume,
+    VolumeMount,
+)
+from shipyard.k8s.kustomize import Image, Kustomization, Patch
 from shipyard.k8s.yaml import dump, dump_all
 from shipyard.spec.model import Platform
 
@@ -40,6 +73,10 @@ DB_DATABASE = "app"
 DB_USER = "preview"
 POSTGRES_IMAGE = "docker.io/library/postgres:16.6-alpine"
 _SYNC_WAVE = "argocd.argoproj.io/sync-wave"
+# Preview directories already in the GitOps repository were written with these key orders, which differ
+# from the shared models' field order; keeping them means re-rendering an open preview changes no byte.
+_ROLE_BINDING_KEYS = ("apiVersion", "kind", "metadata", "subjects", "roleRef")
+_CONTAINER_KEYS = ("name", "image", "command", "env", "ports", "readinessProbe", "volumeMounts")
 
 
 @dataclass(frozen=True)
@@ -54,217 +91,6 @@ class PreviewRequest:
     def tag(self) -> str:
         """The image tag CI pushed for this build: ``pr-<n>-<sha7>``."""
         return f"pr-{self.number}-{self.sha[:7].lower()}"
-
-
-class _Object(K8sModel):
-    api_version: str
-    kind: str
-    metadata: ObjectMeta
-
-
-class Namespace(_Object):
-    """v1 Namespace."""
-
-    api_version: Literal["v1"] = "v1"
-    kind: Literal["Namespace"] = "Namespace"
-
-
-class Backend(K8sModel):
-    """networking.k8s.io/v1 IngressBackend with a service (port by number)."""
-
-    service: dict[str, Any]
-
-
-class HttpPath(K8sModel):
-    """One path of an Ingress rule."""
-
-    path: str = "/"
-    path_type: Literal["Prefix"] = "Prefix"
-    backend: Backend
-
-
-class IngressRule(K8sModel):
-    """One host of an Ingress."""
-
-    host: str
-    http: dict[Literal["paths"], list[HttpPath]]
-
-
-class IngressSpec(K8sModel):
-    """networking.k8s.io/v1 IngressSpec."""
-
-    ingress_class_name: str
-    rules: list[IngressRule]
-
-
-class Ingress(_Object):
-    """networking.k8s.io/v1 Ingress."""
-
-    api_version: Literal["networking.k8s.io/v1"] = "networking.k8s.io/v1"
-    kind: Literal["Ingress"] = "Ingress"
-    spec: IngressSpec
-
-
-class ServiceAccount(_Object):
-    """v1 ServiceAccount."""
-
-    api_version: Literal["v1"] = "v1"
-    kind: Literal["ServiceAccount"] = "ServiceAccount"
-
-
-class PolicyRule(K8sModel):
-    """rbac.authorization.k8s.io/v1 PolicyRule."""
-
-    api_groups: list[str]
-    resources: list[str]
-    verbs: list[str]
-
-
-class Role(_Object):
-    """rbac.authorization.k8s.io/v1 Role."""
-
-    api_version: Literal["rbac.authorization.k8s.io/v1"] = "rbac.authorization.k8s.io/v1"
-    kind: Literal["Role"] = "Role"
-    rules: list[PolicyRule]
-
-
-class Subject(K8sModel):
-    """A RoleBinding subject."""
-
-    kind: Literal["ServiceAccount"] = "ServiceAccount"
-    name: str
-
-
-class RoleRef(K8sModel):
-    """A RoleBinding's role."""
-
-    api_group: Literal["rbac.authorization.k8s.io"] = "rbac.authorization.k8s.io"
-    kind: Literal["Role"] = "Role"
-    name: str
-
-
-class RoleBinding(_Object):
-    """rbac.authorization.k8s.io/v1 RoleBinding."""
-
-    api_version: Literal["rbac.authorization.k8s.io/v1"] = "rbac.authorization.k8s.io/v1"
-    kind: Literal["RoleBinding"] = "RoleBinding"
-    subjects: list[Subject]
-    role_ref: RoleRef
-
-
-class EnvVar(K8sModel):
-    """A container environment variable, literal or from a Secret key."""
-
-    name: str
-    value: str | None = None
-    value_from: dict[str, dict[str, str]] | None = None
-
-
-class Container(K8sModel):
-    """The parts of a v1 Container the preview objects set."""
-
-    name: str
-    image: str | None = None
-    command: list[str] | None = None
-    env: list[EnvVar] | None = None
-    ports: list[dict[str, Any]] | None = None
-    readiness_probe: dict[str, Any] | None = None
-    volume_mounts: list[dict[str, str]] | None = None
-
-
-class PodSpec(K8sModel):
-    """The parts of a v1 PodSpec the preview objects set."""
-
-    service_account_name: str | None = None
-    restart_policy: Literal["OnFailure", "Always"] | None = None
-    containers: list[Container]
-    volumes: list[dict[str, Any]] | None = None
-
-
-class PodTemplate(K8sModel):
-    """A pod template."""
-
-    metadata: dict[str, dict[str, str]] | None = None
-    spec: PodSpec
-
-
-class JobSpec(K8sModel):
-    """batch/v1 JobSpec."""
-
-    backoff_limit: int = 6
-    template: PodTemplate
-
-
-class Job(_Object):
-    """batch/v1 Job."""
-
-    api_version: Literal["batch/v1"] = "batch/v1"
-    kind: Literal["Job"] = "Job"
-    spec: JobSpec
-
-
-class StatefulSetSpec(K8sModel):
-    """apps/v1 StatefulSetSpec."""
-
-    service_name: str
-    replicas: int = 1
-    selector: dict[str, dict[str, str]]
-    template: PodTemplate
-
-
-class StatefulSet(_Object):
-    """apps/v1 StatefulSet."""
-
-    api_version: Literal["apps/v1"] = "apps/v1"
-    kind: Literal["StatefulSet"] = "StatefulSet"
-    spec: StatefulSetSpec
-
-
-class ServicePort(K8sModel):
-    """A v1 ServicePort."""
-
-    name: str
-    port: int
-    target_port: int
-
-
-class ServiceSpec(K8sModel):
-    """v1 ServiceSpec."""
-
-    selector: dict[str, str]
-    ports: list[ServicePort]
-
-
-class Service(_Object):
-    """v1 Service."""
-
-    api_version: Literal["v1"] = "v1"
-    kind: Literal["Service"] = "Service"
-    spec: ServiceSpec
-
-
-class ImageOverride(K8sModel):
-    """A kustomize ``images:`` entry."""
-
-    name: str
-    new_tag: str
-
-
-class Patch(K8sModel):
-    """A kustomize ``patches:`` entry (inline strategic merge patch)."""
-
-    patch: str
-
-
-class Kustomization(K8sModel):
-    """kustomize.config.k8s.io/v1beta1 Kustomization: what Argo CD builds for the preview."""
-
-    api_version: Literal["kustomize.config.k8s.io/v1beta1"] = "kustomize.config.k8s.io/v1beta1"
-    kind: Literal["Kustomization"] = "Kustomization"
-    namespace: str
-    resources: list[str]
-    images: list[ImageOverride] = Field(default_factory=list)
-    patches: list[Patch] = Field(default_factory=list)
 
 
 def preview_hosts(platform: Platform, request: PreviewRequest) -> dict[str, str]:
@@ -300,11 +126,7 @@ def namespace_object(platform: Platform, request: PreviewRequest, created_at: da
 
 
 def _ingress(platform: Platform, request: PreviewRequest) -> Ingress:
-    port = {"number": 80}
-    rules = [
-        IngressRule(host=host, http={"paths": [HttpPath(backend=Backend(service={"name": service, "port": port}))]})
-        for service, host in preview_hosts(platform, request).items()
-    ]
+    rules = [IngressRule.to_service(host, service) for service, host in preview_hosts(platform, request).items()]
     # The ingress class follows the preview's access (public or internal), as the environments' overlays do.
     return Ingress(
         metadata=ObjectMeta(name="preview"),
@@ -313,17 +135,23 @@ def _ingress(platform: Platform, request: PreviewRequest) -> Ingress:
 
 
 def _secret_env(name: str, key: str) -> EnvVar:
-    return EnvVar(name=name, value_from={"secretKeyRef": {"name": DB_SECRET, "key": key}})
+    return EnvVar(name=name, value_from=EnvVarSource(secret_key_ref=SecretKeySelector(name=DB_SECRET, key=key)))
 
 
-def _database_objects(platform: Platform, namespace: str) -> list[_Object]:
+def _in_order(data: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
+    """``data`` with its keys in the order of ``keys`` (all of ``data``'s keys are among them)."""
+    return {key: data[key] for key in keys if key in data}
+
+
+def _database_documents(platform: Platform, namespace: str) -> list[dict[str, Any]]:
     labels = {"app.kubernetes.io/name": DB_NAME}
     wave = {_SYNC_WAVE: "-1"}
     credentials = "preview-db-credentials"
     job = Job(
         metadata=ObjectMeta(name=credentials, annotations=wave),
         spec=JobSpec(
-            template=PodTemplate(
+            backoff_limit=6,
+            template=PodTemplateSpec(
                 spec=PodSpec(
                     service_account_name=credentials,
                     restart_policy="OnFailure",
@@ -343,7 +171,7 @@ def _database_objects(platform: Platform, namespace: str) -> list[_Object]:
                         )
                     ],
                 )
-            )
+            ),
         ),
     )
     postgres = Container(
@@ -355,37 +183,47 @@ def _database_objects(platform: Platform, namespace: str) -> list[_Object]:
             _secret_env("POSTGRES_DB", "database"),
             EnvVar(name="PGDATA", value="/var/lib/postgresql/data/pgdata"),
         ],
-        ports=[{"name": "postgres", "containerPort": DB_PORT}],
-        readiness_probe={"exec": {"command": ["pg_isready", "-U", DB_USER, "-d", DB_DATABASE]}, "periodSeconds": 5},
-        volume_mounts=[{"name": "data", "mountPath": "/var/lib/postgresql/data"}],
+        ports=[ContainerPort(name="postgres", container_port=DB_PORT)],
+        readiness_probe=Probe(
+            exec=ExecAction(command=["pg_isready", "-U", DB_USER, "-d", DB_DATABASE]), period_seconds=5
+        ),
+        volume_mounts=[VolumeMount(name="data", mount_path="/var/lib/postgresql/data")],
     )
+    binding = RoleBinding(
+        metadata=ObjectMeta(name=credentials, annotations=wave),
+        subjects=[Subject(name=credentials)],
+        role_ref=RoleRef(name=credentials),
+    )
+    database = StatefulSet(
+        metadata=ObjectMeta(name=DB_NAME, labels=labels),
+        spec=StatefulSetSpec(
+            service_name=DB_NAME,
+            replicas=1,
+            selector=LabelSelector(match_labels=labels),
+            template=PodTemplateSpec(
+                metadata=TemplateMeta(labels=labels),
+                spec=PodSpec(containers=[postgres], volumes=[Volume(name="data", empty_dir=EmptyDirVolumeSource())]),
+            ),
+        ),
+    ).to_dict()
+    pod = database["spec"]["template"]["spec"]
+    pod["containers"] = [_in_order(container, _CONTAINER_KEYS) for container in pod["containers"]]
     return [
-        ServiceAccount(metadata=ObjectMeta(name=credentials, annotations=wave)),
+        ServiceAccount(metadata=ObjectMeta(name=credentials, annotations=wave)).to_dict(),
         Role(
             metadata=ObjectMeta(name=credentials, annotations=wave),
             rules=[PolicyRule(api_groups=[""], resources=["secrets"], verbs=["get", "create"])],
-        ),
-        RoleBinding(
-            metadata=ObjectMeta(name=credentials, annotations=wave),
-            subjects=[Subject(name=credentials)],
-            role_ref=RoleRef(name=credentials),
-        ),
-        job,
+        ).to_dict(),
+        _in_order(binding.to_dict(), _ROLE_BINDING_KEYS),
+        job.to_dict(),
         Service(
             metadata=ObjectMeta(name=DB_NAME, labels=labels),
-            spec=ServiceSpec(selector=labels, ports=[ServicePort(name="postgres", port=DB_PORT, target_port=DB_PORT)]),
-        ),
-        StatefulSet(
-            metadata=ObjectMeta(name=DB_NAME, labels=labels),
-            spec=StatefulSetSpec(
-                service_name=DB_NAME,
-                selector={"matchLabels": labels},
-                template=PodTemplate(
-                    metadata={"labels": labels},
-                    spec=PodSpec(containers=[postgres], volumes=[{"name": "data", "emptyDir": {}}]),
-                ),
+            spec=ServiceSpec(
+                selector=labels,
+                ports=[ServicePort(name="postgres", port=DB_PORT, target_port=DB_PORT, protocol=None)],
             ),
-        ),
+        ).to_dict(),
+        database,
     ]
 
 
@@ -414,12 +252,12 @@ def render_preview(platform: Platform, request: PreviewRequest, created_at: date
     kustomization = Kustomization(
         namespace=name,
         resources=["namespace.yaml", *(f"../../base/{s}" for s in services), "ingress.yaml", "database.yaml"],
-        images=[ImageOverride(name=platform.registry.image(s), new_tag=request.tag) for s in services],
+        images=[Image(name=platform.registry.image(s), new_tag=request.tag) for s in services],
         patches=[_database_patch(s, name) for s in services],
     )
     return {
         "kustomization.yaml": dump(kustomization.to_dict()),
         "namespace.yaml": dump(namespace.to_dict()),
         "ingress.yaml": dump(_ingress(platform, request).to_dict()),
-        "database.yaml": dump_all(obj.to_dict() for obj in _database_objects(platform, name)),
+        "database.yaml": dump_all(_database_documents(platform, name)),
     }

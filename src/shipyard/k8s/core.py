@@ -69,11 +69,32 @@ class VolumeMount(K8sModel):
     read_only: bool | None = None
 
 
+class ExecAction(K8sModel):
+    """A command run in the container; exit status 0 is success."""
+
+    command: list[str]
+
+
+class Probe(K8sModel):
+    """A check the kubelet runs against a container."""
+
+    exec: ExecAction
+    period_seconds: int | None = None
+
+
+class SecurityContext(K8sModel):
+    """What a container may do; only image builds need more than the default."""
+
+    privileged: bool | None = None
+    run_as_user: int | None = None
+
+
 class Container(K8sModel):
     """One container of a pod."""
 
     name: str
     image: str
+    command: list[str] | None = None
     args: list[str] | None = None
     working_dir: str | None = None
     ports: list[ContainerPort] | None = None
@@ -81,6 +102,7 @@ class Container(K8sModel):
     env: list[EnvVar] | None = None
     resources: ResourceRequirements | None = None
     volume_mounts: list[VolumeMount] | None = None
+    readiness_probe: Probe | None = None
 
 
 class ConfigMapVolumeSource(K8sModel):
@@ -89,11 +111,16 @@ class ConfigMapVolumeSource(K8sModel):
     name: str
 
 
+class EmptyDirVolumeSource(K8sModel):
+    """A scratch directory that lives and dies with the pod."""
+
+
 class Volume(K8sModel):
-    """A pod volume (only ConfigMaps: Shipyard mounts no secrets it did not reference by name)."""
+    """A pod volume: a ConfigMap or a scratch directory (Shipyard mounts no secrets it did not reference by name)."""
 
     name: str
     config_map: ConfigMapVolumeSource | None = None
+    empty_dir: EmptyDirVolumeSource | None = None
 
 
 class PodSpec(K8sModel):
@@ -157,13 +184,31 @@ class Deployment(K8sModel):
     spec: DeploymentSpec
 
 
+class StatefulSetSpec(K8sModel):
+    """StatefulSet spec."""
+
+    service_name: str
+    replicas: int | None = None
+    selector: LabelSelector
+    template: PodTemplateSpec
+
+
+class StatefulSet(K8sModel):
+    """apps/v1 StatefulSet."""
+
+    api_version: Literal["apps/v1"] = "apps/v1"
+    kind: Literal["StatefulSet"] = "StatefulSet"
+    metadata: ObjectMeta
+    spec: StatefulSetSpec
+
+
 class ServicePort(K8sModel):
-    """A port of a Service."""
+    """A port of a Service (``protocol=None`` leaves it to the API server's default, TCP)."""
 
     name: str
     port: int
     target_port: int | str
-    protocol: Literal["TCP", "UDP"] = "TCP"
+    protocol: Literal["TCP", "UDP"] | None = "TCP"
 
 
 class ServiceSpec(K8sModel):
@@ -238,6 +283,14 @@ class IngressRule(K8sModel):
     host: str
     http: HTTPIngressRuleValue
 
+    @classmethod
+    def to_service(cls, host: str, service: str, port: int = 80) -> IngressRule:
+        """All of ``host`` (every path under ``/``) sent to a Service's port."""
+        backend = IngressBackend(service=IngressServiceBackend(name=service, port=ServiceBackendPort(number=port)))
+        return cls(
+            host=host, http=HTTPIngressRuleValue(paths=[HTTPIngressPath(path="/", path_type="Prefix", backend=backend)])
+        )
+
 
 class IngressTLS(K8sModel):
     """TLS for hosts, the certificate in a Secret referenced by name."""
@@ -269,6 +322,15 @@ class JobSpec(K8sModel):
     backoff_limit: int | None = None
     active_deadline_seconds: int | None = None
     template: PodTemplateSpec
+
+
+class Job(K8sModel):
+    """batch/v1 Job."""
+
+    api_version: Literal["batch/v1"] = "batch/v1"
+    kind: Literal["Job"] = "Job"
+    metadata: ObjectMeta
+    spec: JobSpec
 
 
 class JobTemplateSpec(K8sModel):
@@ -303,6 +365,49 @@ class ServiceAccount(K8sModel):
     api_version: Literal["v1"] = "v1"
     kind: Literal["ServiceAccount"] = "ServiceAccount"
     metadata: ObjectMeta
+
+
+class PolicyRule(K8sModel):
+    """What a Role allows: verbs on resources of API groups (``""`` is the core group)."""
+
+    api_groups: list[str]
+    resources: list[str]
+    verbs: list[str]
+
+
+class Role(K8sModel):
+    """rbac.authorization.k8s.io/v1 Role."""
+
+    api_version: Literal["rbac.authorization.k8s.io/v1"] = "rbac.authorization.k8s.io/v1"
+    kind: Literal["Role"] = "Role"
+    metadata: ObjectMeta
+    rules: list[PolicyRule]
+
+
+class RoleRef(K8sModel):
+    """The (Cluster)Role a binding grants."""
+
+    api_group: Literal["rbac.authorization.k8s.io"] = "rbac.authorization.k8s.io"
+    kind: Literal["Role", "ClusterRole"] = "Role"
+    name: str
+
+
+class Subject(K8sModel):
+    """Who a binding grants the role to (the namespace is needed by a ClusterRoleBinding's subjects)."""
+
+    kind: Literal["ServiceAccount"] = "ServiceAccount"
+    name: str
+    namespace: str | None = None
+
+
+class RoleBinding(K8sModel):
+    """rbac.authorization.k8s.io/v1 RoleBinding or ClusterRoleBinding."""
+
+    api_version: Literal["rbac.authorization.k8s.io/v1"] = "rbac.authorization.k8s.io/v1"
+    kind: Literal["RoleBinding", "ClusterRoleBinding"] = "RoleBinding"
+    metadata: ObjectMeta
+    role_ref: RoleRef
+    subjects: list[Subject]
 
 
 class SecretTemplateMeta(K8sModel):

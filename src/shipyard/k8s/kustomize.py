@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import model_validator
+
 from shipyard.k8s.base import K8sModel
 
 
@@ -18,10 +20,17 @@ class PatchTarget(K8sModel):
 
 
 class Patch(K8sModel):
-    """A strategic-merge or JSON6902 patch in a file next to the kustomization."""
+    """A strategic-merge or JSON6902 patch: in a file next to the kustomization (``path``) or inline (``patch``)."""
 
-    path: str
+    path: str | None = None
+    patch: str | None = None
     target: PatchTarget | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Patch:
+        if (self.path is None) == (self.patch is None):
+            raise ValueError("a kustomize patch is either a file (path) or inline text (patch), exactly one of them")
+        return self
 
 
 class Image(K8sModel):
@@ -50,8 +59,8 @@ class Kustomization(K8sModel):
     labels: list[Labels] | None = None
     resources: list[str] | None = None
     configurations: list[str] | None = None
-    patches: list[Patch] | None = None
     images: list[Image] | None = None
+    patches: list[Patch] | None = None
 
 
 class FieldSpec(K8sModel):

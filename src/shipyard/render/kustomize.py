@@ -28,12 +28,8 @@ from shipyard.k8s.core import (
     ExternalSecretRemoteRef,
     ExternalSecretSpec,
     ExternalSecretTarget,
-    HTTPIngressPath,
-    HTTPIngressRuleValue,
     Ingress,
-    IngressBackend,
     IngressRule,
-    IngressServiceBackend,
     IngressSpec,
     IngressTLS,
     LabelSelector,
@@ -49,7 +45,6 @@ from shipyard.k8s.core import (
     SecretKeySelector,
     SecretStoreRef,
     Service,
-    ServiceBackendPort,
     ServicePort,
     ServiceSpec,
     TemplateMeta,
@@ -247,22 +242,7 @@ def _service_objects(platform: Platform, env: Environment, service: str) -> list
         spec=IngressSpec(
             ingress_class_name=INGRESS_CLASS[env.access],
             tls=[IngressTLS(hosts=[host], secret_name=f"{service}-tls")],
-            rules=[
-                IngressRule(
-                    host=host,
-                    http=HTTPIngressRuleValue(
-                        paths=[
-                            HTTPIngressPath(
-                                path="/",
-                                path_type="Prefix",
-                                backend=IngressBackend(
-                                    service=IngressServiceBackend(name=service, port=ServiceBackendPort(number=80))
-                                ),
-                            )
-                        ]
-                    ),
-                )
-            ],
+            rules=[IngressRule.to_service(host, service)],
         ),
     )
     objects: list[Ingress | Rollout | Service] = [ingress]
