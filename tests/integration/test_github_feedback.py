@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -21,28 +20,13 @@ import pytest
 from shipyard.github.client import GitHubClient, GitHubError, load_token
 from shipyard.github.feedback import MARKER, Feedback, apply_feedback, plan_feedback
 from shipyard.scan import evaluate, load_report
-from tests.ci_parts import npm_file
 from tests.realparts import need_reference
-from tests.standins.github import GitHubStandIn
-from tests.standins.openapi import OpenAPI
+from tests.standins.github import TEST_TOKEN, GitHubStandIn
 
 pytestmark = pytest.mark.integration
 
-TOKEN = "ghp_TESTTOKEN0123456789abcdefSECRET"
+TOKEN = TEST_TOKEN
 REPO = "acme/monorepo"
-
-
-@pytest.fixture(scope="session")
-def github_api() -> OpenAPI:
-    return OpenAPI(npm_file("@octokit", "openapi", "generated", "api.github.com.json"))
-
-
-@pytest.fixture
-def github(github_api: OpenAPI) -> Iterator[GitHubStandIn]:
-    stand_in = GitHubStandIn(github_api, TOKEN)
-    with stand_in.running():
-        yield stand_in
-    assert stand_in.violations == [], stand_in.violations
 
 
 class Sleeps(list[float]):

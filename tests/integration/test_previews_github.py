@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,30 +25,15 @@ from shipyard.github.client import GitHubClient
 from shipyard.github.feedback import MARKER, Feedback, apply_feedback, plan_feedback
 from shipyard.spec.loader import load_spec
 from shipyard.spec.model import Platform
-from tests.ci_parts import npm_file
-from tests.standins.github import GitHubStandIn
-from tests.standins.openapi import OpenAPI
+from tests.standins.github import TEST_TOKEN, GitHubStandIn
 
 pytestmark = pytest.mark.integration
 
-TOKEN = "ghp_PREVIEWTOKEN0123456789abcdefSECRET"
+TOKEN = TEST_TOKEN
 REPO = "acme/monorepo"
 SHA1 = "0123456789abcdef0123456789abcdef01234567"
 SHA2 = "fedcba9876543210fedcba9876543210fedcba98"
 T0 = datetime(2024, 11, 14, 15, 30, 45, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def github_api() -> OpenAPI:
-    return OpenAPI(npm_file("@octokit", "openapi", "generated", "api.github.com.json"))
-
-
-@pytest.fixture
-def github(github_api: OpenAPI) -> Iterator[GitHubStandIn]:
-    stand_in = GitHubStandIn(github_api, TOKEN)
-    with stand_in.running():
-        yield stand_in
-    assert stand_in.violations == [], stand_in.violations
 
 
 @pytest.fixture

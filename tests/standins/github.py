@@ -16,6 +16,10 @@ from tests.standins.server import ContractStandIn, Reply
 _NOT_FOUND = {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
 
 
+# The token the stand-in accepts; tests check it never appears in output.
+TEST_TOKEN = "ghp_TESTTOKEN0123456789abcdefSECRET"
+
+
 class GitHubStandIn(ContractStandIn):
     """GitHub's issue comments, pull request reviews and pull request states, for one token."""
 
