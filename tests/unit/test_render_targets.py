@@ -116,7 +116,13 @@ def test_cronjob_commands_are_real_shipyard_commands(acme: Path) -> None:
     import subprocess
     import sys
 
-    for path, docs in _files(acme).items():
+    (acme / "masking.yaml").write_text("tables: {}\n")
+    rendered = {**_files(acme, "sandbox:\n  database:\n    rules: masking.yaml\n")}
+    spec = acme / "shipyard.yaml"
+    spec.write_text(spec.read_text().replace("rules: masking.yaml", "strategy: synthetic"))
+    rendered |= _files(acme)
+    assert {"jobs/sandbox-db-clone.yaml", "jobs/sandbox-db-synth.yaml"} <= set(rendered)
+    for path, docs in rendered.items():
         if not path.startswith("jobs/"):
             continue
         for doc in docs:
@@ -124,7 +130,48 @@ def test_cronjob_commands_are_real_shipyard_commands(acme: Path) -> None:
                 continue
             (container,) = doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
             args = [a.replace("$(SHIPYARD_CONFIG_REPO)", str(acme)) for a in container["args"]]
+            args = [str(acme / "masking.yaml") if a.endswith("sandbox-rules.yaml") else a for a in args]
             result = subprocess.run(
                 [sys.executable, "-m", "shipyard", *args, "--help"], capture_output=True, text=True, check=False
             )
             assert result.returncode == 0, (path, result.stderr)
+
+
+def test_the_sandbox_database_job_clones_with_the_rules_or_synthesises(acme: Path) -> None:
+    assert "jobs/sandbox-db-clone.yaml" not in _files(acme)  # no rules file: nothing safe to mask with
+    (acme / "masking.yaml").write_text("tables:\n  users:\n    email: fake.email\n")
+    files = _files(acme, "sandbox:\n  database:\n    rules: masking.yaml\n")
+    (job,) = files["jobs/sandbox-db-clone.yaml"]
+    pod = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["args"] == [
+        "sandbox", "db", "clone",
+        "--from", "postgresql://production-db.production.svc.cluster.local:5432/acme",
+        "--to", "postgresql://sandbox-db.sandbox.svc.cluster.local:5432/acme",
+        "--rules", "/etc/shipyard/sandbox-rules.yaml",
+    ]  # fmt: skip
+    env = {e["name"]: e for e in container["env"]}
+    assert env["PGPASSFILE"]["value"] == "/etc/shipyard-db/pgpass"
+    assert env["SHIPYARD_SANDBOX_SALT"]["valueFrom"] == {"secretKeyRef": {"name": "shipyard-sandbox-db", "key": "salt"}}
+    assert {"name": "database", "secret": {"secretName": "shipyard-sandbox-db", "defaultMode": 0o400}} in pod["volumes"]
+    (spec,) = files["jobs/spec.yaml"]
+    assert spec["data"]["sandbox-rules.yaml"] == "tables:\n  users:\n    email: fake.email\n"
+
+
+def test_a_synthetic_sandbox_database_gets_fresh_rows_daily(acme: Path) -> None:
+    files = _files(acme, "sandbox:\n  database:\n    strategy: synthetic\n    rows: 500\n")
+    (job,) = files["jobs/sandbox-db-synth.yaml"]
+    (container,) = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    assert container["args"] == [
+        "sandbox", "db", "synth", "--to", "postgresql://sandbox-db.sandbox.svc.cluster.local:5432/acme", "--rows", "500"
+    ]  # fmt: skip
+    assert "SHIPYARD_SANDBOX_SALT" not in {e["name"] for e in container["env"]}
+
+
+def test_a_missing_rules_file_is_named(acme: Path) -> None:
+    import pytest
+
+    from shipyard.errors import ShipyardError
+
+    with pytest.raises(ShipyardError, match=r"sandbox\.database\.rules names .*nope\.yaml"):
+        _files(acme, "sandbox:\n  database:\n    rules: nope.yaml\n")

@@ -115,12 +115,20 @@ class EmptyDirVolumeSource(K8sModel):
     """A scratch directory that lives and dies with the pod."""
 
 
+class SecretVolumeSource(K8sModel):
+    """A Secret, referenced by name, mounted as files (its values never appear in what Shipyard renders)."""
+
+    secret_name: str
+    default_mode: int | None = None
+
+
 class Volume(K8sModel):
     """A pod volume: a ConfigMap or a scratch directory (Shipyard mounts no secrets it did not reference by name)."""
 
     name: str
     config_map: ConfigMapVolumeSource | None = None
     empty_dir: EmptyDirVolumeSource | None = None
+    secret: SecretVolumeSource | None = None
 
 
 class PodSpec(K8sModel):

@@ -1,11 +1,13 @@
-"""The platform's scheduled jobs: the daily sandbox sync and the preview clean-up every six hours.
+"""The platform's scheduled jobs: the daily sandbox reset and its database, the TTL check, and the
+preview clean-up every six hours.
 
 Each runs a ``shipyard`` command in Shipyard's own pinned image (no shell scripts), with the spec
-mounted from a ConfigMap and git credentials from a Secret referenced by name, never rendered.
+mounted from a ConfigMap and credentials from Secrets referenced by name, never rendered.
 """
 
 from __future__ import annotations
 
+from shipyard.errors import ShipyardError
 from shipyard.k8s.base import ObjectMeta
 from shipyard.k8s.core import (
     ConfigMap,
@@ -15,6 +17,7 @@ from shipyard.k8s.core import (
     CronJobSpec,
     EnvFromSource,
     EnvVar,
+    EnvVarSource,
     ExternalSecret,
     ExternalSecretData,
     ExternalSecretRemoteRef,
@@ -26,7 +29,9 @@ from shipyard.k8s.core import (
     Namespace,
     PodSpec,
     PodTemplateSpec,
+    SecretKeySelector,
     SecretStoreRef,
+    SecretVolumeSource,
     ServiceAccount,
     TemplateMeta,
     Volume,
@@ -43,17 +48,23 @@ GIT_SECRET = "shipyard-git"
 SPEC_DIR = "/etc/shipyard"
 # Kubernetes expands $(VAR) in args from the container's env, so the URL is written once, in the env.
 CONFIG_REPO_ARGS = ["--config-repo", "$(SHIPYARD_CONFIG_REPO)"]
+# The sandbox database job's Secret (created by the platform team, referenced by name): `pgpass`, a libpq
+# password file with a line for production's server and one for the sandbox's, and `salt`, the masking salt.
+SANDBOX_DB_SECRET = "shipyard-sandbox-db"
+SANDBOX_DB_DIR = "/etc/shipyard-db"
+RULES_KEY = "sandbox-rules.yaml"
 
 
 def render_jobs(platform: Platform, workspace: Workspace) -> dict[str, str]:
     """``jobs/``: the namespace, the spec ConfigMap, a ServiceAccount and the two CronJobs."""
     labels = part_of(platform)
+    rules = _masking_rules(platform, workspace)
     files = {
         "jobs/namespace.yaml": yaml_of(Namespace(metadata=ObjectMeta(name=JOBS_NAMESPACE, labels=labels))),
         "jobs/spec.yaml": yaml_of(
             ConfigMap(
                 metadata=ObjectMeta(name=SPEC_CONFIGMAP, namespace=JOBS_NAMESPACE, labels=labels),
-                data={"shipyard.yaml": dump(platform.model_dump(mode="json", by_alias=True))},
+                data={"shipyard.yaml": dump(platform.model_dump(mode="json", by_alias=True)), **rules},
             )
         ),
         "jobs/serviceaccount.yaml": yaml_of(
@@ -76,6 +87,9 @@ def render_jobs(platform: Platform, workspace: Workspace) -> dict[str, str]:
             )
         ),
     }
+    database_job = _sandbox_database_job(platform, bool(rules))
+    if database_job is not None:
+        files[f"jobs/{database_job.metadata.name}.yaml"] = yaml_of(database_job)
     if platform.secrets.store:
         files["jobs/git-credentials.yaml"] = yaml_of(
             ExternalSecret(
@@ -96,16 +110,66 @@ def render_jobs(platform: Platform, workspace: Workspace) -> dict[str, str]:
     return files
 
 
-def _cronjob(platform: Platform, name: str, schedule: str, args: list[str]) -> CronJob:
+def _masking_rules(platform: Platform, workspace: Workspace) -> dict[str, str]:
+    """The anonymized clone's rules file, carried in the spec ConfigMap so the CronJob can read it."""
+    database = platform.sandbox.database
+    if database.strategy != "anonymize" or database.rules is None:
+        return {}
+    path = workspace.root / database.rules
+    try:
+        return {RULES_KEY: path.read_text(encoding="utf-8")}
+    except OSError as exc:
+        raise ShipyardError(
+            f"sandbox.database.rules names {path}, which cannot be read: {exc.strerror}",
+            hint="give the masking rules file's path relative to shipyard.yaml",
+        ) from None
+
+
+def _sandbox_database_job(platform: Platform, has_rules: bool) -> CronJob | None:
+    """The sandbox database's daily job: a masked clone of production, or synthetic rows.
+
+    An anonymized clone needs a rules file (there is no safe default for what to mask), so without one
+    no clone job is rendered.
+    """
+    database = platform.sandbox.database
+    if database.strategy == "synthetic":
+        args = ["sandbox", "db", "synth", "--to", database.url, "--rows", str(database.rows)]
+        return _cronjob(platform, "sandbox-db-synth", platform.sandbox.schedule, args, database_secret=True, salt=False)
+    if not has_rules:
+        return None
+    mirrored = platform.environment("sandbox").upstream or "production"
+    source = platform.environment(mirrored).database
+    if source is None:
+        return None
+    args = ["sandbox", "db", "clone", "--from", source.url, "--to", database.url, "--rules", f"{SPEC_DIR}/{RULES_KEY}"]
+    return _cronjob(platform, "sandbox-db-clone", platform.sandbox.schedule, args, database_secret=True, salt=True)
+
+
+def _cronjob(
+    platform: Platform, name: str, schedule: str, args: list[str], *, database_secret: bool = False, salt: bool = False
+) -> CronJob:
     labels = {"app.kubernetes.io/name": name, **part_of(platform)}
+    env = [EnvVar(name="SHIPYARD_CONFIG_REPO", value=config_repo_url(platform))]
+    mounts = [VolumeMount(name="spec", mount_path=SPEC_DIR, read_only=True)]
+    volumes = [Volume(name="spec", config_map=ConfigMapVolumeSource(name=SPEC_CONFIGMAP))]
+    if database_secret:
+        # libpq reads passwords from PGPASSFILE and ignores a file others can read, hence mode 0400.
+        env.append(EnvVar(name="PGPASSFILE", value=f"{SANDBOX_DB_DIR}/pgpass"))
+        if salt:
+            selector = SecretKeySelector(name=SANDBOX_DB_SECRET, key="salt")
+            env.append(EnvVar(name="SHIPYARD_SANDBOX_SALT", value_from=EnvVarSource(secret_key_ref=selector)))
+        mounts.append(VolumeMount(name="database", mount_path=SANDBOX_DB_DIR, read_only=True))
+        volumes.append(
+            Volume(name="database", secret=SecretVolumeSource(secret_name=SANDBOX_DB_SECRET, default_mode=0o400))
+        )
     container = Container(
         name=name,
         image=platform.shipyard_image,
         args=args,
         working_dir=SPEC_DIR,
-        env=[EnvVar(name="SHIPYARD_CONFIG_REPO", value=config_repo_url(platform))],
+        env=env,
         env_from=[EnvFromSource(secret_ref=LocalObjectReference(name=GIT_SECRET))],
-        volume_mounts=[VolumeMount(name="spec", mount_path=SPEC_DIR, read_only=True)],
+        volume_mounts=mounts,
     )
     return CronJob(
         metadata=ObjectMeta(name=name, namespace=JOBS_NAMESPACE, labels=labels),
@@ -125,7 +189,7 @@ def _cronjob(platform: Platform, name: str, schedule: str, args: list[str]) -> C
                             service_account_name="shipyard",
                             restart_policy="Never",
                             containers=[container],
-                            volumes=[Volume(name="spec", config_map=ConfigMapVolumeSource(name=SPEC_CONFIGMAP))],
+                            volumes=volumes,
                         ),
                     ),
                 )

@@ -256,6 +256,10 @@ class SandboxDatabase(SpecModel):
     strategy: Literal["anonymize", "synthetic"] = "anonymize"
     url: str = "postgresql://sandbox-db.sandbox.svc.cluster.local:5432/app"
     secret_ref: DnsLabel = "sandbox-db"
+    rules: str | None = None
+    """The masking rules file (relative to shipyard.yaml) of the daily anonymized clone; without it no clone runs."""
+    rows: int = Field(default=1000, ge=1)
+    """Rows per table of the daily synthetic data."""
 
     @field_validator("url")
     @classmethod
@@ -440,6 +444,28 @@ def merge_environments(data: dict[str, Any]) -> list[Any] | None:
     return [by_name[env["name"]] for env in defaults] + extra
 
 
+def _default_sandbox_database(data: dict[str, Any]) -> dict[str, Any]:
+    # The sandbox database's URL defaults to the sandbox environment's, so the two never disagree.
+    sandbox = data.get("sandbox")
+    database = sandbox.get("database") if isinstance(sandbox, dict) else None
+    if sandbox is not None and not isinstance(sandbox, dict):
+        return data
+    if isinstance(database, dict) and "url" in database:
+        return data
+    if database is not None and not isinstance(database, dict):
+        return data
+    envs = data.get("environments")
+    env = (
+        next((e for e in envs if isinstance(e, dict) and e.get("name") == "sandbox"), None)
+        if isinstance(envs, list)
+        else None
+    )
+    env_db = env.get("database") if isinstance(env, dict) else None
+    if not isinstance(env_db, dict) or not isinstance(env_db.get("url"), str):
+        return data
+    return {**data, "sandbox": {**(sandbox or {}), "database": {**(database or {}), "url": env_db["url"]}}}
+
+
 Loc = tuple[str | int, ...]
 
 
@@ -530,7 +556,8 @@ class Platform(SpecModel):
         if not isinstance(data, dict):
             return data
         merged = merge_environments(data)
-        return data if merged is None else {**data, "environments": merged}
+        data = data if merged is None else {**data, "environments": merged}
+        return _default_sandbox_database(data)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Platform:
