@@ -325,7 +325,7 @@ def test_each_preview_builds_with_kubectl_kustomize(platform: Platform, remote: 
                 assert {e["name"] for e in container["env"]} == {"DATABASE_URL", "DATABASE_USER", "DATABASE_PASSWORD"}
         assert sorted(o["metadata"]["name"] for o in objects if o["kind"] == "Deployment") == sorted(services)
         assert not [o for o in objects if o["kind"] == "Secret"], "no secret values in git"
-        [job] = [o for o in objects if o["kind"] == "Job"]
+        [job] = [o for o in objects if o["kind"] == "Job" and o["metadata"]["name"] == "preview-db-credentials"]
         [creator] = job["spec"]["template"]["spec"]["containers"]
         assert creator["image"] == platform.shipyard_image
         assert creator["command"][:3] == ["shipyard", "preview", "db-secret"]

@@ -51,3 +51,21 @@ def test_preview_directory_matches_the_golden_files() -> None:
     assert sorted(on_disk) == sorted(rendered), "run with SHIPYARD_UPDATE_GOLDEN=1 after an intended change"
     for name, text in rendered.items():
         assert on_disk[name] == text, name
+
+
+def test_the_database_seed_job_runs_the_sandbox_generator() -> None:
+    """The seed Job's command must parse with the CLI as shipped (the preview would otherwise start empty)."""
+    import subprocess
+    import sys
+
+    files = render_preview(parse_spec(SPEC), PreviewRequest(7, "ABCDEF0123456789", ("web",)), WHEN)
+    [seed] = [d for d in load_all(files["database.yaml"]) if d["metadata"]["name"] == "preview-db-seed"]
+    assert seed["metadata"]["annotations"]["argocd.argoproj.io/hook"] == "PostSync"
+    [container] = seed["spec"]["template"]["spec"]["containers"]
+    command = container["command"]
+    assert command[:4] == ["shipyard", "sandbox", "db", "synth"] and "--seed=7" in command
+    assert all("password" not in part for part in command)  # the password comes from the Secret, via libpq's env
+    result = subprocess.run(
+        [sys.executable, "-m", "shipyard", *command[1:], "--help"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr

@@ -71,6 +71,7 @@ DB_SECRET = "preview-db"
 DB_PORT = 5432
 DB_DATABASE = "app"
 DB_USER = "preview"
+SEED_JOB = "preview-db-seed"
 POSTGRES_IMAGE = "docker.io/library/postgres:16.6-alpine"
 _SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 # Preview directories already in the GitOps repository were written with these key orders, which differ
@@ -143,7 +144,47 @@ def _in_order(data: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
     return {key: data[key] for key in keys if key in data}
 
 
-def _database_documents(platform: Platform, namespace: str) -> list[dict[str, Any]]:
+def _seed_job(platform: Platform, namespace: str, seed: int) -> Job:
+    """Synthetic rows for the preview's database, the sandbox's generator at work (``sandbox db synth``).
+
+    An Argo CD PostSync hook: it runs once the services are up, so their migrations have made the schema
+    it fills, and again after each sync, so every new commit of the pull request starts from fresh data.
+    The seed is the pull request's number: the same preview gets the same rows.
+    """
+    url = f"postgresql://{DB_NAME}.{namespace}.svc.cluster.local:{DB_PORT}/{DB_DATABASE}"
+    hook = {"argocd.argoproj.io/hook": "PostSync", "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation"}
+    rows = str(platform.sandbox.database.rows)
+    return Job(
+        metadata=ObjectMeta(name=SEED_JOB, annotations=hook),
+        spec=JobSpec(
+            backoff_limit=6,
+            template=PodTemplateSpec(
+                spec=PodSpec(
+                    restart_policy="OnFailure",
+                    containers=[
+                        Container(
+                            name="seed",
+                            image=platform.shipyard_image,
+                            command=[
+                                "shipyard",
+                                "sandbox",
+                                "db",
+                                "synth",
+                                f"--to={url}",
+                                f"--rows={rows}",
+                                f"--seed={seed}",
+                            ],
+                            # libpq takes the user and password from these, so the URL stays free of secrets.
+                            env=[_secret_env("PGUSER", "username"), _secret_env("PGPASSWORD", "password")],
+                        )
+                    ],
+                )
+            ),
+        ),
+    )
+
+
+def _database_documents(platform: Platform, namespace: str, seed: int) -> list[dict[str, Any]]:
     labels = {"app.kubernetes.io/name": DB_NAME}
     wave = {_SYNC_WAVE: "-1"}
     credentials = "preview-db-credentials"
@@ -224,6 +265,7 @@ def _database_documents(platform: Platform, namespace: str) -> list[dict[str, An
             ),
         ).to_dict(),
         database,
+        _seed_job(platform, namespace, seed).to_dict(),
     ]
 
 
@@ -259,5 +301,5 @@ def render_preview(platform: Platform, request: PreviewRequest, created_at: date
         "kustomization.yaml": dump(kustomization.to_dict()),
         "namespace.yaml": dump(namespace.to_dict()),
         "ingress.yaml": dump(_ingress(platform, request).to_dict()),
-        "database.yaml": dump_all(_database_documents(platform, name)),
+        "database.yaml": dump_all(_database_documents(platform, name, request.number)),
     }
