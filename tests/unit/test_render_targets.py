@@ -175,3 +175,31 @@ def test_a_missing_rules_file_is_named(acme: Path) -> None:
 
     with pytest.raises(ShipyardError, match=r"sandbox\.database\.rules names .*nope\.yaml"):
         _files(acme, "sandbox:\n  database:\n    rules: nope.yaml\n")
+
+
+def test_preview_cleanup_asks_github_when_the_app_repo_is_there(acme: Path) -> None:
+    (job,) = _files(acme)["jobs/preview-cleanup.yaml"]
+    (container,) = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    assert "--github" not in container["args"]  # no GitHub repository named: TTL only
+    spec = acme / "shipyard.yaml"
+    spec.write_text(spec.read_text().replace("  app: .\n", "  app: https://github.com/acme/monorepo.git\n"))
+    (job,) = _files(acme)["jobs/preview-cleanup.yaml"]
+    (container,) = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    assert container["args"][-3:] == ["--github", "--repo", "acme/monorepo"]
+    token = next(e for e in container["env"] if e["name"] == "GITHUB_TOKEN")
+    assert token["valueFrom"] == {"secretKeyRef": {"name": "shipyard-github", "key": "token"}}
+
+
+def test_github_repo_names() -> None:
+    from shipyard.render.jobs import github_repo
+    from shipyard.spec.loader import parse_spec
+
+    base = "org: acme\ndomain: acme.example.com\nregistry: {url: h.example.com}\n"
+    for url, repo in (
+        ("https://github.com/acme/monorepo.git", "acme/monorepo"),
+        ("https://github.com/acme/mono.repo", "acme/mono.repo"),
+        ("git@github.com:acme/monorepo.git", "acme/monorepo"),
+        ("https://gitlab.com/acme/monorepo.git", None),
+        (".", None),
+    ):
+        assert github_repo(parse_spec(base + f"repos: {{app: '{url}'}}\n")) == repo, url

@@ -7,6 +7,8 @@ mounted from a ConfigMap and credentials from Secrets referenced by name, never 
 
 from __future__ import annotations
 
+import re
+
 from shipyard.errors import ShipyardError
 from shipyard.k8s.base import ObjectMeta
 from shipyard.k8s.core import (
@@ -53,6 +55,11 @@ CONFIG_REPO_ARGS = ["--config-repo", "$(SHIPYARD_CONFIG_REPO)"]
 SANDBOX_DB_SECRET = "shipyard-sandbox-db"
 SANDBOX_DB_DIR = "/etc/shipyard-db"
 RULES_KEY = "sandbox-rules.yaml"
+# The GitHub token preview clean-up reads PR states with (key `token`), referenced by name.
+GITHUB_SECRET = "shipyard-github"
+_GITHUB_REPO = re.compile(
+    r"^(?:https://github\.com/|git@github\.com:|ssh://git@github\.com/)([\w.-]+/[\w.-]+?)(?:\.git)?/?$"
+)
 
 
 def render_jobs(platform: Platform, workspace: Workspace) -> dict[str, str]:
@@ -81,11 +88,7 @@ def render_jobs(platform: Platform, workspace: Workspace) -> dict[str, str]:
                 platform, "sandbox-ttl-check", "0 * * * *", ["sandbox", "reset", "--if-expired", *CONFIG_REPO_ARGS]
             )
         ),
-        "jobs/preview-cleanup.yaml": yaml_of(
-            _cronjob(
-                platform, "preview-cleanup", platform.preview.cleanup_schedule, ["preview", "gc", *CONFIG_REPO_ARGS]
-            )
-        ),
+        "jobs/preview-cleanup.yaml": yaml_of(_preview_cleanup(platform)),
     }
     database_job = _sandbox_database_job(platform, bool(rules))
     if database_job is not None:
@@ -108,6 +111,26 @@ def render_jobs(platform: Platform, workspace: Workspace) -> dict[str, str]:
             )
         )
     return files
+
+
+def github_repo(platform: Platform) -> str | None:
+    """``owner/name`` of the application monorepo when ``repos.app`` is on GitHub, else None."""
+    match = _GITHUB_REPO.match(platform.repos.app or "")
+    return match.group(1) if match else None
+
+
+def _preview_cleanup(platform: Platform) -> CronJob:
+    """Preview clean-up; with the app repo on GitHub it also removes previews of closed pull requests."""
+    args = ["preview", "gc", *CONFIG_REPO_ARGS]
+    repo = github_repo(platform)
+    if repo is None:
+        return _cronjob(platform, "preview-cleanup", platform.preview.cleanup_schedule, args)
+    token = EnvVar(
+        name="GITHUB_TOKEN",
+        value_from=EnvVarSource(secret_key_ref=SecretKeySelector(name=GITHUB_SECRET, key="token")),
+    )
+    args += ["--github", "--repo", repo]
+    return _cronjob(platform, "preview-cleanup", platform.preview.cleanup_schedule, args, extra_env=[token])
 
 
 def _masking_rules(platform: Platform, workspace: Workspace) -> dict[str, str]:
@@ -146,10 +169,17 @@ def _sandbox_database_job(platform: Platform, has_rules: bool) -> CronJob | None
 
 
 def _cronjob(
-    platform: Platform, name: str, schedule: str, args: list[str], *, database_secret: bool = False, salt: bool = False
+    platform: Platform,
+    name: str,
+    schedule: str,
+    args: list[str],
+    *,
+    database_secret: bool = False,
+    salt: bool = False,
+    extra_env: list[EnvVar] | None = None,
 ) -> CronJob:
     labels = {"app.kubernetes.io/name": name, **part_of(platform)}
-    env = [EnvVar(name="SHIPYARD_CONFIG_REPO", value=config_repo_url(platform))]
+    env = [EnvVar(name="SHIPYARD_CONFIG_REPO", value=config_repo_url(platform)), *(extra_env or [])]
     mounts = [VolumeMount(name="spec", mount_path=SPEC_DIR, read_only=True)]
     volumes = [Volume(name="spec", config_map=ConfigMapVolumeSource(name=SPEC_CONFIGMAP))]
     if database_secret:
