@@ -9,8 +9,6 @@ digest.
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import io
 import json
 import re
@@ -21,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shipyard.errors import ShipyardError
+from shipyard.registry.assemble import push_image_content
 from shipyard.registry.store import OCI_MANIFEST, ImageStore, Manifest
 
 RUNTIMES = ("node", "python")
@@ -106,32 +105,10 @@ def _layer(files: list[Path], links: list[tuple[str, str]]) -> bytes:
 def build_base_image(store: ImageStore, project: str, runtime: str) -> BaseImage:
     """Build the runtime's base image and push it to ``<project>/<runtime>:<version>`` in ``store``."""
     tag, files, links, command = _runtime_files(runtime)
-    tar_bytes = _layer(files, links)
-    blob = gzip.compress(tar_bytes, compresslevel=1, mtime=0)
     repository = f"{project}/{runtime}"
-    layer_digest = store.put_blob(repository, blob)
-    config = json.dumps(
-        {
-            "architecture": "amd64",
-            "os": "linux",
-            "config": {"Env": ["PATH=/usr/local/bin:/usr/bin:/bin"], "Cmd": command},
-            "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(tar_bytes).hexdigest()]},
-        },
-        sort_keys=True,
-    ).encode()
-    config_digest = store.put_blob(repository, config)
-    document = {
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": {
-            "mediaType": "application/vnd.oci.image.config.v1+json",
-            "digest": config_digest,
-            "size": len(config),
-        },
-        "layers": [
-            {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer_digest, "size": len(blob)}
-        ],
-    }
+    document = push_image_content(
+        store, repository, [_layer(files, links)], {"Env": ["PATH=/usr/local/bin:/usr/bin:/bin"], "Cmd": command}
+    )
     manifest = Manifest.from_bytes(json.dumps(document, sort_keys=True).encode(), OCI_MANIFEST)
     digest = store.put_manifest(repository, tag, manifest)
-    return BaseImage(repository, tag, digest, len(blob))
+    return BaseImage(repository, tag, digest, sum(layer["size"] for layer in document["layers"]))
