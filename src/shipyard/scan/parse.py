@@ -7,6 +7,7 @@ passes on a file it did not understand is worse than no gate.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,32 @@ def _field(obj: dict[str, Any], key: str, path: str, where: str) -> str:
     return value
 
 
+# Where each format keeps a finding's fields: id, package, installed, fixed, severity, title.
+_TRIVY_KEYS = ("VulnerabilityID", "PkgName", "InstalledVersion", "FixedVersion", "Severity", "Title")
+_HARBOR_KEYS = ("id", "package", "version", "fix_version", "severity", "description")
+
+
+def _findings(vulns: list[Any], keys: tuple[str, ...], path: str, where: str) -> tuple[Finding, ...]:
+    """The findings of one target, read with the format's field names; an entry without an id is an error."""
+    ident, package, installed, fixed, severity, title = keys
+    found: list[Finding] = []
+    for number, vuln in enumerate(vulns):
+        at = f"{where}[{number}]"
+        if not isinstance(vuln, dict) or not vuln.get(ident):
+            raise ScanInputError(f"{path}: {at} has no {ident}")
+        found.append(
+            Finding(
+                id=_field(vuln, ident, path, at),
+                package=_field(vuln, package, path, at),
+                installed=_field(vuln, installed, path, at),
+                fixed=_field(vuln, fixed, path, at),
+                severity=Severity.parse(_field(vuln, severity, path, at)),
+                title=_field(vuln, title, path, at),
+            )
+        )
+    return tuple(found)
+
+
 def _trivy(data: dict[str, Any], path: str) -> Report:
     version = data.get("SchemaVersion")
     if version != 2:
@@ -99,22 +126,8 @@ def _trivy(data: dict[str, Any], path: str) -> Report:
         vulns = result.get("Vulnerabilities") or []
         if not isinstance(vulns, list):
             raise ScanInputError(f"{path}: {where}.Vulnerabilities should be a list")
-        findings: list[Finding] = []
-        for number, vuln in enumerate(vulns):
-            at = f"{where}.Vulnerabilities[{number}]"
-            if not isinstance(vuln, dict) or not vuln.get("VulnerabilityID"):
-                raise ScanInputError(f"{path}: {at} has no VulnerabilityID")
-            findings.append(
-                Finding(
-                    id=_field(vuln, "VulnerabilityID", path, at),
-                    package=_field(vuln, "PkgName", path, at),
-                    installed=_field(vuln, "InstalledVersion", path, at),
-                    fixed=_field(vuln, "FixedVersion", path, at),
-                    severity=Severity.parse(_field(vuln, "Severity", path, at)),
-                    title=_field(vuln, "Title", path, at),
-                )
-            )
-        targets.append(Target(name=_field(result, "Target", path, where) or "(unnamed)", findings=tuple(findings)))
+        findings = _findings(vulns, _TRIVY_KEYS, path, f"{where}.Vulnerabilities")
+        targets.append(Target(name=_field(result, "Target", path, where) or "(unnamed)", findings=findings))
     artifact = data.get("ArtifactName")
     return Report(
         path=path, format="trivy", artifact=artifact if isinstance(artifact, str) else "", targets=tuple(targets)
@@ -167,22 +180,10 @@ def _harbor_native(body: dict[str, Any], path: str, mime: str) -> Target:
     vulns = body["vulnerabilities"] or []
     if not isinstance(vulns, list):
         raise ScanInputError(f"{path}: vulnerabilities under '{mime}' should be a list")
-    findings: list[Finding] = []
-    for number, vuln in enumerate(vulns):
-        at = f"vulnerabilities[{number}]"
-        if not isinstance(vuln, dict) or not vuln.get("id"):
-            raise ScanInputError(f"{path}: {at} has no id")
-        findings.append(
-            Finding(
-                id=_field(vuln, "id", path, at),
-                package=_field(vuln, "package", path, at),
-                installed=_field(vuln, "version", path, at),
-                fixed=_field(vuln, "fix_version", path, at),
-                severity=Severity.parse(_field(vuln, "severity", path, at)),
-                title=_field(vuln, "description", path, at).split("\n", 1)[0][:120],
-            )
-        )
-    return Target(name=_harbor_target_name(body, mime), findings=tuple(findings))
+    findings = _findings(vulns, _HARBOR_KEYS, path, "vulnerabilities")
+    # Harbor has no title, only a description: its first line, shortened, serves as one.
+    findings = tuple(replace(f, title=f.title.split("\n", 1)[0][:120]) for f in findings)
+    return Target(name=_harbor_target_name(body, mime), findings=findings)
 
 
 def _harbor_overview(body: dict[str, Any], path: str, mime: str) -> Target:
