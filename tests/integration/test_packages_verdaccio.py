@@ -7,7 +7,6 @@ import base64
 import hashlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ import pytest
 from shipyard.k8s.yaml import dump
 from shipyard.packages.verdaccio_config import verdaccio_config
 from shipyard.spec.loader import parse_spec
+from tests.localhttp import free_port
 from tests.realparts import REPO_ROOT, missing, need_binary
 
 pytestmark = pytest.mark.integration
@@ -32,12 +32,6 @@ ALPHA = "v0.2.0-alpha.20250101120000"
 class Verdaccio:
     url: str
     token: str
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +50,7 @@ def verdaccio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Verdaccio]:
     )
     config = verdaccio_config(platform, storage=str(work / "storage"), htpasswd=str(work / "htpasswd"), uplink=None)
     (work / "config.yaml").write_text(dump(config))
-    port = _free_port()
+    port = free_port()
     log = (work / "verdaccio.log").open("wb")
     process = subprocess.Popen(
         [node, str(entry), "--config", str(work / "config.yaml"), "--listen", f"127.0.0.1:{port}"],
