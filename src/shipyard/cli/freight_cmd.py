@@ -6,9 +6,7 @@ from pathlib import Path
 
 import typer
 
-from shipyard.cli.output import emit_json, emit_plan, say
-
-CONFIG_REPO_HELP = "The GitOps config repo (path or URL); default: repos.config of shipyard.yaml."
+from shipyard.cli.output import CONFIG_REPO_HELP, emit_json, emit_plan, say
 
 
 def register(app: typer.Typer) -> None:

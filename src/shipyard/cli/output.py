@@ -12,6 +12,10 @@ if TYPE_CHECKING:  # plans pull in pydantic; commands that print none should not
     from shipyard.plan import Plan
 
 
+# The help of every --config-repo option: promotions, previews and the sandbox find the repo the same way.
+CONFIG_REPO_HELP = "The GitOps config repo (path or URL); default: repos.config of shipyard.yaml."
+
+
 def emit_json(data: Any) -> None:
     """Print ``data`` as stable, sorted JSON on stdout."""
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from shipyard.cli.output import emit_json, emit_plan, exit_with, say
+from shipyard.cli.output import CONFIG_REPO_HELP, emit_json, emit_plan, exit_with, say
 from shipyard.errors import ShipyardError
 
 if TYPE_CHECKING:
@@ -16,9 +16,7 @@ if TYPE_CHECKING:
     from shipyard.plan import Plan
     from shipyard.spec.model import Platform
 
-_CONFIG_REPO = typer.Option(
-    None, "--config-repo", help="The GitOps config repo (URL or path); default: repos.config of shipyard.yaml."
-)
+_CONFIG_REPO = typer.Option(None, "--config-repo", help=CONFIG_REPO_HELP)
 _BRANCH = typer.Option("main", "--config-branch", help="The config repo's branch Argo CD follows.")
 _ROOT = typer.Option(Path(), "--root", help="A folder inside the workspace (where shipyard.yaml is found).")
 _JSON = typer.Option(False, "--json", help="Print the result as JSON.")

@@ -7,12 +7,10 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from shipyard.cli.output import emit_json, exit_with, say
+from shipyard.cli.output import CONFIG_REPO_HELP, emit_json, exit_with, say
 
 if TYPE_CHECKING:
     from shipyard.envs.promotion import Outcome
-
-CONFIG_REPO_HELP = "The GitOps config repo (path or URL); default: repos.config of shipyard.yaml."
 
 
 def register(app: typer.Typer) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from shipyard.cli.output import emit_json, emit_plan, say
+from shipyard.cli.output import CONFIG_REPO_HELP, emit_json, emit_plan, say
 
 
 def register(app: typer.Typer) -> None:
@@ -25,9 +25,6 @@ def register(app: typer.Typer) -> None:
     db.command("synth")(db_synth)
     group.add_typer(db, name="db")
     app.add_typer(group, name="sandbox")
-
-
-CONFIG_REPO_HELP = "The GitOps config repo (path or URL); default: repos.config of shipyard.yaml."
 
 
 def _context(root: Path, config_repo: str | None) -> tuple[str, Any]:

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import typer
 
-from shipyard.cli.output import emit_json
+from shipyard.cli.output import CONFIG_REPO_HELP, emit_json
 
-CONFIG_REPO_HELP = "The GitOps config repo (path or URL); default: repos.config of shipyard.yaml."
 COLORS = {"alpha": "yellow", "beta": "cyan", "stable": "green"}
 
 
