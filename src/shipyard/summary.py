@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.errors import SpecError
-from shipyard.spec.loader import find_spec, load_spec, problem_at
+from shipyard.spec.loader import load_spec, problem_at
+from shipyard.spec.locate import find_spec
 from shipyard.spec.model import Platform
 from shipyard.workspace.discovery import discover
 from shipyard.workspace.model import Workspace

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from shipyard.errors import SpecError
-from shipyard.spec.loader import find_spec, load_spec, parse_spec
+from shipyard.spec.loader import load_spec, parse_spec
+from shipyard.spec.locate import find_spec
 from shipyard.spec.model import Maturity, PromotionMode
 
 MINIMAL = """\
@@ -152,3 +153,13 @@ def test_find_and_load_from_a_subfolder(tmp_path: Path) -> None:
 def test_missing_spec_says_how_to_create_one(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="shipyard init"):
         find_spec(tmp_path)
+
+
+def test_a_spec_that_is_not_utf8_names_the_place(tmp_path: Path) -> None:
+    path = tmp_path / "shipyard.yaml"
+    path.write_bytes(MINIMAL.encode() + b"org: caf\xe9\n")
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    assert [str(p) for p in info.value.problems] == [
+        f"{path}:7:9: (encoding): not UTF-8 text; valid: save the file as UTF-8"
+    ]

@@ -27,7 +27,8 @@ def register(app: typer.Typer) -> None:
 
 def _client(root: Path, url: str) -> tuple[Platform, HarborClient]:
     from shipyard.harbor.client import HarborClient, harbor_credentials
-    from shipyard.spec.loader import find_spec, load_spec
+    from shipyard.spec.loader import load_spec
+    from shipyard.spec.locate import find_spec
 
     platform = load_spec(find_spec(root))
     return platform, HarborClient(url or platform.registry.url, harbor_credentials())

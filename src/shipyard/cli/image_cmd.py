@@ -144,7 +144,8 @@ def base(
     from shipyard.registry import Stores
     from shipyard.registry.baseimage import build_base_image
     from shipyard.registry.reference import Reference
-    from shipyard.spec.loader import find_spec, load_spec
+    from shipyard.spec.loader import load_spec
+    from shipyard.spec.locate import find_spec
 
     registry = load_spec(find_spec(root)).registry
     project = registry.projects.base_images
@@ -171,7 +172,8 @@ def build(
 
     from shipyard.registry import Stores
     from shipyard.registry.build import plan_build, run_build
-    from shipyard.spec.loader import find_spec, load_spec
+    from shipyard.spec.loader import load_spec
+    from shipyard.spec.locate import find_spec
 
     spec = find_spec(root)
     plan = plan_build(load_spec(spec), spec.parent, service, tag, insecure)

@@ -34,7 +34,8 @@ def publish(
     from shipyard.errors import ShipyardError
     from shipyard.packages.npm_registry import NpmRegistry, npm_token
     from shipyard.packages.publish import apply_publish, plan_publish
-    from shipyard.spec.loader import find_spec, load_spec
+    from shipyard.spec.loader import load_spec
+    from shipyard.spec.locate import find_spec
     from shipyard.versioning.semver import Version, VersionError
     from shipyard.workspace.discovery import discover
 

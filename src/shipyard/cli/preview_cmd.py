@@ -90,7 +90,8 @@ def _comment_json(plan: Plan | None, failure: GitHubError | None) -> dict[str, A
 
 
 def _platform(root: Path) -> tuple[Platform, Path]:
-    from shipyard.spec.loader import find_spec, load_spec
+    from shipyard.spec.loader import load_spec
+    from shipyard.spec.locate import find_spec
 
     spec = find_spec(root)
     return load_spec(spec), spec.parent

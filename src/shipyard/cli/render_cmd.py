@@ -30,7 +30,8 @@ def render(
     """Render Kustomize bases and overlays, Argo CD, Kargo, bootstrap and CronJobs, deterministically."""
     from shipyard.errors import ShipyardError
     from shipyard.render.engine import commit_render, config_trees, ensure_checkout, is_local_repo, render
-    from shipyard.spec.loader import find_spec, load_spec
+    from shipyard.spec.loader import load_spec
+    from shipyard.spec.locate import find_spec
     from shipyard.workspace.discovery import discover
 
     spec_path = find_spec(root)

@@ -30,7 +30,8 @@ def register(app: typer.Typer) -> None:
 def _context(root: Path, config_repo: str | None) -> tuple[str, Any]:
     from shipyard.envs.configrepo import resolve_config_repo
     from shipyard.envs.sandbox import sandbox_target
-    from shipyard.spec.loader import find_spec, load_spec
+    from shipyard.spec.loader import load_spec
+    from shipyard.spec.locate import find_spec
 
     spec = find_spec(root)
     platform = load_spec(spec)

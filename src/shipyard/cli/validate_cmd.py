@@ -59,7 +59,8 @@ def _default_directory() -> Path:
     """The checkout `shipyard render` uses for a local config repo, when run inside such a workspace."""
     from shipyard.errors import ShipyardError
     from shipyard.render.engine import is_local_repo
-    from shipyard.spec.loader import find_spec, load_spec
+    from shipyard.spec.loader import load_spec
+    from shipyard.spec.locate import find_spec
 
     try:
         spec = find_spec(Path())

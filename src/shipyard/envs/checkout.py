@@ -38,7 +38,8 @@ def load_context(start: Path, config_repo: str | None) -> Context:
     """Find ``shipyard.yaml`` at or above ``start`` and resolve the config repo and the tag lookup
     (the registry of ``shipyard.yaml``, whatever its kind; nothing is opened until a tag is asked for)."""
     from shipyard.registry.stores import Stores
-    from shipyard.spec.loader import find_spec, load_spec
+    from shipyard.spec.loader import load_spec
+    from shipyard.spec.locate import find_spec
 
     spec = find_spec(start)
     platform = load_spec(spec)

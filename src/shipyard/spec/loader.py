@@ -16,34 +16,13 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.reader import ReaderError
 
 from shipyard.errors import Location, Problem, SpecError
-from shipyard.spec.locate import SPEC_FILENAME, find_root
+from shipyard.spec.locate import SPEC_FILENAME, read_spec
 from shipyard.spec.model import Loc, Platform, ReferenceProblems, merge_environments
-
-
-def find_spec(start: Path) -> Path:
-    """Find ``shipyard.yaml`` in ``start`` or the nearest parent, as git finds ``.git``."""
-    root = find_root(start)
-    if root is None:
-        raise SpecError(
-            [
-                Problem(
-                    Location(str(start.resolve())),
-                    SPEC_FILENAME,
-                    "no shipyard.yaml here or in any parent folder",
-                    valid="run `shipyard init` to create one, or pass --root",
-                )
-            ]
-        )
-    return root / SPEC_FILENAME
 
 
 def load_spec(path: Path) -> Platform:
     """Load and validate a platform spec file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecError([Problem(Location(str(path)), SPEC_FILENAME, f"cannot read: {exc.strerror}")]) from exc
-    return parse_spec(text, str(path))
+    return parse_spec(read_spec(path)[1], str(path))
 
 
 def parse_spec(text: str, filename: str = SPEC_FILENAME) -> Platform:
