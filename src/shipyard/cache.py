@@ -1,0 +1,107 @@
+"""A small on-disk cache of data derived from content, keyed by that content.
+
+Hot commands (``affected`` runs on every CI event and every local check) derive the same things
+again and again from inputs that rarely change: a few settings from ``shipyard.yaml``, the project
+graph from the ``services/`` and ``packages/`` trees of a commit. The cache keeps what was derived,
+keyed by a hash of the exact input bytes and of the code that derived it, so an entry is never
+stale: a changed input or a changed Shipyard is a different key.
+
+Entries live in ``<git common dir>/shipyard/cache/<kind>/<key>.json``: git ignores them, every
+worktree of a clone shares them, and deleting the clone deletes them. A missing, unreadable or
+corrupt entry is a miss; a cache that cannot be written (a read-only clone) is silently skipped, so
+the cache changes how fast an answer comes, never what it is. ``SHIPYARD_NO_CACHE=1`` turns it off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from shipyard import __version__
+
+# Entries kept per kind; older ones are removed when a new one is written.
+KEEP = 16
+DISABLE_VARIABLE = "SHIPYARD_NO_CACHE"
+
+
+def code_stamp(*modules: str) -> str:
+    """A stamp of the code that derives cached data: Shipyard's version and each source file's size
+    and modification time, so an edited checkout of Shipyard never reads what older code wrote."""
+    parts = [__version__]
+    for module in modules:
+        try:
+            info = Path(module).stat()
+        except OSError:
+            parts.append(f"{module}:?")
+        else:
+            parts.append(f"{Path(module).name}:{info.st_size}:{info.st_mtime_ns}")
+    return "|".join(parts)
+
+
+def content_key(stamp: str, chunks: Iterable[bytes]) -> str:
+    """The key of data derived by the code ``stamp`` names from ``chunks``."""
+    digest = hashlib.sha256(stamp.encode())
+    for chunk in chunks:
+        digest.update(len(chunk).to_bytes(8, "big"))
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+class Cache:
+    """Derived data by kind and key; ``folder`` None (no git repository, or turned off) caches nothing."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = None if os.environ.get(DISABLE_VARIABLE, "") not in ("", "0") else folder
+
+    @classmethod
+    def for_repository(cls, root: Path) -> Cache:
+        """The cache of the git repository holding ``root`` (none outside a repository)."""
+        proc = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--path-format=absolute", "--git-common-dir"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0 or not proc.stdout.strip():
+            return cls(None)
+        return cls(Path(proc.stdout.strip()) / "shipyard" / "cache")
+
+    def get(self, kind: str, key: str) -> Any:
+        """The stored value, or None when there is none (or it cannot be read)."""
+        if self.folder is None:
+            return None
+        try:
+            return json.loads((self.folder / kind / f"{key}.json").read_bytes())
+        except (OSError, ValueError):
+            return None
+
+    def put(self, kind: str, key: str, value: Any) -> None:
+        """Store ``value`` (JSON data) atomically, then keep only the newest ``KEEP`` entries of ``kind``."""
+        if self.folder is None:
+            return
+        folder = self.folder / kind
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=folder, prefix="tmp-", suffix=".part")
+            try:
+                with os.fdopen(handle, "wb") as out:
+                    out.write(json.dumps(value, separators=(",", ":")).encode())
+                Path(temporary).replace(folder / f"{key}.json")
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)
+                raise
+            self._prune(folder)
+        except OSError:
+            return
+
+    @staticmethod
+    def _prune(folder: Path) -> None:
+        entries = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        for stale in entries[KEEP:]:
+            stale.unlink(missing_ok=True)

@@ -1,0 +1,78 @@
+"""The content-addressed cache: hits, misses, corrupt entries, pruning, and turning it off."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shipyard import cache as cache_module
+from shipyard.cache import Cache, code_stamp, content_key
+
+
+def test_put_then_get_returns_the_value(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "c")
+    assert cache.get("kind", "k") is None
+    cache.put("kind", "k", {"a": [1, "two", None]})
+    assert cache.get("kind", "k") == {"a": [1, "two", None]}
+    assert cache.get("other", "k") is None
+    assert not list((tmp_path / "c" / "kind").glob("tmp-*")), "no temporary file is left behind"
+
+
+def test_a_corrupt_entry_is_a_miss_and_is_replaced(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    (tmp_path / "kind").mkdir()
+    (tmp_path / "kind" / "k.json").write_bytes(b'{"truncated": ')
+    assert cache.get("kind", "k") is None
+    cache.put("kind", "k", [1])
+    assert cache.get("kind", "k") == [1]
+
+
+def test_only_the_newest_entries_are_kept(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    for number in range(cache_module.KEEP + 4):
+        cache.put("kind", f"k{number}", number)
+        path = tmp_path / "kind" / f"k{number}.json"
+        os.utime(path, ns=(number * 10**9, number * 10**9))  # distinct ages whatever the clock's resolution
+    cache.put("kind", "last", "x")
+    kept = sorted(p.stem for p in (tmp_path / "kind").glob("*.json"))
+    assert len(kept) == cache_module.KEEP
+    assert "last" in kept and "k0" not in kept and "k1" not in kept
+
+
+def test_turned_off_by_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(cache_module.DISABLE_VARIABLE, "1")
+    cache = Cache(tmp_path)
+    cache.put("kind", "k", 1)
+    assert cache.get("kind", "k") is None
+    assert not (tmp_path / "kind").exists()
+
+
+def test_an_unwritable_folder_is_skipped_silently(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    cache = Cache(blocker / "cache")  # cannot be created: its parent is a file
+    cache.put("kind", "k", 1)
+    assert cache.get("kind", "k") is None
+
+
+def test_outside_a_repository_there_is_no_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    assert Cache.for_repository(tmp_path).folder is None
+
+
+def test_code_stamp_changes_when_the_code_does(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text("x = 1\n")
+    before = code_stamp(str(module))
+    module.write_text("x = 22\n")
+    assert code_stamp(str(module)) != before
+
+
+@given(st.lists(st.binary(max_size=8), max_size=4), st.lists(st.binary(max_size=8), max_size=4))
+def test_keys_differ_when_the_chunks_differ(left: list[bytes], right: list[bytes]) -> None:
+    # Lengths are hashed with the bytes, so ["ab", "c"] and ["a", "bc"] are different inputs.
+    assert (content_key("s", left) == content_key("s", right)) == (left == right)
