@@ -68,6 +68,7 @@ def tools() -> list[Tool]:
             lambda base: [sys.executable, "-m", "shipyard", "affected", "--base", base, "--json"],
             {},
             _parse_shipyard,
+            (".git/shipyard",),
         ),
     ]
     turbo = TOOLS / ".bin" / "turbo"
@@ -227,5 +228,8 @@ def print_table(rows: list[Row], names: list[str]) -> None:
     print("\n".join(lines))
     for note in dict.fromkeys(n for row in rows for n in row.notes):
         print(f"note: {note}")
-    print("cold = page cache dropped and tool caches (.turbo, .nx) removed before one run; warm = median of runs")
+    print(
+        "cold = page cache dropped and tool caches (.git/shipyard, .turbo, .nx) removed before one run; "
+        "warm = median of runs"
+    )
     print("cpu = user + system time of the tool and the processes it ran; ratios > 1 mean Shipyard is faster")

@@ -1,68 +1,93 @@
-"""``shipyard affected``: the services and packages a range of commits touches, and why."""
+"""``shipyard affected``: the services and packages a range of commits touches, and why.
+
+Parsed with argparse, not typer: CI runs this on every event, and importing the CLI framework was a
+fifth of a warm run. ``main`` calls ``run`` directly (see ``shipyard.cli.plain``).
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-import typer
+from typing import TYPE_CHECKING, NoReturn
 
 from shipyard.cli.output import emit_json
+from shipyard.errors import ShipyardError
 
 if TYPE_CHECKING:
     from shipyard.workspace.affected import Affected
+    from shipyard.workspace.affected_query import Answer
 
-# Tried in order when --base is not given: the remote's default branch, then main.
-DEFAULT_BASES = ("origin/HEAD", "origin/main", "main")
-
-
-def register(app: typer.Typer) -> None:
-    """Add the ``affected`` command."""
-    app.command("affected")(affected)
+SUMMARY = "The services and packages changed between the merge base of BASE and HEAD, with their dependents."
+FORMATS = ("text", "json", "matrix")
 
 
-def affected(
-    base: str | None = typer.Option(
-        None, "--base", help="Compare with the merge base of this ref (default: origin/HEAD, origin/main or main)."
-    ),
-    head: str = typer.Option("HEAD", "--head", help="The ref whose changes count."),
-    as_json: bool = typer.Option(False, "--json", help="Print the answer as JSON (same as --format json)."),
-    explain: bool = typer.Option(False, "--explain", help="Say for each project which file or dependency path."),
-    output_format: str = typer.Option(
-        "text", "--format", help="text, json, or matrix (a JSON array of service names for a Tekton matrix)."
-    ),
-    root: Path = typer.Option(Path(), "--root", help="A folder inside the workspace."),
-) -> None:
-    """The services and packages changed between the merge base of BASE and HEAD, with their dependents."""
-    import json
-    import sys
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # Reported like every other command's mistakes: "error: ..." and exit 2, by main.
+        import difflib
 
-    from shipyard.errors import ShipyardError
-    from shipyard.gitflow.git import Git
-    from shipyard.spec.loader import find_spec, load_spec
-    from shipyard.workspace.affected import Rules, find_affected
+        known = [option for action in self._actions for option in action.option_strings]
+        unknown = message.removeprefix("unrecognized arguments: ").split() if "unrecognized" in message else []
+        close = [m for word in unknown for m in difflib.get_close_matches(word.split("=")[0], known, 1)]
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        raise ShipyardError(message, hint=f"{hint}see {self.prog} --help")
 
-    if output_format not in ("text", "json", "matrix"):
-        raise ShipyardError(f"--format '{output_format}' is not known; valid: text, json, matrix")
-    spec_path = find_spec(root)
-    platform = load_spec(spec_path)
-    workspace_root = spec_path.parent
-    if base is None:
-        git = Git(workspace_root)
-        base = next((ref for ref in DEFAULT_BASES if git.has_ref(ref)), None)
-        if base is None:
-            raise ShipyardError(
-                "no --base given and none of origin/HEAD, origin/main, main exists here",
-                hint="pass --base (the branch the change merges into), e.g. --base origin/develop",
-            )
-    rules = Rules(tuple(platform.workspace.global_files), tuple(platform.workspace.ignore))
-    result, span = find_affected(workspace_root, rules, base, head)
 
+def parser() -> argparse.ArgumentParser:
+    """The command's options and help."""
+    commands = _Parser(
+        prog="shipyard affected",
+        allow_abbrev=False,
+        description=SUMMARY,
+        epilog=(
+            "examples:\n"
+            "  shipyard affected --base origin/develop --explain\n"
+            "  shipyard affected --base origin/develop --format matrix   # for a Tekton matrix\n"
+            "Exit 2 when a ref is missing or the clone's history is cut off; the message names the fetch."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands.add_argument(
+        "--base",
+        metavar="REF",
+        help="compare with the merge base of this ref (default: origin/HEAD, origin/main or main)",
+    )
+    commands.add_argument("--head", metavar="REF", default="HEAD", help="the ref whose changes count (default: HEAD)")
+    commands.add_argument("--json", action="store_true", help="print the answer as JSON (same as --format json)")
+    commands.add_argument(
+        "--explain", action="store_true", help="say for each project which file or dependency path made it affected"
+    )
+    commands.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="text, json, or matrix (a JSON array of service names for a Tekton matrix); default: text",
+    )
+    commands.add_argument(
+        "--root", metavar="DIR", type=Path, default=Path(), help="a folder inside the workspace (default: here)"
+    )
+    return commands
+
+
+def run(args: list[str]) -> None:
+    """Parse ``args``, compute the affected projects, print them."""
+    from shipyard.workspace.affected_query import ask
+
+    options = parser().parse_args(args)
+    output_format = "json" if options.json and options.format == "text" else options.format
+    show(ask(options.root, options.base, options.head), options.head, output_format, options.explain)
+
+
+def show(answer: Answer, head: str, output_format: str, explain: bool) -> None:
+    """Print the answer in ``output_format``."""
+    result, span, base = answer.affected, answer.span, answer.base
     if output_format == "matrix":
         sys.stdout.write(json.dumps(list(result.services)) + "\n")
         return
-    if as_json or output_format == "json":
-        emit_json(result.to_json(platform.registry.image))
+    if output_format == "json":
+        emit_json(result.to_json(answer.settings.image))
         return
     # Text is for people: the range and the verdict go to stdout with the list, in reading order.
     print(f"affected between {base} ({span.merge_base[:7]}, the merge base) and {head} ({span.head[:7]}):")

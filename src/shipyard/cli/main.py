@@ -4,6 +4,7 @@ many short steps, so start-up time matters more than in most tools."""
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -38,6 +39,8 @@ COMMANDS: dict[str, str] = {
     "preview": "shipyard.cli.preview_cmd",
     "sandbox": "shipyard.cli.sandbox_cmd",
 }
+# Commands parsed with argparse (see shipyard.cli.plain): run without loading typer.
+PLAIN_COMMANDS = frozenset({"affected"})
 
 
 def _version(value: bool) -> None:
@@ -69,10 +72,18 @@ def build_app(only: str | None = None) -> typer.Typer:
     ) -> None:
         """Shipyard: a GitOps release platform for monorepos, from pull request to production."""
 
+    from shipyard.cli import plain
+
     # One module may register several commands (promote and rollback); register each module once.
-    modules = [module for name, module in COMMANDS.items() if only is None or name == only]
-    for module in dict.fromkeys(modules):
-        importlib.import_module(module).register(app)
+    registered: set[str] = set()
+    for name, module in COMMANDS.items():
+        if only not in (None, name) or module in registered:
+            continue
+        registered.add(module)
+        if name in PLAIN_COMMANDS:
+            plain.register(app, name, module)
+        else:
+            importlib.import_module(module).register(app)
     return app
 
 
@@ -82,12 +93,16 @@ def main(argv: list[str] | None = None) -> None:
     if args == ["--version"]:  # the cheapest call of all: no CLI framework needed
         print(f"shipyard {__version__}")
         return
+    # Shipyard uses no pydantic plugins; looking for them reads every installed package's metadata.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     from shipyard.errors import ShipyardError
 
-    first = next((a for a in args if not a.startswith("-")), None)
-    app = build_app(first if first in COMMANDS else None)
     try:
-        app(args=args, prog_name="shipyard")
+        if args and args[0] in PLAIN_COMMANDS:
+            importlib.import_module(COMMANDS[args[0]]).run(args[1:])
+        else:
+            first = next((a for a in args if not a.startswith("-")), None)
+            build_app(first if first in COMMANDS else None)(args=args, prog_name="shipyard")
     except ShipyardError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)

@@ -6,8 +6,6 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-import typer
-
 if TYPE_CHECKING:  # plans pull in pydantic; commands that print none should not pay for it
     from shipyard.plan import Plan
 
@@ -36,4 +34,4 @@ def emit_plan(plan: Plan, as_json: bool) -> None:
 
 def exit_with(code: int) -> None:
     """Stop the command with an exit code (0 yes, 1 no, 2 bad input)."""
-    raise typer.Exit(code)
+    raise SystemExit(code)

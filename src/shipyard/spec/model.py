@@ -210,7 +210,12 @@ class Registry(SpecModel):
 
     def image(self, service: str) -> str:
         """The repository of a service's image, e.g. ``harbor.acme.example.com/services/user-service``."""
-        return f"{self.host}/{self.projects.services}/{service}"
+        return f"{self.repositories}/{service}"
+
+    @property
+    def repositories(self) -> str:
+        """The folder of the service image repositories, e.g. ``harbor.acme.example.com/services``."""
+        return f"{self.host}/{self.projects.services}"
 
     @property
     def host(self) -> str:

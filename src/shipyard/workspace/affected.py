@@ -23,14 +23,19 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from shipyard.errors import ShipyardError
 from shipyard.gitflow.git import Git
 from shipyard.workspace import lockfiles
 from shipyard.workspace.model import ProjectKind, Workspace
 
+if TYPE_CHECKING:
+    from shipyard.cache import Cache
+
 SPEC_FILE = "shipyard.yaml"
+# Tried in order when no base is given: the remote's default branch, then main.
+DEFAULT_BASES = ("origin/HEAD", "origin/main", "main")
 ROOT_MANIFEST = "package.json"
 # Root package.json fields that only the root uses (its own scripts) or that describe it; a change
 # to them builds nothing differently. Every other field (workspaces, packageManager, overrides,
@@ -329,8 +334,27 @@ class Range:
     merge_base: str
 
 
-def find_affected(root: Path, rules: Rules, base: str, head: str = "HEAD") -> tuple[Affected, Range]:
-    """What changed between the merge base of ``base`` and ``head`` in the repository at ``root``."""
+@dataclass(frozen=True)
+class RangeReading:
+    """What git says about a range: the commits, the changed paths, the texts ``compute`` compares,
+    and the head's workspace (None when nothing changed, so nothing needs it)."""
+
+    span: Range
+    changes: tuple[Change, ...] = ()
+    texts: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    workspace: Workspace | None = None
+
+    def decide(self, rules: Rules) -> Affected:
+        """The affected projects under ``rules``."""
+        if self.workspace is None:
+            return Affected()
+        return compute(self.workspace, self.changes, rules, self.texts)
+
+
+def read_range(root: Path, base: str, head: str = "HEAD", cache: Cache | None = None) -> RangeReading:
+    """Everything ``compute`` needs from git about the range from the merge base of ``base`` to ``head``
+    in the repository at ``root``; ``cache`` keeps the head's workspace graph for the next run on the
+    same project trees."""
     from shipyard.workspace.gittree import read_blobs, workspace_at
 
     for ref in (base, head):
@@ -346,11 +370,11 @@ def find_affected(root: Path, rules: Rules, base: str, head: str = "HEAD") -> tu
         raise _no_merge_base(git, base, head, merge_base.stderr)
     span = Range(base_sha, head_sha, merge_base.stdout.strip())
     if span.merge_base == head_sha:
-        return Affected(), span  # nothing on head that base lacks: an empty range
+        return RangeReading(span)  # nothing on head that base lacks: an empty range
     diff = git.run("diff", "--name-status", "-z", "-M", "--relative", "--no-ext-diff", span.merge_base, head_sha)
     changes = parse_name_status(diff)
     if not changes:
-        return Affected(), span
+        return RangeReading(span)
     wanted = needs_texts(changes)
     blobs = read_blobs(root, [f"{c}:{prefix}{p}" for p in wanted for c in (span.merge_base, head_sha)])
 
@@ -359,7 +383,27 @@ def find_affected(root: Path, rules: Rules, base: str, head: str = "HEAD") -> tu
         return None if blob is None else blob.decode("utf-8", "replace")
 
     texts = {p: (text(span.merge_base, p), text(head_sha, p)) for p in wanted}
-    return compute(workspace_at(root, head_sha), changes, rules, texts), span
+    return RangeReading(span, tuple(changes), texts, workspace_at(root, head_sha, cache))
+
+
+def default_base(root: Path) -> str:
+    """The first of ``DEFAULT_BASES`` that exists in the repository at ``root``."""
+    git = Git(root)
+    found = next((ref for ref in DEFAULT_BASES if git.has_ref(ref)), None)
+    if found is None:
+        raise AffectedError(
+            "no --base given and none of origin/HEAD, origin/main, main exists here",
+            hint="pass --base (the branch the change merges into), e.g. --base origin/develop",
+        )
+    return found
+
+
+def find_affected(
+    root: Path, rules: Rules, base: str, head: str = "HEAD", cache: Cache | None = None
+) -> tuple[Affected, Range]:
+    """What changed between the merge base of ``base`` and ``head`` in the repository at ``root``."""
+    reading = read_range(root, base, head, cache)
+    return reading.decide(rules), reading.span
 
 
 def _remote_for(git: Git) -> str | None:

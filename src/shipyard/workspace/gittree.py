@@ -1,6 +1,7 @@
 """Reading a workspace straight from a git commit, without a checkout.
 
-Three git processes whatever the size of the monorepo (see ``workspace_at``).
+Three git processes whatever the size of the monorepo (see ``workspace_at``), and one when the
+project folders' trees are in the cache.
 """
 
 from __future__ import annotations
@@ -10,11 +11,15 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from shipyard.cache import Cache, code_stamp, content_key
 from shipyard.gitflow.git import GitError
-from shipyard.workspace.discovery import LANGUAGE_MARKERS, Candidate, build_workspace
+from shipyard.workspace import discovery, model
 from shipyard.workspace.model import ProjectKind, Workspace
 
 _FOLDERS = (("packages", ProjectKind.package), ("services", ProjectKind.service))
+# The code that turns project folders into a workspace: editing it invalidates cached workspaces.
+_BUILDERS = (__file__, discovery.__file__, model.__file__)
+CACHE_KIND = "workspace"
 
 
 def _git(root: Path, args: Sequence[str], data: bytes | None = None) -> bytes:
@@ -68,14 +73,31 @@ def _tree_entries(data: bytes, oid_size: int) -> dict[str, tuple[bytes, str]]:
     return entries
 
 
-def workspace_at(root: Path, commit: str) -> Workspace:
+def workspace_at(root: Path, commit: str, cache: Cache | None = None) -> Workspace:
     """The workspace as it is in ``commit``: the same rules as discovery on disk.
 
     Three git processes: ``ls-tree`` for the project folders, then ``cat-file`` for their trees and
     ``cat-file`` for the package.json and Dockerfile blobs, all looked up by object id (looking up
     thousands of ``<commit>:<path>`` names walks the big ``packages`` tree each time and costs far more).
+    The listing names every project folder's tree id, which hashes all of its content, so it is the
+    key of the workspace in ``cache``: with a hit, ``ls-tree`` is the only git process.
     """
     listing = _git(root, ["ls-tree", "-z", commit, "--", *(f"{folder}/" for folder, _ in _FOLDERS)])
+    key = content_key(code_stamp(*_BUILDERS), [listing])
+    if cache is not None:
+        stored = cache.get(CACHE_KIND, key)
+        if stored is not None:
+            try:
+                return Workspace.from_json(root, stored)
+            except (KeyError, TypeError, ValueError):
+                pass  # written by other code: build it again
+    workspace = _build_from_listing(root, listing)
+    if cache is not None:
+        cache.put(CACHE_KIND, key, workspace.to_json())
+    return workspace
+
+
+def _build_from_listing(root: Path, listing: bytes) -> Workspace:
     folders: dict[str, tuple[ProjectKind, str]] = {}
     for record in listing.split(b"\0"):
         meta, _, path = record.partition(b"\t")
@@ -94,7 +116,7 @@ def workspace_at(root: Path, commit: str) -> Workspace:
         entries = _tree_entries(obj[1], len(tree_id) // 2) if obj is not None else {}
         regular = {n: oid for n, (mode, oid) in entries.items() if mode.startswith(b"100") or mode == b"120000"}
         contents[tree_id] = {n: regular[n] for n in wanted if n in regular}
-        markers[tree_id] = frozenset(m for m in LANGUAGE_MARKERS if m in regular)
+        markers[tree_id] = frozenset(m for m in discovery.LANGUAGE_MARKERS if m in regular)
     blobs = read_objects(root, [oid for files in contents.values() for oid in files.values()])
 
     def text(tree_id: str, file: str) -> str | None:
@@ -103,7 +125,7 @@ def workspace_at(root: Path, commit: str) -> Workspace:
         return obj[1].decode("utf-8", "replace") if obj is not None else None
 
     candidates = [
-        Candidate(
+        discovery.Candidate(
             kind=kind,
             name=name,
             manifest=text(tree_id, "package.json"),
@@ -112,4 +134,4 @@ def workspace_at(root: Path, commit: str) -> Workspace:
         )
         for tree_id, (kind, name) in folders.items()
     ]
-    return build_workspace(root, candidates)
+    return discovery.build_workspace(root, candidates)

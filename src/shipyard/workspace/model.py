@@ -7,6 +7,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 
 class ProjectKind(StrEnum):
@@ -108,6 +109,25 @@ class Workspace:
                         ready.append(dependent)
                         ready.sort()
         return order
+
+    def to_json(self) -> dict[str, Any]:
+        """Projects and edges as JSON data (for the cache); the root is not part of it."""
+        rows = [[p.name, p.kind.value, p.path, p.language, p.npm_name, p.version] for p in self.projects.values()]
+        return {
+            "projects": rows,
+            "edges": [[e.source, e.target, e.via] for e in self.edges],
+        }
+
+    @classmethod
+    def from_json(cls, root: Path, data: Any) -> Workspace:
+        """The workspace ``to_json`` wrote, at ``root``; KeyError, TypeError or ValueError on other data."""
+        projects = {}
+        for name, kind, path, language, npm_name, version in data["projects"]:
+            projects[name] = Project(name, ProjectKind(kind), path, language, npm_name, version)
+        edges = tuple(Edge(source, target, via) for source, target, via in data["edges"])
+        if any(e.source not in projects or e.target not in projects for e in edges):
+            raise ValueError("an edge names an unknown project")
+        return cls(root, projects, edges)
 
     def project_of(self, path: str) -> Project | None:
         """The project a repository-relative file path belongs to, if any."""

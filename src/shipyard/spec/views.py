@@ -1,0 +1,62 @@
+"""Small typed views of the spec for hot commands, read back from the cache by the spec's content.
+
+Importing pydantic and building the Platform model takes more time than ``affected`` spends on a
+2,000-project monorepo. A view holds the few settings a hot command needs. It is derived from the
+validated Platform the first time a spec's content is seen, and read back from the cache after that:
+every value still comes from a spec the one model accepted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, TypeVar
+
+from shipyard.cache import Cache, code_stamp, content_key
+from shipyard.spec.locate import read_spec
+
+if TYPE_CHECKING:
+    from shipyard.spec.model import Platform
+
+# The files whose code decides what a spec means; editing them invalidates every view.
+_MEANING = tuple(str(Path(__file__).with_name(name)) for name in ("model.py", "loader.py"))
+
+
+class SpecView(Protocol):
+    """A view: derived from a Platform, written as JSON, read back from JSON."""
+
+    kind: ClassVar[str]
+
+    @classmethod
+    def from_platform(cls, platform: Platform) -> Self:
+        """The view of a validated spec."""
+        ...
+
+    @classmethod
+    def from_json(cls, data: Any) -> Self:
+        """The view as ``to_json`` wrote it; raises KeyError, TypeError or ValueError on other data."""
+        ...
+
+    def to_json(self) -> Any:
+        """The view as JSON data."""
+        ...
+
+
+V = TypeVar("V", bound=SpecView)
+
+
+def load_view(path: Path, view: type[V], cache: Cache, *, source: str = "") -> V:
+    """``view`` of the spec at ``path``: from the cache when this exact content (and this Shipyard, and
+    ``source``, the file of the view's own code) has been validated before, else by loading the spec."""
+    data, text = read_spec(path)
+    key = content_key(code_stamp(*_MEANING, *((source,) if source else ())), [view.kind.encode(), data])
+    stored = cache.get(view.kind, key)
+    if stored is not None:
+        try:
+            return view.from_json(stored)
+        except (KeyError, TypeError, ValueError):
+            pass  # written by other code: derive it again
+    from shipyard.spec.loader import parse_spec
+
+    derived = view.from_platform(parse_spec(text, str(path)))
+    cache.put(view.kind, key, derived.to_json())
+    return derived
