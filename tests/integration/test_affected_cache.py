@@ -62,18 +62,32 @@ def feature(acme: Path) -> Path:
     return acme
 
 
+def settings_entries(repo: Path) -> list[Path]:
+    return list((repo / ".git" / "shipyard" / "cache").glob("affected-settings/*.json"))
+
+
 def test_a_second_run_reads_the_cache_and_answers_the_same(feature: Path) -> None:
     first = affected(feature, "--base", "develop", "--json")
-    assert "MODEL-LOADED" in first.stderr
+    # The miss is validated by a forked child that writes the cache; this process never loads the model.
+    assert "MODEL-NOT-LOADED" in first.stderr and len(settings_entries(feature)) == 1
     second = affected(feature, "--base", "develop", "--json")
     assert "MODEL-NOT-LOADED" in second.stderr, "a hit must not load pydantic or the spec model"
-    assert "TYPER-NOT-LOADED" in first.stderr + second.stderr and "TYPER-LOADED" not in first.stderr
+    assert "TYPER-LOADED" not in first.stderr + second.stderr
     assert second.stdout == first.stdout
     answer = json.loads(second.stdout)
     assert "utils" in {p["name"] for p in answer["packages"]}
     assert {s["image"] for s in answer["services"]} >= {"localhost/services/user-service"}
     folders = {p.parent.name for p in (feature / ".git" / "shipyard" / "cache").glob("*/*.json")}
     assert folders == {"affected-settings", CACHE_KIND}
+
+
+def test_without_the_cache_the_spec_is_validated_here_with_the_same_answer(
+    feature: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cached = affected(feature, "--base", "develop", "--json")
+    monkeypatch.setenv("SHIPYARD_NO_CACHE", "1")
+    uncached = affected(feature, "--base", "develop", "--json")
+    assert "MODEL-LOADED" in uncached.stderr and uncached.stdout == cached.stdout
 
 
 def test_an_edited_spec_is_validated_again_and_its_rules_apply(feature: Path) -> None:
@@ -83,10 +97,11 @@ def test_an_edited_spec_is_validated_again_and_its_rules_apply(feature: Path) ->
         spec.read_text(encoding="utf-8") + "workspace:\n  ignore: ['packages/utils/src/**']\n", encoding="utf-8"
     )
     edited = affected(feature, "--base", "develop", "--json")
-    assert "MODEL-LOADED" in edited.stderr
+    assert len(settings_entries(feature)) == 2, "new content, new entry"
     assert json.loads(edited.stdout)["packages"] == []
     again = affected(feature, "--base", "develop", "--json")
     assert "MODEL-NOT-LOADED" in again.stderr and again.stdout == edited.stdout
+    assert len(settings_entries(feature)) == 2
 
 
 def test_an_invalid_spec_is_never_cached(feature: Path) -> None:
@@ -95,7 +110,15 @@ def test_an_invalid_spec_is_never_cached(feature: Path) -> None:
     for _ in range(2):
         proc = affected(feature, "--base", "develop", "--json", expect=2)
         assert "ignroe" in proc.stderr and "shipyard.yaml:" in proc.stderr
-    assert not list((feature / ".git" / "shipyard" / "cache").glob("affected-settings/*.json"))
+        assert "MODEL-LOADED" in proc.stderr, "the error comes from this process, not the child"
+    assert not settings_entries(feature)
+
+
+def test_a_spec_error_is_reported_before_a_git_error(feature: Path) -> None:
+    spec = feature / "shipyard.yaml"
+    spec.write_text(spec.read_text(encoding="utf-8") + "workspace:\n  ignroe: []\n", encoding="utf-8")
+    proc = affected(feature, "--base", "no-such-branch", "--json", expect=2)
+    assert "ignroe" in proc.stderr and "no-such-branch" not in proc.stderr
 
 
 def test_the_cached_workspace_follows_every_commit(feature: Path) -> None:

@@ -8,6 +8,8 @@ every value still comes from a spec the one model accepted.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, TypeVar
 
@@ -47,16 +49,53 @@ V = TypeVar("V", bound=SpecView)
 def load_view(path: Path, view: type[V], cache: Cache, *, source: str = "") -> V:
     """``view`` of the spec at ``path``: from the cache when this exact content (and this Shipyard, and
     ``source``, the file of the view's own code) has been validated before, else by loading the spec."""
+    return start_view(path, view, cache, source=source, beside=False)()
+
+
+def start_view(path: Path, view: type[V], cache: Cache, *, source: str = "", beside: bool = True) -> Callable[[], V]:
+    """Start getting ``view``; call the returned function for it (a SpecError is raised there).
+
+    With ``beside``, a cache miss is derived in a forked child process, which writes the cache, while
+    this process goes on (reading git, say); the returned function waits for the child, then reads
+    the cache. Validating a spec is pure Python (pydantic), so a thread would wait for the
+    interpreter; a child uses another core. When the child could not help (an invalid spec, an
+    unwritable cache), this process derives the view itself and reports any error.
+    """
     data, text = read_spec(path)
     key = content_key(code_stamp(*_MEANING, *((source,) if source else ())), [view.kind.encode(), data])
     stored = cache.get(view.kind, key)
     if stored is not None:
         try:
-            return view.from_json(stored)
+            found = view.from_json(stored)
         except (KeyError, TypeError, ValueError):
             pass  # written by other code: derive it again
-    from shipyard.spec.loader import parse_spec
+        else:
+            return lambda: found
 
-    derived = view.from_platform(parse_spec(text, str(path)))
-    cache.put(view.kind, key, derived.to_json())
-    return derived
+    def derive() -> V:
+        from shipyard.spec.loader import parse_spec
+
+        derived = view.from_platform(parse_spec(text, str(path)))
+        cache.put(view.kind, key, derived.to_json())
+        return derived
+
+    if not (beside and cache.folder is not None and hasattr(os, "fork")):
+        return derive
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child ends with os._exit, before any coverage report
+        try:
+            derive()
+        finally:
+            os._exit(0)
+
+    def finish() -> V:
+        os.waitpid(child, 0)
+        stored = cache.get(view.kind, key)
+        if stored is not None:
+            try:
+                return view.from_json(stored)
+            except (KeyError, TypeError, ValueError):
+                pass
+        return derive()
+
+    return finish

@@ -1,7 +1,7 @@
 """One ``affected`` question answered end to end: find the spec, read git, load the settings.
 
-The git reading runs on another thread while the spec's settings load: on a cache miss that is
-pydantic and the spec model, and git's processes run on another core meanwhile.
+When the settings are not in the cache, a child process validates the spec (pydantic and the spec
+model) while this one reads git, so the two use two cores.
 """
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from shipyard.background import Background
 from shipyard.cache import Cache
+from shipyard.errors import ShipyardError
 from shipyard.spec.locate import find_spec
-from shipyard.spec.views import load_view
+from shipyard.spec.views import start_view
 from shipyard.workspace import affected_settings
-from shipyard.workspace.affected import Affected, Range, RangeReading, default_base, read_range
+from shipyard.workspace.affected import Affected, Range, default_base, read_range
 from shipyard.workspace.affected_settings import AffectedSettings
 
 
@@ -35,13 +35,12 @@ def ask(root: Path, base: str | None, head: str = "HEAD") -> Answer:
     spec_path = find_spec(root)
     workspace_root = spec_path.parent
     cache = Cache.for_repository(workspace_root)
-
-    def read() -> tuple[str, RangeReading]:
+    settings = start_view(spec_path, AffectedSettings, cache, source=affected_settings.__file__)
+    try:
         chosen = base or default_base(workspace_root)
-        return chosen, read_range(workspace_root, chosen, head, cache)
-
-    reading = Background(read)
-    # A spec error is reported before any git error: the spec is waited for first.
-    settings = load_view(spec_path, AffectedSettings, cache, source=affected_settings.__file__)
-    chosen, got = reading.result()
-    return Answer(got.decide(settings.rules), got.span, chosen, settings)
+        reading = read_range(workspace_root, chosen, head, cache)
+    except ShipyardError:
+        settings()  # a spec error is reported before a git error
+        raise
+    ready = settings()
+    return Answer(reading.decide(ready.rules), reading.span, chosen, ready)

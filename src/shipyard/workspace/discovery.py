@@ -176,9 +176,10 @@ def _dockerfile_packages(text: str) -> list[tuple[str, int]]:
 
 
 def _check_acyclic(projects: dict[str, Project], edges: tuple[Edge, ...]) -> None:
-    graph: dict[str, list[str]] = {name: [] for name in projects}
+    unsorted: dict[str, set[str]] = {name: set() for name in projects}
     for edge in edges:
-        graph[edge.source].append(edge.target)
+        unsorted[edge.source].add(edge.target)
+    graph = {name: sorted(targets) for name, targets in unsorted.items()}
     state: dict[str, int] = {}  # 1 = on the current path, 2 = done
     for start in sorted(graph):
         if state.get(start):
@@ -188,7 +189,7 @@ def _check_acyclic(projects: dict[str, Project], edges: tuple[Edge, ...]) -> Non
         state[start] = 1
         while stack:
             node, index = stack[-1]
-            targets = sorted(graph[node])
+            targets = graph[node]
             if index < len(targets):
                 stack[-1] = (node, index + 1)
                 target = targets[index]
