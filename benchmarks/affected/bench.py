@@ -1,8 +1,9 @@
 """`shipyard affected` against `git diff --name-only` (the floor), `turbo ls --affected` and
 `nx show projects --affected` on a generated 2,000-project monorepo, for ranges of 1, 50 and 500
-commits, cold (page cache and tool caches dropped before every run) and warm (median of runs).
+commits, cold (page cache and tool caches dropped before every run; median of --cold-runs) and warm
+(median of --runs).
 
-    python -m benchmarks affected [--projects=2000] [--commits=3000] [--runs=5] [--keep=DIR]
+    python -m benchmarks affected [--projects=2000] [--commits=3000] [--runs=5] [--cold-runs=3] [--keep=DIR]
 
 Every tool's answer is checked against Shipyard's: the table says "same" only when the project sets
 are equal.
@@ -137,6 +138,7 @@ def run(argv: list[str]) -> None:
         services=projects // 5, packages=projects - projects // 5, commits=int(options.get("--commits", "3000"))
     )
     runs = int(options.get("--runs", "5"))
+    cold_runs = int(options.get("--cold-runs", "3"))
     scratch = Path(options["--keep"]) if "--keep" in options else Path(tempfile.mkdtemp(prefix="shipyard-bench-"))
     repo = scratch / "mono"
     try:
@@ -160,7 +162,7 @@ def run(argv: list[str]) -> None:
         missing = {"turbo", "nx"} - {t.name for t in contenders}
         if missing:
             print(f"NOT measured (run `make test-deps` to install): {', '.join(sorted(missing))}")
-        rows = [measure(repo, contenders, depth, runs) for depth in RANGES]
+        rows = [measure(repo, contenders, depth, runs, cold_runs) for depth in RANGES]
         print_table(rows, [t.name for t in contenders])
     finally:
         if "--keep" not in options:
@@ -178,7 +180,11 @@ class Row:
     notes: list[str]
 
 
-def measure(repo: Path, contenders: list[Tool], depth: int, runs: int) -> Row:
+def _median(times: list[Timing]) -> Timing:
+    return Timing(statistics.median(t.wall for t in times), statistics.median(t.cpu for t in times))
+
+
+def measure(repo: Path, contenders: list[Tool], depth: int, runs: int, cold_runs: int) -> Row:
     base = subprocess.run(
         ["git", "rev-parse", f"HEAD~{depth}"], cwd=repo, capture_output=True, text=True, check=True
     ).stdout.strip()
@@ -188,14 +194,17 @@ def measure(repo: Path, contenders: list[Tool], depth: int, runs: int) -> Row:
     notes: list[str] = []
     changed = 0
     for tool in contenders:
-        for cache in tool.caches:
-            shutil.rmtree(repo / cache, ignore_errors=True)
-        note = drop_page_cache()
-        if note and note not in notes:
-            notes.append(note)
-        cold[tool.name], out = timed(tool, repo, base)
-        times = [timed(tool, repo, base)[0] for _ in range(runs)]
-        warm[tool.name] = Timing(statistics.median(t.wall for t in times), statistics.median(t.cpu for t in times))
+        colds = []
+        for _ in range(cold_runs):
+            for cache in tool.caches:
+                shutil.rmtree(repo / cache, ignore_errors=True)
+            note = drop_page_cache()
+            if note and note not in notes:
+                notes.append(note)
+            timing, out = timed(tool, repo, base)
+            colds.append(timing)
+        cold[tool.name] = _median(colds)
+        warm[tool.name] = _median([timed(tool, repo, base)[0] for _ in range(runs)])
         if tool.parse is None:
             changed = len(out.splitlines())
         else:
@@ -229,7 +238,7 @@ def print_table(rows: list[Row], names: list[str]) -> None:
     for note in dict.fromkeys(n for row in rows for n in row.notes):
         print(f"note: {note}")
     print(
-        "cold = page cache dropped and tool caches (.git/shipyard, .turbo, .nx) removed before one run; "
-        "warm = median of runs"
+        "cold = page cache dropped and tool caches (.git/shipyard, .turbo, .nx) removed before each run, "
+        "median of the cold runs; warm = median of the runs after them"
     )
     print("cpu = user + system time of the tool and the processes it ran; ratios > 1 mean Shipyard is faster")
