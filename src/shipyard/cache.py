@@ -62,6 +62,9 @@ class Cache:
     @classmethod
     def for_repository(cls, root: Path) -> Cache:
         """The cache of the git repository holding ``root`` (none outside a repository)."""
+        plain = _plain_git_dir(root.resolve())
+        if plain is not None:
+            return cls(plain / "shipyard" / "cache")
         proc = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "--path-format=absolute", "--git-common-dir"],
             capture_output=True,
@@ -105,3 +108,22 @@ class Cache:
         entries = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
         for stale in entries[KEEP:]:
             stale.unlink(missing_ok=True)
+
+
+# Variables that change where git looks for the repository; with any of them set, git is asked.
+_GIT_LOCATION_VARIABLES = ("GIT_DIR", "GIT_COMMON_DIR", "GIT_WORK_TREE", "GIT_CEILING_DIRECTORIES")
+
+
+def _plain_git_dir(root: Path) -> Path | None:
+    """The ``.git`` folder of an ordinary clone holding ``root``, found without starting git (the cold
+    start of a git process is a measurable part of a hot command); None when git must be asked
+    (a worktree's or submodule's ``.git`` file, or an environment that moves the repository)."""
+    if any(name in os.environ for name in _GIT_LOCATION_VARIABLES):
+        return None
+    for folder in (root, *root.parents):
+        dot_git = folder / ".git"
+        if dot_git.is_dir():
+            return dot_git
+        if dot_git.exists():
+            return None
+    return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,18 @@ def test_an_unwritable_folder_is_skipped_silently(tmp_path: Path) -> None:
 def test_outside_a_repository_there_is_no_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
     assert Cache.for_repository(tmp_path).folder is None
+
+
+def test_a_clone_and_its_worktrees_share_one_cache(tmp_path: Path) -> None:
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "init", "-q", str(clone)], check=True)
+    subprocess.run(["git", "-C", str(clone), "commit", "-q", "--allow-empty", "-m", "first"], check=True)
+    (clone / "sub").mkdir()
+    expected = (clone / ".git" / "shipyard" / "cache").resolve()
+    assert Cache.for_repository(clone / "sub").folder == expected  # found on disk, no git process
+    worktree = tmp_path / "worktree"
+    subprocess.run(["git", "-C", str(clone), "worktree", "add", "-q", str(worktree)], check=True)
+    assert Cache.for_repository(worktree).folder == expected  # a .git file: git names the common folder
 
 
 def test_code_stamp_changes_when_the_code_does(tmp_path: Path) -> None:
