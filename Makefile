@@ -14,6 +14,9 @@ $(BIN)/python:
 # The venv, the package, and the system and npm parts the demo uses.
 deps: $(BIN)/python
 	$(BIN)/pip install -q -e .
+	# Bytecode now, as a wheel install does: with PYTHONDONTWRITEBYTECODE set, an editable install
+	# would otherwise compile every module it imports on every run.
+	$(BIN)/python -m compileall -q src
 	bash deps/install-system.sh runtime
 
 # Test-only parts: pytest and friends, plus the real services the integration tests start.
