@@ -46,31 +46,32 @@ class SpecView(Protocol):
 V = TypeVar("V", bound=SpecView)
 
 
-def load_view(path: Path, view: type[V], cache: Cache, *, source: str = "") -> V:
-    """``view`` of the spec at ``path``: from the cache when this exact content (and this Shipyard, and
-    ``source``, the file of the view's own code) has been validated before, else by loading the spec."""
-    return start_view(path, view, cache, source=source, beside=False)()
+def _cached(cache: Cache, view: type[V], key: str) -> V | None:
+    stored = cache.get(view.kind, key)
+    if stored is None:
+        return None
+    try:
+        return view.from_json(stored)
+    except (KeyError, TypeError, ValueError):
+        return None  # written by other code: derive it again
 
 
 def start_view(path: Path, view: type[V], cache: Cache, *, source: str = "", beside: bool = True) -> Callable[[], V]:
-    """Start getting ``view``; call the returned function for it (a SpecError is raised there).
+    """Start getting ``view`` of the spec at ``path``; call the returned function for it (a SpecError
+    is raised there). The cache answers when this exact content (with this Shipyard, and ``source``,
+    the file of the view's own code) has been validated before.
 
-    With ``beside``, a cache miss is derived in a forked child process, which writes the cache, while
+    On a miss with ``beside``, a forked child process validates the spec and writes the cache while
     this process goes on (reading git, say); the returned function waits for the child, then reads
     the cache. Validating a spec is pure Python (pydantic), so a thread would wait for the
     interpreter; a child uses another core. When the child could not help (an invalid spec, an
-    unwritable cache), this process derives the view itself and reports any error.
+    unwritable cache), this process validates the spec itself and reports any error.
     """
     data, text = read_spec(path)
     key = content_key(code_stamp(*_MEANING, *((source,) if source else ())), [view.kind.encode(), data])
-    stored = cache.get(view.kind, key)
-    if stored is not None:
-        try:
-            found = view.from_json(stored)
-        except (KeyError, TypeError, ValueError):
-            pass  # written by other code: derive it again
-        else:
-            return lambda: found
+    found = _cached(cache, view, key)
+    if found is not None:
+        return lambda: found
 
     def derive() -> V:
         from shipyard.spec.loader import parse_spec
@@ -82,7 +83,7 @@ def start_view(path: Path, view: type[V], cache: Cache, *, source: str = "", bes
     if not (beside and cache.folder is not None and hasattr(os, "fork")):
         return derive
     child = os.fork()
-    if child == 0:  # pragma: no cover - the child ends with os._exit, before any coverage report
+    if child == 0:  # the child only fills the cache; os._exit skips the parent's cleanup and buffers
         try:
             derive()
         finally:
@@ -90,12 +91,7 @@ def start_view(path: Path, view: type[V], cache: Cache, *, source: str = "", bes
 
     def finish() -> V:
         os.waitpid(child, 0)
-        stored = cache.get(view.kind, key)
-        if stored is not None:
-            try:
-                return view.from_json(stored)
-            except (KeyError, TypeError, ValueError):
-                pass
-        return derive()
+        written = _cached(cache, view, key)
+        return written if written is not None else derive()
 
     return finish
