@@ -101,6 +101,40 @@ def test_a_secret_store_turns_credentials_into_external_secrets(acme: Path) -> N
     }
 
 
+def test_every_secret_a_cronjob_reads_comes_from_the_store(acme: Path) -> None:
+    def secrets_read(files: dict[str, list[dict]]) -> set[str]:  # type: ignore[type-arg]
+        names: set[str] = set()
+        for path, docs in files.items():
+            for doc in docs:
+                if path.startswith("jobs/") and doc.get("kind") == "CronJob":
+                    pod = doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+                    (container,) = pod["containers"]
+                    names |= {e["secretRef"]["name"] for e in container.get("envFrom", [])}
+                    names |= {e["valueFrom"]["secretKeyRef"]["name"] for e in container["env"] if "valueFrom" in e}
+                    names |= {v["secret"]["secretName"] for v in pod.get("volumes", []) if "secret" in v}
+        return names
+
+    spec = acme / "shipyard.yaml"
+    on_github = spec.read_text().replace("  app: .\n", "  app: https://github.com/acme/monorepo.git\n")
+    (acme / "masking.yaml").write_text("tables: {}\n")
+    for database, salted in (("rules: masking.yaml", True), ("strategy: synthetic", False)):
+        spec.write_text(on_github)
+        files = _files(acme, f"secrets:\n  store: vault\nsandbox:\n  database:\n    {database}\n")
+        from_store = {
+            doc["spec"]["target"]["name"]: doc
+            for path, docs in files.items()
+            if path.startswith("jobs/")
+            for doc in docs
+            if doc["kind"] == "ExternalSecret"
+        }
+        assert secrets_read(files) == set(from_store) == {"shipyard-git", "shipyard-github", "shipyard-sandbox-db"}
+        database_secret = from_store["shipyard-sandbox-db"]["spec"]["data"]
+        assert [d["secretKey"] for d in database_secret] == (["pgpass", "salt"] if salted else ["pgpass"])
+        assert {d["remoteRef"]["key"] for d in database_secret} == {"acme/sandbox-db"}
+        token = from_store["shipyard-github"]["spec"]["data"]
+        assert token == [{"secretKey": "token", "remoteRef": {"key": "acme/github", "property": "token"}}]
+
+
 def test_harbor_is_bootstrapped_only_for_a_harbor_registry(acme: Path) -> None:
     assert "bootstrap/harbor.yaml" not in _files(acme)
     spec = acme / "shipyard.yaml"

@@ -94,23 +94,40 @@ def render_jobs(platform: Platform, workspace: Workspace) -> dict[str, str]:
     if database_job is not None:
         files[f"jobs/{database_job.metadata.name}.yaml"] = yaml_of(database_job)
     if platform.secrets.store:
+        # Every Secret a CronJob reads, from the store: git for all, the token when previews ask GitHub,
+        # the database files when the sandbox database job runs.
         files["jobs/git-credentials.yaml"] = yaml_of(
-            ExternalSecret(
-                metadata=ObjectMeta(name=GIT_SECRET, namespace=JOBS_NAMESPACE, labels=labels),
-                spec=ExternalSecretSpec(
-                    secret_store_ref=SecretStoreRef(name=platform.secrets.store),
-                    target=ExternalSecretTarget(name=GIT_SECRET),
-                    data=[
-                        ExternalSecretData(
-                            secret_key=key,
-                            remote_ref=ExternalSecretRemoteRef(key=f"{platform.org}/git", property=key.lower()),
-                        )
-                        for key in ("GIT_USERNAME", "GIT_PASSWORD")
-                    ],
-                ),
-            )
+            _store_secret(platform, GIT_SECRET, "git", {"GIT_USERNAME": "git_username", "GIT_PASSWORD": "git_password"})
         )
+        if github_repo(platform) is not None:
+            token = _store_secret(platform, GITHUB_SECRET, "github", {"token": "token"})
+            files["jobs/github-token.yaml"] = yaml_of(token)
+        if database_job is not None:
+            keys = {"pgpass": "pgpass"} | ({"salt": "salt"} if database_job.metadata.name == "sandbox-db-clone" else {})
+            files["jobs/sandbox-db-credentials.yaml"] = yaml_of(
+                _store_secret(platform, SANDBOX_DB_SECRET, "sandbox-db", keys)
+            )
     return files
+
+
+def _store_secret(platform: Platform, name: str, remote: str, keys: dict[str, str]) -> ExternalSecret:
+    """The ExternalSecret making Secret ``name`` in the jobs' namespace from the store's ``<org>/<remote>``;
+    ``keys`` maps each Secret key to the remote property it comes from."""
+    assert platform.secrets.store is not None
+    return ExternalSecret(
+        metadata=ObjectMeta(name=name, namespace=JOBS_NAMESPACE, labels=part_of(platform)),
+        spec=ExternalSecretSpec(
+            secret_store_ref=SecretStoreRef(name=platform.secrets.store),
+            target=ExternalSecretTarget(name=name),
+            data=[
+                ExternalSecretData(
+                    secret_key=key,
+                    remote_ref=ExternalSecretRemoteRef(key=f"{platform.org}/{remote}", property=prop),
+                )
+                for key, prop in keys.items()
+            ],
+        ),
+    )
 
 
 def github_repo(platform: Platform) -> str | None:
