@@ -29,7 +29,7 @@ from shipyard.errors import ShipyardError
 from shipyard.gitflow.branch import BranchError, BranchKind, classify
 from shipyard.gitflow.git import Git
 from shipyard.versioning.aliases import image_tags, npm_dist_tag, npm_version
-from shipyard.versioning.history import History, pick_remote, with_history
+from shipyard.versioning.history import History, MissingRefs, TruncatedHistory, pick_remote, with_history
 from shipyard.versioning.refs import RefSnapshot
 from shipyard.versioning.semver import Version
 
@@ -260,7 +260,7 @@ def _develop(git: Git, history: History, snapshot: RefSnapshot, commit: str, bum
     taken: set[Version] = set()
     reason = ""
     for sha, committed_at in chain:
-        version, reason = _alpha(git, snapshot, sha, committed_at, previous, bump, taken)
+        version, reason = _alpha(git, history, snapshot, sha, committed_at, previous, bump, taken)
         pending.append((version, sha))
         taken.add(version)
         previous = version
@@ -271,6 +271,7 @@ def _develop(git: Git, history: History, snapshot: RefSnapshot, commit: str, bum
 
 def _alpha(
     git: Git,
+    history: History,
     snapshot: RefSnapshot,
     commit: str,
     committed_at: int,
@@ -286,7 +287,7 @@ def _alpha(
     why = f"the next minor after {_fmt(top)} (latest stable {_fmt(stable.core if stable else None)}, "
     why += f"highest release cut {_fmt(cut)})"
     if bump == "conventional":
-        breaking = _breaking_change(git, snapshot, commit, top)
+        breaking = _breaking_change(git, history, snapshot, commit, top)
         if breaking:
             core = (top[0] + 1, 0, 0)
             why = f"the next major after {_fmt(top)}: {breaking[:7]} is a breaking change since the last release"
@@ -313,11 +314,22 @@ def _alpha(
     return version, f"develop: {why}; alpha number from the commit time {committed:%Y-%m-%d %H:%M:%S} UTC{raised}"
 
 
-def _breaking_change(git: Git, snapshot: RefSnapshot, commit: str, top: Core) -> str | None:
+def _breaking_change(git: Git, history: History, snapshot: RefSnapshot, commit: str, top: Core) -> str | None:
     """The newest breaking-change commit not yet in the last stable or the highest release cut."""
     released = [v for v in (*snapshot.of("stable"), *snapshot.of("beta")) if v.core == top]
+    cuts = [r for r, core in snapshot.release_branches.items() if core == top]
+    # A shallow clone may know the last release only from the remote's listing; the log needs it here.
+    missing = [
+        r for r in (*(f"refs/tags/{v.format(snapshot.prefix)}" for v in released), *cuts) if r in snapshot.remote_only
+    ]
+    if missing:
+        raise MissingRefs(missing)
     bounds = {c for c in (snapshot.owner(v) for v in released) if c}
-    bounds |= {snapshot.release_heads[r] for r, core in snapshot.release_branches.items() if core == top}
+    bounds |= {snapshot.release_heads[r] for r in cuts}
+    for bound in sorted(bounds) if history.shallow else ():
+        # The log below stops at the clone's boundary; only once the history meets the release is it whole.
+        if git.execute("merge-base", commit, bound).returncode != 0:
+            raise TruncatedHistory(commit, min(history.boundary), "where the last release left develop")
     args = ["log", "--format=%H", "-n", "1", "-E"]
     for pattern in _BREAKING:
         args += ["--grep", pattern]
@@ -331,12 +343,11 @@ def _breaking_change(git: Git, snapshot: RefSnapshot, commit: str, top: Core) ->
 def _betas(history: History, snapshot: RefSnapshot, commit: str, core: Core, why: str) -> _Answer:
     # The untagged commits of the branch (first parents back to the nearest tagged commit, or to where
     # the branch left main/develop) get their numbers in first-parent order, oldest first.
-    walk = history.walk(
-        commit,
-        lambda sha: bool(snapshot.by_commit.get(sha)),
-        "a tagged commit",
-        tuple(snapshot.mainline_refs()),
-    )
+    mainlines = snapshot.mainline_refs()
+    missing = [ref for ref in mainlines if ref in snapshot.remote_only]
+    if missing:  # a single-branch shallow clone: the walk must know where the branch left them
+        raise MissingRefs(missing)
+    walk = history.walk(commit, lambda sha: bool(snapshot.by_commit.get(sha)), "a tagged commit", tuple(mainlines))
     chain = [sha for sha, _ in reversed(walk.visited)]
     if not chain or chain[-1] != commit:
         chain = [commit]

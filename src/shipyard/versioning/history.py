@@ -22,6 +22,25 @@ _FIRST_DEEPEN = 64
 _UNSHALLOW_AFTER = 65536
 
 
+class MissingRefs(Exception):
+    """The answer needs refs (and their history) that a shallow clone knows only from the remote's listing:
+    main and develop, to know where a release branch left them; the last release, for a breaking change."""
+
+    def __init__(self, refnames: list[str]) -> None:
+        super().__init__(f"{', '.join(refnames)} (known only from the remote's listing)")
+        self.refnames = refnames
+
+    def refspecs(self, remote: str) -> list[str]:
+        """What ``git fetch <remote>`` needs to bring them here."""
+        specs = []
+        for name in self.refnames:
+            if name.startswith(f"refs/remotes/{remote}/"):
+                specs.append(f"+refs/heads/{name.removeprefix(f'refs/remotes/{remote}/')}:{name}")
+            else:
+                specs.append(f"+{name}:{name}")
+        return specs
+
+
 class TruncatedHistory(Exception):
     """A walk reached the shallow boundary before finding what it needed."""
 
@@ -89,10 +108,21 @@ def with_history(git: Git, compute: Callable[[History], T], *, remote: str | Non
     the answer needs. Without a remote, or with ``fetch`` off, it stops with the exact command to run.
     """
     depth = _FIRST_DEEPEN
+    fetched: set[str] = set()
     while True:
         history = History(git)
         try:
             return compute(history)
+        except MissingRefs as exc:
+            source = pick_remote(git, remote)
+            if not fetch or source is None or fetched.issuperset(exc.refnames):
+                specs = " ".join(exc.refspecs(source or "origin"))
+                raise ShallowCloneError(
+                    f"this is a shallow clone without {exc}, so the version would be a guess",
+                    hint=f"fetch them with `git fetch {source or '<remote>'} {specs}`",
+                ) from exc
+            git.run("fetch", "--quiet", "--no-tags", source, *exc.refspecs(source))
+            fetched.update(exc.refnames)
         except TruncatedHistory as exc:
             source = pick_remote(git, remote)
             if not fetch or source is None or depth > 2 * _UNSHALLOW_AFTER:

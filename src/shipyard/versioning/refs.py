@@ -36,6 +36,8 @@ class RefSnapshot:
     release_heads: dict[str, str] = field(default_factory=dict)  # refname -> commit
     hotfix_heads: dict[str, str] = field(default_factory=dict)  # refname -> commit
     mainlines: list[str] = field(default_factory=list)  # refs of main and develop, local and remote
+    # Refs known only from the remote's listing (a shallow clone): their commits are not here.
+    remote_only: set[str] = field(default_factory=set)
     _parsed: dict[str, list[Version]] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -57,7 +59,10 @@ class RefSnapshot:
         for name, commit in local:
             if not name.startswith("refs/tags/"):
                 snapshot.add(name, commit)
+        here = {name for name, _ in local}
         for name, commit in remote_refs:
+            if name not in here:
+                snapshot.remote_only.add(name)
             snapshot.add(name, commit)
         return snapshot
 

@@ -6,6 +6,11 @@ that already exists on the remote makes the whole push fail, which is how a lost
 local tags are then dropped and everything is recomputed from the new state. So two commits never
 share a version, a commit never gets two versions of one maturity, and a re-run after success finds
 the tag in place and changes nothing.
+
+A shallow clone (a CI checkout) fetches nothing up front: fetching every tag would bring in the
+history behind each, most of the repository. The version computation lists the remote's tags and
+branches with ``ls-remote`` and deepens the clone only as far as its walk needs; local tags that the
+remote has on another commit are dropped first, so the remote still wins.
 """
 
 from __future__ import annotations
@@ -54,16 +59,22 @@ def tag_release(
     Returns the version and the plan that was applied (or, with ``dry_run``, would be).
     """
     git = Git(repo)
+    shallow = remote is not None and git.is_shallow()
     for attempt in range(attempts):
-        if remote:
+        if remote and shallow:
+            _drop_stale_tags(git, remote, tag_prefix)
+        elif remote:
             _sync(git, remote, tag_prefix)
         info = compute_version(repo, ref, branch, tag_prefix=tag_prefix, bump=bump, remote=remote)
         plan = tag_plan(info, remote)
         if dry_run or info.maturity == "pr":
             return info, plan
         if info.existing and remote:
-            # The tag may exist only here (an earlier run stopped before its push): publish it.
-            git.push(remote, [f"refs/tags/{info.version}"], atomic=True)
+            # The tag may exist only here (an earlier run stopped before its push): publish it. A shallow
+            # clone may know it only from the remote's listing, where it is already published.
+            here = any(name == f"refs/tags/{info.version}" for name, _ in git.refs(f"refs/tags/{info.version}"))
+            if here or not shallow:
+                git.push(remote, [f"refs/tags/{info.version}"], atomic=True)
             return info, plan
         names = [p.tag for p in info.pending]
         for pending in info.pending:
@@ -95,3 +106,11 @@ def _sync(git: Git, remote: str, prefix: str) -> None:
         f"+refs/heads/*:refs/remotes/{remote}/*",
         f"+refs/tags/{prefix}*:refs/tags/{prefix}*",
     )
+
+
+def _drop_stale_tags(git: Git, remote: str, prefix: str) -> None:
+    # Without a fetch, a local tag would win over the remote's one of the same name; drop the local one
+    # where they differ (what the fetch of a full clone does by overwriting it).
+    on_remote = dict(git.remote_refs(remote, f"refs/tags/{prefix}*"))
+    stale = [name[10:] for name, commit in git.refs(f"refs/tags/{prefix}") if on_remote.get(name, commit) != commit]
+    git.delete_tags(stale)
