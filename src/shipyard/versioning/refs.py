@@ -59,8 +59,9 @@ class RefSnapshot:
         for name, commit in local:
             if not name.startswith("refs/tags/"):
                 snapshot.add(name, commit)
-        here = {name for name, _ in local}
-        for name, commit in remote_refs:
+        listed = list(remote_refs)
+        here = {name for name, _ in local} if listed else set()  # only a shallow clone pays for the set
+        for name, commit in listed:
             if name not in here:
                 snapshot.remote_only.add(name)
             snapshot.add(name, commit)
