@@ -11,12 +11,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-# The venv, the package, and the system and npm parts the demo uses.
+# The venv, the package, and the system and npm parts the demo uses. The package is byte-compiled, as
+# a wheel install is: with PYTHONDONTWRITEBYTECODE set, an editable install would compile every module
+# it imports on every run. The scaffold's templates are files to copy, not modules.
 deps: $(BIN)/python
 	$(BIN)/pip install -q -e .
-	# Bytecode now, as a wheel install does: with PYTHONDONTWRITEBYTECODE set, an editable install
-	# would otherwise compile every module it imports on every run.
-	$(BIN)/python -m compileall -q src
+	$(BIN)/python -m compileall -q -x 'scaffold/templates' src
 	bash deps/install-system.sh runtime
 
 # Test-only parts: pytest and friends, plus the real services the integration tests start.
