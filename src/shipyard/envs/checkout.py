@@ -8,20 +8,16 @@ pushed, so the same code works against a local bare repo and a hosted one.
 from __future__ import annotations
 
 import contextlib
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from shipyard.envs.configrepo import resolve_config_repo
+from shipyard.envs.configrepo import BRANCH, REMOTE, config_for_reading, resolve_config_repo
 from shipyard.envs.ledger import Ledger
 from shipyard.envs.tags import StoreTags
-from shipyard.gitflow.git import Git, PushRejected
+from shipyard.errors import ShipyardError
+from shipyard.gitflow.git import Git, PushRejected, temporary_clone
 from shipyard.spec.model import Platform
-
-BRANCH = "main"
-REMOTE = "origin"
 
 
 @dataclass(frozen=True)
@@ -53,16 +49,16 @@ def load_context(start: Path, config_repo: str | None) -> Context:
 
 
 @contextlib.contextmanager
-def scratch_clone(url: str) -> Iterator[Path]:
-    """A fresh clone of the config repo, removed afterwards; an empty repo gets its first commit."""
-    folder = Path(tempfile.mkdtemp(prefix="shipyard-config-"))
-    try:
-        checkout = folder / "config"
-        Git(folder).run("clone", "--quiet", url, str(checkout))
-        ensure_branch(Git(checkout))
+def scratch_clone(url: str, *, start: bool = True) -> Iterator[Path]:
+    """A fresh clone of the config repo, removed afterwards. An empty repo gets its first commit, or with
+    ``start`` off is refused (what needs rendered files cannot begin from nothing)."""
+    with temporary_clone(url) as checkout:
+        git = Git(checkout)
+        if start:
+            ensure_branch(git)
+        elif not git.has_ref(f"refs/remotes/{REMOTE}/{BRANCH}"):
+            raise ShipyardError(f"the config repo {url} has no {BRANCH} branch yet", hint="run `shipyard render` first")
         yield checkout
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def ensure_branch(git: Git) -> None:
@@ -82,10 +78,5 @@ def ensure_branch(git: Git) -> None:
 
 def read_ledger(url: str) -> Ledger:
     """The ledger of the config repo: read in place for a local repo, from a bare partial clone otherwise."""
-    path = Path(url)
-    if "://" not in url and path.exists():
-        return Ledger.read(Git(path), BRANCH)
-    with tempfile.TemporaryDirectory(prefix="shipyard-config-") as folder:
-        mirror = Path(folder) / "config.git"
-        Git(Path(folder)).run("clone", "--quiet", "--bare", "--filter=blob:none", url, str(mirror))
-        return Ledger.read(Git(mirror), BRANCH)
+    with config_for_reading(url) as (git, ref):
+        return Ledger.read(git, ref)

@@ -8,12 +8,31 @@ relative to where the command runs, a path in the spec is relative to the spec's
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from shipyard.errors import ShipyardError
+from shipyard.gitflow.git import Git, temporary_clone
 from shipyard.spec.model import Platform
 
+# The config repo's one branch, and the remote name its clones give the config repo.
+BRANCH = "main"
+REMOTE = "origin"
 _SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:")
+
+
+@contextmanager
+def config_for_reading(url: str) -> Iterator[tuple[Git, str]]:
+    """The config repo to read from and the ref of its branch: a local repository in place, otherwise a
+    bare partial clone (commits and trees now, blobs only when read), removed afterwards."""
+    path = Path(url)
+    if "://" not in url and path.exists():
+        git = Git(path)
+        yield git, BRANCH if git.has_ref(BRANCH) else f"{REMOTE}/{BRANCH}"
+        return
+    with temporary_clone(url, "--bare", "--filter=blob:none") as mirror:
+        yield Git(mirror), BRANCH
 
 
 def resolve_config_repo(platform: Platform, root: Path, given: str | None) -> str:

@@ -100,11 +100,11 @@ class Ledger:
     entries: list[Entry] = field(default_factory=list)
 
     @classmethod
-    def read(cls, repo: Git, branch: str = "main") -> Ledger:
-        """Parse the history of ``branch`` (an empty repository gives an empty ledger)."""
-        if not repo.has_ref(f"refs/heads/{branch}"):
+    def read(cls, repo: Git, ref: str = "main") -> Ledger:
+        """Parse the history of ``ref``, the config repo's branch (an empty repository gives an empty ledger)."""
+        if not repo.has_ref(ref):
             return cls()
-        out = repo.run("log", "--reverse", f"--format=%H{_FIELD}%an{_FIELD}%cI{_FIELD}%B{_RECORD}", branch, "--")
+        out = repo.run("log", "--reverse", f"--format=%H{_FIELD}%an{_FIELD}%cI{_FIELD}%B{_RECORD}", ref, "--")
         return cls.parse(out)
 
     @classmethod

@@ -8,11 +8,8 @@ again, as ``change_branch`` does. No work tree is ever written, so a run over th
 from __future__ import annotations
 
 import random
-import shutil
-import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -20,20 +17,8 @@ from shipyard.envs.previews_gc import GcReport, plan_gc
 from shipyard.envs.previews_prstate import PrStateLookup, PrStates
 from shipyard.envs.previews_read import PREVIEWS, preview_marks, read_committed_candidates
 from shipyard.errors import ShipyardError
-from shipyard.gitflow.git import Git, PushRejected, format_message
+from shipyard.gitflow.git import Git, PushRejected, format_message, temporary_clone
 from shipyard.spec.model import Platform
-
-
-@contextmanager
-def config_objects(source: str) -> Iterator[Path]:
-    """A bare clone of the config repo (no work tree at all), removed afterwards: what the clean-up reads."""
-    scratch = Path(tempfile.mkdtemp(prefix="shipyard-config-"))
-    try:
-        clone = scratch / "config.git"
-        Git(scratch).run("clone", "--quiet", "--bare", source, str(clone))
-        yield clone
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def remote_tip(clone: Path, branch: str) -> str | None:
@@ -125,7 +110,7 @@ def preview_gc(
     writes no files. Like ``change_branch``, a push that loses a race fetches the new tip and decides again
     from it, so a preview updated or removed meanwhile is judged as it is now.
     """
-    with config_objects(source) as clone:
+    with temporary_clone(source, "--bare") as clone:
         git = Git(clone)
         for attempt in range(attempts):
             tip = remote_tip(clone, branch)

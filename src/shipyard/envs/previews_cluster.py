@@ -156,13 +156,14 @@ def cluster_gc(
     The cluster is read before the config repo: a directory always exists before its namespace, so a
     namespace seen first and then missing its directory really is an orphan, not a preview being opened.
     """
-    from shipyard.envs.previews_cleanup import config_objects, remote_tip
+    from shipyard.envs.previews_cleanup import remote_tip
     from shipyard.envs.previews_gc import plan_orphans
     from shipyard.envs.previews_marks import NamePattern, protected_namespaces
     from shipyard.envs.previews_read import read_committed_candidates
+    from shipyard.gitflow.git import temporary_clone
 
     namespaces = list(list_namespaces(client))
-    with config_objects(source) as clone:
+    with temporary_clone(source, "--bare") as clone:
         tip = remote_tip(clone, branch)
         directories = {c.name for c in read_committed_candidates(clone, tip)} if tip else set()
     protected = protected_namespaces([e.ns for e in platform.environments] + [platform.sandbox.namespace])

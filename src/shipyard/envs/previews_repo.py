@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from shipyard.envs.previews_marks import Marked, NamePattern, format_rfc3339, re
 from shipyard.envs.previews_read import PREVIEWS, PreviewInfo, directory_candidate, preview_info, preview_marks
 from shipyard.envs.previews_render import PreviewRequest, preview_urls, render_preview
 from shipyard.errors import ShipyardError
-from shipyard.gitflow.git import Git, PushRejected, Trailers, change_branch
+from shipyard.gitflow.git import Git, PushRejected, Trailers, change_branch, temporary_clone
 from shipyard.plan import Op, Plan
 from shipyard.spec.model import Platform
 
@@ -36,15 +35,10 @@ def config_checkout(source: str, sparse: Sequence[str] = ()) -> Iterator[Path]:
     With ``sparse`` patterns, checkouts write only the matching files: a preview's change then costs the
     same in a config repo of thousands of previews as in an empty one.
     """
-    scratch = Path(tempfile.mkdtemp(prefix="shipyard-config-"))
-    try:
-        checkout = scratch / "config"
-        Git(scratch).run("clone", "--quiet", "--no-checkout", source, str(checkout))
+    with temporary_clone(source, "--no-checkout") as checkout:
         if sparse:
             Git(checkout).run("sparse-checkout", "set", "--no-cone", *sparse)
         yield checkout
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def push_change(

@@ -13,7 +13,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shipyard.envs.checkout import BRANCH, REMOTE, scratch_clone
+from shipyard.envs.checkout import scratch_clone
+from shipyard.envs.configrepo import BRANCH, REMOTE
 from shipyard.envs.freight import Freight, all_freight, find_freight, freight_path
 from shipyard.envs.gates import (
     Gate,

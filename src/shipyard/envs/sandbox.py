@@ -11,25 +11,20 @@ production commit mirrored, pushed through ``change_branch`` (fetch, re-apply, r
 
 from __future__ import annotations
 
-import contextlib
 import io
-import shutil
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from shipyard.data.urls import refuse_production
+from shipyard.envs.checkout import scratch_clone
+from shipyard.envs.configrepo import BRANCH, REMOTE, config_for_reading
 from shipyard.envs.sandbox_state import STATE_FILE, SandboxState
 from shipyard.errors import ShipyardError
 from shipyard.gitflow.git import Git, change_branch
 from shipyard.plan import Op, Plan
 from shipyard.spec.model import Platform
-
-BRANCH = "main"
-REMOTE = "origin"
 
 
 @dataclass(frozen=True)
@@ -234,20 +229,6 @@ def decide(checkout: Path, target: SandboxTarget, now: datetime, *, reset: bool,
     return SyncOutcome(target, mirrors, state, changes, files, reason)
 
 
-@contextlib.contextmanager
-def scratch_clone(url: str) -> Iterator[Path]:
-    """A throw-away clone of the config repo (removed afterwards)."""
-    folder = Path(tempfile.mkdtemp(prefix="shipyard-sandbox-"))
-    try:
-        checkout = folder / "config"
-        Git(folder).run("clone", "--quiet", url, str(checkout))
-        if not Git(checkout).has_ref(f"refs/remotes/{REMOTE}/{BRANCH}"):
-            raise ShipyardError(f"the config repo {url} has no {BRANCH} branch yet", hint="run `shipyard render` first")
-        yield checkout
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 def sync(
     config_repo: str,
     target: SandboxTarget,
@@ -258,7 +239,7 @@ def sync(
     dry_run: bool = False,
 ) -> tuple[SyncOutcome, str | None]:
     """Sync (or reset) the sandbox overlay; returns the outcome and the pushed commit (None: nothing pushed)."""
-    with scratch_clone(config_repo) as checkout:
+    with scratch_clone(config_repo, start=False) as checkout:
         if dry_run:
             return decide(checkout, target, now, reset=reset, if_expired=if_expired), None
         decided: list[SyncOutcome] = []
@@ -287,22 +268,9 @@ def _show(repo: Git, ref: str, path: str) -> str | None:
     return proc.stdout if proc.returncode == 0 else None
 
 
-@contextlib.contextmanager
-def _readable(config_repo: str) -> Iterator[tuple[Git, str]]:
-    path = Path(config_repo)
-    if "://" not in config_repo and path.exists():
-        git = Git(path)
-        yield git, BRANCH if git.has_ref(BRANCH) else f"{REMOTE}/{BRANCH}"
-        return
-    with tempfile.TemporaryDirectory(prefix="shipyard-sandbox-") as folder:
-        mirror = Path(folder) / "config.git"
-        Git(Path(folder)).run("clone", "--quiet", "--bare", "--filter=blob:none", config_repo, str(mirror))
-        yield Git(mirror), BRANCH
-
-
 def status(config_repo: str, target: SandboxTarget, now: datetime) -> dict[str, Any]:
     """The sandbox's age, expiry, the production commit it mirrors and whether production moved since."""
-    with _readable(config_repo) as (git, ref):
+    with config_for_reading(config_repo) as (git, ref):
         if not git.has_ref(ref):
             raise ShipyardError(f"the config repo {config_repo} has no {BRANCH} branch yet")
         state_text = _show(git, ref, target.state_file)

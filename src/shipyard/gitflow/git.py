@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -292,6 +295,19 @@ def parse_trailers(message: str) -> list[tuple[str, str]]:
             return []
         found.append((key, value.strip()))
     return found
+
+
+@contextmanager
+def temporary_clone(url: str, *options: str) -> Iterator[Path]:
+    """A clone of ``url`` (``git clone`` with ``options``, e.g. ``--bare``) in a scratch folder, removed
+    afterwards whatever happens inside."""
+    scratch = Path(tempfile.mkdtemp(prefix="shipyard-clone-"))
+    try:
+        clone = scratch / "repo"
+        Git(scratch).run("clone", "--quiet", *options, url, str(clone))
+        yield clone
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def change_branch(
