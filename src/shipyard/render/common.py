@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from shipyard.k8s.base import K8sModel
+from shipyard.k8s.base import K8sModel, ObjectMeta
+from shipyard.k8s.core import (
+    ExternalSecret,
+    ExternalSecretData,
+    ExternalSecretRemoteRef,
+    ExternalSecretSpec,
+    ExternalSecretTarget,
+    ExternalSecretTemplate,
+    SecretStoreRef,
+)
 from shipyard.k8s.yaml import dump_all
 from shipyard.spec.model import Access, Environment, Platform
 from shipyard.workspace.model import Workspace
@@ -51,3 +60,30 @@ def application_name(platform: Platform, env: Environment) -> str:
 def part_of(platform: Platform) -> dict[str, str]:
     """Labels on every object Shipyard renders."""
     return {"app.kubernetes.io/part-of": platform.org, **MANAGED_BY}
+
+
+def store_secret(
+    platform: Platform,
+    name: str,
+    remote: str,
+    keys: dict[str, str],
+    *,
+    namespace: str | None = None,
+    template: ExternalSecretTemplate | None = None,
+) -> ExternalSecret:
+    """The ExternalSecret that makes Secret ``name`` from the store's ``<org>/<remote>``; ``keys`` maps
+    each Secret key to the remote property it comes from. The Secret's values never enter git."""
+    assert platform.secrets.store is not None, "rendered only when spec.secrets.store is set"
+    return ExternalSecret(
+        metadata=ObjectMeta(name=name, namespace=namespace, labels=part_of(platform)),
+        spec=ExternalSecretSpec(
+            secret_store_ref=SecretStoreRef(name=platform.secrets.store),
+            target=ExternalSecretTarget(name=name, template=template),
+            data=[
+                ExternalSecretData(
+                    secret_key=key, remote_ref=ExternalSecretRemoteRef(key=f"{platform.org}/{remote}", property=prop)
+                )
+                for key, prop in keys.items()
+            ],
+        ),
+    )

@@ -20,11 +20,6 @@ from shipyard.k8s.core import (
     EnvFromSource,
     EnvVar,
     EnvVarSource,
-    ExternalSecret,
-    ExternalSecretData,
-    ExternalSecretRemoteRef,
-    ExternalSecretSpec,
-    ExternalSecretTarget,
     JobSpec,
     JobTemplateSpec,
     LocalObjectReference,
@@ -32,7 +27,6 @@ from shipyard.k8s.core import (
     PodSpec,
     PodTemplateSpec,
     SecretKeySelector,
-    SecretStoreRef,
     SecretVolumeSource,
     ServiceAccount,
     TemplateMeta,
@@ -40,7 +34,7 @@ from shipyard.k8s.core import (
     VolumeMount,
 )
 from shipyard.k8s.yaml import dump
-from shipyard.render.common import config_repo_url, part_of, yaml_of
+from shipyard.render.common import config_repo_url, part_of, store_secret, yaml_of
 from shipyard.spec.model import Platform
 from shipyard.workspace.model import Workspace
 
@@ -97,37 +91,23 @@ def render_jobs(platform: Platform, workspace: Workspace) -> dict[str, str]:
         # Every Secret a CronJob reads, from the store: git for all, the token when previews ask GitHub,
         # the database files when the sandbox database job runs.
         files["jobs/git-credentials.yaml"] = yaml_of(
-            _store_secret(platform, GIT_SECRET, "git", {"GIT_USERNAME": "git_username", "GIT_PASSWORD": "git_password"})
+            store_secret(
+                platform,
+                GIT_SECRET,
+                "git",
+                {"GIT_USERNAME": "git_username", "GIT_PASSWORD": "git_password"},
+                namespace=JOBS_NAMESPACE,
+            )
         )
         if github_repo(platform) is not None:
-            token = _store_secret(platform, GITHUB_SECRET, "github", {"token": "token"})
+            token = store_secret(platform, GITHUB_SECRET, "github", {"token": "token"}, namespace=JOBS_NAMESPACE)
             files["jobs/github-token.yaml"] = yaml_of(token)
         if database_job is not None:
             keys = {"pgpass": "pgpass"} | ({"salt": "salt"} if database_job.metadata.name == "sandbox-db-clone" else {})
             files["jobs/sandbox-db-credentials.yaml"] = yaml_of(
-                _store_secret(platform, SANDBOX_DB_SECRET, "sandbox-db", keys)
+                store_secret(platform, SANDBOX_DB_SECRET, "sandbox-db", keys, namespace=JOBS_NAMESPACE)
             )
     return files
-
-
-def _store_secret(platform: Platform, name: str, remote: str, keys: dict[str, str]) -> ExternalSecret:
-    """The ExternalSecret making Secret ``name`` in the jobs' namespace from the store's ``<org>/<remote>``;
-    ``keys`` maps each Secret key to the remote property it comes from."""
-    assert platform.secrets.store is not None
-    return ExternalSecret(
-        metadata=ObjectMeta(name=name, namespace=JOBS_NAMESPACE, labels=part_of(platform)),
-        spec=ExternalSecretSpec(
-            secret_store_ref=SecretStoreRef(name=platform.secrets.store),
-            target=ExternalSecretTarget(name=name),
-            data=[
-                ExternalSecretData(
-                    secret_key=key,
-                    remote_ref=ExternalSecretRemoteRef(key=f"{platform.org}/{remote}", property=prop),
-                )
-                for key, prop in keys.items()
-            ],
-        ),
-    )
 
 
 def github_repo(platform: Platform) -> str | None:

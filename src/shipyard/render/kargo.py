@@ -18,12 +18,7 @@ import re
 from shipyard.k8s.base import ObjectMeta
 from shipyard.k8s.core import (
     ExternalSecret,
-    ExternalSecretData,
-    ExternalSecretRemoteRef,
-    ExternalSecretSpec,
-    ExternalSecretTarget,
     ExternalSecretTemplate,
-    SecretStoreRef,
     SecretTemplateMeta,
 )
 from shipyard.k8s.kargo import (
@@ -65,6 +60,7 @@ from shipyard.render.common import (
     kargo_project,
     part_of,
     service_names,
+    store_secret,
     yaml_of,
 )
 from shipyard.spec.model import Maturity, Platform
@@ -120,39 +116,23 @@ def credentials(platform: Platform) -> list[ExternalSecret]:
     Kargo finds credentials by the ``kargo.akuity.io/cred-type`` label and the ``repoURL`` key; the
     secret parts come from the store, never from git.
     """
-    assert platform.secrets.store is not None
-    found: list[ExternalSecret] = []
-    for name, cred_type, repo_url in (
-        ("kargo-git", "git", config_repo_url(platform)),
-        ("kargo-registry", "image", platform.registry.host),
-    ):
-        found.append(
-            ExternalSecret(
-                metadata=ObjectMeta(name=name, namespace=kargo_project(platform), labels=part_of(platform)),
-                spec=ExternalSecretSpec(
-                    secret_store_ref=SecretStoreRef(name=platform.secrets.store),
-                    target=ExternalSecretTarget(
-                        name=name,
-                        template=ExternalSecretTemplate(
-                            metadata=SecretTemplateMeta(labels={"kargo.akuity.io/cred-type": cred_type}),
-                            data={
-                                "repoURL": repo_url,
-                                "username": "{{ .username }}",
-                                "password": "{{ .password }}",
-                            },
-                        ),
-                    ),
-                    data=[
-                        ExternalSecretData(
-                            secret_key=key,
-                            remote_ref=ExternalSecretRemoteRef(key=f"{platform.org}/{name}", property=key),
-                        )
-                        for key in ("username", "password")
-                    ],
-                ),
-            )
+    return [
+        store_secret(
+            platform,
+            name,
+            name,
+            {"username": "username", "password": "password"},
+            namespace=kargo_project(platform),
+            template=ExternalSecretTemplate(
+                metadata=SecretTemplateMeta(labels={"kargo.akuity.io/cred-type": cred_type}),
+                data={"repoURL": repo_url, "username": "{{ .username }}", "password": "{{ .password }}"},
+            ),
         )
-    return found
+        for name, cred_type, repo_url in (
+            ("kargo-git", "git", config_repo_url(platform)),
+            ("kargo-registry", "image", platform.registry.host),
+        )
+    ]
 
 
 def tag_regex(platform: Platform, maturity: Maturity) -> str:

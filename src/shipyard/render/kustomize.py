@@ -24,10 +24,6 @@ from shipyard.k8s.core import (
     EnvVar,
     EnvVarSource,
     ExternalSecret,
-    ExternalSecretData,
-    ExternalSecretRemoteRef,
-    ExternalSecretSpec,
-    ExternalSecretTarget,
     Ingress,
     IngressRule,
     IngressSpec,
@@ -43,7 +39,6 @@ from shipyard.k8s.core import (
     ResourceRequirements,
     RollingUpdateDeployment,
     SecretKeySelector,
-    SecretStoreRef,
     Service,
     ServicePort,
     ServiceSpec,
@@ -61,7 +56,7 @@ from shipyard.k8s.rollouts import (
     WorkloadRef,
 )
 from shipyard.k8s.yaml import dump
-from shipyard.render.common import INGRESS_CLASS, part_of, service_names, yaml_of
+from shipyard.render.common import INGRESS_CLASS, part_of, service_names, store_secret, yaml_of
 from shipyard.spec.duration import parse_duration
 from shipyard.spec.model import Environment, Platform
 from shipyard.workspace.model import Workspace
@@ -187,21 +182,8 @@ def _overlay(platform: Platform, env: Environment, services: list[str]) -> dict[
 
 
 def _database_secret(platform: Platform, env: Environment) -> ExternalSecret:
-    assert env.database is not None and platform.secrets.store is not None
-    name = env.database.secret_ref
-    return ExternalSecret(
-        metadata=ObjectMeta(name=name, labels=part_of(platform)),
-        spec=ExternalSecretSpec(
-            secret_store_ref=SecretStoreRef(name=platform.secrets.store),
-            target=ExternalSecretTarget(name=name),
-            data=[
-                ExternalSecretData(
-                    secret_key=DB_PASSWORD_KEY,
-                    remote_ref=ExternalSecretRemoteRef(key=f"{platform.org}/{env.name}/database", property="password"),
-                )
-            ],
-        ),
-    )
+    assert env.database is not None
+    return store_secret(platform, env.database.secret_ref, f"{env.name}/database", {DB_PASSWORD_KEY: "password"})
 
 
 def _deployment_patch(platform: Platform, env: Environment, service: str) -> DeploymentPatch:
