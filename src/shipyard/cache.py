@@ -17,17 +17,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from shipyard import __version__
 
 # Entries kept per kind; older ones are removed when a new one is written.
 KEEP = 16
 DISABLE_VARIABLE = "SHIPYARD_NO_CACHE"
+T = TypeVar("T")
 
 
 def code_stamp(*modules: str) -> str:
@@ -65,15 +65,10 @@ class Cache:
         plain = _plain_git_dir(root.resolve())
         if plain is not None:
             return cls(plain / "shipyard" / "cache")
-        proc = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--path-format=absolute", "--git-common-dir"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode != 0 or not proc.stdout.strip():
-            return cls(None)
-        return cls(Path(proc.stdout.strip()) / "shipyard" / "cache")
+        from shipyard.gitflow.git import Git
+
+        found = Git(root).run("rev-parse", "--path-format=absolute", "--git-common-dir", check=False).strip()
+        return cls(Path(found) / "shipyard" / "cache" if found else None)
 
     def get(self, kind: str, key: str) -> Any:
         """The stored value, or None when there is none (or it cannot be read)."""
@@ -82,6 +77,17 @@ class Cache:
         try:
             return json.loads((self.folder / kind / f"{key}.json").read_bytes())
         except (OSError, ValueError):
+            return None
+
+    def read(self, kind: str, key: str, parse: Callable[[Any], T]) -> T | None:
+        """``parse`` of the stored value; None when there is none, or when ``parse`` rejects it (KeyError,
+        TypeError or ValueError: an entry of another shape, which the caller derives again)."""
+        stored = self.get(kind, key)
+        if stored is None:
+            return None
+        try:
+            return parse(stored)
+        except (KeyError, TypeError, ValueError):
             return None
 
     def put(self, kind: str, key: str, value: Any) -> None:

@@ -46,16 +46,6 @@ class SpecView(Protocol):
 V = TypeVar("V", bound=SpecView)
 
 
-def _cached(cache: Cache, view: type[V], key: str) -> V | None:
-    stored = cache.get(view.kind, key)
-    if stored is None:
-        return None
-    try:
-        return view.from_json(stored)
-    except (KeyError, TypeError, ValueError):
-        return None  # written by other code: derive it again
-
-
 def start_view(path: Path, view: type[V], cache: Cache, *, source: str = "", beside: bool = True) -> Callable[[], V]:
     """Start getting ``view`` of the spec at ``path``; call the returned function for it (a SpecError
     is raised there). The cache answers when this exact content (with this Shipyard, and ``source``,
@@ -69,7 +59,7 @@ def start_view(path: Path, view: type[V], cache: Cache, *, source: str = "", bes
     """
     data, text = read_spec(path)
     key = content_key(code_stamp(*_MEANING, *((source,) if source else ())), [view.kind.encode(), data])
-    found = _cached(cache, view, key)
+    found = cache.read(view.kind, key, view.from_json)
     if found is not None:
         return lambda: found
 
@@ -91,7 +81,7 @@ def start_view(path: Path, view: type[V], cache: Cache, *, source: str = "", bes
 
     def finish() -> V:
         os.waitpid(child, 0)
-        written = _cached(cache, view, key)
+        written = cache.read(view.kind, key, view.from_json)
         return written if written is not None else derive()
 
     return finish

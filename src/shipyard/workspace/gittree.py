@@ -84,13 +84,9 @@ def workspace_at(root: Path, commit: str, cache: Cache | None = None) -> Workspa
     """
     listing = _git(root, ["ls-tree", "-z", commit, "--", *(f"{folder}/" for folder, _ in _FOLDERS)])
     key = content_key(code_stamp(*_BUILDERS), [listing])
-    if cache is not None:
-        stored = cache.get(CACHE_KIND, key)
-        if stored is not None:
-            try:
-                return Workspace.from_json(root, stored)
-            except (KeyError, TypeError, ValueError):
-                pass  # written by other code: build it again
+    found = cache.read(CACHE_KIND, key, lambda data: Workspace.from_json(root, data)) if cache is not None else None
+    if found is not None:
+        return found
     workspace = _build_from_listing(root, listing)
     if cache is not None:
         cache.put(CACHE_KIND, key, workspace.to_json())
