@@ -314,16 +314,19 @@ def _alpha(
     return version, f"develop: {why}; alpha number from the commit time {committed:%Y-%m-%d %H:%M:%S} UTC{raised}"
 
 
+def _need_here(snapshot: RefSnapshot, refnames: list[str]) -> None:
+    """Raise MissingRefs for those of ``refnames`` a shallow clone knows only from the remote's listing."""
+    missing = [ref for ref in refnames if ref in snapshot.remote_only]
+    if missing:
+        raise MissingRefs(missing)
+
+
 def _breaking_change(git: Git, history: History, snapshot: RefSnapshot, commit: str, top: Core) -> str | None:
     """The newest breaking-change commit not yet in the last stable or the highest release cut."""
     released = [v for v in (*snapshot.of("stable"), *snapshot.of("beta")) if v.core == top]
     cuts = [r for r, core in snapshot.release_branches.items() if core == top]
     # A shallow clone may know the last release only from the remote's listing; the log needs it here.
-    missing = [
-        r for r in (*(f"refs/tags/{v.format(snapshot.prefix)}" for v in released), *cuts) if r in snapshot.remote_only
-    ]
-    if missing:
-        raise MissingRefs(missing)
+    _need_here(snapshot, [*(f"refs/tags/{v.format(snapshot.prefix)}" for v in released), *cuts])
     bounds = {c for c in (snapshot.owner(v) for v in released) if c}
     bounds |= {snapshot.release_heads[r] for r in cuts}
     for bound in sorted(bounds) if history.shallow else ():
@@ -344,9 +347,7 @@ def _betas(history: History, snapshot: RefSnapshot, commit: str, core: Core, why
     # The untagged commits of the branch (first parents back to the nearest tagged commit, or to where
     # the branch left main/develop) get their numbers in first-parent order, oldest first.
     mainlines = snapshot.mainline_refs()
-    missing = [ref for ref in mainlines if ref in snapshot.remote_only]
-    if missing:  # a single-branch shallow clone: the walk must know where the branch left them
-        raise MissingRefs(missing)
+    _need_here(snapshot, mainlines)  # a single-branch shallow clone: where did the branch leave them?
     walk = history.walk(commit, lambda sha: bool(snapshot.by_commit.get(sha)), "a tagged commit", tuple(mainlines))
     chain = [sha for sha, _ in reversed(walk.visited)]
     if not chain or chain[-1] != commit:

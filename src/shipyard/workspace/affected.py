@@ -1,9 +1,10 @@
 """Affected projects: which services and packages a range of commits touches.
 
 Two halves. ``compute`` is pure: from the workspace at the head, the changed paths and the texts of
-the few global files that changed, it decides what is affected and why. ``find_affected`` feeds it
+the few global files that changed, it decides what is affected and why. ``read_range`` feeds it
 from git with a fixed, small number of git processes (resolve, merge base, one diff, and the reads
-of the head's tree), whatever the size of the range: CI runs this on every event.
+of the head's tree), whatever the size of the range: CI runs this on every event. ``find_affected``
+is both in one call, for when the rules are known before git is read.
 
 Rules, in order, for each changed path:
 1. ``shipyard.yaml``, other lockfiles than npm's and pnpm's, and the spec's ``workspace.globalFiles``
