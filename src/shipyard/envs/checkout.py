@@ -63,7 +63,7 @@ def scratch_clone(url: str, *, start: bool = True) -> Iterator[Path]:
 
 def ensure_branch(git: Git) -> None:
     """Give a brand-new config repo its ``main`` branch, so promotions have a tip to build on."""
-    if git.run("ls-remote", REMOTE, f"refs/heads/{BRANCH}").strip():
+    if git.remote_has_branch(REMOTE, BRANCH):
         return
     git.run("checkout", "--quiet", "--orphan", BRANCH)
     (git.path / "README.md").write_text(

@@ -24,7 +24,7 @@ from shipyard.spec.model import Platform
 def remote_tip(clone: Path, branch: str) -> str | None:
     """Fetch ``branch`` of origin into ``clone``; its commit, or None when the config repo has no such branch."""
     git = Git(clone)
-    if not git.run("ls-remote", "--heads", "origin", branch).strip():
+    if not git.remote_has_branch("origin", branch):
         return None
     git.run("fetch", "--quiet", "origin", f"+refs/heads/{branch}:refs/remotes/origin/{branch}")
     return git.rev_parse(f"refs/remotes/origin/{branch}")

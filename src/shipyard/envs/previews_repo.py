@@ -46,7 +46,7 @@ def push_change(
 ) -> str | None:
     """``change_branch``, plus the first commit of an empty config repo (a branch that does not exist yet)."""
     git = Git(checkout)
-    if not git.run("ls-remote", "--heads", "origin", branch).strip():
+    if not git.remote_has_branch("origin", branch):
         git.run("checkout", "--quiet", "--orphan", branch)
         message = apply(checkout)
         if message is None:

@@ -177,6 +177,10 @@ class Git:
             found[name[:-3] if name.endswith("^{}") else name] = commit
         return [(name, commit) for name, commit in found.items() if name.startswith(starts)]
 
+    def remote_has_branch(self, remote: str, branch: str) -> bool:
+        """True when ``remote`` has ``branch`` now (asked of the remote, not of remote-tracking refs)."""
+        return bool(self.run("ls-remote", "--heads", remote, f"refs/heads/{branch}").strip())
+
     def remote_refs(self, remote: str, *patterns: str) -> list[tuple[str, str]]:
         """``(refname, commit)`` on ``remote`` (annotated tags peeled) without fetching any object."""
         out = self.run("ls-remote", remote, *patterns)
