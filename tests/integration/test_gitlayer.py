@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -94,3 +95,24 @@ def test_change_branch_with_nothing_to_do_makes_no_commit(remote: Path, tmp_path
     assert change_branch(checkout, "origin", "main", lambda root: "No real change") is None
     Git(checkout).run("fetch", "-q", "origin")
     assert Git(checkout).rev_parse("origin/main") == before
+
+
+def test_change_branch_starts_the_branch_of_an_empty_repository(tmp_path: Path) -> None:
+    need_binary("git")
+    empty = tmp_path / "empty.git"
+    subprocess.run(["git", "init", "-q", "--bare", "--initial-branch=main", str(empty)], check=True)
+    first, second = clone(empty, tmp_path / "a"), clone(empty, tmp_path / "b")
+
+    def add(name: str) -> Callable[[Path], str | None]:
+        def apply(root: Path) -> str:
+            (root / f"{name}.txt").write_text(name)
+            return f"Add {name}"
+
+        return apply
+
+    assert change_branch(first, "origin", "main", add("first")) is not None
+    # The second writer cloned the empty repository before the branch existed: it lands on top.
+    assert change_branch(second, "origin", "main", add("second")) is not None
+    final = clone(empty, tmp_path / "final")
+    assert sorted(p.name for p in final.iterdir() if p.name != ".git") == ["first.txt", "second.txt"]
+    assert Git(final).run("log", "--format=%s", "main").splitlines() == ["Add second", "Add first"]

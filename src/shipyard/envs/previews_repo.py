@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +21,7 @@ from shipyard.envs.previews_marks import Marked, NamePattern, format_rfc3339, re
 from shipyard.envs.previews_read import PREVIEWS, PreviewInfo, directory_candidate, preview_info, preview_marks
 from shipyard.envs.previews_render import PreviewRequest, preview_urls, render_preview
 from shipyard.errors import ShipyardError
-from shipyard.gitflow.git import Git, PushRejected, Trailers, change_branch, temporary_clone
+from shipyard.gitflow.git import Git, change_branch, temporary_clone
 from shipyard.plan import Op, Plan
 from shipyard.spec.model import Platform
 
@@ -39,25 +39,6 @@ def config_checkout(source: str, sparse: Sequence[str] = ()) -> Iterator[Path]:
         if sparse:
             Git(checkout).run("sparse-checkout", "set", "--no-cone", *sparse)
         yield checkout
-
-
-def push_change(
-    checkout: Path, branch: str, apply: Callable[[Path], str | None], trailers: Trailers = ()
-) -> str | None:
-    """``change_branch``, plus the first commit of an empty config repo (a branch that does not exist yet)."""
-    git = Git(checkout)
-    if not git.remote_has_branch("origin", branch):
-        git.run("checkout", "--quiet", "--orphan", branch)
-        message = apply(checkout)
-        if message is None:
-            return None
-        commit = git.commit(message, trailers)
-        try:
-            git.push("origin", [f"HEAD:refs/heads/{branch}"])
-            return commit
-        except PushRejected:
-            pass  # another writer created the branch first: re-apply on top of theirs
-    return change_branch(checkout, "origin", branch, apply, trailers)
 
 
 def one_preview(name: str) -> tuple[str, ...]:
@@ -191,7 +172,7 @@ def preview_up(
             verb = "Update" if created else "Open"
             return f"{verb} the preview of PR {request.number} at {request.sha[:7]}"
 
-        result.commit = push_change(checkout, branch, apply, up_trailers(request))
+        result.commit = change_branch(checkout, "origin", branch, apply, up_trailers(request))
         return result
 
 
@@ -231,7 +212,7 @@ def preview_down(
             shutil.rmtree(work / PREVIEWS / NamePattern(platform.preview.namespace).name(number))
             return f"Close the preview of PR {number}"
 
-        return plan, push_change(checkout, branch, apply, [("Shipyard-PR", str(number))])
+        return plan, change_branch(checkout, "origin", branch, apply, [("Shipyard-PR", str(number))])
 
 
 # list

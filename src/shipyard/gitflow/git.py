@@ -328,13 +328,21 @@ def change_branch(
     ``apply`` edits the work tree at ``checkout`` (already reset to the remote tip) and returns the
     commit message, or None when there is nothing to do. Returns the pushed commit, or None when no
     change was needed. Each retry fetches, resets to the new tip and calls ``apply`` again, so the
-    change is re-derived from the newest state rather than replayed blindly.
+    change is re-derived from the newest state rather than replayed blindly. When ``remote`` does not
+    have ``branch`` yet (a brand-new repository), ``apply`` starts from an empty tree and its commit
+    starts the branch; if another writer starts it first, the retry applies on top of theirs.
     """
     git = Git(checkout)
     for attempt in range(attempts):
-        git.run("fetch", "--quiet", remote, f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}")
-        git.run("checkout", "--quiet", "-B", branch, f"refs/remotes/{remote}/{branch}")
-        git.run("reset", "--quiet", "--hard", f"refs/remotes/{remote}/{branch}")
+        if git.remote_has_branch(remote, branch):
+            git.run("fetch", "--quiet", remote, f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}")
+            git.run("checkout", "--quiet", "-B", branch, f"refs/remotes/{remote}/{branch}")
+            git.run("reset", "--quiet", "--hard", f"refs/remotes/{remote}/{branch}")
+        else:
+            git.run("symbolic-ref", "HEAD", f"refs/heads/{branch}")
+            if git.run("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False).strip():
+                git.run("update-ref", "-d", f"refs/heads/{branch}")
+            git.run("read-tree", "--empty")
         git.run("clean", "-fdq")
         message = apply(checkout)
         if message is None:

@@ -176,14 +176,6 @@ def commit_render(
 ) -> str | None:
     """Render into ``checkout`` and push the result to its origin's ``branch``; the new commit or None."""
     message = f"Render the config repo with shipyard {__version__}"
-    git = Git(checkout)
-    if not git.remote_has_branch("origin", branch):
-        # An empty config repo: its first commit starts the branch.
-        git.run("checkout", "--quiet", "--orphan", branch)
-        render(platform, workspace, config_trees(checkout, app_dir), write=True, use_cache=False, cache_root=app_dir)
-        commit = git.commit(message)
-        git.push("origin", [f"HEAD:refs/heads/{branch}"])
-        return commit
 
     def apply(path: Path) -> str | None:
         result = render(
