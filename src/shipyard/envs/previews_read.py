@@ -3,7 +3,6 @@ tree or straight from git's objects, and a directory as ``preview list`` shows i
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -73,23 +72,12 @@ def read_committed_candidates(checkout: Path, rev: str = "HEAD") -> list[Candida
 
 def _read_blobs(git: Git, oids: list[str]) -> list[str | None]:
     """The text of each blob, in order (None where it is not UTF-8), through one ``cat-file --batch``."""
-    if not oids:
-        return []
-    proc = subprocess.run(
-        ["git", "-C", str(git.path), "cat-file", "--batch"],
-        input="".join(f"{oid}\n" for oid in oids).encode(),
-        capture_output=True,
-        check=True,
-    )
-    out, position = proc.stdout, 0
+    found = git.read_objects(oids)
     texts: list[str | None] = []
-    for _ in oids:
-        header_end = out.index(b"\n", position)
-        size = int(out[position:header_end].split(b" ")[2])
-        body = out[header_end + 1 : header_end + 1 + size]
-        position = header_end + 1 + size + 1
+    for oid in oids:
+        obj = found.get(oid)
         try:
-            texts.append(body.decode("utf-8"))
+            texts.append(obj[1].decode("utf-8") if obj is not None else None)
         except UnicodeDecodeError:
             texts.append(None)
     return texts

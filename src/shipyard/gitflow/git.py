@@ -76,19 +76,52 @@ class Git:
         self, *args: str, input: str | None = None, env: Mapping[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
         """Run git and return the finished process, whatever its exit code."""
-        full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
-        full_env.setdefault("GIT_AUTHOR_NAME", self.identity.name)
-        full_env.setdefault("GIT_AUTHOR_EMAIL", self.identity.email)
-        full_env.setdefault("GIT_COMMITTER_NAME", self.identity.name)
-        full_env.setdefault("GIT_COMMITTER_EMAIL", self.identity.email)
         return subprocess.run(
             ["git", "-C", str(self.path), *args],
             input=input,
             capture_output=True,
             text=True,
-            env=full_env,
+            env=self._env(env),
             check=False,
         )
+
+    def run_bytes(self, *args: str, input: bytes | None = None) -> bytes:
+        """Run git on bytes in and out (object contents are not always text); raise GitError on failure."""
+        proc = subprocess.run(
+            ["git", "-C", str(self.path), *args], input=input, capture_output=True, env=self._env(None), check=False
+        )
+        if proc.returncode != 0:
+            raise GitError(args, proc.returncode, proc.stderr.decode("utf-8", "replace"))
+        return proc.stdout
+
+    def _env(self, extra: Mapping[str, str] | None) -> dict[str, str]:
+        full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(extra or {})}
+        full_env.setdefault("GIT_AUTHOR_NAME", self.identity.name)
+        full_env.setdefault("GIT_AUTHOR_EMAIL", self.identity.email)
+        full_env.setdefault("GIT_COMMITTER_NAME", self.identity.name)
+        full_env.setdefault("GIT_COMMITTER_EMAIL", self.identity.email)
+        return full_env
+
+    def read_objects(self, names: Sequence[str]) -> dict[str, tuple[bytes, bytes] | None]:
+        """Many objects (by id or ``<commit>:<path>``) in one ``git cat-file --batch``: name -> (type,
+        content), None when absent."""
+        wanted = [s for s in dict.fromkeys(names) if "\n" not in s]
+        if not wanted:
+            return {}
+        out = self.run_bytes("cat-file", "--batch", input=("\n".join(wanted) + "\n").encode())
+        found: dict[str, tuple[bytes, bytes] | None] = {}
+        position = 0
+        for name in wanted:
+            end = out.index(b"\n", position)
+            header = out[position:end].split(b" ")
+            position = end + 1
+            if len(header) == 3 and header[2].isdigit():
+                size = int(header[2])
+                found[name] = (header[1], out[position : position + size])
+                position += size + 1
+            else:  # "<name> missing" or "<name> ambiguous"
+                found[name] = None
+        return found
 
     # Reading
 

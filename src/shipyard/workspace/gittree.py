@@ -6,13 +6,11 @@ project folders' trees are in the cache.
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
 from shipyard.cache import Cache, code_stamp, content_key
-from shipyard.gitflow.git import GitError
+from shipyard.gitflow.git import Git
 from shipyard.workspace import discovery, model
 from shipyard.workspace.model import ProjectKind, Workspace
 
@@ -22,41 +20,11 @@ _BUILDERS = (__file__, discovery.__file__, model.__file__)
 CACHE_KIND = "workspace"
 
 
-def _git(root: Path, args: Sequence[str], data: bytes | None = None) -> bytes:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
-    proc = subprocess.run(["git", "-C", str(root), *args], input=data, capture_output=True, env=env, check=False)
-    if proc.returncode != 0:
-        raise GitError(args, proc.returncode, proc.stderr.decode("utf-8", "replace"))
-    return proc.stdout
-
-
-def read_objects(root: Path, names: Sequence[str]) -> dict[str, tuple[bytes, bytes] | None]:
-    """Many objects (by id or ``<commit>:<path>``) in one ``git cat-file --batch``: name -> (type, content),
-    None when absent."""
-    wanted = [s for s in dict.fromkeys(names) if "\n" not in s]
-    if not wanted:
-        return {}
-    out = _git(root, ["cat-file", "--batch"], ("\n".join(wanted) + "\n").encode())
-    found: dict[str, tuple[bytes, bytes] | None] = {}
-    position = 0
-    for name in wanted:
-        end = out.index(b"\n", position)
-        header = out[position:end].split(b" ")
-        position = end + 1
-        if len(header) == 3 and header[2].isdigit():
-            size = int(header[2])
-            found[name] = (header[1], out[position : position + size])
-            position += size + 1
-        else:  # "<name> missing" or "<name> ambiguous"
-            found[name] = None
-    return found
-
-
 def read_blobs(root: Path, specs: Sequence[str]) -> dict[str, bytes | None]:
     """The contents of many ``<commit>:<path>`` files in one ``git cat-file --batch``; None when absent."""
     return {
         name: (obj[1] if obj is not None and obj[0] == b"blob" else None)
-        for name, obj in read_objects(root, specs).items()
+        for name, obj in Git(root).read_objects(specs).items()
     }
 
 
@@ -82,7 +50,7 @@ def workspace_at(root: Path, commit: str, cache: Cache | None = None) -> Workspa
     The listing names every project folder's tree id, which hashes all of its content, so it is the
     key of the workspace in ``cache``: with a hit, ``ls-tree`` is the only git process.
     """
-    listing = _git(root, ["ls-tree", "-z", commit, "--", *(f"{folder}/" for folder, _ in _FOLDERS)])
+    listing = Git(root).run_bytes("ls-tree", "-z", commit, "--", *(f"{folder}/" for folder, _ in _FOLDERS))
     key = content_key(code_stamp(*_BUILDERS), [listing])
     found = cache.read(CACHE_KIND, key, lambda data: Workspace.from_json(root, data)) if cache is not None else None
     if found is not None:
@@ -104,7 +72,8 @@ def _build_from_listing(root: Path, listing: bytes) -> Workspace:
         kind = dict(_FOLDERS).get(top.rsplit("/", 1)[-1])
         if kind is not None and name and "\n" not in name and not name.startswith("."):
             folders[fields[2].decode()] = (kind, name)
-    trees = read_objects(root, list(folders))
+    git = Git(root)
+    trees = git.read_objects(list(folders))
     wanted = ("package.json", "Dockerfile")
     contents: dict[str, dict[str, str]] = {}  # tree id -> file name -> blob id
     markers: dict[str, frozenset[str]] = {}
@@ -113,7 +82,7 @@ def _build_from_listing(root: Path, listing: bytes) -> Workspace:
         regular = {n: oid for n, (mode, oid) in entries.items() if mode.startswith(b"100") or mode == b"120000"}
         contents[tree_id] = {n: regular[n] for n in wanted if n in regular}
         markers[tree_id] = frozenset(m for m in discovery.LANGUAGE_MARKERS if m in regular)
-    blobs = read_objects(root, [oid for files in contents.values() for oid in files.values()])
+    blobs = git.read_objects([oid for files in contents.values() for oid in files.values()])
 
     def text(tree_id: str, file: str) -> str | None:
         oid = contents[tree_id].get(file)
