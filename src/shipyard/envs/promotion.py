@@ -9,7 +9,6 @@ on the newest tip and pushes again, so concurrent promotions never lose an updat
 from __future__ import annotations
 
 import os
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,8 +107,7 @@ def approver_name(cwd: Path) -> str | None:
     named = " ".join(os.environ.get("SHIPYARD_APPROVER", "").split())  # one line: it becomes a trailer
     if named:
         return named
-    proc = subprocess.run(["git", "-C", str(cwd), "config", "user.name"], capture_output=True, text=True, check=False)
-    return proc.stdout.strip() or None
+    return Git(cwd).run("config", "user.name", check=False).strip() or None
 
 
 def _images(freight: Freight) -> dict[str, tuple[str, str]]:
