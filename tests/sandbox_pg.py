@@ -6,7 +6,7 @@ import atexit
 import shutil
 from functools import cache
 
-from shipyard.data.localpg import LocalPostgres, bindir
+from shipyard.sandbox.db.localpg import LocalPostgres, bindir
 from tests.realparts import missing
 
 PgServer = LocalPostgres

@@ -21,14 +21,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from shipyard.envs.previews_cleanup import preview_gc
-from shipyard.envs.previews_cluster import candidates_from_list
-from shipyard.envs.previews_gc import plan_gc
-from shipyard.envs.previews_marks import NamePattern, format_rfc3339, protected_namespaces
-from shipyard.envs.previews_read import read_committed_candidates
-from shipyard.envs.previews_render import PreviewRequest, render_preview
-from shipyard.gitflow.git import Git
+from shipyard.git import Git
 from shipyard.k8s.yaml import load_all
+from shipyard.previews.cleanup import preview_gc
+from shipyard.previews.cluster import candidates_from_list
+from shipyard.previews.gc import plan_gc
+from shipyard.previews.marks import NamePattern, format_rfc3339, protected_namespaces
+from shipyard.previews.read import read_committed_candidates
+from shipyard.previews.render import PreviewRequest, render_preview
 from shipyard.spec.loader import parse_spec
 
 SPEC = """apiVersion: shipyard.dev/v1alpha1

@@ -68,7 +68,7 @@ def _timed(args: list[str], **kwargs: object) -> float:
 def run(argv: list[str]) -> None:
     import psycopg
 
-    from shipyard.data.localpg import LocalPostgres
+    from shipyard.sandbox.db.localpg import LocalPostgres
 
     users = next((int(a.split("=", 1)[1]) for a in argv if a.startswith("--users=")), 1_000_000)
     server = LocalPostgres.start()

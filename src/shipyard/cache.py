@@ -65,7 +65,7 @@ class Cache:
         plain = _plain_git_dir(root.resolve())
         if plain is not None:
             return cls(plain / "shipyard" / "cache")
-        from shipyard.gitflow.git import Git
+        from shipyard.git import Git
 
         found = Git(root).run("rev-parse", "--path-format=absolute", "--git-common-dir", check=False).strip()
         return cls(Path(found) / "shipyard" / "cache" if found else None)

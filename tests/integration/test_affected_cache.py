@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from shipyard.cache import Cache
-from shipyard.gitflow.git import Git
+from shipyard.git import Git
 from shipyard.workspace.affected import Rules, find_affected
 from shipyard.workspace.discovery import discover
 from shipyard.workspace.gittree import CACHE_KIND

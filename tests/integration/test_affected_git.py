@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from shipyard.gitflow.git import Git
+from shipyard.git import Git
 from shipyard.workspace.affected import AffectedError, Rules, find_affected
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.affected.monorepo import Shape, generate
-from shipyard.gitflow.git import Git
+from shipyard.git import Git
 from shipyard.workspace.affected import Rules, find_affected
 from tests.realparts import REPO_ROOT, missing
 

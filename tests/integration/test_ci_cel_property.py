@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shipyard.ci.routes import ROUTES, plan_event
+from shipyard.render.tekton.routes import ROUTES, plan_event
 
 pytestmark = pytest.mark.integration
 

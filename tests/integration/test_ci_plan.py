@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shipyard.ci.routes import infer_event_type, plan_event
 from shipyard.ci.signature import SignatureError, sign, verify
+from shipyard.render.tekton.routes import infer_event_type, plan_event
 from tests.ci_parts import webhook_examples
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,7 @@ import pytest
 
 from shipyard.ci.stable import stable_source
 from shipyard.errors import ShipyardError
-from shipyard.gitflow.git import Git
+from shipyard.git import Git
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from shipyard.gitflow.git import Git, GitError, PushRejected, change_branch, format_message, parse_trailers
+from shipyard.git import Git, GitError, PushRejected, change_branch, format_message, parse_trailers
 from tests.realparts import need_binary
 
 pytestmark = pytest.mark.integration

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from shipyard.harbor.apply import apply_changes, plan_harbor
-from shipyard.harbor.client import MUTATING, HarborClient
-from shipyard.harbor.desired import stable_tag_pattern
-from shipyard.harbor.vulnerabilities import vulnerability_report
+from shipyard.registry.harbor.apply import apply_changes, plan_harbor
+from shipyard.registry.harbor.client import MUTATING, HarborClient
+from shipyard.registry.harbor.desired import stable_tag_pattern
+from shipyard.registry.harbor.vulnerabilities import vulnerability_report
 from shipyard.spec.loader import parse_spec
 from tests.realparts import need_reference
 from tests.standins.harbor import HarborStandin

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from shipyard.k8s.yaml import dump
-from shipyard.packages.verdaccio_config import verdaccio_config
+from shipyard.render.verdaccio import verdaccio_config
 from shipyard.spec.loader import parse_spec
 from tests.localhttp import free_port
 from tests.realparts import REPO_ROOT, missing, need_binary

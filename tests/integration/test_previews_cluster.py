@@ -32,12 +32,12 @@ from kubernetes.client import (
     V1ObjectMeta,
 )
 
-from shipyard.envs.previews_cluster import candidates_from_list, cluster_gc, ensure_db_secret, list_namespaces
-from shipyard.envs.previews_gc import plan_orphans
-from shipyard.envs.previews_marks import NamePattern, protected_namespaces
-from shipyard.envs.previews_render import PreviewRequest
-from shipyard.envs.previews_repo import preview_up
 from shipyard.errors import ShipyardError
+from shipyard.previews.cluster import candidates_from_list, cluster_gc, ensure_db_secret, list_namespaces
+from shipyard.previews.gc import plan_orphans
+from shipyard.previews.marks import NamePattern, protected_namespaces
+from shipyard.previews.render import PreviewRequest
+from shipyard.previews.repo import preview_up
 from shipyard.spec.loader import load_spec
 from shipyard.spec.model import Platform
 

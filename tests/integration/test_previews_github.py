@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from shipyard.envs.previews_cleanup import preview_gc
-from shipyard.envs.previews_github import GitHubPrStates
-from shipyard.envs.previews_render import PreviewRequest
-from shipyard.envs.previews_repo import preview_up
 from shipyard.github.client import GitHubClient
 from shipyard.github.feedback import MARKER, Feedback, apply_feedback, plan_feedback
+from shipyard.previews.cleanup import preview_gc
+from shipyard.previews.github import GitHubPrStates
+from shipyard.previews.render import PreviewRequest
+from shipyard.previews.repo import preview_up
 from shipyard.spec.loader import load_spec
 from shipyard.spec.model import Platform
 from tests.standins.github import TEST_TOKEN, GitHubStandIn

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from shipyard.envs.previews_cleanup import preview_gc
-from shipyard.envs.previews_marks import parse_rfc3339
-from shipyard.envs.previews_prstate import read_pr_states
-from shipyard.envs.previews_render import PreviewRequest
-from shipyard.envs.previews_repo import list_previews, preview_down, preview_up
 from shipyard.errors import ShipyardError
-from shipyard.gitflow.git import Git, parse_trailers
+from shipyard.git import Git, parse_trailers
 from shipyard.k8s.yaml import dump, load_all
+from shipyard.previews.cleanup import preview_gc
+from shipyard.previews.marks import parse_rfc3339
+from shipyard.previews.prstate import read_pr_states
+from shipyard.previews.render import PreviewRequest
+from shipyard.previews.repo import list_previews, preview_down, preview_up
 from shipyard.spec.loader import load_spec
 from shipyard.spec.model import Platform
 from tests.realparts import need_binary

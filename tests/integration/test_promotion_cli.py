@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from shipyard.cli.main import main
-from shipyard.gitflow.git import Git, parse_trailers
+from shipyard.git import Git, parse_trailers
 
 pytestmark = pytest.mark.integration
 

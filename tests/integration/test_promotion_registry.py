@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from shipyard.cli.main import main
-from shipyard.gitflow.git import Git
+from shipyard.git import Git
 from shipyard.registry import Manifest, RemoteRegistry
 from shipyard.workspace.discovery import discover
 from tests.ociimages import push_image

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from shipyard.envs.board import board, trace
-from shipyard.envs.checkout import read_ledger
-from shipyard.envs.freight import FreightImage, make_freight
-from shipyard.envs.gates import GateRefused
-from shipyard.envs.promotion import promote, promote_auto, record_freight, rollback
-from shipyard.envs.tags import StoreTags
 from shipyard.errors import ShipyardError
-from shipyard.gitflow.git import Git, parse_trailers
+from shipyard.git import Git, parse_trailers
+from shipyard.promotion.board import board, trace
+from shipyard.promotion.executor import promote, promote_auto, record_freight, rollback
+from shipyard.promotion.freight import FreightImage, make_freight
+from shipyard.promotion.gates import GateRefused
+from shipyard.promotion.ledger import read_ledger
+from shipyard.promotion.tags import StoreTags
 from shipyard.registry.stores import Stores
 from shipyard.spec.loader import parse_spec
 from shipyard.spec.model import Platform
@@ -136,7 +136,7 @@ def test_auto_promotes_alpha_through_dev_then_staging_only(platform: Platform, r
     assert ledger.moves("uat") == []  # beta freight waits for a manual promotion
     assert promote_auto(platform, remote, layout).moves == []  # nothing new: idempotent
     overlay = show(remote, "overlays/staging/kustomization.yaml")
-    assert f"digest: {digest('api@' + ALPHA)}" in overlay and "resources:\n  - generated" in overlay
+    assert f"digest: {digest('api@' + ALPHA)}" in overlay and "resources:\n- generated" in overlay
 
     add(platform, remote, ALPHA2)
     dry = promote_auto(platform, remote, layout, dry_run=True)

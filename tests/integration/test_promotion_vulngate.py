@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from shipyard.envs.checkout import read_ledger
-from shipyard.envs.gates import GateRefused
-from shipyard.envs.promotion import promote, promote_auto
-from shipyard.envs.tags import StoreTags
+from shipyard.promotion.executor import promote, promote_auto
+from shipyard.promotion.gates import GateRefused
+from shipyard.promotion.ledger import read_ledger
+from shipyard.promotion.tags import StoreTags
 from shipyard.spec.loader import parse_spec
 from shipyard.spec.model import Platform
 from tests.integration import test_harbor_apply, test_promotion_scenarios

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from shipyard.gitflow.git import Git
+from shipyard.git import Git
 
 pytestmark = pytest.mark.integration
 

@@ -14,10 +14,10 @@ import psycopg
 import pytest
 import yaml
 
-from shipyard.data.clone import clone
-from shipyard.data.rules import parse_rules
-from shipyard.data.urls import ProductionGuardError
 from shipyard.errors import ShipyardError
+from shipyard.sandbox.db.clone import clone
+from shipyard.sandbox.db.rules import parse_rules
+from shipyard.sandbox.db.urls import ProductionGuardError
 from tests.sandbox_pg import PgServer, pg_server
 from tests.sandbox_schema import MASKED_TEXT, RULES, populate
 

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shipyard.data.catalog import Column
-from shipyard.data.masking import expression, session_settings
-from shipyard.data.rules import Fake, Hash, Partial
+from shipyard.sandbox.db.catalog import Column
+from shipyard.sandbox.db.masking import expression, session_settings
+from shipyard.sandbox.db.rules import Fake, Hash, Partial
 from tests.sandbox_pg import pg_server
 
 pytestmark = pytest.mark.integration

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from shipyard.envs.sandbox import sandbox_target, status, sync
 from shipyard.errors import ShipyardError
-from shipyard.gitflow.git import Git, parse_trailers
+from shipyard.git import Git, parse_trailers
+from shipyard.sandbox.mirror import sandbox_target, status, sync
 from shipyard.spec.loader import load_spec, parse_spec
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from shipyard.gitflow.git import Git, PushRejected, change_branch, parse_trailers
+from shipyard.git import Git, PushRejected, change_branch, parse_trailers
 from tests.integration.versioning_support import make_repo
 from tests.realparts import need_binary
 

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shipyard.gitflow.workflow import Workflow
 from shipyard.versioning.compute import compute_version
+from shipyard.versioning.release import Workflow
 from shipyard.versioning.semver import Version
 from shipyard.versioning.tagging import tag_release
 from tests.integration.versioning_support import Repo, make_repo

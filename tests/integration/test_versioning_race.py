@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from shipyard.gitflow.workflow import Workflow
+from shipyard.versioning.release import Workflow
 from tests.integration.versioning_support import make_repo
 from tests.realparts import need_binary
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from shipyard.errors import ShipyardError
-from shipyard.gitflow.workflow import MergeConflict, UnsafeState, Workflow
 from shipyard.versioning.compute import VersionInfo, compute_version
+from shipyard.versioning.release import MergeConflict, UnsafeState, Workflow
 from shipyard.versioning.tagging import tag_release
 from tests.integration.versioning_support import Repo, make_repo, stamp
 from tests.realparts import need_binary

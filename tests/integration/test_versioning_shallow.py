@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from shipyard.gitflow.git import Git
+from shipyard.git import Git
 from shipyard.versioning.compute import compute_version
 from shipyard.versioning.history import ShallowCloneError
 from tests.integration.versioning_support import make_repo, stamp
@@ -90,7 +90,7 @@ def test_release_tag_on_develop_in_a_shallow_clone_fetches_only_the_history_it_w
 
 
 def test_release_tag_in_a_shallow_release_branch_clone_answers_as_a_full_clone(tmp_path: Path) -> None:
-    from shipyard.gitflow.workflow import Workflow
+    from shipyard.versioning.release import Workflow
     from shipyard.versioning.tagging import tag_release
 
     need_binary("git")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from shipyard.gitflow.git import Git
+from shipyard.git import Git
 
 T0 = datetime(2024, 11, 14, 15, 30, 45, tzinfo=UTC)
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shipyard.gitflow.branch import BranchError, BranchKind, check_pr_target, classify
-from shipyard.gitflow.refname import ref_format_problem
+from shipyard.git.refname import ref_format_problem
+from shipyard.versioning.branch import BranchError, BranchKind, check_pr_target, classify
 from tests.realparts import need_binary
 
 PROJECTS = ["api", "api-client", "user-service", "utils"]

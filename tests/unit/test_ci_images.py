@@ -10,8 +10,8 @@ import re
 
 import pytest
 
-from shipyard.ci import images
-from shipyard.ci.images import pin_problem
+from shipyard.render.tekton import images
+from shipyard.render.tekton.images import pin_problem
 from tests.realparts import REPO_ROOT
 
 

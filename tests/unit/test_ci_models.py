@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from shipyard.ci.tekton_models import (
+from shipyard.k8s.tekton import (
     EventListenerTrigger,
     Interceptor,
     InterceptorParam,

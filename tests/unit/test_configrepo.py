@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from shipyard.envs.configrepo import resolve_config_repo
+from shipyard.configrepo.location import resolve_config_repo
 from shipyard.errors import ShipyardError
 from shipyard.spec.loader import parse_spec
 

@@ -8,7 +8,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shipyard.harbor.desired import retention_rules, stable_tag_pattern
+from shipyard.registry.harbor.desired import retention_rules, stable_tag_pattern
 from shipyard.spec.loader import parse_spec
 from shipyard.versioning.semver import Version
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from shipyard.packages.publish import PackageRelease, staged_manifest
-from shipyard.packages.verdaccio_config import render_verdaccio
+from shipyard.render.verdaccio import render_verdaccio
 from shipyard.spec.loader import load_spec
 from shipyard.workspace.discovery import discover
 

@@ -9,9 +9,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shipyard.envs.previews_fastyaml import read_namespace
-from shipyard.envs.previews_render import PreviewRequest, render_preview
 from shipyard.k8s.yaml import dump
+from shipyard.previews.fastyaml import read_namespace
+from shipyard.previews.render import PreviewRequest, render_preview
 from shipyard.spec.loader import parse_spec
 
 SPEC = "org: acme\ndomain: acme.example.com\nregistry: {url: harbor.acme.example.com}\n"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from shipyard.envs.previews_gc import Candidate, plan_gc, plan_orphans
-from shipyard.envs.previews_marks import NamePattern, protected_namespaces
-from shipyard.envs.previews_prstate import PrStates
+from shipyard.previews.gc import Candidate, plan_gc, plan_orphans
+from shipyard.previews.marks import NamePattern, protected_namespaces
+from shipyard.previews.prstate import PrStates
 
 NOW = datetime(2024, 11, 22, tzinfo=UTC)
 

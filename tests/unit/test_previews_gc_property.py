@@ -17,9 +17,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shipyard.envs.previews_gc import Candidate, plan_gc, plan_orphans
-from shipyard.envs.previews_marks import NamePattern, protected_namespaces
-from shipyard.envs.previews_prstate import PrStates
+from shipyard.previews.gc import Candidate, plan_gc, plan_orphans
+from shipyard.previews.marks import NamePattern, protected_namespaces
+from shipyard.previews.prstate import PrStates
 
 PROTECTED = protected_namespaces(["dev", "staging", "uat", "pre-prod", "production", "sandbox", "pr-5"])
 NOW = datetime(2024, 11, 21, 12, 0, 0, tzinfo=UTC)

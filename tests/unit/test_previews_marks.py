@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shipyard.envs.previews_marks import (
+from shipyard.previews.marks import (
     Marked,
     NamePattern,
     format_rfc3339,

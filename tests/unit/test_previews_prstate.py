@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shipyard.envs.previews_prstate import parse_pr_states, read_pr_states
+from shipyard.previews.prstate import parse_pr_states, read_pr_states
 
 
 def test_mapping_and_github_shapes() -> None:

@@ -6,9 +6,9 @@ import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from shipyard.envs.previews_marks import Marked, NamePattern, protected_namespaces, read_marks
-from shipyard.envs.previews_render import PreviewRequest, preview_urls, render_preview
 from shipyard.k8s.yaml import load_all
+from shipyard.previews.marks import Marked, NamePattern, protected_namespaces, read_marks
+from shipyard.previews.render import PreviewRequest, preview_urls, render_preview
 from shipyard.spec.loader import parse_spec
 
 SPEC = """apiVersion: shipyard.dev/v1alpha1

@@ -3,7 +3,7 @@
 The Kargo Warehouses and Stages are the ones ``render`` writes; the replay in ``tests/promotion_kargo.py``
 applies Kargo's tag selection (allowTagsRegexes, SemVer constraint and ordering) and requestedFreight
 sources to the registry tags the executor's freight leaves behind (version tags plus every moving alias)
-and to its promotion history. The executor's answer is ``shipyard.envs.gates.eligible``.
+and to its promotion history. The executor's answer is ``shipyard.promotion.gates.eligible``.
 
 The stable-tag condition of production and approvals are not freight eligibility: Kargo's Stage cannot
 express the first (render marks it with an annotation and ``shipyard promote`` checks it) and the second is
@@ -20,9 +20,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shipyard.envs.gates import eligible
-from shipyard.envs.ledger import Entry, Ledger
 from shipyard.k8s.yaml import load_all
+from shipyard.promotion.gates import eligible
+from shipyard.promotion.ledger import Entry, Ledger
 from shipyard.spec.loader import load_spec
 from shipyard.spec.model import Platform
 from shipyard.stages.graph import StageGraph, build_graph

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from shipyard.envs.ledger import entry_from_commit
-from shipyard.envs.promotion import Move
-from shipyard.gitflow.git import parse_trailers
+from shipyard.git import parse_trailers
 from shipyard.k8s.yaml import load_all
+from shipyard.promotion.executor import Move
+from shipyard.promotion.ledger import entry_from_commit
 from shipyard.render.kargo import render_kargo
 from shipyard.spec.loader import load_spec
 from shipyard.workspace.discovery import discover

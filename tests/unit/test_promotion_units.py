@@ -8,17 +8,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shipyard.envs.freight import FreightImage, freight_id, make_freight, version_problem
-from shipyard.envs.images import read_images, set_images
-from shipyard.envs.ledger import Ledger, entry_from_commit
-from shipyard.envs.promotion import Move
-from shipyard.envs.tags import StoreTags
-from shipyard.envs.versions import split_tag
+from shipyard.configrepo.promotable import read_images, set_images
 from shipyard.errors import ShipyardError
-from shipyard.gitflow.git import format_message
+from shipyard.git import format_message
+from shipyard.promotion.executor import Move
+from shipyard.promotion.freight import FreightImage, freight_id, make_freight, version_problem
+from shipyard.promotion.ledger import Ledger, entry_from_commit
+from shipyard.promotion.tags import StoreTags
 from shipyard.registry.layout import LayoutStore
 from shipyard.registry.stores import Stores
 from shipyard.versioning.semver import Version
+from shipyard.versioning.tags import split_tag
 from tests.ociimages import push_image
 
 names = st.from_regex(r"[a-z][a-z0-9-]{0,20}", fullmatch=True)
@@ -99,7 +99,7 @@ def test_set_images_creates_the_top_kustomization(tmp_path: Path) -> None:
     path = tmp_path / "overlays" / "uat" / "kustomization.yaml"
     assert set_images(path, "uat", {"localhost/services/web": "sha256:" + "2" * 64})
     text = path.read_text()
-    assert "kind: Kustomization\nresources:\n  - generated\nimages:\n  - name: localhost/services/web\n" in text
+    assert "kind: Kustomization\nresources:\n- generated\nimages:\n- name: localhost/services/web\n" in text
 
 
 def test_set_images_refuses_a_broken_file(tmp_path: Path) -> None:

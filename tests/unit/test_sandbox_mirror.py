@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shipyard.data.catalog import Catalog, Column, ForeignKey, Table
-from shipyard.data.checks import parse_checks
-from shipyard.envs.sandbox import mirror_images, read_images
-from shipyard.envs.sandbox_state import SandboxState
+from shipyard.configrepo.promotable import mirror_images, read_entries
 from shipyard.errors import ShipyardError
+from shipyard.sandbox.db.catalog import Catalog, Column, ForeignKey, Table
+from shipyard.sandbox.db.checks import parse_checks
+from shipyard.sandbox.state import SandboxState
 
 PROD = """images:
   - name: reg/services/a
@@ -36,7 +36,7 @@ images:
     text, changes = mirror_images(PROD, sandbox)
     assert text.startswith("# top comment\n")
     assert "# keep me" in text
-    assert read_images(text) == [
+    assert read_entries(text) == [
         {"name": "reg/services/a", "digest": "sha256:aa"},
         {"name": "reg/services/b", "newTag": "v1.0.0"},
     ]

@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shipyard.data.catalog import Column, quote_ident, quote_literal
-from shipyard.data.masking import RuleError, expression
-from shipyard.data.rules import Fake, Fixed, Hash, Partial, Shift, parse_rules
-from shipyard.data.urls import ProductionGuardError, endpoint, redact, refuse_production, same_database
 from shipyard.errors import ShipyardError
+from shipyard.sandbox.db.catalog import Column, quote_ident, quote_literal
+from shipyard.sandbox.db.masking import RuleError, expression
+from shipyard.sandbox.db.rules import Fake, Fixed, Hash, Partial, Shift, parse_rules
+from shipyard.sandbox.db.urls import ProductionGuardError, endpoint, redact, refuse_production, same_database
 
 
 def _col(name: str = "c", typname: str = "text", max_length: int | None = None, not_null: bool = False) -> Column:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shipyard.gitflow.git import TRAILER_KEYS, format_message, parse_trailers
+from shipyard.git import TRAILER_KEYS, format_message, parse_trailers
 
 values = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1, max_size=30).map(str.strip)
 messages = st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=40).filter(str.strip)

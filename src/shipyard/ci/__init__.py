@@ -1,1 +1,2 @@
-"""CI on Tekton: the webhook planner (``ci plan``), its routes, and the rendered pipelines and triggers."""
+"""CI glue: webhook routing (``ci plan``), the steps the rendered pipelines call (batches, the stable
+release's source), and the webhook signature check."""

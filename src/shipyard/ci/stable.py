@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shipyard.errors import ShipyardError
-from shipyard.gitflow.git import Git, GitError
+from shipyard.git import Git, GitError
 from shipyard.versioning.semver import Version
 
 

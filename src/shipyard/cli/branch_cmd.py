@@ -7,8 +7,8 @@ from pathlib import Path
 import typer
 
 from shipyard.cli.output import emit_json, exit_with, say
-from shipyard.gitflow.branch import BranchError, check_pr_target, classify
 from shipyard.spec.locate import find_root
+from shipyard.versioning.branch import BranchError, check_pr_target, classify
 from shipyard.workspace.discovery import discover
 
 

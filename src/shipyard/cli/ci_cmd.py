@@ -35,8 +35,8 @@ def plan(
     as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
 ) -> None:
     """Print the pipelines EVENT.json starts, with their params, or why it starts none."""
-    from shipyard.ci.routes import infer_event_type, plan_event
     from shipyard.ci.signature import SignatureError, read_secret, verify
+    from shipyard.render.tekton.routes import infer_event_type, plan_event
 
     try:
         raw = event_file.read_bytes()
@@ -73,8 +73,8 @@ def render(
     dry_run: bool = typer.Option(False, "--dry-run", help="List the files without writing them."),
 ) -> None:
     """Write tekton/ (Tasks, Pipelines, triggers, RBAC) into the monorepo, after Shipyard's own checks."""
-    from shipyard.ci.tekton_check import check_files
-    from shipyard.ci.tekton_render import render_tekton
+    from shipyard.render.tekton.checks import check_files
+    from shipyard.render.tekton.render import render_tekton
     from shipyard.spec.loader import load_spec
     from shipyard.workspace.discovery import discover
 
@@ -156,7 +156,7 @@ def stable_source(
 ) -> None:
     """Decide whether a stable release retags the last beta's digests (same tree) or builds (and why)."""
     from shipyard.ci.stable import stable_source as decide
-    from shipyard.gitflow.git import Git
+    from shipyard.git import Git
 
     decision = decide(Git(root), version)
     if mode_file is not None:

@@ -34,10 +34,10 @@ def add(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Record freight VERSION in the config repo (freight/VERSION.yaml), committed with trailers and pushed."""
-    from shipyard.envs.checkout import load_context
-    from shipyard.envs.freight import FreightImage, make_freight, parse_image_option
-    from shipyard.envs.promotion import record_freight
+    from shipyard.cli.context import load_context
     from shipyard.errors import ShipyardError
+    from shipyard.promotion.executor import record_freight
+    from shipyard.promotion.freight import FreightImage, make_freight, parse_image_option
     from shipyard.workspace.discovery import discover
 
     ctx = load_context(root, config_repo)
@@ -51,7 +51,7 @@ def add(
                 if digest and service not in images:
                     images[service] = FreightImage(image=image_of[service], digest=digest)
         finally:
-            ctx.tags.close()
+            ctx.close()
     packages = {}
     for text in package:
         name, sep, value = text.rpartition("=")
@@ -75,7 +75,8 @@ def list_freight(
     as_json: bool = typer.Option(False, "--json", help="Print the freight as JSON."),
 ) -> None:
     """List the freight recorded in the config repo, oldest version first."""
-    from shipyard.envs.checkout import load_context, read_ledger
+    from shipyard.cli.context import load_context
+    from shipyard.promotion.ledger import read_ledger
 
     ctx = load_context(root, config_repo)
     records = read_ledger(ctx.config_repo).recorded()

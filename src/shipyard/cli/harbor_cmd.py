@@ -10,7 +10,7 @@ import typer
 from shipyard.cli.output import emit_json, exit_with, say
 
 if TYPE_CHECKING:
-    from shipyard.harbor.client import HarborClient
+    from shipyard.registry.harbor.client import HarborClient
     from shipyard.spec.model import Platform
 
 harbor_app = typer.Typer(help="Harbor: projects, policies, webhook and CI robot from the spec.", no_args_is_help=True)
@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _client(root: Path, url: str) -> tuple[Platform, HarborClient]:
-    from shipyard.harbor.client import HarborClient, harbor_credentials
+    from shipyard.registry.harbor.client import HarborClient, harbor_credentials
     from shipyard.spec.loader import load_spec
     from shipyard.spec.locate import find_spec
 
@@ -51,7 +51,7 @@ def apply(
     """
     import os
 
-    from shipyard.harbor.apply import apply_changes, plan_harbor
+    from shipyard.registry.harbor.apply import apply_changes, plan_harbor
 
     platform, client = _client(root, url)
     hook_url = webhook_url or f"https://ci.{platform.domain}/hooks/harbor"
@@ -83,7 +83,7 @@ def report(
 ) -> None:
     """An artifact's vulnerability counts; exit 1 when it has not been scanned (never treated as clean)."""
     from shipyard.errors import ShipyardError
-    from shipyard.harbor.vulnerabilities import vulnerability_report
+    from shipyard.registry.harbor.vulnerabilities import vulnerability_report
     from shipyard.registry.reference import parse_reference
 
     ref = parse_reference(image)

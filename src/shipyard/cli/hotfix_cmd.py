@@ -26,8 +26,8 @@ def start(
     as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
 ) -> None:
     """Create hotfix/DESC from main (or --from vX.Y.Z); refuses while another hotfix on that line is open."""
-    from shipyard.gitflow.workflow import Workflow
     from shipyard.versioning.policy import policy_for
+    from shipyard.versioning.release import Workflow
 
     change = Workflow(root, remote, policy_for(root)[0]).hotfix_start(description, source, dry_run)
     emit_plan(change.plan, as_json)
@@ -42,8 +42,8 @@ def finish(
 ) -> None:
     """Release the hotfix as the next patch: merged into main and back into develop, or, on an older line,
     tagged where it is."""
-    from shipyard.gitflow.workflow import Workflow
     from shipyard.versioning.policy import policy_for
+    from shipyard.versioning.release import Workflow
 
     change = Workflow(root, remote, policy_for(root)[0]).hotfix_finish(branch, dry_run)
     emit_plan(change.plan, as_json)

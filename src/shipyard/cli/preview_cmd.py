@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from shipyard.spec.model import Platform
 
 _CONFIG_REPO = typer.Option(None, "--config-repo", help=CONFIG_REPO_HELP)
-_BRANCH = typer.Option("main", "--config-branch", help="The config repo's branch Argo CD follows.")
 _ROOT = typer.Option(Path(), "--root", help="A folder inside the workspace (where shipyard.yaml is found).")
 _JSON = typer.Option(False, "--json", help="Print the result as JSON.")
 _NOW = typer.Option(None, "--now", help="The current time, RFC 3339 (e.g. 2024-11-21T00:00:00Z); default: now.")
@@ -43,7 +42,7 @@ def register(app: typer.Typer) -> None:
 def _now(text: str | None) -> datetime:
     from datetime import UTC
 
-    from shipyard.envs.previews_marks import parse_rfc3339
+    from shipyard.previews.marks import parse_rfc3339
 
     if text is None:
         return datetime.now(UTC).replace(microsecond=0)
@@ -72,8 +71,8 @@ def _comment(
     github: tuple[GitHubClient, str], pr: int, section: str, command: str, dry_run: bool
 ) -> tuple[Plan | None, GitHubError | None]:
     """Write the preview section of the PR's comment; a GitHub failure is returned, to be raised after the output."""
-    from shipyard.envs.previews_github import comment_preview
     from shipyard.github.client import GitHubError
+    from shipyard.previews.github import comment_preview
 
     try:
         return comment_preview(*github, pr, section, command=command, dry_run=dry_run), None
@@ -104,7 +103,6 @@ def up(
         [], "--services", help="Services to run (repeat or comma-separate); default: every service."
     ),
     config_repo: str | None = _CONFIG_REPO,
-    branch: str = _BRANCH,
     root: Path = _ROOT,
     now: str | None = _NOW,
     comment: bool = typer.Option(
@@ -117,8 +115,8 @@ def up(
     as_json: bool = _JSON,
 ) -> None:
     """Create or update the preview of a pull request (previews/pr-<n>/) and push it; print its URLs."""
-    from shipyard.envs.configrepo import resolve_config_repo
-    from shipyard.envs.previews_repo import check_request, preview_up
+    from shipyard.configrepo.location import resolve_config_repo
+    from shipyard.previews.repo import check_request, preview_up
     from shipyard.workspace.discovery import discover
 
     platform, root_dir = _platform(root)
@@ -128,10 +126,10 @@ def up(
     # Before any push: a missing token or --repo must fail the command before it changes anything.
     github = _github(comment, repo, token_file, api_url, "--comment")
     source = resolve_config_repo(platform, root_dir, config_repo)
-    result = preview_up(source, platform, request, _now(now), branch=branch, dry_run=dry_run)
+    result = preview_up(source, platform, request, _now(now), dry_run=dry_run)
     comment_plan, failure = None, None
     if github is not None:
-        from shipyard.envs.previews_github import preview_section
+        from shipyard.previews.github import preview_section
 
         section = preview_section(result.urls, result.namespace, request.tag)
         comment_plan, failure = _comment(github, pr, section, f"shipyard preview up --pr {pr} --comment", dry_run)
@@ -153,7 +151,6 @@ def up(
 def down(
     pr: int = typer.Option(..., "--pr", help="The pull request number."),
     config_repo: str | None = _CONFIG_REPO,
-    branch: str = _BRANCH,
     root: Path = _ROOT,
     comment: bool = typer.Option(False, "--comment", help="Remove the preview URLs from the PR's Shipyard comment."),
     repo: str | None = _REPO,
@@ -163,14 +160,12 @@ def down(
     as_json: bool = _JSON,
 ) -> None:
     """Remove the preview of a pull request from the config repo; Argo CD prunes its namespace."""
-    from shipyard.envs.configrepo import resolve_config_repo
-    from shipyard.envs.previews_repo import preview_down
+    from shipyard.configrepo.location import resolve_config_repo
+    from shipyard.previews.repo import preview_down
 
     platform, root_dir = _platform(root)
     github = _github(comment, repo, token_file, api_url, "--comment")
-    plan, commit = preview_down(
-        resolve_config_repo(platform, root_dir, config_repo), platform, pr, branch=branch, dry_run=dry_run
-    )
+    plan, commit = preview_down(resolve_config_repo(platform, root_dir, config_repo), platform, pr, dry_run=dry_run)
     comment_plan, failure = None, None
     if github is not None:
         comment_plan, failure = _comment(github, pr, "", f"shipyard preview down --pr {pr} --comment", dry_run)
@@ -197,19 +192,18 @@ def _age(seconds: int | None) -> str:
 
 def list_(
     config_repo: str | None = _CONFIG_REPO,
-    branch: str = _BRANCH,
     root: Path = _ROOT,
     now: str | None = _NOW,
     as_json: bool = _JSON,
 ) -> None:
     """List the previews in the config repo with their age, expiry and URLs."""
-    from shipyard.envs.configrepo import resolve_config_repo
-    from shipyard.envs.previews_marks import format_rfc3339
-    from shipyard.envs.previews_repo import list_previews
+    from shipyard.configrepo.location import resolve_config_repo
+    from shipyard.previews.marks import format_rfc3339
+    from shipyard.previews.repo import list_previews
 
     platform, root_dir = _platform(root)
     moment = _now(now)
-    infos = list_previews(resolve_config_repo(platform, root_dir, config_repo), platform, moment, branch=branch)
+    infos = list_previews(resolve_config_repo(platform, root_dir, config_repo), platform, moment)
     if as_json:
         emit_json({"now": format_rfc3339(moment), "previews": [i.to_dict() for i in infos]})
         return
@@ -259,12 +253,11 @@ def gc(
     kubeconfig: Path | None = typer.Option(None, "--kubeconfig", help="With --cluster: the kubeconfig file."),
     context: str | None = typer.Option(None, "--context", help="With --cluster: the kubeconfig context."),
     config_repo: str | None = _CONFIG_REPO,
-    branch: str = _BRANCH,
     root: Path = _ROOT,
     as_json: bool = _JSON,
 ) -> None:
     """Remove expired previews (and those of closed PRs) from the config repo; with --cluster, find orphans."""
-    from shipyard.envs.configrepo import resolve_config_repo
+    from shipyard.configrepo.location import resolve_config_repo
 
     if (delete_orphans or kubeconfig or context) and not cluster:
         raise ShipyardError("--delete-orphans, --kubeconfig and --context need --cluster")
@@ -277,20 +270,18 @@ def gc(
     source = resolve_config_repo(platform, root_dir, config_repo)
     moment = _now(now)
     if cluster:
-        _gc_cluster(
-            source, platform, moment, max_deletions, delete_orphans, dry_run, kubeconfig, context, branch, as_json
-        )
+        _gc_cluster(source, platform, moment, max_deletions, delete_orphans, dry_run, kubeconfig, context, as_json)
         return
-    from shipyard.envs.previews_cleanup import preview_gc
-    from shipyard.envs.previews_prstate import PrStateLookup, PrStates, read_pr_states
+    from shipyard.previews.cleanup import preview_gc
+    from shipyard.previews.prstate import PrStateLookup, PrStates, read_pr_states
 
     states: PrStates | PrStateLookup | None = read_pr_states(pr_state) if pr_state else None
     if lookup is not None:
-        from shipyard.envs.previews_github import GitHubPrStates
+        from shipyard.previews.github import GitHubPrStates
 
         states = GitHubPrStates(*lookup)
     report, commit = preview_gc(
-        source, platform, moment, max_deletions=max_deletions, pr_states=states, branch=branch, dry_run=dry_run
+        source, platform, moment, max_deletions=max_deletions, pr_states=states, dry_run=dry_run
     )
     if as_json:
         emit_json({**report.to_dict(), "dryRun": dry_run, "commit": commit})
@@ -309,10 +300,9 @@ def _gc_cluster(
     dry_run: bool,
     kubeconfig: Path | None,
     context: str | None,
-    branch: str,
     as_json: bool,
 ) -> None:
-    from shipyard.envs.previews_cluster import api_client, cluster_gc
+    from shipyard.previews.cluster import api_client, cluster_gc
 
     client = api_client(kubeconfig, context)
     try:
@@ -324,7 +314,6 @@ def _gc_cluster(
             max_deletions=max_deletions,
             delete_orphans=delete_orphans,
             dry_run=dry_run,
-            branch=branch,
         )
     finally:
         client.close()
@@ -354,7 +343,7 @@ def db_secret(
     context: str | None = typer.Option(None, "--context", help="The kubeconfig context."),
 ) -> None:
     """Create the preview database's Secret with a random password, unless it exists (run by the preview's Job)."""
-    from shipyard.envs.previews_cluster import api_client, ensure_db_secret
+    from shipyard.previews.cluster import api_client, ensure_db_secret
 
     client = api_client(kubeconfig, context)
     try:

@@ -10,7 +10,7 @@ import typer
 from shipyard.cli.output import CONFIG_REPO_HELP, emit_json, exit_with, say
 
 if TYPE_CHECKING:
-    from shipyard.envs.promotion import Outcome
+    from shipyard.promotion.executor import Outcome
 
 
 def register(app: typer.Typer) -> None:
@@ -34,11 +34,11 @@ def promote(
 
     Exit 1 if refused. Manual stages re-read Harbor's vulnerability reports (SHIPYARD_HARBOR_USERNAME/PASSWORD).
     """
-    from shipyard.envs.checkout import load_context
-    from shipyard.envs.gates import GateRefused
-    from shipyard.envs.promotion import approver_name, promote_auto
-    from shipyard.envs.promotion import promote as run_promote
+    from shipyard.cli.context import load_context
     from shipyard.errors import ShipyardError
+    from shipyard.promotion.executor import approver_name, promote_auto
+    from shipyard.promotion.executor import promote as run_promote
+    from shipyard.promotion.gates import GateRefused
 
     if auto == (to is not None):
         raise ShipyardError("use either --auto, or --to STAGE with --freight ID or --version V")
@@ -71,7 +71,7 @@ def promote(
         exit_with(1)
         return
     finally:
-        ctx.tags.close()
+        ctx.close()
     _report(outcome, as_json)
 
 
@@ -84,9 +84,9 @@ def rollback(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Return ENV to an earlier freight it ran, as a new commit (history is never rewritten)."""
-    from shipyard.envs.checkout import load_context
-    from shipyard.envs.promotion import approver_name
-    from shipyard.envs.promotion import rollback as run_rollback
+    from shipyard.cli.context import load_context
+    from shipyard.promotion.executor import approver_name
+    from shipyard.promotion.executor import rollback as run_rollback
 
     ctx = load_context(root, config_repo)
     outcome = run_rollback(ctx.platform, ctx.config_repo, env, to=to, actor=approver_name(root), dry_run=dry_run)

@@ -51,8 +51,8 @@ def start(
     as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
 ) -> None:
     """Cut release/vX.Y.Z from develop on the remote."""
-    from shipyard.gitflow.workflow import Workflow
     from shipyard.versioning.policy import policy_for
+    from shipyard.versioning.release import Workflow
 
     change = Workflow(root, remote, policy_for(root)[0]).release_start(version, dry_run)
     emit_plan(change.plan, as_json)
@@ -70,8 +70,8 @@ def finish(
     """Merge the release into main (--no-ff), tag the stable version, merge main back into develop.
 
     Refuses unless main is an ancestor of the release (so no hotfix is lost); stops on a conflict."""
-    from shipyard.gitflow.workflow import Workflow
     from shipyard.versioning.policy import policy_for
+    from shipyard.versioning.release import Workflow
 
     change = Workflow(root, remote, policy_for(root)[0]).release_finish(branch, dry_run)
     emit_plan(change.plan, as_json)

@@ -28,19 +28,18 @@ def render(
     as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
 ) -> None:
     """Render Kustomize bases and overlays, Argo CD, Kargo, bootstrap and CronJobs, deterministically."""
+    from shipyard.cli.context import load_context
+    from shipyard.configrepo.checkout import ensure_checkout, publish
+    from shipyard.configrepo.location import is_remote
     from shipyard.errors import ShipyardError
-    from shipyard.render.engine import commit_render, config_trees, ensure_checkout, is_local_repo, render
-    from shipyard.spec.loader import load_spec
-    from shipyard.spec.locate import find_spec
-    from shipyard.workspace.discovery import discover
+    from shipyard.render.engine import config_trees, render, render_into
 
-    spec_path = find_spec(root)
-    platform = load_spec(spec_path)
-    repo_root = spec_path.parent
-    workspace = discover(repo_root)
+    ctx = load_context(root)
+    platform, repo_root = ctx.platform, ctx.root
+    workspace = ctx.workspace()
     app_root = app_dir or repo_root
     local_remote: Path | None = None
-    if platform.repos.config and is_local_repo(platform.repos.config):
+    if platform.repos.config and not is_remote(platform.repos.config):
         local_remote = (repo_root / platform.repos.config).resolve()
     if out is None:
         if local_remote is None:
@@ -55,7 +54,7 @@ def render(
             raise ShipyardError("--commit cannot be combined with --check, --diff or --dry-run")
         if not (out / ".git").exists():
             raise ShipyardError(f"--commit needs --out to be a git checkout of the config repo; {out} is not")
-        pushed = commit_render(platform, workspace, out, app_root)
+        pushed = publish(out, lambda tree: render_into(platform, workspace, tree, app_root))
         say(f"pushed {pushed[:12]} to the config repo" if pushed else "config repo already up to date")
         return
     write = not (check or diff or dry_run)

@@ -28,8 +28,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _context(root: Path, config_repo: str | None) -> tuple[str, Any]:
-    from shipyard.envs.configrepo import resolve_config_repo
-    from shipyard.envs.sandbox import sandbox_target
+    from shipyard.configrepo.location import resolve_config_repo
+    from shipyard.sandbox.mirror import sandbox_target
     from shipyard.spec.loader import load_spec
     from shipyard.spec.locate import find_spec
 
@@ -43,7 +43,7 @@ def _run_sync(
 ) -> None:
     from datetime import UTC, datetime
 
-    from shipyard.envs.sandbox import sync as do_sync
+    from shipyard.sandbox.mirror import sync as do_sync
 
     location, target = _context(root, config_repo)
     outcome, commit = do_sync(location, target, datetime.now(UTC), reset=reset, if_expired=if_expired, dry_run=dry_run)
@@ -98,7 +98,7 @@ def status(
     """Show the sandbox's age, expiry, and which production commit it mirrors."""
     from datetime import UTC, datetime
 
-    from shipyard.envs.sandbox import status as read_status
+    from shipyard.sandbox.mirror import status as read_status
 
     location, target = _context(root, config_repo)
     result = read_status(location, target, datetime.now(UTC))
@@ -137,10 +137,10 @@ def db_clone(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Copy a PostgreSQL database into the sandbox database, masking it inside PostgreSQL as it streams."""
-    from shipyard.data.clone import TableResult, clone
-    from shipyard.data.rules import load_rules
-    from shipyard.data.secrets import production_urls, read_salt
-    from shipyard.data.urls import redact
+    from shipyard.sandbox.db.clone import TableResult, clone
+    from shipyard.sandbox.db.rules import load_rules
+    from shipyard.sandbox.db.secrets import production_urls, read_salt
+    from shipyard.sandbox.db.urls import redact
 
     rules = load_rules(rules_file)
     salt = "" if dry_run else read_salt(salt_file)  # a dry run reads only the catalog
@@ -187,8 +187,8 @@ def db_synth(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Replace the sandbox database's rows with synthetic data that honours its schema's constraints."""
-    from shipyard.data.secrets import production_urls
-    from shipyard.data.synth import synth
+    from shipyard.sandbox.db.secrets import production_urls
+    from shipyard.sandbox.db.synth import synth
 
     report = synth(
         target,

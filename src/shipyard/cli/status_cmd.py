@@ -23,8 +23,9 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="Print the board as JSON."),
 ) -> None:
     """The board: one row per service, one column per environment, versions colored by maturity, pending moves."""
-    from shipyard.envs.board import board
-    from shipyard.envs.checkout import load_context, read_ledger
+    from shipyard.cli.context import load_context
+    from shipyard.promotion.board import board
+    from shipyard.promotion.ledger import read_ledger
     from shipyard.stages.graph import build_graph
 
     ctx = load_context(root, config_repo)
@@ -60,8 +61,9 @@ def trace(
     as_json: bool = typer.Option(False, "--json", help="Print the trace as JSON."),
 ) -> None:
     """What runs where for SERVICE: version, source commit and PR, since when, promoted by whom, the path taken."""
-    from shipyard.envs.board import trace as run_trace
-    from shipyard.envs.checkout import load_context, read_ledger
+    from shipyard.cli.context import load_context
+    from shipyard.promotion.board import trace as run_trace
+    from shipyard.promotion.ledger import read_ledger
     from shipyard.stages.graph import build_graph
 
     ctx = load_context(root, config_repo)

@@ -57,8 +57,8 @@ def validate(
 
 def _default_directory() -> Path:
     """The checkout `shipyard render` uses for a local config repo, when run inside such a workspace."""
+    from shipyard.configrepo.location import is_remote
     from shipyard.errors import ShipyardError
-    from shipyard.render.engine import is_local_repo
     from shipyard.spec.loader import load_spec
     from shipyard.spec.locate import find_spec
 
@@ -67,6 +67,6 @@ def _default_directory() -> Path:
         config = load_spec(spec).repos.config
     except ShipyardError:
         return Path()
-    if config and is_local_repo(config):
+    if config and not is_remote(config):
         return spec.parent / ".shipyard" / "gitops-config"
     return Path()

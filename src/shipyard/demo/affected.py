@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from shipyard.demo.context import DemoContext
-from shipyard.gitflow.git import Git
+from shipyard.git import Git
 
 
 def affected(ctx: DemoContext) -> None:

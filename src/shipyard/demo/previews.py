@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from shipyard.demo.context import DemoContext
-from shipyard.gitflow.git import Git
+from shipyard.git import Git
 
 
 def lifecycle(ctx: DemoContext) -> None:

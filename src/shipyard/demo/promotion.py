@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from shipyard.demo.context import DemoContext
-from shipyard.gitflow.git import Git
+from shipyard.git import Git
 from shipyard.registry.layout import LayoutStore
 from shipyard.registry.store import OCI_MANIFEST, Manifest
 

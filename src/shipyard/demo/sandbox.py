@@ -41,7 +41,7 @@ def _first_user(url: str) -> tuple[object, ...]:
 
 def clone_database(ctx: DemoContext) -> None:
     """Clone a small seeded PostgreSQL database with masking (skipped when PostgreSQL is not installed)."""
-    from shipyard.data.localpg import LocalPostgres, bindir
+    from shipyard.sandbox.db.localpg import LocalPostgres, bindir
 
     if bindir() is None or shutil.which("pg_dump") is None:
         ctx.console.print("[yellow]skipped:[/] PostgreSQL is not installed here (Debian: apt-get install postgresql)")
@@ -79,7 +79,7 @@ images:
 
 def _ensure_production_state(ctx: DemoContext) -> bool:
     """Give the local config repo the production overlay's promotable state when render has not run."""
-    from shipyard.gitflow.git import Git
+    from shipyard.git import Git
     from shipyard.spec.loader import load_spec
     from shipyard.workspace.discovery import discover
 

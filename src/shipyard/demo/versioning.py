@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 
 from shipyard.demo.context import DemoContext
-from shipyard.gitflow.git import Git
+from shipyard.git import Git
 
 
 def _git(ctx: DemoContext, *args: str) -> str:

@@ -9,6 +9,7 @@ annotation, without which Kargo's ``argocd-update`` step is refused.
 
 from __future__ import annotations
 
+from shipyard.configrepo.location import BRANCH
 from shipyard.k8s.argocd import (
     ARGOCD_NAMESPACE,
     RESOURCES_FINALIZER,
@@ -34,7 +35,6 @@ from shipyard.k8s.argocd import (
 from shipyard.k8s.base import ObjectMeta
 from shipyard.k8s.kargo import AUTHORIZED_STAGE
 from shipyard.render.common import (
-    CONFIG_BRANCH,
     IN_CLUSTER,
     application_name,
     cluster_server,
@@ -63,7 +63,7 @@ def render_argocd(platform: Platform, workspace: Workspace) -> dict[str, str]:
                 "default",
                 ApplicationSource(
                     repo_url=repo,
-                    target_revision=CONFIG_BRANCH,
+                    target_revision=BRANCH,
                     path="argocd/applications",
                     directory=ApplicationSourceDirectory(recurse=False),
                 ),
@@ -80,7 +80,7 @@ def render_argocd(platform: Platform, workspace: Workspace) -> dict[str, str]:
             platform,
             application_name(platform, env),
             project,
-            ApplicationSource(repo_url=repo, target_revision=CONFIG_BRANCH, path=f"overlays/{env.name}"),
+            ApplicationSource(repo_url=repo, target_revision=BRANCH, path=f"overlays/{env.name}"),
             Destination(server=cluster_server(platform, env.cluster), namespace=env.ns),
             automated=env.promotion is not PromotionMode.manual,
         )
@@ -95,7 +95,7 @@ def render_argocd(platform: Platform, workspace: Workspace) -> dict[str, str]:
             "default",
             ApplicationSource(
                 repo_url=repo,
-                target_revision=CONFIG_BRANCH,
+                target_revision=BRANCH,
                 path=name,
                 directory=ApplicationSourceDirectory(recurse=recurse),
             ),
@@ -156,9 +156,7 @@ def _previews(platform: Platform) -> ApplicationSet:
         spec=ApplicationSetSpec(
             generators=[
                 Generator(
-                    git=GitGenerator(
-                        repo_url=repo, revision=CONFIG_BRANCH, directories=[GitDirectory(path="previews/pr-*")]
-                    )
+                    git=GitGenerator(repo_url=repo, revision=BRANCH, directories=[GitDirectory(path="previews/pr-*")])
                 )
             ],
             template=ApplicationSetTemplate(
@@ -169,7 +167,7 @@ def _previews(platform: Platform) -> ApplicationSet:
                 ),
                 spec=ApplicationSpec(
                     project=platform.org,
-                    source=ApplicationSource(repo_url=repo, target_revision=CONFIG_BRANCH, path="{{path}}"),
+                    source=ApplicationSource(repo_url=repo, target_revision=BRANCH, path="{{path}}"),
                     destination=Destination(
                         server=cluster_server(platform, platform.preview.cluster), namespace="{{path.basename}}"
                     ),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shipyard.configrepo.location import BRANCH
 from shipyard.k8s.argocd import (
     ARGOCD_NAMESPACE,
     RESOURCES_FINALIZER,
@@ -22,7 +23,7 @@ from shipyard.k8s.argocd import (
 )
 from shipyard.k8s.base import ObjectMeta
 from shipyard.k8s.kustomize import Kustomization
-from shipyard.render.common import CONFIG_BRANCH, IN_CLUSTER, config_repo_url, part_of, yaml_of
+from shipyard.render.common import IN_CLUSTER, config_repo_url, part_of, yaml_of
 from shipyard.spec.model import Platform
 from shipyard.workspace.model import Workspace
 
@@ -72,7 +73,7 @@ def render_bootstrap(platform: Platform, workspace: Workspace) -> dict[str, str]
                 platform,
                 name,
                 namespace,
-                ApplicationSource(repo_url=repo, target_revision=CONFIG_BRANCH, path=f"bootstrap/{name}"),
+                ApplicationSource(repo_url=repo, target_revision=BRANCH, path=f"bootstrap/{name}"),
             )
         )
     charts: list[tuple[str, str, str, str, dict[str, Any]]] = [

@@ -16,7 +16,6 @@ from shipyard.k8s.yaml import dump_all
 from shipyard.spec.model import Access, Environment, Platform
 from shipyard.workspace.model import Workspace
 
-CONFIG_BRANCH = "main"
 # The cluster Argo CD itself runs in: platform parts (bootstrap, Kargo, jobs) are installed there.
 IN_CLUSTER = "https://kubernetes.default.svc"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "shipyard"}

@@ -1,5 +1,6 @@
 """Render the config repo and the app-repo files: compute, compare, write; with a cache that makes a
-no-op render close to free, and an optional commit into the config repo through ``change_branch``."""
+no-op render close to free. Render never pushes: ``render_into`` is handed to the config repo's
+``publish``, which commits and pushes."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shipyard import __version__
+from shipyard.cache import Cache
+from shipyard.configrepo.promotable import SEEDED
 from shipyard.errors import ShipyardError
-from shipyard.gitflow.git import Git, change_branch
 from shipyard.plan import Plan
-from shipyard.render.kustomize import SEEDED
 from shipyard.render.targets import APP_TARGETS, CONFIG_TARGETS, Target
 from shipyard.render.writer import Change, apply_changes, compare_tree, plan_changes
 from shipyard.spec.model import Platform
@@ -21,7 +22,7 @@ from shipyard.workspace.model import Workspace
 
 # Top-level folders render may own in a tree: orphans are looked for there (and wherever a target writes).
 KNOWN_ROOTS = ("base", "overlays", "argocd", "kargo", "bootstrap", "jobs", "verdaccio", "tekton")
-CACHE_DIR = ".shipyard/cache"
+CACHE_KIND = "render"
 
 
 @dataclass(frozen=True)
@@ -102,11 +103,6 @@ def input_key(platform: Platform, workspace: Workspace, trees: Sequence[Tree]) -
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
-def _cache_file(app_dir: Path, key_trees: Sequence[Tree]) -> Path:
-    where = hashlib.sha256("\0".join(str(t.root.resolve()) for t in key_trees).encode()).hexdigest()[:16]
-    return app_dir / CACHE_DIR / f"render-{where}.json"
-
-
 def _stats(paths: Sequence[Path]) -> dict[str, list[int]]:
     found: dict[str, list[int]] = {}
     for path in paths:
@@ -118,20 +114,11 @@ def _stats(paths: Sequence[Path]) -> dict[str, list[int]]:
     return found
 
 
-def _cache_hit(cache: Path, key: str) -> bool:
-    try:
-        data = json.loads(cache.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    if data.get("key") != key:
-        return False
-    recorded: dict[str, list[int]] = data.get("files", {})
+def _files_unchanged(recorded: object) -> bool:
+    """True when every file the last render with these inputs wrote is still as it left it."""
+    if not isinstance(recorded, dict):
+        raise TypeError("not a render record")
     return _stats([Path(p) for p in recorded]) == recorded
-
-
-def _write_cache(cache: Path, key: str, produced: list[Path]) -> None:
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_text(json.dumps({"key": key, "files": _stats(produced)}, sort_keys=True), encoding="utf-8")
 
 
 def render(
@@ -144,43 +131,24 @@ def render(
     cache_root: Path,
 ) -> RenderResult:
     """Render into ``trees``; write when asked. The cache is consulted only when writing and allowed."""
-    cache = _cache_file(cache_root, trees)
-    key = input_key(platform, workspace, trees) if use_cache else ""
-    if use_cache and _cache_hit(cache, key):
+    cache = Cache.for_repository(cache_root) if use_cache else Cache(None)
+    key = input_key(platform, workspace, trees) if cache.folder is not None else ""
+    unchanged: bool | None = cache.read(CACHE_KIND, key, _files_unchanged) if key else None
+    if unchanged:
         return RenderResult(cached=True)
     changes, produced = compute_changes(platform, workspace, trees)
     if write:
         apply_changes(changes)
-        if use_cache:
-            _write_cache(cache, key, produced)
+        if key:
+            cache.put(CACHE_KIND, key, _stats(produced))
     return RenderResult(changes=changes)
 
 
-def is_local_repo(location: str) -> bool:
-    """True when ``repos.config`` is a path on this machine rather than a URL."""
-    return "://" not in location and "@" not in location.split("/", 1)[0]
-
-
-def ensure_checkout(remote: Path, checkout: Path) -> None:
-    """Clone the (possibly empty) config repo into ``checkout`` unless it is already a clone of it."""
-    if (checkout / ".git").exists():
-        return
-    if checkout.exists() and any(checkout.iterdir()):
-        raise ShipyardError(f"{checkout} exists and is not a git checkout", hint="pass --out to another folder")
-    checkout.parent.mkdir(parents=True, exist_ok=True)
-    Git(checkout.parent).run("clone", "--quiet", str(remote.resolve()), str(checkout))
-
-
-def commit_render(
-    platform: Platform, workspace: Workspace, checkout: Path, app_dir: Path, branch: str = "main"
-) -> str | None:
-    """Render into ``checkout`` and push the result to its origin's ``branch``; the new commit or None."""
-    message = f"Render the config repo with shipyard {__version__}"
-
-    def apply(path: Path) -> str | None:
-        result = render(
-            platform, workspace, config_trees(path, app_dir), write=True, use_cache=False, cache_root=app_dir
-        )
-        return None if result.up_to_date else message
-
-    return change_branch(checkout, "origin", branch, apply)
+def render_into(platform: Platform, workspace: Workspace, checkout: Path, app_dir: Path) -> str | None:
+    """Render the config repo into ``checkout`` (and the app-repo files into ``app_dir``): the commit message
+    when anything changed, else None. It is the ``apply`` that ``configrepo.checkout.publish`` runs, so a
+    render committed to the config repo is re-derived on the newest tip when another writer wins a race."""
+    result = render(
+        platform, workspace, config_trees(checkout, app_dir), write=True, use_cache=False, cache_root=app_dir
+    )
+    return None if result.up_to_date else f"Render the config repo with shipyard {__version__}"

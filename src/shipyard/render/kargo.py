@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 
+from shipyard.configrepo.location import BRANCH
 from shipyard.k8s.base import ObjectMeta
 from shipyard.k8s.core import (
     ExternalSecret,
@@ -54,7 +55,6 @@ from shipyard.k8s.kargo import (
     WarehouseSpec,
 )
 from shipyard.render.common import (
-    CONFIG_BRANCH,
     application_name,
     config_repo_url,
     kargo_project,
@@ -279,7 +279,7 @@ def promotion_task(platform: Platform, services: list[str]) -> PromotionTask:
         spec=PromotionTaskSpec(
             vars=[
                 Var(name="repoURL", value=repo),
-                Var(name="branch", value=CONFIG_BRANCH),
+                Var(name="branch", value=BRANCH),
                 Var(name="overlay"),
                 Var(name="app"),
                 Var(name="version", value=version_expression(platform, services, stable=False) if services else None),

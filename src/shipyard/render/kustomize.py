@@ -1,5 +1,5 @@
 """Kustomize: ``base/<service>/`` and ``overlays/<env>/generated/`` per environment, plus each
-environment's top ``kustomization.yaml`` (the promotable state, created once; see ``SEEDED``).
+environment's top ``kustomization.yaml`` (the promotable state, created once; see ``configrepo.promotable``).
 
 Preprod and production run an Argo Rollout over the Deployment (``workloadRef``): the Deployment is
 kept at zero replicas and the Rollout runs its pod template with the environment's strategy.
@@ -7,8 +7,7 @@ kept at zero replicas and the Rollout runs its pod template with the environment
 
 from __future__ import annotations
 
-import re
-
+from shipyard.configrepo.promotable import overlay_path, seed_text
 from shipyard.k8s.base import ObjectMeta
 from shipyard.k8s.core import (
     ConfigMap,
@@ -55,14 +54,10 @@ from shipyard.k8s.rollouts import (
     RolloutStrategy,
     WorkloadRef,
 )
-from shipyard.k8s.yaml import dump
 from shipyard.render.common import INGRESS_CLASS, part_of, service_names, store_secret, yaml_of
 from shipyard.spec.duration import parse_duration
 from shipyard.spec.model import Environment, Platform
 from shipyard.workspace.model import Workspace
-
-SEEDED = re.compile(r"^overlays/[^/]+/kustomization\.yaml$")
-"""Files render creates once and never rewrites: each environment's promotable state."""
 
 NAME_LABEL = "app.kubernetes.io/name"
 ENV_LABEL = "shipyard.dev/environment"
@@ -78,7 +73,7 @@ def render_kustomize(platform: Platform, workspace: Workspace) -> dict[str, str]
         files.update(_base(platform, service))
     for env in platform.environments:
         files.update(_overlay(platform, env, services))
-        files[f"overlays/{env.name}/kustomization.yaml"] = seed_kustomization(platform, env, services)
+        files[overlay_path(env.name)] = seed_kustomization(platform, env, services)
     return files
 
 
@@ -90,15 +85,7 @@ def uses_rollout(env: Environment) -> bool:
 def seed_kustomization(platform: Platform, env: Environment, services: list[str]) -> str:
     """The first version of an environment's promotable state: the maturity's moving tag until promoted."""
     tag = env.maturities[0].value if env.maturities else "latest"
-    kustomization = Kustomization(
-        resources=["generated"],
-        images=[Image(name=platform.registry.image(s), new_tag=tag) for s in services],
-    )
-    return (
-        f"# The promotable state of {env.name}: promotions (shipyard promote, Kargo's kustomize-set-image)\n"
-        "# and the sandbox sync edit `images:` here. shipyard render created this file and never rewrites it.\n"
-        + dump(kustomization.to_dict())
-    )
+    return seed_text(env.name, [Image(name=platform.registry.image(s), new_tag=tag) for s in services])
 
 
 def _labels(platform: Platform, service: str) -> dict[str, str]:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from shipyard.ci.tekton_render import render_tekton
-from shipyard.packages.verdaccio_config import render_verdaccio
 from shipyard.render.argocd import render_argocd
 from shipyard.render.bootstrap import render_bootstrap
 from shipyard.render.jobs import render_jobs
 from shipyard.render.kargo import render_kargo
 from shipyard.render.kustomize import render_kustomize
+from shipyard.render.tekton.render import render_tekton
+from shipyard.render.verdaccio import render_verdaccio
 from shipyard.spec.model import Platform
 from shipyard.workspace.model import Workspace
 

@@ -15,7 +15,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from shipyard.errors import ShipyardError
-from shipyard.gitflow.git import Git
+from shipyard.git import Git
 from shipyard.plan import Op, Plan
 
 LOCAL_REGISTRY = ".shipyard/registry"

@@ -26,9 +26,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shipyard.errors import ShipyardError
-from shipyard.gitflow.branch import BranchError, BranchKind, classify
-from shipyard.gitflow.git import Git
+from shipyard.git import Git
 from shipyard.versioning.aliases import image_tags, npm_dist_tag, npm_version
+from shipyard.versioning.branch import BranchError, BranchKind, classify
 from shipyard.versioning.history import History, MissingRefs, TruncatedHistory, pick_remote, with_history
 from shipyard.versioning.refs import RefSnapshot
 from shipyard.versioning.semver import Version

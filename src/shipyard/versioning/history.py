@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from shipyard.errors import ShipyardError
-from shipyard.gitflow.git import Git
+from shipyard.git import Git
 
 T = TypeVar("T")
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from shipyard.gitflow.git import Git
+from shipyard.git import Git
 from shipyard.versioning.semver import Version
 
 _RELEASE = re.compile(r"(?:^|/)release/v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")

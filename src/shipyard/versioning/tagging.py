@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 from shipyard.errors import ShipyardError
-from shipyard.gitflow.git import Git, PushRejected
+from shipyard.git import Git, PushRejected
 from shipyard.plan import Op, Plan
 from shipyard.versioning.compute import VersionInfo, compute_version
 

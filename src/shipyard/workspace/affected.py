@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from shipyard.errors import ShipyardError
-from shipyard.gitflow.git import Git
+from shipyard.git import Git
 from shipyard.workspace import lockfiles
 from shipyard.workspace.model import ProjectKind, Workspace
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from shipyard.cache import Cache, code_stamp, content_key
-from shipyard.gitflow.git import Git
+from shipyard.git import Git
 from shipyard.workspace import discovery, model
 from shipyard.workspace.model import ProjectKind, Workspace
 

@@ -1,1 +1,0 @@
-"""Environment lifecycles: previews, the sandbox and promotions."""

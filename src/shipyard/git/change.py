@@ -1,0 +1,77 @@
+"""Changing a shared branch: a scratch clone, and apply-commit-push that re-applies on the newest tip when
+another writer got there first, so concurrent writers never lose an update."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from shipyard.errors import ShipyardError
+from shipyard.git.repo import Git, PushRejected
+from shipyard.git.trailers import Trailers
+
+
+@contextmanager
+def temporary_clone(url: str, *options: str) -> Iterator[Path]:
+    """A clone of ``url`` (``git clone`` with ``options``, e.g. ``--bare``) in a scratch folder, removed
+    afterwards whatever happens inside."""
+    scratch = Path(tempfile.mkdtemp(prefix="shipyard-clone-"))
+    try:
+        clone = scratch / "repo"
+        Git(scratch).run("clone", "--quiet", *options, url, str(clone))
+        yield clone
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def change_branch(
+    checkout: Path,
+    remote: str,
+    branch: str,
+    apply: Callable[[Path], str | None],
+    trailers: Trailers = (),
+    *,
+    attempts: int = 20,
+) -> str | None:
+    """Apply a change to ``branch`` of ``remote`` and push it, retrying when another writer won the race.
+
+    ``apply`` edits the work tree at ``checkout`` (already reset to the remote tip) and returns the
+    commit message, or None when there is nothing to do. Returns the pushed commit, or None when no
+    change was needed. Each retry fetches, resets to the new tip and calls ``apply`` again, so the
+    change is re-derived from the newest state rather than replayed blindly. When ``remote`` does not
+    have ``branch`` yet (a brand-new repository), ``apply`` starts from an empty tree and its commit
+    starts the branch; if another writer starts it first, the retry applies on top of theirs.
+    """
+    git = Git(checkout)
+    for attempt in range(attempts):
+        if git.remote_has_branch(remote, branch):
+            git.run("fetch", "--quiet", remote, f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}")
+            git.run("checkout", "--quiet", "-B", branch, f"refs/remotes/{remote}/{branch}")
+            git.run("reset", "--quiet", "--hard", f"refs/remotes/{remote}/{branch}")
+        else:
+            git.run("symbolic-ref", "HEAD", f"refs/heads/{branch}")
+            if git.run("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False).strip():
+                git.run("update-ref", "-d", f"refs/heads/{branch}")
+            git.run("read-tree", "--empty")
+        git.run("clean", "-fdq")
+        message = apply(checkout)
+        if message is None:
+            return None
+        commit = git.commit(message, trailers)
+        if commit is None:
+            return None
+        try:
+            git.push(remote, [f"HEAD:refs/heads/{branch}"])
+            return commit
+        except PushRejected:
+            # Someone else pushed first; back off a little (with jitter, so racers spread out) and redo.
+            time.sleep(min(0.05 * (2**attempt), 1.0) * random.uniform(0.5, 1.5))
+    raise ShipyardError(
+        f"could not push to {branch} of {remote} after {attempts} attempts: other writers kept winning",
+        hint="run the command again; nothing was half-applied",
+    )

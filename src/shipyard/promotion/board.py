@@ -1,0 +1,221 @@
+"""What runs where, from the config repo's history alone: the status board and a service's trace.
+
+Both are computed from one parsed ledger (one ``git log``), so they answer the same on a laptop, in CI
+and for anyone who can clone the config repo; no cluster or registry is asked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shipyard.errors import ShipyardError
+from shipyard.promotion.gates import pending
+from shipyard.promotion.ledger import Entry, Ledger
+from shipyard.stages.graph import StageGraph
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One service in one environment."""
+
+    version: str
+    maturity: str | None
+    freight: str
+    digest: str
+    commit: str
+    since: str
+
+    def to_json(self) -> dict[str, object]:
+        """The cell as JSON."""
+        return {
+            "version": self.version,
+            "maturity": self.maturity,
+            "freight": self.freight,
+            "digest": self.digest,
+            "commit": self.commit,
+            "since": self.since,
+        }
+
+
+@dataclass(frozen=True)
+class Pending:
+    """Freight waiting to enter a stage."""
+
+    stage: str
+    version: str
+    freight: str
+    mode: str
+    """"auto" (the next ``promote --auto`` takes it) or "manual" (waits for an approval)."""
+    note: str
+
+    def to_json(self) -> dict[str, object]:
+        """As JSON."""
+        return {
+            "stage": self.stage,
+            "version": self.version,
+            "freight": self.freight,
+            "mode": self.mode,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class Board:
+    """Rows of services, columns of environments, and what waits to move."""
+
+    environments: list[str]
+    services: list[str]
+    cells: dict[tuple[str, str], Cell]
+    pending: list[Pending]
+
+    def to_json(self) -> dict[str, object]:
+        """The board as JSON (see docs/promotion.md)."""
+        return {
+            "environments": self.environments,
+            "services": {
+                service: {
+                    env: self.cells[(service, env)].to_json()
+                    for env in self.environments
+                    if (service, env) in self.cells
+                }
+                for service in self.services
+            },
+            "pending": [p.to_json() for p in self.pending],
+        }
+
+
+def _cell(entry: Entry, digest: str, since: Entry) -> Cell:
+    return Cell(
+        version=entry.version,
+        maturity=entry.maturity,
+        freight=entry.freight,
+        digest=digest,
+        commit=entry.commit,
+        since=since.date,
+    )
+
+
+def _since(moves: list[Entry], service: str, digest: str, latest: Entry) -> Entry:
+    """The move from which the service has run this digest without interruption (``latest`` set it last)."""
+    since: Entry | None = None
+    for entry in moves:
+        pinned = dict(entry.images).get(service)
+        if pinned is None:
+            continue
+        since = (since or entry) if pinned == digest else None
+    return since or latest
+
+
+def board(graph: StageGraph, ledger: Ledger) -> Board:
+    """The status board: every stage of the graph (and any other promoted environment), every service seen."""
+    environments = [node.name for node in graph.stages]
+    environments += [stage for stage in ledger.stages() if stage not in environments]
+    cells: dict[tuple[str, str], Cell] = {}
+    services: set[str] = {service for entry in ledger.entries for service, _ in entry.images}
+    for env in environments:
+        moves = ledger.moves(env)
+        for service, entry in ledger.running(env).items():
+            digest = dict(entry.images)[service]
+            cells[(service, env)] = _cell(entry, digest, _since(moves, service, digest, entry))
+    waiting = []
+    for node in graph.stages:
+        candidate = pending(graph, ledger, node.name)
+        if candidate is None:
+            continue
+        note = "next `shipyard promote --auto`" if node.auto else "waits for approval"
+        if node.requires_stable_tag:
+            note += "; its digests must carry the stable tag"
+        waiting.append(
+            Pending(node.name, candidate.version, candidate.freight, "auto" if node.auto else "manual", note)
+        )
+    return Board(environments=environments, services=sorted(services), cells=cells, pending=waiting)
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One stage on the path a freight took."""
+
+    stage: str
+    version: str
+    date: str
+    commit: str
+    by: str
+
+    def to_json(self) -> dict[str, object]:
+        """As JSON."""
+        return {"stage": self.stage, "version": self.version, "date": self.date, "commit": self.commit, "by": self.by}
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a service runs in one environment, and how it got there."""
+
+    env: str
+    version: str
+    freight: str
+    digest: str
+    source_commit: str | None
+    pr: str | None
+    since: str
+    commit: str
+    promoted_by: str
+    rollback: bool
+    path: list[Hop]
+
+    def to_json(self) -> dict[str, object]:
+        """As JSON (see docs/promotion.md)."""
+        return {
+            "env": self.env,
+            "version": self.version,
+            "freight": self.freight,
+            "digest": self.digest,
+            "sourceCommit": self.source_commit,
+            "pr": self.pr,
+            "since": self.since,
+            "commit": self.commit,
+            "promotedBy": self.promoted_by,
+            "rollback": self.rollback,
+            "path": [hop.to_json() for hop in self.path],
+        }
+
+
+def trace(graph: StageGraph, ledger: Ledger, service: str, env: str | None = None) -> list[Placement]:
+    """What runs where for ``service``: version, source commit and PR, since when, by whom, the path taken."""
+    known = {s for entry in ledger.entries for s, _ in entry.images}
+    if service not in known:
+        raise ShipyardError(
+            f"no freight in the config repo names service '{service}'",
+            hint=f"services seen: {', '.join(sorted(known)) or 'none yet'}",
+        )
+    environments = [node.name for node in graph.stages]
+    environments += [stage for stage in ledger.stages() if stage not in environments]
+    if env is not None and env not in environments:
+        raise ShipyardError(f"no environment '{env}'; valid: {', '.join(environments)}")
+    found = []
+    for name in environments if env is None else [env]:
+        entry = ledger.running(name).get(service)
+        if entry is None:
+            continue
+        digest = dict(entry.images)[service]
+        since = _since(ledger.moves(name), service, digest, entry)
+        path = [
+            Hop(hop.stage or "", hop.version, hop.date, hop.commit, hop.promoted_by)
+            for hop in ledger.path_of(entry.freight)
+            if service in dict(hop.images)
+        ]
+        found.append(
+            Placement(
+                env=name,
+                version=entry.version,
+                freight=entry.freight,
+                digest=digest,
+                source_commit=entry.source_commit,
+                pr=entry.pr,
+                since=since.date,
+                commit=entry.commit,
+                promoted_by=entry.promoted_by,
+                rollback=entry.kind == "rollback",
+                path=path,
+            )
+        )
+    return found

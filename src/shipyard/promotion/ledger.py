@@ -1,0 +1,175 @@
+"""The config repo's history as a ledger of freight and promotions, read with one ``git log``.
+
+Every change the executor makes is a commit whose trailers say what moved: ``Shipyard-Freight``,
+``Shipyard-Version``, ``Shipyard-Stage``, ``Shipyard-Approved-By``, the source commit and PR, and one
+``Shipyard-Service`` followed by its ``Shipyard-Digest`` per image. A commit recording a freight has no
+``Shipyard-Stage``; a promotion or rollback has one. Status, trace and the gates all read this ledger,
+so they need nothing but the repo's history.
+
+"Freight passed a stage" means: a commit of this ledger put that freight into that stage. The
+promotion commit is the verification record: the executor has no cluster to watch, and on a cluster
+Kargo's own verification decides what its Stages see (the equivalence tests replay that).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from shipyard.configrepo.location import config_for_reading
+from shipyard.git import Git, parse_trailers
+from shipyard.versioning.tags import try_parse_tag
+
+EntryKind = Literal["freight", "promotion", "rollback"]
+ROLLBACK_SUBJECT = "Roll back "
+_FIELD = "\x1f"
+_RECORD = "\x1e"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One commit of the config repo that Shipyard made: a freight recorded, promoted or rolled back."""
+
+    commit: str
+    author: str
+    date: str
+    subject: str
+    kind: EntryKind
+    freight: str
+    version: str
+    stage: str | None = None
+    source_commit: str | None = None
+    pr: str | None = None
+    approved_by: str | None = None
+    images: tuple[tuple[str, str], ...] = ()
+    """(service, digest) pairs, in the order the trailers name them."""
+
+    @property
+    def maturity(self) -> str | None:
+        """alpha, beta or stable, from the version."""
+        parsed = try_parse_tag(self.version)
+        return parsed.maturity if parsed else None
+
+    @property
+    def promoted_by(self) -> str:
+        """Who approved the move, or who committed it when no approval was needed."""
+        return self.approved_by or self.author
+
+
+def entry_from_commit(commit: str, author: str, date: str, message: str) -> Entry | None:
+    """Read a commit's trailers; None for commits that are not Shipyard freight moves."""
+    trailers = parse_trailers(message)
+    values: dict[str, str] = {}
+    images: list[tuple[str, str]] = []
+    service: str | None = None
+    for key, value in trailers:
+        if key == "Shipyard-Service":
+            service = value
+        elif key == "Shipyard-Digest" and service is not None:
+            images.append((service, value))
+            service = None
+        else:
+            values.setdefault(key, value)
+    if "Shipyard-Freight" not in values or "Shipyard-Version" not in values:
+        return None
+    subject = message.strip().splitlines()[0] if message.strip() else ""
+    stage = values.get("Shipyard-Stage")
+    kind: EntryKind = "freight"
+    if stage is not None:
+        kind = "rollback" if subject.startswith(ROLLBACK_SUBJECT) else "promotion"
+    return Entry(
+        commit=commit,
+        author=author,
+        date=date,
+        subject=subject,
+        kind=kind,
+        freight=values["Shipyard-Freight"],
+        version=values["Shipyard-Version"],
+        stage=stage,
+        source_commit=values.get("Shipyard-Source-Commit"),
+        pr=values.get("Shipyard-PR"),
+        approved_by=values.get("Shipyard-Approved-By"),
+        images=tuple(images),
+    )
+
+
+@dataclass
+class Ledger:
+    """The freight and promotion entries of the config repo, oldest first."""
+
+    entries: list[Entry] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, repo: Git, ref: str = "main") -> Ledger:
+        """Parse the history of ``ref``, the config repo's branch (an empty repository gives an empty ledger)."""
+        if not repo.has_ref(ref):
+            return cls()
+        out = repo.run("log", "--reverse", f"--format=%H{_FIELD}%an{_FIELD}%cI{_FIELD}%B{_RECORD}", ref, "--")
+        return cls.parse(out)
+
+    @classmethod
+    def parse(cls, log: str) -> Ledger:
+        """Parse ``git log`` output in the format ``read`` asks for."""
+        entries = []
+        for record in log.split(_RECORD):
+            parts = record.strip("\n").split(_FIELD, 3)
+            if len(parts) == 4:
+                entry = entry_from_commit(*parts)
+                if entry is not None:
+                    entries.append(entry)
+        return cls(entries)
+
+    # Queries
+
+    def moves(self, stage: str | None = None) -> list[Entry]:
+        """Promotions and rollbacks (into ``stage`` when given), oldest first."""
+        return [e for e in self.entries if e.stage is not None and (stage is None or e.stage == stage)]
+
+    def stages(self) -> list[str]:
+        """Every stage something was promoted into, in the order they first appear."""
+        seen: dict[str, None] = {}
+        for entry in self.moves():
+            seen.setdefault(entry.stage or "", None)
+        return list(seen)
+
+    def recorded(self) -> list[Entry]:
+        """The freight records, oldest first."""
+        return [e for e in self.entries if e.kind == "freight"]
+
+    def passed(self, freight: str, stage: str) -> bool:
+        """True when ``freight`` was put into ``stage`` (the promotion commit is its verification)."""
+        return any(e.freight == freight for e in self.moves(stage))
+
+    def held(self, stage: str) -> set[str]:
+        """Every freight ``stage`` ever ran."""
+        return {e.freight for e in self.moves(stage)}
+
+    def current(self, stage: str) -> Entry | None:
+        """The last move into ``stage``: the freight it runs now."""
+        moves = self.moves(stage)
+        return moves[-1] if moves else None
+
+    def running(self, stage: str) -> dict[str, Entry]:
+        """Per service, the move that set the image ``stage`` runs now (freights may hold some services)."""
+        found: dict[str, Entry] = {}
+        for entry in self.moves(stage):
+            for service, _ in entry.images:
+                found[service] = entry
+        return found
+
+    def path_of(self, freight: str, stages: Iterable[str] | None = None) -> list[Entry]:
+        """The first move of ``freight`` into each stage: the path it took, oldest first."""
+        wanted = set(stages) if stages is not None else None
+        first: dict[str, Entry] = {}
+        for entry in self.moves():
+            stage = entry.stage or ""
+            if entry.freight == freight and stage not in first and (wanted is None or stage in wanted):
+                first[stage] = entry
+        return list(first.values())
+
+
+def read_ledger(url: str) -> Ledger:
+    """The ledger of the config repo: read in place for a local repo, from a bare partial clone otherwise."""
+    with config_for_reading(url) as (git, ref):
+        return Ledger.read(git, ref)

@@ -1,0 +1,1 @@
+"""The sandbox: production's images mirrored into the sandbox overlay with a TTL, and its database."""

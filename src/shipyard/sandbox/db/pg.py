@@ -1,0 +1,62 @@
+"""PostgreSQL plumbing shared by the clone and the generator: connections, URLs with another database,
+and running pg_dump/psql."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from typing import Any
+
+from shipyard.errors import ShipyardError
+from shipyard.sandbox.db.urls import redact
+
+
+def connect(url: str, **options: Any) -> Any:
+    """A psycopg connection, or a ShipyardError that names the (redacted) URL and libpq's reason."""
+    import psycopg
+
+    try:
+        return psycopg.connect(url, **options)
+    except psycopg.OperationalError as exc:
+        raise ShipyardError(f"cannot connect to {redact(url)}: {str(exc).strip()}") from None
+
+
+def with_dbname(url: str, dbname: str) -> str:
+    """The same connection parameters with another database name (a key=value conninfo string)."""
+    from psycopg.conninfo import make_conninfo
+
+    return make_conninfo(url, dbname=dbname)
+
+
+def tool(name: str) -> str:
+    """The path of a PostgreSQL client program, or a ShipyardError saying how to install it."""
+    found = shutil.which(name)
+    if found is None:
+        raise ShipyardError(f"'{name}' is not installed", hint="install the postgresql-client package")
+    return found
+
+
+def dump_section(source: str, section: str) -> str:
+    """The SQL of one pg_dump section (pre-data: types, tables; post-data: indexes, keys, triggers)."""
+    proc = subprocess.run(
+        [tool("pg_dump"), "--schema-only", f"--section={section}", "--no-owner", "--no-privileges", "-d", source],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise ShipyardError(f"pg_dump of {redact(source)} ({section}) failed: {proc.stderr.strip()}")
+    return proc.stdout
+
+
+def run_sql_script(target: str, script: str, what: str) -> None:
+    """Run a SQL script with psql in one transaction, stopping at the first error."""
+    proc = subprocess.run(
+        [tool("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-d", target, "-f", "-"],
+        input=script,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise ShipyardError(f"{what} failed on {redact(target)}: {proc.stderr.strip()}")
