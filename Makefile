@@ -30,6 +30,7 @@ demo: deps
 lint: test-deps
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports --no-cache
 
 typecheck: test-deps
 	$(BIN)/mypy
@@ -44,6 +45,7 @@ test: test-deps
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 	bash deps/run-pytest.sh $(BIN)/pytest -n auto
 
 # Re-render the checked-in example config repo that the golden test compares with.
