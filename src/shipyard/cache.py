@@ -15,8 +15,10 @@ the cache changes how fast an answer comes, never what it is. ``SHIPYARD_NO_CACH
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -42,6 +44,52 @@ def code_stamp(*modules: str) -> str:
         else:
             parts.append(f"{Path(module).name}:{info.st_size}:{info.st_mtime_ns}")
     return "|".join(parts)
+
+
+def library_stamp(*libraries: tuple[str, str]) -> str | None:
+    """A stamp of the interpreter and of installed libraries, each given as (top-level module,
+    distribution): the name of the distribution's metadata folder (``pydantic-2.14.4.dist-info``)
+    beside the folder the module is imported from. None when a library's metadata folder is not
+    found there: then nothing derived with it may be cached.
+
+    ``importlib.metadata`` would take 50 to 150 ms to answer (it reads every installed
+    distribution's metadata); finding the module imports nothing and lists one folder.
+    """
+    parts = [sys.version]
+    listings: dict[Path, list[str]] = {}
+    for module, distribution in libraries:
+        try:
+            found = importlib.util.find_spec(module)
+        except (ImportError, ValueError):
+            found = None
+        if found is None:
+            return None
+        places = list(found.submodule_search_locations or ()) or ([found.origin] if found.origin else [])
+        wanted = _normal_name(distribution)
+        names = sorted(
+            name
+            for folder in {Path(place).parent for place in places}
+            for name in _listing(folder, listings)
+            if name.endswith((".dist-info", ".egg-info")) and _normal_name(name.split("-", 1)[0]) == wanted
+        )
+        if not names:
+            return None
+        parts.extend(names)
+    return "|".join(parts)
+
+
+def _normal_name(name: str) -> str:
+    # Metadata folders spell a distribution's name in several ways: ruamel.yaml, ruamel_yaml, Ruamel-Yaml.
+    return name.lower().replace("-", "_").replace(".", "_")
+
+
+def _listing(folder: Path, listings: dict[Path, list[str]]) -> list[str]:
+    if folder not in listings:
+        try:
+            listings[folder] = [entry.name for entry in folder.iterdir()]
+        except OSError:
+            listings[folder] = []
+    return listings[folder]
 
 
 def content_key(stamp: str, chunks: Iterable[bytes]) -> str:

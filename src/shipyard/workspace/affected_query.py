@@ -13,7 +13,6 @@ from shipyard.cache import Cache
 from shipyard.errors import ShipyardError
 from shipyard.spec.locate import find_spec
 from shipyard.spec.views import start_view
-from shipyard.workspace import affected_settings
 from shipyard.workspace.affected import Affected, Range, default_base, read_range
 from shipyard.workspace.affected_settings import AffectedSettings
 
@@ -35,7 +34,7 @@ def ask(root: Path, base: str | None, head: str = "HEAD") -> Answer:
     spec_path = find_spec(root)
     workspace_root = spec_path.parent
     cache = Cache.for_repository(workspace_root)
-    settings = start_view(spec_path, AffectedSettings, cache, source=affected_settings.__file__)
+    settings = start_view(spec_path, AffectedSettings, cache)
     try:
         chosen = base or default_base(workspace_root)
         reading = read_range(workspace_root, chosen, head, cache)
