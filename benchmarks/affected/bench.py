@@ -1,9 +1,12 @@
 """`shipyard affected` against `git diff --name-only` (the floor), `turbo ls --affected` and
-`nx show projects --affected` on a generated 2,000-project monorepo, for ranges of 1, 50 and 500
-commits, cold (page cache and tool caches dropped before every run; median of --cold-runs) and warm
-(median of --runs).
+`nx show projects --affected` on generated monorepos, for ranges of 1, 50 and 500 commits, cold (page
+cache and tool caches dropped before every run; median of --cold-runs) and warm (median of --runs).
 
-    python -m benchmarks affected [--projects=2000] [--commits=3000] [--runs=5] [--cold-runs=3] [--keep=DIR]
+Three monorepos (``SHAPES``): the 2,000-project one the goals were set on, and two of other sizes,
+file counts and dependency shapes, so that the numbers are not those of one repository.
+
+    python -m benchmarks affected [--shapes=layered,chains,fan-in] [--projects=N] [--commits=N]
+                                  [--runs=5] [--cold-runs=3] [--keep=DIR]
 
 Every tool's answer is checked against Shipyard's: the table says "same" only when the project sets
 are equal.
@@ -21,7 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from benchmarks.affected.monorepo import Shape, generate
@@ -29,6 +32,14 @@ from benchmarks.affected.monorepo import Shape, generate
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS = ROOT / ".tools" / "npm-test" / "node_modules"
 RANGES = (1, 50, 500)
+SHAPES = {
+    # 2,000 projects, 48,407 files: each package depends on a few of the 150 before it.
+    "layered": Shape(),
+    # 600 projects, 25,680 files: ten chains of 48 packages, services at their ends (50 hops deep).
+    "chains": Shape(services=120, packages=480, source_files=40, commits=1500, seed=11, graph="chains"),
+    # 5,000 projects, 46,001 files: twenty core packages every project depends on.
+    "fan-in": Shape(services=1000, packages=4000, source_files=6, commits=4000, seed=13, graph="fan-in"),
+}
 
 
 @dataclass
@@ -131,42 +142,53 @@ def timed(tool: Tool, repo: Path, base: str) -> tuple[Timing, str]:
 
 
 def run(argv: list[str]) -> None:
-    """Generate the monorepo, time every tool on every range, print the table."""
+    """Generate each monorepo, time every tool on every range, print a table per monorepo."""
     options = dict(a.split("=", 1) for a in argv if "=" in a)
-    projects = int(options.get("--projects", "2000"))
-    shape = Shape(
-        services=projects // 5, packages=projects - projects // 5, commits=int(options.get("--commits", "3000"))
-    )
-    runs = int(options.get("--runs", "5"))
-    cold_runs = int(options.get("--cold-runs", "3"))
+    names = options.get("--shapes", ",".join(SHAPES)).split(",")
+    unknown = sorted(set(names) - set(SHAPES))
+    if unknown:
+        sys.exit(f"unknown shape(s): {', '.join(unknown)}; known: {', '.join(SHAPES)}")
     scratch = Path(options["--keep"]) if "--keep" in options else Path(tempfile.mkdtemp(prefix="shipyard-bench-"))
-    repo = scratch / "mono"
     try:
-        if not (repo / ".git").is_dir():
-            started = time.perf_counter()
-            generate(repo, shape)
-            print(f"generated {projects} projects, {shape.commits} commits in {time.perf_counter() - started:.1f}s")
-
-        def count(*args: str) -> int:
-            return len(subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True).stdout.splitlines())
-
-        services = count("ls-tree", "HEAD", "services/")
-        print(
-            f"monorepo: {services + count('ls-tree', 'HEAD', 'packages/')} projects ({services} services), "
-            f"{count('ls-files')} files, {count('rev-list', 'HEAD')} commits"
-        )
-        if (TOOLS / "nx").is_dir() and not (repo / "node_modules").exists():
-            # Nx looks for its own modules in the workspace; link the pinned install (ignored by git).
-            (repo / "node_modules").symlink_to(TOOLS)
-        contenders = tools()
-        missing = {"turbo", "nx"} - {t.name for t in contenders}
-        if missing:
-            print(f"NOT measured (run `make test-deps` to install): {', '.join(sorted(missing))}")
-        rows = [measure(repo, contenders, depth, runs, cold_runs) for depth in RANGES]
-        print_table(rows, [t.name for t in contenders])
+        for name in names:
+            shape = SHAPES[name]
+            if "--projects" in options:
+                projects = int(options["--projects"])
+                shape = replace(shape, services=projects // 5, packages=projects - projects // 5)
+            if "--commits" in options:
+                shape = replace(shape, commits=int(options["--commits"]))
+            print(f"-- shape {name}")
+            run_shape(scratch / name, shape, int(options.get("--runs", "5")), int(options.get("--cold-runs", "3")))
     finally:
         if "--keep" not in options:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def run_shape(repo: Path, shape: Shape, runs: int, cold_runs: int) -> None:
+    """Generate one monorepo (unless ``repo`` holds it already), time every tool, print the table."""
+    if not (repo / ".git").is_dir():
+        started = time.perf_counter()
+        generate(repo, shape)
+        projects = shape.services + shape.packages
+        print(f"generated {projects} projects, {shape.commits} commits in {time.perf_counter() - started:.1f}s")
+
+    def count(*args: str) -> int:
+        return len(subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True).stdout.splitlines())
+
+    services = count("ls-tree", "HEAD", "services/")
+    print(
+        f"monorepo: {services + count('ls-tree', 'HEAD', 'packages/')} projects ({services} services), "
+        f"{count('ls-files')} files, {count('rev-list', 'HEAD')} commits, {shape.graph} dependency graph"
+    )
+    if (TOOLS / "nx").is_dir() and not (repo / "node_modules").exists():
+        # Nx looks for its own modules in the workspace; link the pinned install (ignored by git).
+        (repo / "node_modules").symlink_to(TOOLS)
+    contenders = tools()
+    missing = {"turbo", "nx"} - {t.name for t in contenders}
+    if missing:
+        print(f"NOT measured (run `make test-deps` to install): {', '.join(sorted(missing))}")
+    rows = [measure(repo, contenders, depth, runs, cold_runs) for depth in RANGES]
+    print_table(rows, [t.name for t in contenders])
 
 
 @dataclass
