@@ -17,8 +17,8 @@ import pytest
 
 from shipyard.k8s.yaml import dump_all, load_all
 from shipyard.render.tekton.checks import check_files
-from shipyard.render.tekton.render import render_tekton
 from shipyard.render.tekton.routes import plan_event
+from shipyard.render.tekton.target import render_tekton
 from shipyard.spec.loader import load_spec
 from shipyard.workspace.discovery import discover
 from tests.ci_crd import crd_validator, errors

@@ -74,7 +74,7 @@ def render(
 ) -> None:
     """Write tekton/ (Tasks, Pipelines, triggers, RBAC) into the monorepo, after Shipyard's own checks."""
     from shipyard.render.tekton.checks import check_files
-    from shipyard.render.tekton.render import render_tekton
+    from shipyard.render.tekton.target import render_tekton
     from shipyard.spec.loader import load_spec
     from shipyard.workspace.discovery import discover
 

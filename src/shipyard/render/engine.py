@@ -91,7 +91,12 @@ def input_key(platform: Platform, workspace: Workspace, trees: Sequence[Tree]) -
     data = {
         "version": __version__,
         # Shipyard's own code, so an edited (not yet released) render never reuses a stale cache.
-        "code": sorted((str(p.relative_to(package)), p.stat().st_mtime_ns) for p in package.rglob("*.py")),
+        # The step scripts (.sh) are package data the tekton target puts into its Tasks.
+        "code": sorted(
+            (str(p.relative_to(package)), p.stat().st_mtime_ns)
+            for p in package.rglob("*")
+            if p.suffix in (".py", ".sh")
+        ),
         "spec": platform.model_dump(mode="json", by_alias=True),
         "projects": sorted(
             (p.name, p.kind.value, p.path, p.language, p.npm_name or "", p.version or "")

@@ -13,7 +13,7 @@ from shipyard.render.bootstrap import render_bootstrap
 from shipyard.render.jobs import render_jobs
 from shipyard.render.kargo import render_kargo
 from shipyard.render.kustomize import render_kustomize
-from shipyard.render.tekton.render import render_tekton
+from shipyard.render.tekton.target import render_tekton
 from shipyard.render.verdaccio import render_verdaccio
 from shipyard.spec.model import Platform
 from shipyard.workspace.model import Workspace

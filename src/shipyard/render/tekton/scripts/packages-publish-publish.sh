@@ -1,0 +1,4 @@
+#!/bin/sh
+set -eu
+if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --ignore-scripts; fi
+shipyard packages publish
