@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from shipyard.cli.output import emit_json, exit_with, say
+from shipyard.cli.output import emit_json
 from shipyard.errors import ShipyardError
 
 
@@ -68,37 +68,28 @@ def plan(
 
 
 def render(
-    app_dir: Path = typer.Option(Path(), "--app-dir", help="The monorepo root (holds shipyard.yaml)."),
-    check: bool = typer.Option(False, "--check", help="Exit 1 when tekton/ differs from what would be rendered."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="List the files without writing them."),
+    app_dir: Path | None = typer.Option(
+        None, "--app-dir", help="The monorepo (holds shipyard.yaml; default: the one around the current folder)."
+    ),
+    check: bool = typer.Option(False, "--check", help="Exit 1 and list what differs; write nothing."),
+    diff: bool = typer.Option(False, "--diff", help="Show the changes as a unified diff; write nothing."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; write nothing."),
+    as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
 ) -> None:
-    """Write tekton/ (Tasks, Pipelines, triggers, RBAC) into the monorepo, after Shipyard's own checks."""
-    from shipyard.render.tekton.checks import check_files
-    from shipyard.render.tekton.target import render_tekton
-    from shipyard.spec.loader import load_spec
-    from shipyard.workspace.discovery import discover
+    """Write tekton/ (Tasks, Pipelines, triggers, RBAC) into the monorepo: `shipyard render --only tekton`."""
+    from shipyard.cli.render_cmd import render_targets
 
-    platform = load_spec(app_dir / "shipyard.yaml")
-    files = render_tekton(platform, discover(app_dir))
-    problems = check_files(files)
-    if problems:
-        raise ShipyardError("the rendered tekton/ breaks Shipyard's checks:\n  " + "\n  ".join(problems))
-    stale = [p for p, text in files.items() if not (app_dir / p).is_file() or (app_dir / p).read_text() != text]
-    if check:
-        for path in stale:
-            say(f"out of date: {path}")
-        if not stale:
-            say(f"tekton/ is up to date ({len(files)} files)")
-        exit_with(1 if stale else 0)
-    for path in files:
-        if dry_run:
-            print(f"{'write' if path in stale else 'keep '} {path}")
-        elif path in stale:
-            target = app_dir / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(files[path])
-    if not dry_run:
-        say(f"tekton/: {len(stale)} of {len(files)} files written")
+    render_targets(
+        out=None,
+        app_dir=app_dir,
+        root=app_dir or Path(),
+        check=check,
+        diff=diff,
+        dry_run=dry_run,
+        commit=False,
+        as_json=as_json,
+        only=["tekton"],
+    )
 
 
 def batches(

@@ -26,14 +26,48 @@ def render(
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; write nothing."),
     commit: bool = typer.Option(False, "--commit", help="Commit and push the render to the config repo's main."),
     as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
+    only: list[str] | None = typer.Option(
+        None,
+        "--only",
+        metavar="TARGET",
+        help="Render only this target (repeatable); a wrong name lists the valid ones.",
+    ),
 ) -> None:
-    """Render Kustomize bases and overlays, Argo CD, Kargo, bootstrap and CronJobs, deterministically."""
+    """Render Kustomize bases and overlays, Argo CD, Kargo, bootstrap, CronJobs and tekton/, deterministically."""
+    render_targets(
+        out=out,
+        app_dir=app_dir,
+        root=root,
+        check=check,
+        diff=diff,
+        dry_run=dry_run,
+        commit=commit,
+        as_json=as_json,
+        only=only or [],
+    )
+
+
+def render_targets(
+    *,
+    out: Path | None,
+    app_dir: Path | None,
+    root: Path,
+    check: bool,
+    diff: bool,
+    dry_run: bool,
+    commit: bool,
+    as_json: bool,
+    only: list[str],
+) -> None:
+    """``shipyard render`` with its options as plain values: the one path every render command takes."""
     from shipyard.cli.context import load_context
     from shipyard.configrepo.checkout import ensure_checkout, publish
     from shipyard.configrepo.location import is_remote
     from shipyard.errors import ShipyardError
     from shipyard.render.engine import config_trees, render, render_into
+    from shipyard.render.targets import select
 
+    targets = select(only)
     ctx = load_context(root)
     platform, repo_root = ctx.platform, ctx.root
     workspace = ctx.workspace()
@@ -41,7 +75,8 @@ def render(
     local_remote: Path | None = None
     if platform.repos.config and not is_remote(platform.repos.config):
         local_remote = (repo_root / platform.repos.config).resolve()
-    if out is None:
+    # Only the app repo's targets (tekton): no config repo is needed, nor cloned.
+    if out is None and (commit or not all(t.app for t in targets)):
         if local_remote is None:
             raise ShipyardError(
                 "--out is required: the config repo is not on this machine",
@@ -52,13 +87,14 @@ def render(
     if commit:
         if check or diff or dry_run:
             raise ShipyardError("--commit cannot be combined with --check, --diff or --dry-run")
-        if not (out / ".git").exists():
+        if out is None or not (out / ".git").exists():
             raise ShipyardError(f"--commit needs --out to be a git checkout of the config repo; {out} is not")
-        pushed = publish(out, lambda tree: render_into(platform, workspace, tree, app_root))
+        pushed = publish(out, lambda tree: render_into(platform, workspace, tree, app_root, targets))
         say(f"pushed {pushed[:12]} to the config repo" if pushed else "config repo already up to date")
         return
     write = not (check or diff or dry_run)
-    result = render(platform, workspace, config_trees(out, app_root), write=write, use_cache=write, cache_root=app_root)
+    trees = config_trees(out, app_root, targets)
+    result = render(platform, workspace, trees, write=write, use_cache=write, cache_root=app_root)
     if diff:
         for change in result.changes:
             sys.stdout.write(change.diff())
