@@ -426,6 +426,12 @@ def default_environments(org: str) -> list[dict[str, Any]]:
     ]
 
 
+def _name_of(entry: dict[str, Any]) -> str | None:
+    # Only text names merge; anything else (a list, a mapping) is left for validation to report.
+    name = entry.get("name")
+    return name if isinstance(name, str) else None
+
+
 def merge_environments(data: dict[str, Any]) -> list[Any] | None:
     """Merge a user's ``environments:`` entries into the seed's by name; new names go at the end.
 
@@ -441,7 +447,7 @@ def merge_environments(data: dict[str, Any]) -> list[Any] | None:
     by_name = {env["name"]: dict(env) for env in defaults}
     extra: list[Any] = []
     for entry in given:
-        if isinstance(entry, dict) and entry.get("name") in by_name:
+        if isinstance(entry, dict) and _name_of(entry) in by_name:
             base = by_name[entry["name"]]
             if "strategy" in entry:
                 base.pop("strategy")  # a strategy replaces the default one whole, never mixes with it
