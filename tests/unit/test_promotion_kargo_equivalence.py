@@ -13,7 +13,6 @@ a promotion policy, compared separately below.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from typing import Any
 
 import pytest
@@ -23,6 +22,7 @@ from hypothesis import strategies as st
 from shipyard.k8s.yaml import load_all
 from shipyard.promotion.gates import eligible
 from shipyard.promotion.ledger import Entry, Ledger
+from shipyard.render.kargo import render_kargo
 from shipyard.spec.loader import load_spec
 from shipyard.spec.model import Platform
 from shipyard.stages.graph import StageGraph, build_graph
@@ -30,21 +30,12 @@ from shipyard.versioning.aliases import image_tags
 from shipyard.versioning.semver import Version
 from shipyard.workspace.discovery import discover
 from tests.promotion_kargo import newest, stage_eligible, warehouse_freight
-from tests.realparts import missing
-
-
-def _render_kargo() -> Any:
-    try:
-        return importlib.import_module("shipyard.render.kargo").render_kargo
-    except ImportError as exc:
-        missing("render's Kargo target (shipyard.render.kargo)", f"it is not in this tree yet ({exc})")
 
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Platform, StageGraph, dict[str, dict[str, Any]]]:
     from shipyard.scaffold.init import InitOptions, init
 
-    render_kargo = _render_kargo()
     root = tmp_path_factory.mktemp("kargo") / "acme"
     init(InitOptions(directory=root, org="acme", domain="acme.example.com"))
     platform = load_spec(root / "shipyard.yaml")

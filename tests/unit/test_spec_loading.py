@@ -97,6 +97,11 @@ def test_errors_in_merged_environments_point_at_the_users_entry() -> None:
     assert any(p.startswith("shipyard.yaml:11:5: environments[1].promotion:") for p in found), found
 
 
+def test_an_environment_name_that_is_not_text_is_a_problem_not_a_crash() -> None:
+    (found,) = problems(MINIMAL + "environments:\n  - name: [dev]\n")
+    assert found.startswith("shipyard.yaml:8:5: environments[0].name: Input should be a valid string"), found
+
+
 def test_reference_errors_name_the_field() -> None:
     found = problems(MINIMAL + "environments:\n  - name: qa\n    cluster: nowhere\n")
     assert found == [

@@ -28,9 +28,17 @@ SEEDED = re.compile(r"^overlays/[^/]+/kustomization\.yaml$")
 """The promotable files, relative to the config repo: render creates them once and never rewrites them."""
 
 
+KUSTOMIZATION = "kustomization.yaml"
+
+
+def overlay_dir(env: str) -> str:
+    """The environment's overlay folder, relative to the config repo."""
+    return f"overlays/{env}"
+
+
 def overlay_path(env: str) -> str:
     """The environment's top kustomization, relative to the config repo."""
-    return f"overlays/{env}/kustomization.yaml"
+    return f"{overlay_dir(env)}/{KUSTOMIZATION}"
 
 
 def _yaml(text: str = "") -> YAML:

@@ -29,6 +29,41 @@ def temporary_clone(url: str, *options: str) -> Iterator[Path]:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+ATTEMPTS = 20
+"""How many times a change is applied and pushed before other writers are said to keep winning."""
+
+
+def checkout_tip(git: Git, remote: str, branch: str) -> None:
+    """Fetch ``branch`` of ``remote`` and reset the work tree to its newest tip, untracked files removed.
+
+    When ``remote`` does not have ``branch`` yet (a brand-new repository), the work tree starts empty
+    and the next commit starts the branch.
+    """
+    if git.remote_has_branch(remote, branch):
+        git.run("fetch", "--quiet", remote, f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}")
+        git.run("checkout", "--quiet", "-B", branch, f"refs/remotes/{remote}/{branch}")
+        git.run("reset", "--quiet", "--hard", f"refs/remotes/{remote}/{branch}")
+    else:
+        git.run("symbolic-ref", "HEAD", f"refs/heads/{branch}")
+        if git.run("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False).strip():
+            git.run("update-ref", "-d", f"refs/heads/{branch}")
+        git.run("read-tree", "--empty")
+    git.run("clean", "-fdq")
+
+
+def back_off(lost: int) -> None:
+    """Wait a little after the ``lost``-th lost race (1, 2, ...): growing, with jitter so racers spread out."""
+    time.sleep(min(0.05 * (2 ** (lost - 1)), 1.0) * random.uniform(0.5, 1.5))
+
+
+def outpushed(remote: str, branch: str, attempts: int) -> ShipyardError:
+    """The error when every one of ``attempts`` pushes to ``branch`` lost the race."""
+    return ShipyardError(
+        f"could not push to {branch} of {remote} after {attempts} attempts: other writers kept winning",
+        hint="run the command again; nothing was half-applied",
+    )
+
+
 def change_branch(
     checkout: Path,
     remote: str,
@@ -36,7 +71,7 @@ def change_branch(
     apply: Callable[[Path], str | None],
     trailers: Trailers = (),
     *,
-    attempts: int = 20,
+    attempts: int = ATTEMPTS,
 ) -> str | None:
     """Apply a change to ``branch`` of ``remote`` and push it, retrying when another writer won the race.
 
@@ -49,16 +84,7 @@ def change_branch(
     """
     git = Git(checkout)
     for attempt in range(attempts):
-        if git.remote_has_branch(remote, branch):
-            git.run("fetch", "--quiet", remote, f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}")
-            git.run("checkout", "--quiet", "-B", branch, f"refs/remotes/{remote}/{branch}")
-            git.run("reset", "--quiet", "--hard", f"refs/remotes/{remote}/{branch}")
-        else:
-            git.run("symbolic-ref", "HEAD", f"refs/heads/{branch}")
-            if git.run("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False).strip():
-                git.run("update-ref", "-d", f"refs/heads/{branch}")
-            git.run("read-tree", "--empty")
-        git.run("clean", "-fdq")
+        checkout_tip(git, remote, branch)
         message = apply(checkout)
         if message is None:
             return None
@@ -69,9 +95,5 @@ def change_branch(
             git.push(remote, [f"HEAD:refs/heads/{branch}"])
             return commit
         except PushRejected:
-            # Someone else pushed first; back off a little (with jitter, so racers spread out) and redo.
-            time.sleep(min(0.05 * (2**attempt), 1.0) * random.uniform(0.5, 1.5))
-    raise ShipyardError(
-        f"could not push to {branch} of {remote} after {attempts} attempts: other writers kept winning",
-        hint="run the command again; nothing was half-applied",
-    )
+            back_off(attempt + 1)  # someone else pushed first: redo on their tip
+    raise outpushed(remote, branch, attempts)

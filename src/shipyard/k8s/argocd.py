@@ -12,6 +12,12 @@ ARGOCD_NAMESPACE = "argocd"
 RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
 
 
+def application_name(org: str, env: str) -> str:
+    """The Argo CD Application that deploys an environment: the render names it, Kargo's and the local
+    executor's ``argocd-update`` step name it too."""
+    return f"{org}-{env}"
+
+
 class Destination(K8sModel):
     """Where an Application deploys."""
 

@@ -1,9 +1,9 @@
 """The local promotion executor: freight into a stage, automatic promotions, rollbacks, recording freight.
 
-Each move mirrors Kargo's promotion steps: git-clone (a scratch clone of the config repo),
-kustomize-set-image (the stage's top kustomization, by digest), git-commit (with Shipyard's trailers) and
-git-push. Commit and push go through ``configrepo.checkout.publish``: on a lost race it fetches, re-applies the change
-on the newest tip and pushes again, so concurrent promotions never lose an update.
+Each move runs the step registry of ``promotion.steps``, the very steps the rendered Kargo PromotionTask
+lists: git-clone, kustomize-set-image (the stage's top kustomization, by digest), git-commit (with
+Shipyard's trailers), git-push and argocd-update. On a lost push race the steps from kustomize-set-image
+on run again on the newest tip, so concurrent promotions never lose an update.
 """
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ from pathlib import Path
 
 from shipyard.configrepo.checkout import publish, scratch_clone
 from shipyard.configrepo.location import BRANCH, REMOTE
-from shipyard.configrepo.promotable import overlay_path, set_images
+from shipyard.configrepo.promotable import overlay_path
 from shipyard.errors import ShipyardError
-from shipyard.git import Git
+from shipyard.git import Git, format_message
+from shipyard.k8s.argocd import application_name
+from shipyard.k8s.kargo import KustomizeImage
 from shipyard.plan import Op, Plan
 from shipyard.promotion.freight import Freight, all_freight, find_freight, freight_path
 from shipyard.promotion.gates import (
@@ -30,6 +32,7 @@ from shipyard.promotion.gates import (
     upstream_gate,
 )
 from shipyard.promotion.ledger import ROLLBACK_SUBJECT, Entry, Ledger
+from shipyard.promotion.steps import Inputs, StepContext, StepRun, run_steps
 from shipyard.promotion.tags import TagLookup
 from shipyard.promotion.vulngate import vulnerability_gate
 from shipyard.spec.model import Platform
@@ -53,6 +56,8 @@ class Move:
     rollback: bool = False
     commit: str | None = None
     changed: bool = False
+    steps: list[StepRun] = field(default_factory=list)
+    """The promotion steps as they ran (none on a dry run)."""
 
     @property
     def subject(self) -> str:
@@ -99,7 +104,22 @@ class Move:
             "gates": [g.to_json() for g in self.gates],
             "commit": self.commit,
             "changed": self.changed,
+            "steps": [run.to_json() for run in self.steps],
         }
+
+    def inputs(self, platform: Platform, url: str, checkout: Path) -> Inputs:
+        """The values of this move's promotion steps: the config repo, the stage, the digests, the message."""
+        return Inputs(
+            repo_url=url,
+            branch=BRANCH,
+            checkout=str(checkout),
+            overlay=self.stage,
+            images=tuple(
+                KustomizeImage(image=image, digest=digest) for _, (image, digest) in sorted(self.images.items())
+            ),
+            message=format_message(self.subject, self.trailers()),
+            app=application_name(platform.org, self.stage),
+        )
 
 
 def approver_name(cwd: Path) -> str | None:
@@ -174,16 +194,11 @@ def check(
     )
 
 
-def execute(checkout: Path, move: Move) -> Move:
-    """Set the images, commit with the trailers and push (fetch, re-apply, retry on a lost race)."""
-
-    def apply(tree: Path) -> str | None:
-        images = {image: digest for image, digest in move.images.values()}
-        if not set_images(tree / overlay_path(move.stage), move.stage, images):
-            return None
-        return move.subject
-
-    move.commit = publish(checkout, apply, move.trailers())
+def execute(platform: Platform, url: str, checkout: Path, move: Move) -> Move:
+    """Run the promotion steps for ``move`` in ``checkout``, a scratch clone of ``url``."""
+    ctx = StepContext(move.inputs(platform, url, checkout))
+    move.steps = run_steps(ctx)
+    move.commit = ctx.commit
     move.changed = move.commit is not None
     return move
 
@@ -232,7 +247,7 @@ def promote(
         move.plan(outcome.plan)
         outcome.moves.append(move)
         if not dry_run:
-            execute(checkout, move)
+            execute(platform, url, checkout, move)
             if not move.changed:
                 outcome.plan.notes.append(f"{stage} already runs {move.version}: nothing to change")
     return outcome
@@ -264,7 +279,7 @@ def promote_auto(platform: Platform, url: str, tags: TagLookup, *, dry_run: bool
                 # Later stages see this move as done, so the dry run shows the whole chain.
                 ledger = Ledger([*ledger.entries, _as_entry(move)])
             else:
-                execute(checkout, move)
+                execute(platform, url, checkout, move)
                 ledger = Ledger.read(Git(checkout), BRANCH)
     return outcome
 
@@ -318,7 +333,7 @@ def rollback(
         move.plan(outcome.plan)
         outcome.moves.append(move)
         if not dry_run:
-            execute(checkout, move)
+            execute(platform, url, checkout, move)
     return outcome
 
 

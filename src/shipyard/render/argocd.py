@@ -31,12 +31,12 @@ from shipyard.k8s.argocd import (
     Retry,
     SyncPolicy,
     TemplateMetadata,
+    application_name,
 )
 from shipyard.k8s.base import ObjectMeta
 from shipyard.k8s.kargo import AUTHORIZED_STAGE
 from shipyard.render.common import (
     IN_CLUSTER,
-    application_name,
     cluster_server,
     config_repo_url,
     kargo_project,
@@ -78,7 +78,7 @@ def render_argocd(platform: Platform, workspace: Workspace) -> dict[str, str]:
     for env in platform.environments:
         app = _app(
             platform,
-            application_name(platform, env),
+            application_name(platform.org, env.name),
             project,
             ApplicationSource(repo_url=repo, target_revision=BRANCH, path=f"overlays/{env.name}"),
             Destination(server=cluster_server(platform, env.cluster), namespace=env.ns),

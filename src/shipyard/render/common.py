@@ -13,7 +13,7 @@ from shipyard.k8s.core import (
     SecretStoreRef,
 )
 from shipyard.k8s.yaml import dump_all
-from shipyard.spec.model import Access, Environment, Platform
+from shipyard.spec.model import Access, Platform
 from shipyard.workspace.model import Workspace
 
 # The cluster Argo CD itself runs in: platform parts (bootstrap, Kargo, jobs) are installed there.
@@ -49,11 +49,6 @@ def cluster_server(platform: Platform, cluster: str) -> str:
 def kargo_project(platform: Platform) -> str:
     """The Kargo Project (and its namespace)."""
     return platform.org
-
-
-def application_name(platform: Platform, env: Environment) -> str:
-    """The Argo CD Application that deploys an environment."""
-    return f"{platform.org}-{env.name}"
 
 
 def part_of(platform: Platform) -> dict[str, str]:

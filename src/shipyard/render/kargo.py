@@ -16,6 +16,7 @@ import json
 import re
 
 from shipyard.configrepo.location import BRANCH
+from shipyard.k8s.argocd import application_name
 from shipyard.k8s.base import ObjectMeta
 from shipyard.k8s.core import (
     ExternalSecret,
@@ -23,19 +24,11 @@ from shipyard.k8s.core import (
     SecretTemplateMeta,
 )
 from shipyard.k8s.kargo import (
-    ArgoCDAppUpdate,
-    ArgoCDSourceUpdate,
-    ArgoCDUpdateConfig,
     FreightOrigin,
     FreightRequest,
     FreightSources,
-    GitCheckout,
-    GitCloneConfig,
-    GitCommitConfig,
-    GitPushConfig,
     ImageSubscription,
     KustomizeImage,
-    KustomizeSetImageConfig,
     Project,
     ProjectConfig,
     ProjectConfigSpec,
@@ -54,8 +47,8 @@ from shipyard.k8s.kargo import (
     Warehouse,
     WarehouseSpec,
 )
+from shipyard.promotion.steps import PROMOTION_STEPS, GitCommitStep, Inputs, KustomizeSetImageStep
 from shipyard.render.common import (
-    application_name,
     config_repo_url,
     kargo_project,
     part_of,
@@ -170,7 +163,7 @@ def stage(platform: Platform, node: StageNode, services: list[str]) -> Stage:
     annotations = {REQUIRES_STABLE_TAG: "true"} if node.requires_stable_tag else None
     task_vars = [
         Var(name="overlay", value=node.name),
-        Var(name="app", value=application_name(platform, node.environment)),
+        Var(name="app", value=application_name(platform.org, node.name)),
     ]
     if node.requires_stable_tag and services:
         # What runs there is the release: the commit records its stable version, as `shipyard promote` does.
@@ -225,55 +218,38 @@ def commit_message(platform: Platform, services: list[str]) -> str:
             f"Shipyard-Service: {service}",
             f"Shipyard-Digest: ${{{{ {image_expression(platform, service, 'Digest')} }}}}",
         ]
-    return "${{ task.outputs['update-images'].commitMessage }}\n\n" + "\n".join(trailers)
+    summary = f"${{{{ task.outputs['{KustomizeSetImageStep.alias}'].commitMessage }}}}"
+    return f"{summary}\n\n" + "\n".join(trailers)
+
+
+def kargo_inputs(platform: Platform, services: list[str]) -> Inputs:
+    """The promotion steps' inputs as Kargo expressions: the task's variables, the freight's digests, the
+    commit message template and the commit ``git-commit`` outputs."""
+    commit = f"${{{{ task.outputs.{GitCommitStep.alias}.commit }}}}"
+    return Inputs(
+        repo_url="${{ vars.repoURL }}",
+        branch="${{ vars.branch }}",
+        checkout="./out",
+        overlay="${{ vars.overlay }}",
+        images=tuple(
+            KustomizeImage(
+                image=platform.registry.image(service),
+                digest=f"${{{{ {image_expression(platform, service, 'Digest')} }}}}",
+            )
+            for service in services
+        ),
+        message=commit_message(platform, services),
+        app="${{ vars.app }}",
+        revision=commit,
+    )
 
 
 def promotion_task(platform: Platform, services: list[str]) -> PromotionTask:
-    """git-clone -> kustomize-set-image (by digest) -> git-commit -> git-push -> argocd-update."""
+    """The registry's steps (git-clone -> kustomize-set-image by digest -> git-commit -> git-push ->
+    argocd-update), with Kargo expressions for their values."""
     repo = config_repo_url(platform)
-    images = [
-        KustomizeImage(
-            image=platform.registry.image(service),
-            digest=f"${{{{ {image_expression(platform, service, 'Digest')} }}}}",
-        )
-        for service in services
-    ]
-    message = commit_message(platform, services)
-    steps = [
-        PromotionStep(
-            uses="git-clone",
-            config=GitCloneConfig(
-                repo_url="${{ vars.repoURL }}",
-                checkout=[GitCheckout(branch="${{ vars.branch }}", path="./out")],
-            ).to_dict(),
-        ),
-        PromotionStep(
-            uses="kustomize-set-image",
-            as_="update-images",
-            config=KustomizeSetImageConfig(path="./out/overlays/${{ vars.overlay }}", images=images).to_dict(),
-        ),
-        PromotionStep(uses="git-commit", as_="commit", config=GitCommitConfig(path="./out", message=message).to_dict()),
-        PromotionStep(
-            uses="git-push", config=GitPushConfig(path="./out", target_branch="${{ vars.branch }}").to_dict()
-        ),
-        PromotionStep(
-            uses="argocd-update",
-            config=ArgoCDUpdateConfig(
-                apps=[
-                    ArgoCDAppUpdate(
-                        name="${{ vars.app }}",
-                        namespace="argocd",
-                        sources=[
-                            ArgoCDSourceUpdate(
-                                repo_url="${{ vars.repoURL }}",
-                                desired_revision="${{ task.outputs.commit.commit }}",
-                            )
-                        ],
-                    )
-                ]
-            ).to_dict(),
-        ),
-    ]
+    inputs = kargo_inputs(platform, services)
+    steps = [step.to_kargo(inputs) for step in PROMOTION_STEPS]
     return PromotionTask(
         metadata=ObjectMeta(name=PROMOTION_TASK, namespace=kargo_project(platform), labels=part_of(platform)),
         spec=PromotionTaskSpec(

@@ -4,6 +4,8 @@ and registry is a complete platform. Keys are camelCase in YAML, as in Kubernete
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -424,6 +426,12 @@ def default_environments(org: str) -> list[dict[str, Any]]:
     ]
 
 
+def _name_of(entry: dict[str, Any]) -> str | None:
+    # Only text names merge; anything else (a list, a mapping) is left for validation to report.
+    name = entry.get("name")
+    return name if isinstance(name, str) else None
+
+
 def merge_environments(data: dict[str, Any]) -> list[Any] | None:
     """Merge a user's ``environments:`` entries into the seed's by name; new names go at the end.
 
@@ -439,7 +447,7 @@ def merge_environments(data: dict[str, Any]) -> list[Any] | None:
     by_name = {env["name"]: dict(env) for env in defaults}
     extra: list[Any] = []
     for entry in given:
-        if isinstance(entry, dict) and entry.get("name") in by_name:
+        if isinstance(entry, dict) and _name_of(entry) in by_name:
             base = by_name[entry["name"]]
             if "strategy" in entry:
                 base.pop("strategy")  # a strategy replaces the default one whole, never mixes with it
@@ -529,6 +537,101 @@ def reference_problems(platform: Platform) -> list[tuple[Loc, str]]:
     return problems
 
 
+@dataclass(frozen=True)
+class Feed:
+    """Where a stage's freight comes from."""
+
+    upstream: str | None
+    """The stage whose freight it takes; None: straight from the Warehouse."""
+    origin: Maturity
+    """The Warehouse (named by maturity) the freight entered from."""
+    entry: str
+    """The stage where that freight entered: the first of the chain of upstreams."""
+    depth: int
+    """How many stages the freight passes before this one."""
+
+
+def stage_feeds(environments: Sequence[Environment]) -> tuple[dict[str, Feed], list[tuple[Loc, str]]]:
+    """The stage graph's rules: the feed of every promoted environment (every one not mirrored), and the
+    fields that break a rule. An upstream chain must not go round; a stage takes freight only from a stage,
+    not from a mirror; it accepts at least one maturity, and the maturity of its upstream's freight (or
+    stable, when a release's stable tag lets it take that freight). The stage graph is made from the feeds.
+
+    Unknown and duplicate names are left to ``reference_problems``. A problem that concerns several fields
+    (a cycle, a mismatch) is given once per field; the loader shows it at the ones the user wrote.
+    """
+    index: dict[str, int] = {}
+    for position, env in enumerate(environments):
+        index.setdefault(env.name, position)
+    by_name = {name: environments[position] for name, position in index.items()}
+    promoted = {name: None for name, env in by_name.items() if env.promotion is not PromotionMode.mirror}
+    problems: list[tuple[Loc, str]] = []
+
+    def at(name: str, field: str) -> Loc:
+        return ("environments", index[name], field)
+
+    broken: set[str] = set()
+    settled: set[str] = set()  # walked already: each environment is walked once, so a long chain stays cheap
+    for name in index:  # cycles, over mirrors too: a copy of a copy must end somewhere as well
+        path: dict[str, None] = {}
+        current: str | None = name
+        while current in by_name and current not in path and current not in settled:
+            path[current] = None
+            current = by_name[current].upstream
+        settled.update(path)
+        if current in path:
+            walked = list(path)
+            cycle = walked[walked.index(current) :]
+            first = cycle.index(min(cycle, key=index.__getitem__))
+            cycle = cycle[first:] + cycle[:first]
+            message = (
+                f"environment '{cycle[0]}' is its own upstream; name another environment, or none"
+                if len(cycle) == 1
+                else f"upstreams go round in a cycle: {' -> '.join([*cycle, cycle[0]])}; remove one of them"
+            )
+            problems += [(at(member, "upstream"), message) for member in cycle]
+            broken.update(cycle)
+
+    feeds: dict[str, Feed] = {}
+    for name in promoted:
+        chain: list[str] = []  # this stage and the upstreams above it not placed yet, walked without recursion
+        current = name
+        while current not in feeds and current not in broken:
+            chain.append(current)
+            above = by_name[current].upstream
+            if above not in by_name or above not in promoted:
+                break
+            current = above
+        for link in reversed(chain):
+            env = by_name[link]
+            above = env.upstream
+            if not env.maturities:
+                problems.append(
+                    (at(link, "maturities"), f"environment '{link}' accepts no maturity; valid: alpha, beta, stable")
+                )
+            elif above is None or above not in by_name:
+                feeds[link] = Feed(upstream=None, origin=env.maturities[0], entry=link, depth=0)
+            elif above not in promoted:
+                valid = ", ".join(n for n in promoted if n != link)
+                message = f"upstream '{above}' is mirrored (promotion: mirror), so it has no freight to pass on"
+                problems.append((at(link, "upstream"), f"{message}; valid: {valid}"))
+            elif above in feeds:
+                feed = feeds[above]
+                if feed.origin in env.maturities or Maturity.stable in env.maturities:
+                    feeds[link] = Feed(upstream=above, origin=feed.origin, entry=feed.entry, depth=feed.depth + 1)
+                    continue
+                accepts = ", ".join(env.maturities)
+                message = (
+                    f"environment '{link}' accepts {accepts} but its upstream '{above}' holds {feed.origin} freight "
+                    f"(it enters at '{feed.entry}'); accept {feed.origin} or stable, or drop the upstream"
+                )
+                problems += [(at(link, "maturities"), message), (at(link, "upstream"), message)]
+                problems.append((at(feed.entry, "maturities"), message))
+            if link not in feeds:
+                broken.add(link)
+    return feeds, problems
+
+
 class Platform(SpecModel):
     """The whole platform: the parsed, validated ``shipyard.yaml``."""
 
@@ -566,7 +669,7 @@ class Platform(SpecModel):
 
     @model_validator(mode="after")
     def _cross_references(self) -> Platform:
-        problems = reference_problems(self)
+        problems = reference_problems(self) + stage_feeds(self.environments)[1]
         if problems:
             raise ReferenceProblems(problems)
         return self

@@ -1,0 +1,264 @@
+"""Kargo's promotion steps as one registry: the local executor runs it, the Kargo render writes it.
+
+A step is what Kargo calls it (``uses``, and ``as`` when later steps read its output), a typed config
+(the models of ``k8s.kargo``, which Kargo's own JSON Schemas describe), ``to_kargo`` (the step of the
+rendered PromotionTask) and ``run`` (the same step done here, against the config repo). Both take the
+config from one function of :class:`Inputs`: the render passes Kargo expressions (``${{ vars.branch }}``),
+the local executor the move's own values. So a promotion on a cluster and one run here go through the
+same steps, in the same order, with the same config, and a run here acts on nothing but its config.
+
+On a lost push race the local run fetches the newest tip and runs again from the first step that edits
+(kustomize-set-image), so the edit is re-derived from the newest state; Kargo's ``git-push`` instead
+rebases its commit and pushes again, which gives the same result for the one file a promotion edits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Generic, TypeVar
+
+from shipyard.configrepo.location import REMOTE
+from shipyard.configrepo.promotable import KUSTOMIZATION, overlay_dir, set_images
+from shipyard.git import ATTEMPTS, Git, PushRejected, back_off, checkout_tip, outpushed
+from shipyard.k8s.argocd import ARGOCD_NAMESPACE
+from shipyard.k8s.base import K8sModel
+from shipyard.k8s.kargo import (
+    ArgoCDAppUpdate,
+    ArgoCDSourceUpdate,
+    ArgoCDUpdateConfig,
+    GitCheckout,
+    GitCloneConfig,
+    GitCommitConfig,
+    GitPushConfig,
+    KustomizeImage,
+    KustomizeSetImageConfig,
+    PromotionStep,
+)
+
+Config = TypeVar("Config", bound=K8sModel)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The values the steps' configs are made of: Kargo expressions in the render, a move's values here."""
+
+    repo_url: str
+    """The config repo."""
+    branch: str
+    """Its one branch: cloned, committed to, pushed."""
+    checkout: str
+    """Where ``git-clone`` puts the branch (Kargo: ``./out`` of the promotion's work folder)."""
+    overlay: str
+    """The stage's overlay folder under ``overlays/``: the environment's name."""
+    images: tuple[KustomizeImage, ...]
+    """Every image the freight moves, by digest, sorted by service."""
+    message: str
+    """The commit message, trailers included."""
+    app: str
+    """The Argo CD Application that deploys the stage."""
+    revision: str = ""
+    """The commit ``argocd-update`` points the Application at: ``git-commit``'s output."""
+
+
+@dataclass(frozen=True)
+class StepRun:
+    """One step as it ran here: its config (with the values it acted on) and what it did, in one line."""
+
+    uses: str
+    config: dict[str, Any]
+    note: str
+
+    def to_json(self) -> dict[str, object]:
+        """The run as JSON (see docs/promotion.md)."""
+        return {"uses": self.uses, "note": self.note}
+
+
+@dataclass
+class StepContext:
+    """A local run: its inputs, and what the steps so far produced (``git-commit`` sets both fields)."""
+
+    inputs: Inputs
+    commit: str | None = None
+    """The commit ``git-commit`` made, None when there was nothing to commit."""
+
+
+class Step(ABC, Generic[Config]):
+    """One of Kargo's built-in promotion steps, rendered for Kargo and runnable here."""
+
+    uses: ClassVar[str]
+    """The step's name, as Kargo calls it."""
+    alias: ClassVar[str | None] = None
+    """Kargo's ``as``: the name later steps read this step's output by."""
+    retried: ClassVar[bool] = False
+    """Part of the stretch that runs again, on the newest tip, when the push loses a race."""
+
+    @abstractmethod
+    def config(self, inputs: Inputs) -> Config:
+        """The step's config, made of ``inputs``."""
+
+    @abstractmethod
+    def perform(self, config: Config, ctx: StepContext) -> str:
+        """Do the step here, as ``config`` says; return what was done, in one line."""
+
+    def to_kargo(self, inputs: Inputs) -> PromotionStep:
+        """The step as the rendered PromotionTask holds it."""
+        return PromotionStep(uses=self.uses, as_=self.alias, config=self.config(inputs).to_dict())
+
+    def run(self, ctx: StepContext) -> StepRun:
+        """Run the step here with the config of the context's inputs."""
+        config = self.config(ctx.inputs)
+        return StepRun(self.uses, config.to_dict(), self.perform(config, ctx))
+
+
+class GitCloneStep(Step[GitCloneConfig]):
+    """``git-clone``: the config repo's branch, checked out at its newest tip."""
+
+    uses = "git-clone"
+
+    def config(self, inputs: Inputs) -> GitCloneConfig:
+        """The repository and the branch to check out, and where."""
+        return GitCloneConfig(
+            repo_url=inputs.repo_url, checkout=[GitCheckout(branch=inputs.branch, path=inputs.checkout)]
+        )
+
+    def perform(self, config: GitCloneConfig, ctx: StepContext) -> str:
+        """Reuse the scratch clone the gates read (it is a clone of the same repository): fetch the branch
+        and check out its newest tip."""
+        (checkout,) = config.checkout
+        checkout_tip(Git(Path(checkout.path)), REMOTE, checkout.branch)
+        return f"the scratch clone of {config.repo_url} is at the newest {checkout.branch}"
+
+
+class KustomizeSetImageStep(Step[KustomizeSetImageConfig]):
+    """``kustomize-set-image``: pin the freight's digests in the stage's promotable kustomization."""
+
+    uses = "kustomize-set-image"
+    alias = "update-images"
+    retried = True
+
+    def config(self, inputs: Inputs) -> KustomizeSetImageConfig:
+        """The stage's overlay folder and the images, by digest."""
+        return KustomizeSetImageConfig(
+            path=f"{inputs.checkout}/{overlay_dir(inputs.overlay)}", images=list(inputs.images)
+        )
+
+    def perform(self, config: KustomizeSetImageConfig, ctx: StepContext) -> str:
+        """Edit the kustomization in place (comments and layout kept); create it when it is missing."""
+        folder = Path(config.path)
+        changed = set_images(folder / KUSTOMIZATION, folder.name, {i.image: i.digest for i in config.images})
+        where = f"{overlay_dir(folder.name)}/{KUSTOMIZATION}"
+        if not changed:
+            return f"{where} already pins these digests"
+        return f"pinned {len(config.images)} image(s) by digest in {where}"
+
+
+class GitCommitStep(Step[GitCommitConfig]):
+    """``git-commit``: commit the edit with Shipyard's trailers."""
+
+    uses = "git-commit"
+    alias = "commit"
+    retried = True
+
+    def config(self, inputs: Inputs) -> GitCommitConfig:
+        """The clone and the message (the trailers are its last paragraph)."""
+        return GitCommitConfig(path=inputs.checkout, message=inputs.message)
+
+    def perform(self, config: GitCommitConfig, ctx: StepContext) -> str:
+        """Commit every change in the clone; with none, stay at the tip (as Kargo's step does)."""
+        git = Git(Path(config.path))
+        ctx.commit = git.commit(config.message)
+        revision = ctx.commit or git.rev_parse("HEAD")
+        ctx.inputs = dataclasses.replace(ctx.inputs, revision=revision)
+        if ctx.commit is None:
+            return f"nothing to commit: the branch stays at {revision[:12]}"
+        return f"committed {ctx.commit[:12]}: {config.message.splitlines()[0]}"
+
+
+class GitPushStep(Step[GitPushConfig]):
+    """``git-push``: push the commit to the branch; a lost race is retried by :func:`run_steps`."""
+
+    uses = "git-push"
+    retried = True
+
+    def config(self, inputs: Inputs) -> GitPushConfig:
+        """The clone and the branch to push to."""
+        return GitPushConfig(path=inputs.checkout, target_branch=inputs.branch)
+
+    def perform(self, config: GitPushConfig, ctx: StepContext) -> str:
+        """Push; PushRejected when another writer got there first."""
+        if ctx.commit is None:
+            return f"nothing to push: {config.target_branch} already holds this state"
+        Git(Path(config.path)).push(REMOTE, [f"HEAD:refs/heads/{config.target_branch}"])
+        return f"pushed {ctx.commit[:12]} to {config.target_branch}"
+
+
+class ArgoCDUpdateStep(Step[ArgoCDUpdateConfig]):
+    """``argocd-update``: point the stage's Application at the pushed commit and sync it."""
+
+    uses = "argocd-update"
+
+    def config(self, inputs: Inputs) -> ArgoCDUpdateConfig:
+        """The Application and the revision of the config repo it should deploy."""
+        return ArgoCDUpdateConfig(
+            apps=[
+                ArgoCDAppUpdate(
+                    name=inputs.app,
+                    namespace=ARGOCD_NAMESPACE,
+                    sources=[ArgoCDSourceUpdate(repo_url=inputs.repo_url, desired_revision=inputs.revision)],
+                )
+            ]
+        )
+
+    def perform(self, config: ArgoCDUpdateConfig, ctx: StepContext) -> str:
+        """Nothing to call: no Argo CD runs here. Say so, and what a cluster's Argo CD would deploy."""
+        (app,) = config.apps
+        (source,) = app.sources
+        return (
+            f"no Argo CD here, nothing synced: on a cluster Application {app.name} deploys "
+            f"{source.desired_revision[:12]}, which the config repo's branch now holds"
+        )
+
+
+PROMOTION_STEPS: tuple[Step[Any], ...] = (
+    GitCloneStep(),
+    KustomizeSetImageStep(),
+    GitCommitStep(),
+    GitPushStep(),
+    ArgoCDUpdateStep(),
+)
+"""The steps of every promotion, in order: the rendered PromotionTask's and the local executor's."""
+
+
+def run_steps(
+    ctx: StepContext, steps: Sequence[Step[Any]] = PROMOTION_STEPS, *, attempts: int = ATTEMPTS
+) -> list[StepRun]:
+    """Run ``steps`` here, in order; the runs of the last attempt.
+
+    When a push is rejected (another writer pushed first), fetch the branch's newest tip and run again
+    from the first retried step, so the edit is made anew on top of the other writer's commit and no
+    update is lost. After ``attempts`` lost races, a ShipyardError; nothing was pushed.
+    """
+    first_retried = next((i for i, step in enumerate(steps) if step.retried), len(steps))
+    runs: list[StepRun] = []
+    index, lost = 0, 0
+    while index < len(steps):
+        step = steps[index]
+        try:
+            runs.append(step.run(ctx))
+        except PushRejected:
+            if not step.retried:
+                raise
+            lost += 1
+            if lost >= attempts:
+                raise outpushed(REMOTE, ctx.inputs.branch, attempts) from None
+            back_off(lost)
+            checkout_tip(Git(Path(ctx.inputs.checkout)), REMOTE, ctx.inputs.branch)
+            del runs[first_retried:]
+            index = first_retried
+            continue
+        index += 1
+    return runs
