@@ -277,7 +277,7 @@ def test_gc_dry_run_plans_without_pushing(platform: Platform, remote: str) -> No
 def test_list_shows_age_expiry_and_urls(platform: Platform, remote: str) -> None:
     preview_up(remote, platform, request(number=42, services=("user-service",)), T0, dry_run=False)
     [info] = list_previews(remote, platform, datetime(2024, 11, 22, tzinfo=UTC))
-    data = info.to_dict()
+    data = info.to_json()
     assert data["pr"] == 42 and data["tag"] == "pr-42-0123456" and data["services"] == ["user-service"]
     assert data["expiresAt"] == "2024-11-21T15:30:45Z" and data["expired"] is True
     assert data["urls"] == {"user-service": "https://pr-42-user-service.preview.acme.example.com"}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from shipyard.cli.output import emit_plan, exit_with, say
+from shipyard.cli.output import Format, chosen, emit_plan, exit_with, is_machine, json_option, output_option, say
 
 
 def register(app: typer.Typer) -> None:
@@ -25,7 +25,11 @@ def render(
     diff: bool = typer.Option(False, "--diff", help="Show the changes as a unified diff; write nothing."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; write nothing."),
     commit: bool = typer.Option(False, "--commit", help="Commit and push the render to the config repo's main."),
-    as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
+    no_cache: bool = typer.Option(
+        False, "--no-cache", envvar="SHIPYARD_NO_CACHE", help="Render everything, even when the inputs are unchanged."
+    ),
+    output: Format = output_option(),
+    as_json: bool = json_option("Print the plan as JSON (the same as -o json)."),
 ) -> None:
     """Render Kustomize bases and overlays, Argo CD, Kargo, bootstrap and CronJobs, deterministically."""
     from shipyard.cli.context import load_context
@@ -34,6 +38,7 @@ def render(
     from shipyard.errors import ShipyardError
     from shipyard.render.engine import config_trees, render, render_into
 
+    fmt = chosen(output, as_json)
     ctx = load_context(root)
     platform, repo_root = ctx.platform, ctx.root
     workspace = ctx.workspace()
@@ -58,16 +63,17 @@ def render(
         say(f"pushed {pushed[:12]} to the config repo" if pushed else "config repo already up to date")
         return
     write = not (check or diff or dry_run)
-    result = render(platform, workspace, config_trees(out, app_root), write=write, use_cache=write, cache_root=app_root)
+    trees = config_trees(out, app_root)
+    result = render(platform, workspace, trees, write=write, use_cache=write and not no_cache, cache_root=app_root)
     if diff:
         for change in result.changes:
             sys.stdout.write(change.diff())
-    elif check and not as_json:
+    elif check and not is_machine(fmt):
         for change in result.changes:
             print(f"{change.op.value:<7} {change.relative}")
     else:
-        emit_plan(result.plan(), as_json)
+        emit_plan(result.plan(), fmt)
     if check and not result.up_to_date:
-        if not as_json:
+        if not is_machine(fmt):
             say(f"render --check: {len(result.changes)} file(s) out of date; run `shipyard render`")
         exit_with(1)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from shipyard.configrepo.location import BRANCH, REMOTE
 from shipyard.errors import ShipyardError
@@ -20,6 +22,19 @@ from shipyard.previews.gc import GcReport, plan_gc
 from shipyard.previews.prstate import PrStateLookup, PrStates
 from shipyard.previews.read import PREVIEWS, preview_marks, read_committed_candidates
 from shipyard.spec.model import Platform
+
+
+@dataclass
+class GcOutcome:
+    """What ``preview gc`` decided, and the commit that applied it (None: nothing pushed)."""
+
+    report: GcReport
+    commit: str | None
+    dry_run: bool
+
+    def to_json(self) -> dict[str, Any]:
+        """For JSON output (documented in docs/previews.md)."""
+        return {**self.report.to_json(), "dryRun": self.dry_run, "commit": self.commit}
 
 
 def remote_tip(clone: Path) -> str | None:
@@ -87,7 +102,7 @@ def plan_repo_gc(
 def gc_message(report: GcReport) -> str:
     """The commit message of a clean-up, with one Shipyard-PR trailer per removed preview."""
     lines = [f"Clean up {len(report.delete)} preview(s)", ""]
-    lines += [f"- {d.name}: {d.to_dict()['reason']}" for d in report.delete]
+    lines += [f"- {d.name}: {d.reason}" for d in report.delete]
     trailers = [("Shipyard-PR", str(d.marked.number)) for d in report.delete]
     return format_message("\n".join(lines), trailers)
 

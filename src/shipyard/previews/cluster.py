@@ -106,6 +106,10 @@ class Deleted:
     ok: bool
     detail: str
 
+    def to_json(self) -> dict[str, Any]:
+        """For JSON output."""
+        return {"name": self.name, "ok": self.ok, "detail": self.detail}
+
 
 def delete_namespace(client: Any, decision: Decision) -> Deleted:
     """Delete one orphan namespace, only if it is still the very object that was judged."""
@@ -138,6 +142,18 @@ class ClusterGc:
 
     report: Any  # GcReport; typed loosely to keep this module's imports light for the CLI
     deleted: list[Deleted]
+    dry_run: bool = False
+    delete_orphans: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """For JSON output: the decisions (as ``preview gc``'s) plus each deletion's result."""
+        data: dict[str, Any] = self.report.to_json()
+        return {
+            **data,
+            "dryRun": self.dry_run,
+            "deleteOrphans": self.delete_orphans,
+            "deleted": [d.to_json() for d in self.deleted],
+        }
 
 
 def cluster_gc(
@@ -177,7 +193,7 @@ def cluster_gc(
     deleted: list[Deleted] = []
     if delete_orphans and not dry_run:
         deleted = [delete_namespace(client, decision) for decision in report.delete]
-    return ClusterGc(report, deleted)
+    return ClusterGc(report, deleted, dry_run=dry_run, delete_orphans=delete_orphans)
 
 
 def ensure_db_secret(client: Any, namespace: str, name: str, username: str, database: str) -> bool:

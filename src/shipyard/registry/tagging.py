@@ -69,6 +69,28 @@ class ImageTagging:
         }
 
 
+@dataclass
+class TaggingReport:
+    """What ``image tag`` or ``image release`` did (or, on a dry run, would do) to each image."""
+
+    command: str
+    taggings: list[ImageTagging]
+    dry_run: bool = False
+
+    @property
+    def moved(self) -> int:
+        """How many tags are created or moved (kept tags are already right)."""
+        return sum(1 for t in self.taggings for c in t.changes if c.action != "keep")
+
+    def plan(self) -> Plan:
+        """The taggings as a Plan (see ``tagging_plan``)."""
+        return tagging_plan(self.command, self.taggings)
+
+    def to_json(self) -> dict[str, Any]:
+        """For JSON output (documented in docs/registries.md)."""
+        return {"command": self.command, "dryRun": self.dry_run, "images": [t.to_json() for t in self.taggings]}
+
+
 def _changes(
     store: ImageStore, source: Reference, digest: str, tags: Iterable[str], known: set[str] | None
 ) -> list[TagChange]:

@@ -40,7 +40,7 @@ class TableResult:
     masked: tuple[str, ...]
     filter: str | None
 
-    def as_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         """The stable JSON shape documented in docs/sandbox.md."""
         return {
             "table": self.table,
@@ -63,13 +63,13 @@ class CloneReport:
     results: list[TableResult] = field(default_factory=list)
     seconds: float = 0.0
 
-    def as_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         """The stable JSON shape documented in docs/sandbox.md."""
         return {
             "source": redact(self.source),
             "target": redact(self.target),
             "dryRun": self.dry_run,
-            "tables": [r.as_json() for r in self.results]
+            "tables": [r.to_json() for r in self.results]
             if not self.dry_run
             else [
                 {
