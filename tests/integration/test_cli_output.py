@@ -1,10 +1,14 @@
 """The commands as a user runs them on a scaffolded workspace: ``-o json`` and ``-o yaml`` print the same data,
-and every key Shipyard names is camelCase."""
+every key Shipyard names is camelCase, and progress is drawn only for people on a terminal."""
 
 from __future__ import annotations
 
 import json
+import os
+import pty
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -138,3 +142,43 @@ def test_every_command_prints_camel_case_json_and_the_same_yaml(acme: Path, shel
 def test_json_and_an_output_format_must_agree(shell: Shell) -> None:
     assert shell.run("check", "--json", "-o", "json").startswith("{")
     shell.run("check", "--json", "-o", "yaml", expect=2)
+
+
+def _render(acme: Path, *args: str, tty: bool) -> tuple[subprocess.CompletedProcess[bytes], bytes]:
+    """``shipyard render`` with stderr on a pseudo-terminal (as in a shell) or a pipe (as in CI logs)."""
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100"}
+    command = [sys.executable, "-m", "shipyard", "render", "--dry-run", *args]
+    if not tty:
+        return subprocess.run(command, cwd=acme, env=env, capture_output=True, check=False), b""
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.run(command, cwd=acme, env=env, stdout=subprocess.PIPE, stderr=follower, check=False)
+        os.close(follower)
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        os.close(leader)
+    return proc, drawn
+
+
+def test_progress_is_drawn_on_a_terminal_and_never_for_machines(acme: Path) -> None:
+    need_binary("git")
+    people, drawn = _render(acme, tty=True)
+    assert people.returncode == 0
+    assert b"render targets" in drawn  # the bar, on the terminal
+
+    machines, drawn = _render(acme, "-o", "json", tty=True)
+    assert machines.returncode == 0
+    assert json.loads(machines.stdout)["command"] == "shipyard render"
+    assert b"render targets" not in drawn and b"\x1b[" not in drawn
+
+    logs, _ = _render(acme, tty=False)
+    assert logs.returncode == 0
+    assert b"render targets" not in logs.stderr and b"\x1b[" not in logs.stderr

@@ -135,6 +135,7 @@ def release(
 
     Idempotent: tags already right are kept, so a re-run completes a partial release.
     """
+    from shipyard.cli.progress import progress_bars
     from shipyard.errors import ShipyardError
     from shipyard.registry import parse_reference
     from shipyard.registry.tagging import TaggingReport, apply_taggings, plan_releases
@@ -142,14 +143,14 @@ def release(
 
     fmt = chosen(output, as_json)
     refs = [parse_reference(image) for image in images]
-    with _stores(root, insecure, registry_username, registry_password) as stores:
+    with _stores(root, insecure, registry_username, registry_password) as stores, progress_bars(fmt) as progress:
         try:
             parsed = Version.parse(version, stores.tag_prefix)
         except VersionError as exc:
             raise ShipyardError(f"--version: {exc}") from exc
-        taggings = plan_releases(stores.store, refs, parsed, stores.tag_prefix)
+        taggings = plan_releases(stores.store, refs, parsed, stores.tag_prefix, progress=progress)
         if not dry_run:
-            apply_taggings(taggings)
+            apply_taggings(taggings, progress=progress)
     _report(TaggingReport("shipyard image release", taggings, dry_run), fmt)
 
 

@@ -14,6 +14,7 @@ from shipyard.errors import ShipyardError
 
 if TYPE_CHECKING:
     from shipyard.github.client import GitHubClient, GitHubError
+    from shipyard.plan.progress import Progress
     from shipyard.previews.repo import CommentOutcome
     from shipyard.spec.model import Platform
 
@@ -249,6 +250,7 @@ def gc(
 ) -> None:
     """Remove expired previews (and those of closed PRs) from the config repo; with --cluster, find orphans."""
     from shipyard.cli.context import load_context
+    from shipyard.cli.progress import progress_bars
 
     fmt = chosen(output, as_json)
     if (delete_orphans or kubeconfig or context) and not cluster:
@@ -260,22 +262,38 @@ def gc(
     lookup = _github(github, repo, token_file, github_token, api_url, "--github")
     ctx = load_context(root, config_repo)
     moment = _now(now)
-    if cluster:
-        _gc_cluster(
-            ctx.config_repo, ctx.platform, moment, max_deletions, delete_orphans, dry_run, kubeconfig, context, fmt
+    with progress_bars(fmt) as progress:
+        if cluster:
+            _gc_cluster(
+                ctx.config_repo,
+                ctx.platform,
+                moment,
+                max_deletions,
+                delete_orphans,
+                dry_run,
+                kubeconfig,
+                context,
+                fmt,
+                progress,
+            )
+            return
+        from shipyard.previews.cleanup import GcOutcome, preview_gc
+        from shipyard.previews.prstate import PrStateLookup, PrStates, read_pr_states
+
+        states: PrStates | PrStateLookup | None = read_pr_states(pr_state) if pr_state else None
+        if lookup is not None:
+            from shipyard.previews.github import GitHubPrStates
+
+            states = GitHubPrStates(*lookup, progress=progress)
+        report, commit = preview_gc(
+            ctx.config_repo,
+            ctx.platform,
+            moment,
+            max_deletions=max_deletions,
+            pr_states=states,
+            dry_run=dry_run,
+            progress=progress,
         )
-        return
-    from shipyard.previews.cleanup import GcOutcome, preview_gc
-    from shipyard.previews.prstate import PrStateLookup, PrStates, read_pr_states
-
-    states: PrStates | PrStateLookup | None = read_pr_states(pr_state) if pr_state else None
-    if lookup is not None:
-        from shipyard.previews.github import GitHubPrStates
-
-        states = GitHubPrStates(*lookup)
-    report, commit = preview_gc(
-        ctx.config_repo, ctx.platform, moment, max_deletions=max_deletions, pr_states=states, dry_run=dry_run
-    )
     if is_machine(fmt):
         emit(GcOutcome(report, commit, dry_run).to_json(), fmt)
         return
@@ -294,6 +312,7 @@ def _gc_cluster(
     kubeconfig: Path | None,
     context: str | None,
     fmt: Format,
+    progress: Progress | None,
 ) -> None:
     from shipyard.previews.cluster import api_client, cluster_gc
 
@@ -307,6 +326,7 @@ def _gc_cluster(
             max_deletions=max_deletions,
             delete_orphans=delete_orphans,
             dry_run=dry_run,
+            progress=progress,
         )
     finally:
         client.close()

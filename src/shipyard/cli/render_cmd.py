@@ -33,6 +33,7 @@ def render(
 ) -> None:
     """Render Kustomize bases and overlays, Argo CD, Kargo, bootstrap and CronJobs, deterministically."""
     from shipyard.cli.context import load_context
+    from shipyard.cli.progress import progress_bars
     from shipyard.configrepo.checkout import ensure_checkout, publish
     from shipyard.configrepo.location import is_remote
     from shipyard.errors import ShipyardError
@@ -64,7 +65,16 @@ def render(
         return
     write = not (check or diff or dry_run)
     trees = config_trees(out, app_root)
-    result = render(platform, workspace, trees, write=write, use_cache=write and not no_cache, cache_root=app_root)
+    with progress_bars(fmt) as progress:
+        result = render(
+            platform,
+            workspace,
+            trees,
+            write=write,
+            use_cache=write and not no_cache,
+            cache_root=app_root,
+            progress=progress,
+        )
     if diff:
         for change in result.changes:
             sys.stdout.write(change.diff())

@@ -153,6 +153,7 @@ def db_clone(
     as_json: bool = json_option(),
 ) -> None:
     """Copy a PostgreSQL database into the sandbox database, masking it inside PostgreSQL as it streams."""
+    from shipyard.cli.progress import progress_bars, wanted
     from shipyard.sandbox.db.clone import TableResult, clone
     from shipyard.sandbox.db.rules import load_rules
     from shipyard.sandbox.db.secrets import read_salt
@@ -166,20 +167,23 @@ def db_clone(
         masked = f", masked: {', '.join(result.masked)}" if result.masked else ""
         say(f"  {result.table}: {result.rows} rows, {result.bytes / 1e6:.1f} MB in {result.seconds:.2f}s{masked}")
 
-    report = clone(
-        source,
-        target,
-        rules,
-        secret,
-        subsets=subset,
-        strict=strict,
-        dry_run=dry_run,
-        production=_production_urls(root),
-        maintenance_db=maintenance_db,
-        jobs=jobs,
-        filename=str(rules_file),
-        on_table=None if is_machine(fmt) else log,
-    )
+    with progress_bars(fmt) as progress:
+        report = clone(
+            source,
+            target,
+            rules,
+            secret,
+            subsets=subset,
+            strict=strict,
+            dry_run=dry_run,
+            production=_production_urls(root),
+            maintenance_db=maintenance_db,
+            jobs=jobs,
+            filename=str(rules_file),
+            # A line per table for logs; on a terminal the bar shows the same.
+            on_table=None if is_machine(fmt) or wanted(fmt) else log,
+            progress=progress,
+        )
     if is_machine(fmt):
         emit(report.to_json(), fmt)
     elif dry_run:

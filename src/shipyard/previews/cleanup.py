@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shipyard.configrepo.location import BRANCH, REMOTE
 from shipyard.errors import ShipyardError
@@ -22,6 +22,9 @@ from shipyard.previews.gc import GcReport, plan_gc
 from shipyard.previews.prstate import PrStateLookup, PrStates
 from shipyard.previews.read import PREVIEWS, preview_marks, read_committed_candidates
 from shipyard.spec.model import Platform
+
+if TYPE_CHECKING:
+    from shipyard.plan.progress import Progress
 
 
 @dataclass
@@ -79,6 +82,7 @@ def plan_repo_gc(
     now: datetime,
     max_deletions: int,
     pr_states: PrStates | PrStateLookup | None,
+    progress: Progress | None = None,
 ) -> GcReport:
     """The clean-up's decisions for the previews committed at ``rev`` (none when ``rev`` is None).
 
@@ -87,6 +91,8 @@ def plan_repo_gc(
     """
     names, protected = preview_marks(platform)
     candidates = read_committed_candidates(clone, rev) if rev else []
+    if progress is not None:
+        progress("read previews", len(candidates), len(candidates))
 
     def decide(states: PrStates | None) -> GcReport:
         return plan_gc(
@@ -116,10 +122,12 @@ def preview_gc(
     pr_states: PrStates | PrStateLookup | None,
     dry_run: bool,
     attempts: int = 20,
+    progress: Progress | None = None,
 ) -> tuple[GcReport, str | None]:
     """Remove expired and closed previews from the config repo (at most ``max_deletions``) and push.
 
     ``pr_states`` is a PR state mapping (``--pr-state FILE``) or a lookup asked per run (``--github``).
+    ``progress`` is told how many previews were read.
 
     It works on git's objects alone (a bare clone, a scratch index), so a run over thousands of previews
     writes no files. Like ``change_branch``, a push that loses a race fetches the new tip and decides again
@@ -129,7 +137,7 @@ def preview_gc(
         git = Git(clone)
         for attempt in range(attempts):
             tip = remote_tip(clone)
-            report = plan_repo_gc(clone, tip, platform, now, max_deletions, pr_states)
+            report = plan_repo_gc(clone, tip, platform, now, max_deletions, pr_states, progress)
             if tip is None or dry_run or not report.delete:
                 return report, None
             commit = commit_removal(clone, tip, [d.name for d in report.delete], gc_message(report))

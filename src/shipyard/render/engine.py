@@ -9,6 +9,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shipyard import __version__
 from shipyard.cache import Cache
@@ -19,6 +20,9 @@ from shipyard.render.targets import APP_TARGETS, CONFIG_TARGETS, Target
 from shipyard.render.writer import Change, apply_changes, compare_tree, plan_changes
 from shipyard.spec.model import Platform
 from shipyard.workspace.model import Workspace
+
+if TYPE_CHECKING:
+    from shipyard.plan.progress import Counter, Progress
 
 # Top-level folders render may own in a tree: orphans are looked for there (and wherever a target writes).
 KNOWN_ROOTS = ("base", "overlays", "argocd", "kargo", "bootstrap", "jobs", "verdaccio", "tekton")
@@ -53,7 +57,9 @@ class RenderResult:
         return plan
 
 
-def render_files(platform: Platform, workspace: Workspace, targets: Sequence[Target]) -> dict[str, str]:
+def render_files(
+    platform: Platform, workspace: Workspace, targets: Sequence[Target], counter: Counter | None = None
+) -> dict[str, str]:
     """Run targets; two targets writing the same path is a bug, reported rather than silently merged."""
     files: dict[str, str] = {}
     for target in targets:
@@ -61,6 +67,8 @@ def render_files(platform: Platform, workspace: Workspace, targets: Sequence[Tar
             if path in files:
                 raise ShipyardError(f"two render targets both produce '{path}'")
             files[path] = text
+        if counter is not None:
+            counter.step()
     return files
 
 
@@ -69,14 +77,22 @@ def config_trees(out: Path, app_dir: Path) -> list[Tree]:
     return [Tree(out, CONFIG_TARGETS), Tree(app_dir, APP_TARGETS)]
 
 
-def compute_changes(platform: Platform, workspace: Workspace, trees: Sequence[Tree]) -> tuple[list[Change], list[Path]]:
-    """Every difference between the rendered trees and the disk, and every path the render produces."""
+def compute_changes(
+    platform: Platform, workspace: Workspace, trees: Sequence[Tree], progress: Progress | None = None
+) -> tuple[list[Change], list[Path]]:
+    """Every difference between the rendered trees and the disk, and every path the render produces.
+
+    ``progress`` counts the targets rendered."""
+    from shipyard.plan.progress import Counter
+
+    counter = Counter(progress, "render targets", sum(len(tree.targets) for tree in trees))
+    counter.start()
     changes: list[Change] = []
     produced: list[Path] = []
     for tree in trees:
         if not tree.targets:
             continue
-        files = render_files(platform, workspace, tree.targets)
+        files = render_files(platform, workspace, tree.targets, counter)
         produced += [tree.root / path for path in files]
         roots = {path.split("/", 1)[0] for path in files if "/" in path}
         if tree.targets is CONFIG_TARGETS:
@@ -129,16 +145,19 @@ def render(
     write: bool,
     use_cache: bool,
     cache_root: Path,
+    progress: Progress | None = None,
 ) -> RenderResult:
-    """Render into ``trees``; write when asked. The cache is consulted only when writing and allowed."""
+    """Render into ``trees``; write when asked. The cache is consulted only when writing and allowed.
+
+    ``progress`` counts the targets rendered, then the files written."""
     cache = Cache.for_repository(cache_root) if use_cache else Cache(None)
     key = input_key(platform, workspace, trees) if cache.folder is not None else ""
     unchanged: bool | None = cache.read(CACHE_KIND, key, _files_unchanged) if key else None
     if unchanged:
         return RenderResult(cached=True)
-    changes, produced = compute_changes(platform, workspace, trees)
+    changes, produced = compute_changes(platform, workspace, trees, progress)
     if write:
-        apply_changes(changes)
+        apply_changes(changes, progress)
         if key:
             cache.put(CACHE_KIND, key, _stats(produced))
     return RenderResult(changes=changes)
