@@ -3,7 +3,10 @@ data, every environment variable it reads declared on an option and shown by ``-
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -128,3 +131,17 @@ def test_libraries_read_no_environment_the_cli_could_pass() -> None:
         and re.search(r"os\.environ|getenv\(", path.read_text(encoding="utf-8"))
     }
     assert readers == set(LIBRARY_ENV_READERS)
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [("shipyard ima", ["image"]), ("shipyard check -o ", ["table", "json", "yaml"]), ("shipyard preview g", ["gc"])],
+)
+def test_shell_completion_knows_the_lazily_registered_commands(words: str, expected: list[str]) -> None:
+    env = {**os.environ, "_SHIPYARD_COMPLETE": "complete_bash", "COMP_WORDS": words}
+    env["COMP_CWORD"] = str(len(words.split()) - (0 if words.endswith(" ") else 1))
+    proc = subprocess.run(
+        [sys.executable, "-m", "shipyard"], env=env, capture_output=True, text=True, check=False, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == expected
