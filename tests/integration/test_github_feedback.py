@@ -241,17 +241,15 @@ def test_the_token_does_not_follow_a_redirect_to_another_host() -> None:
 
 
 def test_token_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
-    monkeypatch.delenv("GH_TOKEN", raising=False)
+    monkeypatch.setenv("GITHUB_TOKEN", "from-the-environment")  # read by the CLI's option, not by the library
     with pytest.raises(GitHubError, match="no GitHub token"):
         load_token()
-    monkeypatch.setenv("GH_TOKEN", "from-gh")
-    assert load_token() == "from-gh"
-    monkeypatch.setenv("GITHUB_TOKEN", "from-github")
-    assert load_token() == "from-github"
+    with pytest.raises(GitHubError, match="no GitHub token"):
+        load_token(None, "  ")
+    assert load_token(None, "given\n") == "given"
     token_file = tmp_path / "token"
     token_file.write_text("from-file\n")
-    assert load_token(token_file) == "from-file"
+    assert load_token(token_file, "given") == "from-file"
     token_file.write_text("\n")
     with pytest.raises(GitHubError, match="empty"):
         load_token(token_file)

@@ -258,7 +258,20 @@ def test_cluster_gc_reports_then_deletes_orphans_pinned_to_what_it_read(
         outcome = cluster_gc(client, remote, platform, NOW, max_deletions=5, delete_orphans=False, dry_run=False)
         assert [d.name for d in outcome.report.delete] == ["pr-2", "pr-3"] and not outcome.deleted
         assert handler.deletes == [], "without --delete-orphans nothing is deleted"
-        outcome = cluster_gc(client, remote, platform, NOW, max_deletions=5, delete_orphans=True, dry_run=False)
+        events: list[tuple[str, int, int | None]] = []
+        outcome = cluster_gc(
+            client,
+            remote,
+            platform,
+            NOW,
+            max_deletions=5,
+            delete_orphans=True,
+            dry_run=False,
+            progress=lambda *e: events.append(e),
+        )
+    listed = [e for e in events if e[0] == "read namespaces"]
+    assert listed and listed[-1][1] == len(listed) and {e[2] for e in listed} == {None}  # the total is not known
+    assert [e for e in events if e[0] == "delete namespaces"] == [("delete namespaces", n, 2) for n in range(3)]
     assert [(d.name, d.ok) for d in outcome.deleted] == [("pr-2", True), ("pr-3", False)]
     assert "changed since it was read" in outcome.deleted[1].detail
     assert [name for name, _ in handler.deletes] == ["pr-2", "pr-3"]

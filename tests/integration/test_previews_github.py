@@ -190,9 +190,10 @@ def test_gc_github_an_api_failure_never_deletes(
         github.refuse_next(status, headers, {"message": message})
     client = GitHubClient(token=TOKEN, api_url=github.url, max_attempts=3, sleep=lambda _: None, clock=lambda: 0.0)
     now = datetime(2024, 11, 14, 16, tzinfo=UTC)
-    report, commit = preview_gc(
-        remote, platform, now, max_deletions=10, pr_states=GitHubPrStates(client, REPO), dry_run=False
-    )
+    events: list[tuple[str, int, int | None]] = []
+    lookup = GitHubPrStates(client, REPO, progress=lambda *e: events.append(e))
+    report, commit = preview_gc(remote, platform, now, max_deletions=10, pr_states=lookup, dry_run=False)
+    assert events == [("ask GitHub", 0, 2), ("ask GitHub", 1, 2), ("ask GitHub", 2, 2)]
     assert report.delete == [] and commit is None
     assert sorted(report.kept) == ["pr-1", "pr-2"]
     assert report.pr_states is not None

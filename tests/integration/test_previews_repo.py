@@ -239,7 +239,17 @@ def test_gc_removes_expired_and_closed_only_within_the_cap(platform: Platform, r
     states.write_text(json.dumps([{"number": 5, "state": "closed"}, {"number": 4, "state": "open"}]))
     now = datetime(2024, 11, 22, tzinfo=UTC)  # pr-1..3 expired (7d TTL), pr-4 open and fresh, pr-5 closed
 
-    report, commit = preview_gc(remote, platform, now, max_deletions=2, pr_states=read_pr_states(states), dry_run=False)
+    events: list[tuple[str, int, int | None]] = []
+    report, commit = preview_gc(
+        remote,
+        platform,
+        now,
+        max_deletions=2,
+        pr_states=read_pr_states(states),
+        dry_run=False,
+        progress=lambda *e: events.append(e),
+    )
+    assert events == [("read previews", 7, 7)]
     assert commit
     assert [d.name for d in report.delete] == ["pr-1", "pr-2"]
     assert [d.name for d in report.deferred] == ["pr-3", "pr-5"]
@@ -277,7 +287,7 @@ def test_gc_dry_run_plans_without_pushing(platform: Platform, remote: str) -> No
 def test_list_shows_age_expiry_and_urls(platform: Platform, remote: str) -> None:
     preview_up(remote, platform, request(number=42, services=("user-service",)), T0, dry_run=False)
     [info] = list_previews(remote, platform, datetime(2024, 11, 22, tzinfo=UTC))
-    data = info.to_dict()
+    data = info.to_json()
     assert data["pr"] == 42 and data["tag"] == "pr-42-0123456" and data["services"] == ["user-service"]
     assert data["expiresAt"] == "2024-11-21T15:30:45Z" and data["expired"] is True
     assert data["urls"] == {"user-service": "https://pr-42-user-service.preview.acme.example.com"}

@@ -126,7 +126,13 @@ def test_masking_changes_values_but_keeps_shape(source: str, cloned: str) -> Non
 
 def test_same_salt_gives_the_same_output(server: PgServer, source: str, cloned: str) -> None:
     again = server.url("sandbox_clone_b")
-    clone(source, again, parse_rules(yaml.safe_load(RULES)), SALT)
+    events: list[tuple[str, int, int | None]] = []
+    report = clone(
+        source, again, parse_rules(yaml.safe_load(RULES)), SALT, jobs=2, progress=lambda *e: events.append(e)
+    )
+    tables = len(report.results)
+    # Every table is counted once, from whichever copying thread finished it.
+    assert events == [("copy tables", n, tables) for n in range(tables + 1)]
     for table in ("users", "addresses", "orders", "payments"):
         query = f"SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM {table} t"
         assert _rows(cloned, query) == _rows(again, query)

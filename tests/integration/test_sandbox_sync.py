@@ -113,7 +113,7 @@ def test_a_promotion_shows_as_behind_then_sync_follows_it(config: tuple[Path, st
     target = sandbox_target(load_spec(acme / "shipyard.yaml"))
     sync(repo, target, NOW)
     promoted = _promote(work, "b")
-    before = status(repo, target, NOW + timedelta(hours=2))
+    before = status(repo, target, NOW + timedelta(hours=2)).to_json()
     assert before["upToDate"] is False
     assert before["productionCommit"] == promoted
     outcome, commit = sync(repo, target, NOW + timedelta(hours=2))
@@ -122,7 +122,7 @@ def test_a_promotion_shows_as_behind_then_sync_follows_it(config: tuple[Path, st
         ("localhost/services/user-service", f"digest sha256:{_digest('b')}")
     ]
     assert ("Shipyard-Mirrors", promoted) in parse_trailers(Git(Path(repo)).run("log", "-1", "--format=%B", "main"))
-    after = status(repo, target, NOW + timedelta(hours=3))
+    after = status(repo, target, NOW + timedelta(hours=3)).to_json()
     assert after["upToDate"] is True
     assert after["state"] == "active"
     assert after["ageSeconds"] == 3600
@@ -143,7 +143,7 @@ def test_reset_if_expired_waits_for_the_ttl_and_wipes_experiments(config: tuple[
     early, none = sync(repo, target, NOW + timedelta(hours=23), reset=True, if_expired=True)
     assert none is None
     assert "not expired" in early.reason
-    assert status(repo, target, NOW + timedelta(hours=25))["state"] == "expired"
+    assert status(repo, target, NOW + timedelta(hours=25)).to_json()["state"] == "expired"
     _, commit = sync(repo, target, NOW + timedelta(hours=25), reset=True, if_expired=True)
     assert commit
     assert "experiment" not in _show(acme, "overlays/sandbox/kustomization.yaml")

@@ -152,7 +152,7 @@ def test_allowlist_accepts_until_expiry_and_reports_expired_entries(tmp_path: Pa
     assert [e.id for e in day_after.expired] == ["CVE-2019-18224", "CVE-2000-0001"]
     assert "allow-list entry expired 2026-06-01" in format_text(day_after)
     assert "Expired allow-list entries" in format_markdown(day_after)
-    assert day_after.to_dict()["blocking"][0]["expires"] == "2026-06-01"
+    assert day_after.to_json()["blocking"][0]["expires"] == "2026-06-01"
 
 
 def test_allowlist_narrowed_by_package_does_not_cover_other_packages(tmp_path: Path) -> None:

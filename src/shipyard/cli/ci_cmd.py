@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from shipyard.cli.output import emit_json
+from shipyard.cli.output import Format, chosen, emit, is_machine, json_option, output_option
 from shipyard.errors import ShipyardError
+
+if TYPE_CHECKING:
+    from shipyard.ci.batches import ServiceList
 
 
 def register(app: typer.Typer) -> None:
@@ -32,12 +36,14 @@ def plan(
     ),
     signature: str | None = typer.Option(None, "--signature", help="The X-Hub-Signature-256 header (sha256=...)."),
     secret_file: Path | None = typer.Option(None, "--secret-file", help="File holding the webhook secret."),
-    as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
+    output: Format = output_option(),
+    as_json: bool = json_option("Print the plan as JSON (the same as -o json)."),
 ) -> None:
     """Print the pipelines EVENT.json starts, with their params, or why it starts none."""
     from shipyard.ci.signature import SignatureError, read_secret, verify
     from shipyard.render.tekton.routes import infer_event_type, plan_event
 
+    fmt = chosen(output, as_json)
     try:
         raw = event_file.read_bytes()
     except OSError as exc:
@@ -56,8 +62,8 @@ def plan(
             f"{event_file}: cannot tell which event this is", hint="pass the X-GitHub-Event header as --event-type"
         )
     result = plan_event(kind, body)
-    if as_json:
-        emit_json(result.to_dict())
+    if is_machine(fmt):
+        emit(result.to_json(), fmt)
         return
     if result.ignored:
         print(f"{kind}: ignored: {result.ignored}")
@@ -74,7 +80,8 @@ def render(
     check: bool = typer.Option(False, "--check", help="Exit 1 and list what differs; write nothing."),
     diff: bool = typer.Option(False, "--diff", help="Show the changes as a unified diff; write nothing."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; write nothing."),
-    as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
+    output: Format = output_option(),
+    as_json: bool = json_option("Print the plan as JSON (the same as -o json)."),
 ) -> None:
     """Write tekton/ (Tasks, Pipelines, triggers, RBAC) into the monorepo: `shipyard render --only tekton`."""
     from shipyard.cli.render_cmd import render_targets
@@ -87,7 +94,8 @@ def render(
         diff=diff,
         dry_run=dry_run,
         commit=False,
-        as_json=as_json,
+        fmt=chosen(output, as_json),
+        no_cache=False,
         only=["tekton"],
     )
 
@@ -95,30 +103,39 @@ def render(
 def batches(
     matrix: Path = typer.Argument(..., help="Output of `shipyard affected --format matrix`."),
     max_batches: int = typer.Option(256, "--max-batches", help="Tekton's matrix limit."),
-    output: Path = typer.Option(..., "--output", help="Where the batches (lists of names) are written."),
+    batches_file: Path = typer.Option(..., "--output", help="Where the batches (lists of names) are written."),
     result: Path | None = typer.Option(None, "--result", help="Tekton result file for the batch indexes."),
+    as_json: bool = json_option("Print the batches (not the index array) as JSON."),
 ) -> None:
-    """Split affected services into at most --max-batches batches; print (or write) the index array."""
-    from shipyard.ci.batches import matrix_batches, read_matrix, result_text
+    """Split affected services into at most --max-batches batches; print (or write) the index array.
 
-    groups = matrix_batches(read_matrix(matrix), max_batches)
-    text = result_text(groups)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(groups) + "\n")
+    Its --output is the batches file the pipeline's step writes, so the format has --json only."""
+    from shipyard.ci.batches import Batches, matrix_batches, read_matrix
+
+    fmt = Format.json if as_json else Format.table
+    groups = Batches(matrix_batches(read_matrix(matrix), max_batches))
+    text = groups.indexes
+    batches_file.parent.mkdir(parents=True, exist_ok=True)
+    batches_file.write_text(json.dumps(groups.batches) + "\n")
     if result is not None:
         result.write_text(text)
-    print(text)
+    if is_machine(fmt):
+        emit(groups.to_json(), fmt)
+    else:
+        print(text)
 
 
 def batch(
     batches_file: Path = typer.Argument(..., help="The file written by `shipyard ci batches --output`."),
     index: int = typer.Option(..., "--index", help="The batch index (a matrix value)."),
+    output: Format = output_option(),
+    as_json: bool = json_option(),
 ) -> None:
     """Print the services of one batch, one per line."""
+    from shipyard.ci.batches import ServiceList
     from shipyard.ci.batches import batch as select
 
-    for name in select(batches_file, index):
-        print(name)
+    _names(ServiceList(select(batches_file, index)), chosen(output, as_json))
 
 
 def services(
@@ -126,16 +143,25 @@ def services(
         None, "--unaffected", help="Print only services not in this `affected --format matrix` file."
     ),
     root: Path = typer.Option(Path(), "--root", help="The monorepo root."),
+    output: Format = output_option(),
+    as_json: bool = json_option(),
 ) -> None:
     """Print the workspace's services, one per line (all, or those not affected)."""
-    from shipyard.ci.batches import read_matrix
-    from shipyard.workspace.discovery import discover
+    from shipyard.ci.batches import ServiceList, read_matrix
+    from shipyard.cli.context import load_context
 
-    names = [p.name for p in discover(root).services]
+    fmt = chosen(output, as_json)
+    names = [p.name for p in load_context(root).workspace().services]
     skip = set(read_matrix(unaffected)) if unaffected else set()
-    for name in names:
-        if name not in skip:
-            print(name)
+    _names(ServiceList([name for name in names if name not in skip]), fmt)
+
+
+def _names(names: ServiceList, fmt: Format) -> None:
+    if is_machine(fmt):
+        emit(names.to_json(), fmt)
+        return
+    for name in names.services:
+        print(name)
 
 
 def stable_source(
@@ -143,18 +169,20 @@ def stable_source(
     mode_file: Path | None = typer.Option(None, "--mode-file", help="Tekton result file for retag|build."),
     source_file: Path | None = typer.Option(None, "--source-file", help="Tekton result file for the beta tag."),
     root: Path = typer.Option(Path(), "--root", help="The repository."),
-    as_json: bool = typer.Option(False, "--json", help="Print the decision as JSON."),
+    output: Format = output_option(),
+    as_json: bool = json_option("Print the decision as JSON (the same as -o json)."),
 ) -> None:
     """Decide whether a stable release retags the last beta's digests (same tree) or builds (and why)."""
     from shipyard.ci.stable import stable_source as decide
     from shipyard.git import Git
 
+    fmt = chosen(output, as_json)
     decision = decide(Git(root), version)
     if mode_file is not None:
         mode_file.write_text(decision.mode)
     if source_file is not None:
         source_file.write_text(decision.source_tag)
-    if as_json:
-        emit_json(decision.to_dict())
+    if is_machine(fmt):
+        emit(decision.to_json(), fmt)
     else:
         print(f"{decision.mode}: {decision.reason}")

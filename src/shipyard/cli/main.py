@@ -60,7 +60,7 @@ def build_app(only: str | None = None) -> typer.Typer:
         help="Shipyard: a GitOps release platform for monorepos, from pull request to production.",
         no_args_is_help=True,
         pretty_exceptions_enable=False,
-        add_completion=False,
+        add_completion=True,
         rich_markup_mode=None,
     )
 

@@ -7,7 +7,6 @@ The token is only ever placed in the Authorization header: never in a message, a
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 import urllib.error
@@ -38,8 +37,9 @@ class GitHubError(ShipyardError):
         self.status = status
 
 
-def load_token(token_file: Path | None = None) -> str:
-    """The token from ``token_file``, else ``GITHUB_TOKEN`` / ``GH_TOKEN``; a clear error when there is none."""
+def load_token(token_file: Path | None = None, token: str | None = None) -> str:
+    """The token from ``token_file``, else ``token`` (the CLI reads it from ``GITHUB_TOKEN`` / ``GH_TOKEN``);
+    a clear error when there is none."""
     if token_file is not None:
         try:
             token = token_file.read_text(encoding="utf-8").strip()
@@ -48,9 +48,8 @@ def load_token(token_file: Path | None = None) -> str:
         if not token:
             raise GitHubError(f"{token_file}: the GitHub token file is empty")
         return token
-    for name in ("GITHUB_TOKEN", "GH_TOKEN"):
-        if os.environ.get(name, "").strip():
-            return os.environ[name].strip()
+    if token and token.strip():
+        return token.strip()
     raise GitHubError("no GitHub token", hint="set GITHUB_TOKEN or pass --token-file FILE")
 
 

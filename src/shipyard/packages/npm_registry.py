@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from shipyard.errors import ShipyardError
-
-TOKEN_VARIABLES = ("SHIPYARD_NPM_TOKEN", "NPM_TOKEN")
-
-
-def npm_token(environ: dict[str, str] | None = None) -> str | None:
-    """The registry token from ``SHIPYARD_NPM_TOKEN`` (or ``NPM_TOKEN``)."""
-    env = os.environ if environ is None else environ
-    return next((env[name] for name in TOKEN_VARIABLES if env.get(name)), None)
 
 
 class NpmRegistry:

@@ -12,10 +12,13 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shipyard.errors import ShipyardError
 from shipyard.previews.gc import Candidate, Decision
+
+if TYPE_CHECKING:
+    from shipyard.plan.progress import Progress
 
 PAGE_SIZE = 500
 
@@ -106,6 +109,10 @@ class Deleted:
     ok: bool
     detail: str
 
+    def to_json(self) -> dict[str, Any]:
+        """For JSON output."""
+        return {"name": self.name, "ok": self.ok, "detail": self.detail}
+
 
 def delete_namespace(client: Any, decision: Decision) -> Deleted:
     """Delete one orphan namespace, only if it is still the very object that was judged."""
@@ -138,6 +145,18 @@ class ClusterGc:
 
     report: Any  # GcReport; typed loosely to keep this module's imports light for the CLI
     deleted: list[Deleted]
+    dry_run: bool = False
+    delete_orphans: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """For JSON output: the decisions (as ``preview gc``'s) plus each deletion's result."""
+        data: dict[str, Any] = self.report.to_json()
+        return {
+            **data,
+            "dryRun": self.dry_run,
+            "deleteOrphans": self.delete_orphans,
+            "deleted": [d.to_json() for d in self.deleted],
+        }
 
 
 def cluster_gc(
@@ -149,19 +168,27 @@ def cluster_gc(
     max_deletions: int,
     delete_orphans: bool,
     dry_run: bool,
+    progress: Progress | None = None,
 ) -> ClusterGc:
     """Report (and with ``delete_orphans`` delete) preview namespaces that have no directory in the config repo.
+
+    ``progress`` counts the namespaces read, then the deletions.
 
     The cluster is read before the config repo: a directory always exists before its namespace, so a
     namespace seen first and then missing its directory really is an orphan, not a preview being opened.
     """
     from shipyard.git import temporary_clone
+    from shipyard.plan.progress import Counter
     from shipyard.previews.cleanup import remote_tip
     from shipyard.previews.gc import plan_orphans
     from shipyard.previews.marks import NamePattern, protected_namespaces
     from shipyard.previews.read import read_committed_candidates
 
-    namespaces = list(list_namespaces(client))
+    listed = Counter(progress, "read namespaces", None)
+    namespaces: list[Candidate] = []
+    for namespace in list_namespaces(client):
+        namespaces.append(namespace)
+        listed.step()
     with temporary_clone(source, "--bare") as clone:
         tip = remote_tip(clone)
         directories = {c.name for c in read_committed_candidates(clone, tip)} if tip else set()
@@ -176,8 +203,12 @@ def cluster_gc(
     )
     deleted: list[Deleted] = []
     if delete_orphans and not dry_run:
-        deleted = [delete_namespace(client, decision) for decision in report.delete]
-    return ClusterGc(report, deleted)
+        deleting = Counter(progress, "delete namespaces", len(report.delete))
+        deleting.start()
+        for decision in report.delete:
+            deleted.append(delete_namespace(client, decision))
+            deleting.step()
+    return ClusterGc(report, deleted, dry_run=dry_run, delete_orphans=delete_orphans)
 
 
 def ensure_db_secret(client: Any, namespace: str, name: str, username: str, database: str) -> bool:

@@ -114,7 +114,7 @@ class PreviewInfo:
         """True when the TTL has run out; None when unreadable."""
         return self.expires_at <= self.now if self.expires_at else None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         """For JSON output."""
         return {
             "name": self.name,

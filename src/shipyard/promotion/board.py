@@ -179,6 +179,18 @@ class Placement:
         }
 
 
+@dataclass(frozen=True)
+class Trace:
+    """Where one service runs, environment by environment."""
+
+    service: str
+    placements: list[Placement]
+
+    def to_json(self) -> dict[str, object]:
+        """As JSON (see docs/promotion.md)."""
+        return {"service": self.service, "environments": [p.to_json() for p in self.placements]}
+
+
 def trace(graph: StageGraph, ledger: Ledger, service: str, env: str | None = None) -> list[Placement]:
     """What runs where for ``service``: version, source commit and PR, since when, by whom, the path taken."""
     known = {s for entry in ledger.entries for s, _ in entry.images}

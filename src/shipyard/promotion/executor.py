@@ -8,7 +8,6 @@ on run again on the newest tip, so concurrent promotions never lose an update.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -122,9 +121,10 @@ class Move:
         )
 
 
-def approver_name(cwd: Path) -> str | None:
-    """Who approves: ``SHIPYARD_APPROVER``, else ``git config user.name`` where the command runs."""
-    named = " ".join(os.environ.get("SHIPYARD_APPROVER", "").split())  # one line: it becomes a trailer
+def approver_name(cwd: Path, given: str | None = None) -> str | None:
+    """Who approves: ``given`` (the CLI reads SHIPYARD_APPROVER), else ``git config user.name`` where the
+    command runs."""
+    named = " ".join((given or "").split())  # one line: it becomes a trailer
     if named:
         return named
     return Git(cwd).run("config", "user.name", check=False).strip() or None
@@ -216,7 +216,7 @@ class Outcome:
         return {
             "dryRun": self.dry_run,
             "moves": [m.to_json() for m in self.moves],
-            "plan": self.plan.model_dump(mode="json"),
+            "plan": self.plan.to_json(),
         }
 
 
@@ -231,8 +231,11 @@ def promote(
     approve: bool = False,
     approver: str | None = None,
     dry_run: bool = False,
+    harbor_credentials: tuple[str, str] | None = None,
 ) -> Outcome:
-    """Promote one freight into ``stage``; GateRefused (exit 1) when a gate says no."""
+    """Promote one freight into ``stage``; GateRefused (exit 1) when a gate says no.
+
+    ``harbor_credentials`` read Harbor's vulnerability reports before a manual stage."""
     graph = build_graph(platform)
     node = graph.stage(stage)
     outcome = Outcome(plan=Plan(command=f"shipyard promote --to {stage}"), dry_run=dry_run)
@@ -240,7 +243,9 @@ def promote(
         ledger = Ledger.read(Git(checkout), BRANCH)
         chosen = resolve(node, checkout, ledger, freight, version)
         move = check(platform, node, ledger, chosen, tags, approve, approver)
-        if (scan := vulnerability_gate(platform, node, move.images)) is not None:  # manual stages: Harbor's reports
+        if (
+            scan := vulnerability_gate(platform, node, move.images, credentials=harbor_credentials)
+        ) is not None:  # manual stages: Harbor's reports
             move.gates.append(scan)
         if not all(g.passed for g in move.gates):
             raise GateRefused(stage, move.gates)

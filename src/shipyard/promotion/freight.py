@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -20,6 +21,7 @@ from pydantic.alias_generators import to_camel
 
 from shipyard.errors import ShipyardError
 from shipyard.k8s.yaml import dump
+from shipyard.plan import Plan
 from shipyard.versioning.semver import Version
 from shipyard.versioning.tags import parse_tag, split_tag, try_parse_tag
 
@@ -77,6 +79,23 @@ class Freight(_Model):
     def to_yaml(self) -> str:
         """The freight file's text (deterministic)."""
         return dump(self.model_dump(mode="json", by_alias=True, exclude_none=True))
+
+    def to_json(self) -> dict[str, Any]:
+        """The freight as JSON data (the file's keys, nulls included)."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What ``freight add`` did (or would do): the freight, the plan and the pushed commit (None: none)."""
+
+    freight: Freight
+    plan: Plan
+    commit: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        """For JSON output (documented in docs/promotion.md)."""
+        return {"freight": self.freight.to_json(), "commit": self.commit, "plan": self.plan.to_json()}
 
 
 def version_problem(version: str, prefix: str | None = None) -> str | None:

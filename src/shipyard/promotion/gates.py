@@ -43,7 +43,12 @@ class GateRefused(ShipyardError):
     def __init__(self, stage: str, gates: list[Gate]) -> None:
         failed = [g for g in gates if not g.passed]
         super().__init__(f"promotion to {stage} refused: " + "; ".join(g.reason for g in failed))
+        self.stage = stage
         self.gates = gates
+
+    def to_json(self) -> dict[str, object]:
+        """For JSON output: every gate, passed or not (documented in docs/promotion.md)."""
+        return {"refused": True, "stage": self.stage, "gates": [g.to_json() for g in self.gates]}
 
 
 def stable_tag(version: str, prefix: str) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from shipyard.configrepo.location import config_for_reading
 from shipyard.git import Git, parse_trailers
@@ -92,6 +92,20 @@ def entry_from_commit(commit: str, author: str, date: str, message: str) -> Entr
         approved_by=values.get("Shipyard-Approved-By"),
         images=tuple(images),
     )
+
+
+@dataclass(frozen=True)
+class FreightRecords:
+    """The freight recorded in the config repo, oldest first (what ``freight list`` shows)."""
+
+    entries: list[Entry]
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """For JSON output (documented in docs/promotion.md)."""
+        return [
+            {"id": e.freight, "version": e.version, "commit": e.commit, "date": e.date, "services": dict(e.images)}
+            for e in self.entries
+        ]
 
 
 @dataclass

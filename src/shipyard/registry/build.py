@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from shipyard.errors import ShipyardError
 from shipyard.registry.client import is_loopback
@@ -50,6 +51,15 @@ class BuildPlan:
             return self.build
         return [*self.build[:-1], "--build-arg", f"BASE_IMAGE=oci:{base_link}:{self.base_ref}", self.build[-1]]
 
+    def to_json(self) -> dict[str, Any]:
+        """What ``image build --dry-run`` prints (documented in docs/registries.md)."""
+        return {
+            "service": self.service,
+            "image": f"{self.image}:{self.tag}",
+            "build": self.build_command(Path("<tmp>/layout")),
+            "push": self.push,
+        }
+
 
 @dataclass(frozen=True)
 class BuildResult:
@@ -59,6 +69,10 @@ class BuildResult:
     image: str
     tag: str
     digest: str
+
+    def to_json(self) -> dict[str, Any]:
+        """What ``image build`` prints (documented in docs/registries.md)."""
+        return {"service": self.service, "image": f"{self.image}:{self.tag}", "digest": self.digest}
 
 
 def plan_build(platform: Platform, root: Path, service: str, tag: str, insecure: bool = False) -> BuildPlan:

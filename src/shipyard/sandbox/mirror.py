@@ -78,6 +78,22 @@ class SyncOutcome:
     changes: list[ImageChange] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
     reason: str = ""
+    commit: str | None = None  # set by ``sync`` once pushed
+
+    @property
+    def expires_at(self) -> str | None:
+        """The new TTL's end (RFC 3339, UTC), when the sandbox changed."""
+        return self.state.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ") if self.state else None
+
+    def to_json(self) -> dict[str, Any]:
+        """The outcome of a sync or reset as JSON data (documented in docs/sandbox.md)."""
+        return {
+            "commit": self.commit,
+            "mirrors": self.mirrors,
+            "reason": self.reason,
+            "changes": [{"image": c.name, "before": c.before, "after": c.after} for c in self.changes],
+            "expiresAt": self.expires_at,
+        }
 
     def plan(self, command: str) -> Plan:
         """The outcome as a Plan (what --dry-run prints)."""
@@ -91,8 +107,7 @@ class SyncOutcome:
             if path != self.target.kustomization or not self.changes:
                 plan.add(Op.update, path)
         if self.state:
-            expires = self.state.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-            plan.add(Op.commit, BRANCH, f"mirror {self.target.source} at {self.mirrors[:7]}, expires {expires}")
+            plan.add(Op.commit, BRANCH, f"mirror {self.target.source} at {self.mirrors[:7]}, expires {self.expires_at}")
         plan.add(Op.push, f"{REMOTE}/{BRANCH}")
         plan.notes.append(self.reason)
         return plan
@@ -173,6 +188,7 @@ def sync(
             return f"{verb} the sandbox to {target.source} at {outcome.mirrors[:7]}\n\n{outcome.reason}."
 
         commit = publish(checkout, apply, trailers)
+        decided[0].commit = commit
         return decided[0], commit
 
 
@@ -181,7 +197,47 @@ def _show(repo: Git, ref: str, path: str) -> str | None:
     return proc.stdout if proc.returncode == 0 else None
 
 
-def status(config_repo: str, target: SandboxTarget, now: datetime) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SandboxStatus:
+    """The sandbox as the config repo records it, seen at ``now``."""
+
+    target: SandboxTarget
+    production_commit: str | None
+    images: list[dict[str, str]]
+    state: SandboxState | None
+    now: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        """As JSON data (documented in docs/sandbox.md)."""
+        target, state = self.target, self.state
+        result: dict[str, Any] = {
+            "environment": target.env,
+            "namespace": target.namespace,
+            "source": target.source,
+            "ttl": target.ttl,
+            "productionCommit": self.production_commit,
+            "images": self.images,
+            "state": "never-synced",
+            "mirrors": None,
+            "createdAt": None,
+            "expiresAt": None,
+            "ageSeconds": None,
+            "upToDate": False,
+        }
+        if state is not None:
+            result.update(
+                state="expired" if state.expired(self.now) else "active",
+                mirrors=state.mirrors,
+                createdAt=state.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                expiresAt=state.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                ageSeconds=int(state.age(self.now).total_seconds()),
+                ttl=state.ttl,
+                upToDate=state.mirrors == self.production_commit,
+            )
+        return result
+
+
+def status(config_repo: str, target: SandboxTarget, now: datetime) -> SandboxStatus:
     """The sandbox's age, expiry, the production commit it mirrors and whether production moved since."""
     with config_for_reading(config_repo) as (git, ref):
         if not git.has_ref(ref):
@@ -190,28 +246,4 @@ def status(config_repo: str, target: SandboxTarget, now: datetime) -> dict[str, 
         images_text = _show(git, ref, target.kustomization)
         production = _last_change(git, target.source_kustomization, ref)
     state = SandboxState.from_yaml(state_text) if state_text else None
-    result: dict[str, Any] = {
-        "environment": target.env,
-        "namespace": target.namespace,
-        "source": target.source,
-        "ttl": target.ttl,
-        "productionCommit": production,
-        "images": read_entries(images_text) if images_text else [],
-        "state": "never-synced",
-        "mirrors": None,
-        "createdAt": None,
-        "expiresAt": None,
-        "ageSeconds": None,
-        "upToDate": False,
-    }
-    if state is not None:
-        result.update(
-            state="expired" if state.expired(now) else "active",
-            mirrors=state.mirrors,
-            createdAt=state.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            expiresAt=state.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            ageSeconds=int(state.age(now).total_seconds()),
-            ttl=state.ttl,
-            upToDate=state.mirrors == production,
-        )
-    return result
+    return SandboxStatus(target, production, read_entries(images_text) if images_text else [], state, now)

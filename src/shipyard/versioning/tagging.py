@@ -18,13 +18,27 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from shipyard.errors import ShipyardError
 from shipyard.git import Git, PushRejected
 from shipyard.plan import Op, Plan
 from shipyard.versioning.compute import VersionInfo, compute_version
+
+
+@dataclass(frozen=True)
+class Tagged:
+    """What ``release tag`` did (or, on a dry run, would do): the version and the plan of its tags."""
+
+    info: VersionInfo
+    plan: Plan
+    dry_run: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """For JSON output (documented in docs/versioning.md)."""
+        return {"version": self.info.to_json(), "plan": self.plan.to_json(), "dryRun": self.dry_run}
 
 
 def tag_plan(info: VersionInfo, remote: str | None) -> Plan:

@@ -6,7 +6,6 @@ Every request is one of the operations of Harbor's own API description; names in
 
 from __future__ import annotations
 
-import os
 from typing import Any
 from urllib.parse import quote
 
@@ -19,13 +18,6 @@ MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 class HarborError(ShipyardError):
     """Harbor refused or failed a request."""
-
-
-def harbor_credentials(environ: dict[str, str] | None = None) -> tuple[str, str] | None:
-    """``SHIPYARD_HARBOR_USERNAME`` / ``SHIPYARD_HARBOR_PASSWORD`` (an admin, or a robot with the rights)."""
-    env = os.environ if environ is None else environ
-    user, password = env.get("SHIPYARD_HARBOR_USERNAME"), env.get("SHIPYARD_HARBOR_PASSWORD")
-    return (user, password) if user and password else None
 
 
 class HarborClient:

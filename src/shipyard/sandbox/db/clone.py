@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shipyard.errors import ShipyardError
 from shipyard.sandbox.db.catalog import Catalog, read_catalog
@@ -25,6 +25,9 @@ from shipyard.sandbox.db.plan import ClonePlan, TablePlan, parse_subsets, plan_c
 from shipyard.sandbox.db.relay import RelayError, relay
 from shipyard.sandbox.db.rules import RulesFile
 from shipyard.sandbox.db.urls import endpoint, redact, refuse_production
+
+if TYPE_CHECKING:
+    from shipyard.plan.progress import Progress
 
 MIN_SALT_LENGTH = 16
 
@@ -40,7 +43,7 @@ class TableResult:
     masked: tuple[str, ...]
     filter: str | None
 
-    def as_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         """The stable JSON shape documented in docs/sandbox.md."""
         return {
             "table": self.table,
@@ -63,13 +66,13 @@ class CloneReport:
     results: list[TableResult] = field(default_factory=list)
     seconds: float = 0.0
 
-    def as_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         """The stable JSON shape documented in docs/sandbox.md."""
         return {
             "source": redact(self.source),
             "target": redact(self.target),
             "dryRun": self.dry_run,
-            "tables": [r.as_json() for r in self.results]
+            "tables": [r.to_json() for r in self.results]
             if not self.dry_run
             else [
                 {
@@ -198,6 +201,25 @@ def _copy_tables(
     return [results[t.table] for t in tables]
 
 
+def _reporting(
+    plan: ClonePlan, on_table: Callable[[TableResult], None] | None, progress: Progress | None
+) -> Callable[[TableResult], None] | None:
+    """One per-table callback for both listeners (called from the copying threads)."""
+    if progress is None:
+        return on_table
+    from shipyard.plan.progress import Counter
+
+    counter = Counter(progress, "copy tables", len(plan.tables))
+    counter.start()
+
+    def finished(result: TableResult) -> None:
+        counter.step()
+        if on_table is not None:
+            on_table(result)
+
+    return finished
+
+
 def _copy_sequences(src: Any, dst: Any) -> None:
     rows = src.execute(
         "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename), last_value "
@@ -250,11 +272,13 @@ def clone(
     jobs: int = 2,
     filename: str = "rules file",
     on_table: Callable[[TableResult], None] | None = None,
+    progress: Progress | None = None,
 ) -> CloneReport:
     """Clone ``source`` into ``target`` with the rules applied; see the module docstring for the guarantees.
 
     ``production`` lists other URLs (with where each came from) that the target must not be; the
     source itself is always one of them. ``jobs`` tables are copied at a time, all from one snapshot.
+    ``on_table`` gets each table's result as it is copied; ``progress`` counts the tables copied.
     """
     refuse_production(target, [("the source database (--from)", source), *production])
     if not dry_run:
@@ -284,7 +308,9 @@ def clone(
         try:
             staging_url = with_dbname(target, staging)
             run_sql_script(staging_url, dump_section(source, "pre-data"), "creating the schema")
-            report.results = _copy_tables(source, salt, staging_url, plan.tables, jobs, on_table)
+            report.results = _copy_tables(
+                source, salt, staging_url, plan.tables, jobs, _reporting(plan, on_table, progress)
+            )
             run_sql_script(staging_url, dump_section(source, "post-data"), "creating indexes and keys")
             _swap(admin, target_db, staging, old)
         except BaseException:

@@ -80,7 +80,7 @@ class SynthReport:
     dry_run: bool
     seconds: float = 0.0
 
-    def as_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         """The stable JSON shape documented in docs/sandbox.md."""
         return {
             "target": redact(self.target),
