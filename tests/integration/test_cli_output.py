@@ -90,7 +90,7 @@ def test_every_command_prints_camel_case_json_and_the_same_yaml(acme: Path, shel
     shell.run("render", "--commit")
     assert shell.data("render", "--check")["command"] == "shipyard render"
     assert shell.data("validate", "--no-build")["ok"] is True
-    assert shell.data("ci", "render", "--dry-run")["command"] == "shipyard ci render"
+    assert shell.data("ci", "render", "--dry-run")["command"] == "shipyard render"  # the alias of render --only tekton
     assert shell.data("ci", "services")["services"][0] == "notification-service"
     push = tmp_path / "push.json"
     push.write_text(
