@@ -16,12 +16,12 @@ from shipyard.errors import ShipyardError
 from shipyard.git import Git, parse_trailers
 from shipyard.k8s.yaml import dump, load_all
 from shipyard.previews.cleanup import preview_gc
-from shipyard.previews.marks import parse_rfc3339
 from shipyard.previews.prstate import read_pr_states
 from shipyard.previews.render import PreviewRequest
 from shipyard.previews.repo import list_previews, preview_down, preview_up
 from shipyard.spec.loader import load_spec
 from shipyard.spec.model import Platform
+from shipyard.times import parse_rfc3339
 from tests.realparts import need_binary
 
 pytestmark = pytest.mark.integration

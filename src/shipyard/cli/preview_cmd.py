@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
 def _now(text: str | None) -> datetime:
     from datetime import UTC
 
-    from shipyard.previews.marks import parse_rfc3339
+    from shipyard.times import parse_rfc3339
 
     if text is None:
         return datetime.now(UTC).replace(microsecond=0)
@@ -198,8 +198,8 @@ def list_(
 ) -> None:
     """List the previews in the config repo with their age, expiry and URLs."""
     from shipyard.configrepo.location import resolve_config_repo
-    from shipyard.previews.marks import format_rfc3339
     from shipyard.previews.repo import list_previews
+    from shipyard.times import format_rfc3339
 
     platform, root_dir = _platform(root)
     moment = _now(now)

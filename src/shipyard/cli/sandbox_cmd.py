@@ -44,6 +44,7 @@ def _run_sync(
     from datetime import UTC, datetime
 
     from shipyard.sandbox.mirror import sync as do_sync
+    from shipyard.times import format_rfc3339
 
     location, target = _context(root, config_repo)
     outcome, commit = do_sync(location, target, datetime.now(UTC), reset=reset, if_expired=if_expired, dry_run=dry_run)
@@ -56,7 +57,7 @@ def _run_sync(
         "mirrors": outcome.mirrors,
         "reason": outcome.reason,
         "changes": [{"image": c.name, "before": c.before, "after": c.after} for c in outcome.changes],
-        "expiresAt": outcome.state.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ") if outcome.state else None,
+        "expiresAt": format_rfc3339(outcome.state.expires_at) if outcome.state else None,
     }
     if as_json:
         emit_json(result)

@@ -25,6 +25,7 @@ from shipyard.plan import Op, Plan
 from shipyard.sandbox.db.urls import refuse_production
 from shipyard.sandbox.state import STATE_FILE, SandboxState
 from shipyard.spec.model import Platform
+from shipyard.times import format_rfc3339
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ class SyncOutcome:
             if path != self.target.kustomization or not self.changes:
                 plan.add(Op.update, path)
         if self.state:
-            expires = self.state.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+            expires = format_rfc3339(self.state.expires_at)
             plan.add(Op.commit, BRANCH, f"mirror {self.target.source} at {self.mirrors[:7]}, expires {expires}")
         plan.add(Op.push, f"{REMOTE}/{BRANCH}")
         plan.notes.append(self.reason)
@@ -208,8 +209,8 @@ def status(config_repo: str, target: SandboxTarget, now: datetime) -> dict[str, 
         result.update(
             state="expired" if state.expired(now) else "active",
             mirrors=state.mirrors,
-            createdAt=state.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            expiresAt=state.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            createdAt=format_rfc3339(state.created_at),
+            expiresAt=format_rfc3339(state.expires_at),
             ageSeconds=int(state.age(now).total_seconds()),
             ttl=state.ttl,
             upToDate=state.mirrors == production,
