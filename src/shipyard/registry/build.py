@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shipyard.errors import ShipyardError
-from shipyard.registry.client import is_loopback
+from shipyard.httpcalls import is_loopback
 from shipyard.registry.reference import check_tag, parse_reference
 from shipyard.registry.stores import Stores
 from shipyard.spec.model import Platform

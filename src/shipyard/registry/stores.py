@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shipyard.registry.client import RemoteRegistry, RetryPolicy
+from shipyard.registry.client import RemoteRegistry
 from shipyard.registry.layout import LayoutStore
 from shipyard.registry.reference import Reference
 from shipyard.registry.store import ImageStore
@@ -26,7 +26,6 @@ class Stores:
         layout_host: str = "localhost",
         insecure: bool = False,
         insecure_hosts: frozenset[str] = frozenset(),
-        retry: RetryPolicy | None = None,
         tag_prefix: str = "v",
     ) -> None:
         self.tag_prefix = tag_prefix
@@ -34,34 +33,29 @@ class Stores:
         self.layout_host = layout_host
         self.insecure = insecure
         self.insecure_hosts = insecure_hosts
-        self.retry = retry
         self._open: dict[str, ImageStore] = {}
         self._lock = threading.Lock()
 
     @classmethod
-    def for_workspace(cls, start: Path, *, insecure: bool = False, retry: RetryPolicy | None = None) -> Stores:
+    def for_workspace(cls, start: Path, *, insecure: bool = False) -> Stores:
         """Stores as the platform at or above ``start`` configures them (plain defaults outside one)."""
         from shipyard.spec.locate import SPEC_FILENAME, find_root
 
         root = find_root(start)
         if root is None:
-            return cls(insecure=insecure, retry=retry)
+            return cls(insecure=insecure)
         from shipyard.spec.loader import load_spec
 
-        return cls.for_platform(load_spec(root / SPEC_FILENAME), root, insecure=insecure, retry=retry)
+        return cls.for_platform(load_spec(root / SPEC_FILENAME), root, insecure=insecure)
 
     @classmethod
-    def for_platform(
-        cls, platform: Platform, root: Path, *, insecure: bool = False, retry: RetryPolicy | None = None
-    ) -> Stores:
+    def for_platform(cls, platform: Platform, root: Path, *, insecure: bool = False) -> Stores:
         """Stores as ``platform`` (whose ``shipyard.yaml`` is in ``root``) configures them."""
         registry, prefix = platform.registry, platform.versioning.tag_prefix
         if registry.kind == "local":
-            return cls(
-                layout=root / registry.url, layout_host=registry.host, insecure=insecure, retry=retry, tag_prefix=prefix
-            )
+            return cls(layout=root / registry.url, layout_host=registry.host, insecure=insecure, tag_prefix=prefix)
         hosts = frozenset({registry.host}) if registry.insecure else frozenset()
-        return cls(insecure=insecure, insecure_hosts=hosts, retry=retry, tag_prefix=prefix)
+        return cls(insecure=insecure, insecure_hosts=hosts, tag_prefix=prefix)
 
     def store(self, reference: Reference) -> ImageStore:
         """The store holding ``reference``'s repository."""
@@ -73,7 +67,6 @@ class Stores:
                     self._open[reference.host] = RemoteRegistry(
                         reference.host,
                         insecure=self.insecure or reference.host in self.insecure_hosts,
-                        retry=self.retry,
                     )
             return self._open[reference.host]
 
