@@ -12,7 +12,7 @@ policy         used by, for                                  attempts base cap m
 ``GITHUB``     GitHub's REST API: the same, and its rate            5 1     30      900       900
                limits
 ``PUSH_RACE``  git pushes that lost a race (``change_branch``,     20 0.05   1        1        30
-               ``preview gc``)
+               ``preview gc``, promotion steps)
 ``TAG_RACE``   ``release tag``'s atomic tag push                   40 0.05   1        1        60
 ``LEASE_RACE`` the release and hotfix steps' leased pushes         10 0.1    2        2        30
 ============== ============================================= ======== ==== === ======== =========
@@ -45,7 +45,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC
-from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
 from shipyard.errors import ShipyardError
@@ -122,6 +121,9 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
         return float(int(text))
     if not text or text[0].isdigit() or text[0] in "+-.":
         return None  # "1.5", "-3", "1e9": numbers RFC 9110 does not allow are not guessed at
+    # Imported here: it pulls in socket and the email package, which git-only commands never need.
+    from email.utils import parsedate_to_datetime
+
     try:
         moment = parsedate_to_datetime(text)
     except (ValueError, TypeError, IndexError, OverflowError):
