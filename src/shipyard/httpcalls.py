@@ -4,19 +4,21 @@ GitHub, Kubernetes API): which failures are worth another try, and bounded pagin
 A failure is retried when a second try cannot do harm: 429, 502, 503, 504 and transport errors for
 idempotent requests (GET, HEAD, OPTIONS, PUT, DELETE); for POST and PATCH only when the request
 cannot have been acted on (429, 503, or a connection that never opened), so a retry never creates a
-thing twice. 500 is not retried: it is a server's bug far more often than a passing state.
+thing twice. 500 is not retried: it is a server's bug far more often than a passing state, and neither
+is a server certificate that fails verification: trying again cannot make it trusted.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import ssl
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import httpx
 
 from shipyard.errors import ShipyardError
-from shipyard.retry import Retrier, TryAgain, parse_retry_after
+from shipyard.retry import GaveUp, Retrier, TryAgain, parse_retry_after
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 # Answers that say the request was not acted on, so even a POST may be sent again.
@@ -48,6 +50,10 @@ def send(
         try:
             response = attempt()
         except httpx.TransportError as exc:
+            refused = _certificate_refused(exc)
+            if refused is not None:
+                message = f"refused: the server's certificate cannot be verified ({refused})"
+                raise GaveUp(message, attempts=1, last=exc) from exc
             if repeatable or isinstance(exc, _NOT_SENT):
                 raise TryAgain(f"{type(exc).__name__}: {exc}") from exc
             raise
@@ -61,6 +67,18 @@ def send(
         return response
 
     return retrier.call(once)
+
+
+def _certificate_refused(exc: BaseException) -> str | None:
+    """The verification error behind a transport error, if that is what it is (httpx chains the ssl error)."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return cause.verify_message or str(cause)
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def is_loopback(host: str) -> bool:
