@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import ssl
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
@@ -251,6 +252,21 @@ def test_a_post_cut_off_after_it_was_sent_is_not_sent_again() -> None:
     assert len(seen) == 1
     client, seen = _sender([httpx.ReadError])
     assert send(retrier(), "POST", lambda: client.post("http://api.test/x"), idempotent=True).status_code == 200
+
+
+def test_a_certificate_that_fails_verification_is_not_tried_again() -> None:
+    calls: list[int] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        failure = ssl.SSLCertVerificationError(1, "certificate verify failed")
+        failure.verify_message = "unable to get local issuer certificate"
+        raise httpx.ConnectError("TLS failed", request=request) from failure
+
+    client = httpx.Client(transport=httpx.MockTransport(handle))
+    with pytest.raises(GaveUp, match="certificate cannot be verified \\(unable to get local issuer certificate\\)"):
+        send(retrier(), "GET", lambda: client.get("https://api.test/x"))
+    assert calls == [1]
 
 
 def test_send_honours_retry_after_and_refuses_an_hours_long_one() -> None:
