@@ -26,10 +26,11 @@ from shipyard.k8s.yaml import load_all
 from shipyard.previews.cleanup import preview_gc
 from shipyard.previews.cluster import candidates_from_list
 from shipyard.previews.gc import plan_gc
-from shipyard.previews.marks import NamePattern, format_rfc3339, protected_namespaces
+from shipyard.previews.marks import NamePattern, protected_namespaces
 from shipyard.previews.read import read_committed_candidates
 from shipyard.previews.render import PreviewRequest, render_preview
 from shipyard.spec.loader import parse_spec
+from shipyard.times import format_rfc3339
 
 SPEC = """apiVersion: shipyard.dev/v1alpha1
 kind: Platform

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,12 +16,13 @@ from shipyard.errors import ShipyardError
 from shipyard.git import Git, parse_trailers
 from shipyard.k8s.yaml import dump, load_all
 from shipyard.previews.cleanup import preview_gc
-from shipyard.previews.marks import parse_rfc3339
-from shipyard.previews.prstate import read_pr_states
+from shipyard.previews.prstate import PrStates, read_pr_states
 from shipyard.previews.render import PreviewRequest
 from shipyard.previews.repo import list_previews, preview_down, preview_up
+from shipyard.retry import Policy, Retrier
 from shipyard.spec.loader import load_spec
 from shipyard.spec.model import Platform
+from shipyard.times import parse_rfc3339
 from tests.realparts import need_binary
 
 pytestmark = pytest.mark.integration
@@ -369,3 +370,24 @@ def test_gc_racing_other_writers_loses_nothing(platform: Platform, remote: str, 
     checkout = clone(remote, tmp_path / "view")
     assert sorted(p.name for p in (checkout / "previews").iterdir()) == ["pr-50", "pr-51"]
     assert (checkout / "base" / "user-service" / "kustomization.yaml").is_file(), "the rest of the repo is untouched"
+
+
+def test_gc_stops_at_its_bound_when_other_writers_always_win(platform: Platform, remote: str, tmp_path: Path) -> None:
+    for number in (1, 2):
+        preview_up(remote, platform, request(number=number), T0, dry_run=False)
+    asked = 0
+
+    def racing_lookup(numbers: Sequence[int]) -> PrStates:
+        nonlocal asked
+        asked += 1
+        # While the clean-up decides, another pull request opens its preview: its push wins the race.
+        preview_up(remote, platform, request(number=100 + asked), T0, dry_run=False)
+        return PrStates("racing test", dict.fromkeys(numbers, "closed"))
+
+    sleeps: list[float] = []
+    retry = Retrier(Policy(attempts=3, base=0.5, cap=1.0, max_wait=1.0, max_total=5.0), sleep=sleeps.append)
+    with pytest.raises(ShipyardError, match="clean-up to main after 3 attempts: other writers kept winning"):
+        preview_gc(remote, platform, T0, max_deletions=10, pr_states=racing_lookup, dry_run=False, retry=retry)
+    assert asked == 3 and len(sleeps) == 2
+    checkout = clone(remote, tmp_path / "view")
+    assert sorted(p.name for p in (checkout / "previews").iterdir()) == ["pr-1", "pr-101", "pr-102", "pr-103", "pr-2"]

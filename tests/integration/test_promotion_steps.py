@@ -24,6 +24,7 @@ from shipyard.promotion.freight import FreightImage, make_freight
 from shipyard.promotion.steps import PROMOTION_STEPS, Inputs, Step, StepContext, run_steps
 from shipyard.promotion.tags import StoreTags
 from shipyard.registry.stores import Stores
+from shipyard.retry import Policy, Retrier
 from shipyard.spec.loader import load_spec
 from shipyard.spec.model import Platform
 from tests.kargo_context import kargo_commit_message, promote_as_kargo, rendered
@@ -196,6 +197,9 @@ def test_writers_that_keep_winning_end_in_an_error_and_nothing_of_ours_is_pushed
     move = Move(
         stage="dev", freight="f" * 40, version=ALPHA, images={s: (platform.registry.image(s), digest(7)) for s in names}
     )
-    with scratch_clone(remote) as checkout, pytest.raises(ShipyardError, match="other writers kept winning"):
-        run_steps(StepContext(move.inputs(platform, remote, checkout)), racing_steps(remote, times=99), attempts=3)
+    sleeps: list[float] = []
+    retry = Retrier(Policy(attempts=3, base=0.5, cap=1.0, max_wait=1.0, max_total=5.0), sleep=sleeps.append)
+    with scratch_clone(remote) as checkout, pytest.raises(ShipyardError, match="after 3 attempts: other writers"):
+        run_steps(StepContext(move.inputs(platform, remote, checkout)), racing_steps(remote, times=99), retry=retry)
     assert Git(Path(remote)).run("log", "-1", "--format=%s", "main").strip() == "Another writer 3"
+    assert len(sleeps) == 2 and all(0 <= s <= 1.0 for s in sleeps)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import secrets
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ class HarborStandin:
         self.state = HarborState()
         self.requests: list[tuple[str, str]] = []
         self.violations: list[str] = []
+        self.refusals: list[Reply] = []
         self.lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
 
@@ -55,6 +57,12 @@ class HarborStandin:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                # Headers and body go out in two writes; without this, Nagle's algorithm and the client's
+                # delayed ACK hold each kept-alive answer back for about 40 ms.
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def log_message(self, format: str, *args: object) -> None:
                 return
@@ -84,6 +92,10 @@ class HarborStandin:
     def stop(self) -> None:
         stop(self.server)
 
+    def refuse_next(self, status: int, headers: dict[str, str] | None = None) -> None:
+        """Answer the next valid request with ``status`` (a rate limit, an outage) instead of serving it."""
+        self.refusals.append((status, {"errors": [{"code": str(status), "message": "refused"}]}, headers or {}))
+
     # -- request handling ----------------------------------------------------------------------
 
     def handle(
@@ -95,6 +107,8 @@ class HarborStandin:
             self.violations += problems
             if op is None or problems:
                 return 400, {"errors": [{"code": "BAD_REQUEST", "message": "; ".join(problems)}]}, {}
+            if self.refusals:
+                return self.refusals.pop(0)
             handler: Callable[..., Reply] | None = getattr(self, f"op_{op.operation_id}", None)
             if handler is None:
                 self.violations.append(f"{op.operation_id}: valid, but the stand-in does not implement it")

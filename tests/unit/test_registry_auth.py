@@ -13,11 +13,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shipyard.registry import NotFound, RegistryError, RemoteRegistry, RetryPolicy
+from shipyard.registry import NotFound, RegistryError, RemoteRegistry
 from shipyard.registry.auth import Credentials, find_credentials
+from shipyard.retry import Policy
 
 MANIFEST = b'{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json"}'
-RETRY = RetryPolicy(attempts=4, base_delay=0, max_delay=0)
+RETRY = Policy(attempts=4, base=0, cap=0, max_wait=1, max_total=1)
 
 
 def _registry(handler: httpx.MockTransport, credentials: Credentials | None = None) -> RemoteRegistry:

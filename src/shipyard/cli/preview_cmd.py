@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
 def _now(text: str | None) -> datetime:
     from datetime import UTC
 
-    from shipyard.previews.marks import parse_rfc3339
+    from shipyard.times import parse_rfc3339
 
     if text is None:
         return datetime.now(UTC).replace(microsecond=0)

@@ -7,8 +7,6 @@ again, as ``change_branch`` does. No work tree is ever written, so a run over th
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +19,7 @@ from shipyard.git import Git, PushRejected, format_message, temporary_clone
 from shipyard.previews.gc import GcReport, plan_gc
 from shipyard.previews.prstate import PrStateLookup, PrStates
 from shipyard.previews.read import PREVIEWS, preview_marks, read_committed_candidates
+from shipyard.retry import PUSH_RACE, GaveUp, Retrier
 from shipyard.spec.model import Platform
 
 if TYPE_CHECKING:
@@ -121,7 +120,7 @@ def preview_gc(
     max_deletions: int,
     pr_states: PrStates | PrStateLookup | None,
     dry_run: bool,
-    attempts: int = 20,
+    retry: Retrier | None = None,
     progress: Progress | None = None,
 ) -> tuple[GcReport, str | None]:
     """Remove expired and closed previews from the config repo (at most ``max_deletions``) and push.
@@ -131,22 +130,25 @@ def preview_gc(
 
     It works on git's objects alone (a bare clone, a scratch index), so a run over thousands of previews
     writes no files. Like ``change_branch``, a push that loses a race fetches the new tip and decides again
-    from it, so a preview updated or removed meanwhile is judged as it is now.
+    from it, so a preview updated or removed meanwhile is judged as it is now. Lost races are retried under
+    ``retry`` (default ``shipyard.retry.PUSH_RACE``).
     """
     with temporary_clone(source, "--bare") as clone:
         git = Git(clone)
-        for attempt in range(attempts):
+
+        def attempt() -> tuple[GcReport, str | None]:
             tip = remote_tip(clone)
             report = plan_repo_gc(clone, tip, platform, now, max_deletions, pr_states, progress)
             if tip is None or dry_run or not report.delete:
                 return report, None
             commit = commit_removal(clone, tip, [d.name for d in report.delete], gc_message(report))
-            try:
-                git.push(REMOTE, [f"{commit}:refs/heads/{BRANCH}"])
-                return report, commit
-            except PushRejected:
-                time.sleep(min(0.05 * (2**attempt), 1.0) * random.uniform(0.5, 1.5))
-    raise ShipyardError(
-        f"could not push the clean-up to {BRANCH} after {attempts} attempts: other writers kept winning",
-        hint="run it again; nothing was half-applied",
-    )
+            git.push(REMOTE, [f"{commit}:refs/heads/{BRANCH}"])  # PushRejected: decide again from the new tip
+            return report, commit
+
+        try:
+            return (retry or Retrier(PUSH_RACE)).call(attempt, on=(PushRejected,))
+        except GaveUp as exc:
+            raise ShipyardError(
+                f"could not push the clean-up to {BRANCH} after {exc.attempts} attempts: other writers kept winning",
+                hint="run it again; nothing was half-applied",
+            ) from exc

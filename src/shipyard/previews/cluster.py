@@ -1,49 +1,34 @@
-"""Live preview namespaces, read and deleted through the official Kubernetes Python client.
+"""Live preview namespaces, read and deleted through Shipyard's small Kubernetes API client (``shipyard.k8s.api``).
 
-Namespaces are listed in pages and read as the API's own JSON (the client's model objects are slow to
-build for thousands of namespaces and would hide fields we do not need). A deletion carries preconditions
-on the namespace's uid and resourceVersion, so what is deleted is exactly the object that was judged: a
+Namespaces are listed in pages and read as the API's own JSON. A deletion carries preconditions on the
+namespace's uid and resourceVersion, so what is deleted is exactly the object that was judged: a
 namespace re-created or relabelled since the listing makes the delete fail, and is left for the next run.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from shipyard.errors import ShipyardError
 from shipyard.previews.gc import Candidate, Decision
 
 if TYPE_CHECKING:
+    from shipyard.k8s.api import KubeApi
     from shipyard.plan.progress import Progress
 
-PAGE_SIZE = 500
+MANAGED_BY = {"app.kubernetes.io/managed-by": "shipyard"}
 
 
-def api_client(kubeconfig: Path | None = None, context: str | None = None) -> Any:
-    """A Kubernetes ApiClient: in-cluster credentials when running in a pod (the CronJob), else kubeconfig."""
-    from kubernetes import client, config
+def api_client(kubeconfig: Path | None = None, context: str | None = None) -> KubeApi:
+    """A Kubernetes API client: in-cluster credentials when running in a pod (the CronJob), else kubeconfig."""
+    from shipyard.k8s.api import KubeApi
+    from shipyard.k8s.kubeconfig import load_connection
 
-    try:
-        if kubeconfig is None and context is None:
-            try:
-                config.load_incluster_config()  # type: ignore[no-untyped-call]
-                return client.ApiClient()
-            except config.ConfigException:
-                pass
-        configuration = client.Configuration()
-        config.load_kube_config(  # type: ignore[no-untyped-call]
-            config_file=str(kubeconfig) if kubeconfig else None, context=context, client_configuration=configuration
-        )
-        return client.ApiClient(configuration)
-    except (config.ConfigException, OSError) as exc:
-        raise ShipyardError(
-            f"cannot configure the Kubernetes client: {exc}",
-            hint="pass --kubeconfig FILE (and --context), or run in a pod with a service account",
-        ) from None
+    return KubeApi(load_connection(kubeconfig, context))
 
 
 def namespace_candidate(item: Any) -> Candidate:
@@ -71,34 +56,10 @@ def candidates_from_list(namespace_list: Any) -> list[Candidate]:
     return [namespace_candidate(item) for item in items]
 
 
-def _api_error(action: str, exc: Exception) -> ShipyardError:
-    status = getattr(exc, "status", None)
-    reason = getattr(exc, "reason", None) or type(exc).__name__
-    detail = f"HTTP {status} {reason}" if status else str(exc).splitlines()[0]
-    return ShipyardError(f"Kubernetes API: {action} failed: {detail}")
-
-
-def list_namespaces(client: Any) -> Iterator[Candidate]:
+def list_namespaces(client: KubeApi) -> Iterator[Candidate]:
     """Every namespace of the cluster, page by page; an API error stops with a ShipyardError (never a guess)."""
-    from kubernetes.client import CoreV1Api
-    from kubernetes.client.exceptions import ApiException
-    from urllib3.exceptions import HTTPError
-
-    api = CoreV1Api(client)
-    token: str | None = None
-    while True:
-        try:
-            kwargs: dict[str, Any] = {"limit": PAGE_SIZE, "_preload_content": False, "_request_timeout": 60}
-            if token:
-                kwargs["_continue"] = token
-            response: Any = api.list_namespace(**kwargs)
-            page = json.loads(response.data)
-        except (ApiException, HTTPError, ValueError) as exc:
-            raise _api_error("listing namespaces", exc) from None
-        yield from candidates_from_list(page)
-        token = (page.get("metadata") or {}).get("continue") or None
-        if not token:
-            return
+    for item in client.list_items("/api/v1/namespaces", "listing namespaces"):
+        yield namespace_candidate(item)
 
 
 @dataclass(frozen=True)
@@ -114,28 +75,28 @@ class Deleted:
         return {"name": self.name, "ok": self.ok, "detail": self.detail}
 
 
-def delete_namespace(client: Any, decision: Decision) -> Deleted:
+def delete_namespace(client: KubeApi, decision: Decision) -> Deleted:
     """Delete one orphan namespace, only if it is still the very object that was judged."""
-    from kubernetes.client import CoreV1Api, V1DeleteOptions, V1Preconditions
-    from kubernetes.client.exceptions import ApiException
-    from urllib3.exceptions import HTTPError
+    from shipyard.k8s.api import KubeError
 
     candidate = decision.candidate
     if not candidate.uid or not candidate.resource_version:
         return Deleted(decision.name, False, "no uid/resourceVersion to pin the deletion to; left alone")
-    body = V1DeleteOptions(
-        preconditions=V1Preconditions(uid=candidate.uid, resource_version=candidate.resource_version)
-    )
+    body = {
+        "apiVersion": "v1",
+        "kind": "DeleteOptions",
+        "preconditions": {"uid": candidate.uid, "resourceVersion": candidate.resource_version},
+    }
     try:
-        CoreV1Api(client).delete_namespace(decision.name, body=body, _request_timeout=60)
-    except ApiException as exc:
-        if exc.status == 404:
-            return Deleted(decision.name, True, "already gone")
-        if exc.status == 409:
-            return Deleted(decision.name, False, "changed since it was read; left for the next run")
-        return Deleted(decision.name, False, f"HTTP {exc.status} {exc.reason}")
-    except HTTPError as exc:
-        return Deleted(decision.name, False, str(exc).splitlines()[0])
+        response = client.request("DELETE", f"/api/v1/namespaces/{quote(decision.name, safe='')}", body=body)
+    except KubeError as exc:
+        return Deleted(decision.name, False, exc.message)
+    if response.status_code == 404:
+        return Deleted(decision.name, True, "already gone")
+    if response.status_code == 409:
+        return Deleted(decision.name, False, "changed since it was read; left for the next run")
+    if not response.is_success:
+        return Deleted(decision.name, False, f"HTTP {response.status_code} {response.reason_phrase}")
     return Deleted(decision.name, True, "deleting")
 
 
@@ -160,7 +121,7 @@ class ClusterGc:
 
 
 def cluster_gc(
-    client: Any,
+    client: KubeApi,
     source: str,
     platform: Any,
     now: Any,
@@ -211,7 +172,7 @@ def cluster_gc(
     return ClusterGc(report, deleted, dry_run=dry_run, delete_orphans=delete_orphans)
 
 
-def ensure_db_secret(client: Any, namespace: str, name: str, username: str, database: str) -> bool:
+def ensure_db_secret(client: KubeApi, namespace: str, name: str, username: str, database: str) -> bool:
     """Create the preview database's Secret with a fresh random password unless it exists; True when created.
 
     Run inside the preview's namespace by its credentials Job, so the password is born there and never
@@ -219,30 +180,23 @@ def ensure_db_secret(client: Any, namespace: str, name: str, username: str, data
     """
     import secrets
 
-    from kubernetes.client import CoreV1Api, V1ObjectMeta, V1Secret
-    from kubernetes.client.exceptions import ApiException
-    from urllib3.exceptions import HTTPError
-
-    api = CoreV1Api(client)
-    try:
-        api.read_namespaced_secret(name, namespace, _preload_content=False, _request_timeout=60)
+    secrets_path = f"/api/v1/namespaces/{quote(namespace, safe='')}/secrets"
+    what = f"secret {namespace}/{name}"
+    found = client.request("GET", f"{secrets_path}/{quote(name, safe='')}")
+    if found.status_code == 200:
         return False
-    except ApiException as exc:
-        if exc.status != 404:
-            raise _api_error(f"reading secret {namespace}/{name}", exc) from None
-    except HTTPError as exc:
-        raise _api_error(f"reading secret {namespace}/{name}", exc) from None
-    secret = V1Secret(
-        metadata=V1ObjectMeta(name=name, labels={"app.kubernetes.io/managed-by": "shipyard"}),
-        type="Opaque",
-        string_data={"username": username, "password": secrets.token_hex(32), "database": database},
-    )
-    try:
-        api.create_namespaced_secret(namespace, secret, _preload_content=False, _request_timeout=60)
-    except ApiException as exc:
-        if exc.status == 409:  # another run of the Job created it first: theirs stands
-            return False
-        raise _api_error(f"creating secret {namespace}/{name}", exc) from None
-    except HTTPError as exc:
-        raise _api_error(f"creating secret {namespace}/{name}", exc) from None
+    if found.status_code != 404:
+        raise client.refusal(f"reading {what}", found)
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "labels": MANAGED_BY},
+        "type": "Opaque",
+        "stringData": {"username": username, "password": secrets.token_hex(32), "database": database},
+    }
+    created = client.request("POST", secrets_path, body=secret)
+    if created.status_code == 409:  # another run of the Job created it first: theirs stands
+        return False
+    if not created.is_success:
+        raise client.refusal(f"creating {what}", created)
     return True

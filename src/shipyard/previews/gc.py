@@ -20,10 +20,10 @@ from shipyard.previews.marks import (
     LABEL_PREVIEW,
     Marked,
     NamePattern,
-    format_rfc3339,
     read_marks,
 )
 from shipyard.previews.prstate import PrStates
+from shipyard.times import format_rfc3339
 
 Reason = Literal["expired", "closed", "orphan"]
 

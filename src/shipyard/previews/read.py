@@ -12,8 +12,9 @@ from shipyard.git import Git
 from shipyard.k8s.yaml import load_all
 from shipyard.previews.fastyaml import read_namespace
 from shipyard.previews.gc import Candidate
-from shipyard.previews.marks import NamePattern, format_rfc3339, protected_namespaces, read_marks
+from shipyard.previews.marks import NamePattern, protected_namespaces, read_marks
 from shipyard.spec.model import Platform
+from shipyard.times import format_rfc3339
 
 PREVIEWS = "previews"
 

@@ -22,10 +22,11 @@ from shipyard.configrepo.location import BRANCH, REMOTE
 from shipyard.errors import ShipyardError
 from shipyard.git import Git, temporary_clone
 from shipyard.plan import Op, Plan
-from shipyard.previews.marks import Marked, NamePattern, format_rfc3339, read_marks
+from shipyard.previews.marks import Marked, NamePattern, read_marks
 from shipyard.previews.read import PREVIEWS, PreviewInfo, directory_candidate, preview_info, preview_marks
 from shipyard.previews.render import PreviewRequest, preview_urls, render_preview
 from shipyard.spec.model import Platform
+from shipyard.times import format_rfc3339
 
 _SHA = re.compile(r"^[0-9a-fA-F]{7,64}$")
 

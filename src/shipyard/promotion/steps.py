@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from shipyard.configrepo.location import REMOTE
 from shipyard.configrepo.promotable import KUSTOMIZATION, overlay_dir, set_images
-from shipyard.git import ATTEMPTS, Git, PushRejected, back_off, checkout_tip, outpushed
+from shipyard.git import Git, PushRejected, checkout_tip, outpushed
 from shipyard.k8s.argocd import ARGOCD_NAMESPACE
 from shipyard.k8s.base import K8sModel
 from shipyard.k8s.kargo import (
@@ -38,6 +38,7 @@ from shipyard.k8s.kargo import (
     KustomizeSetImageConfig,
     PromotionStep,
 )
+from shipyard.retry import PUSH_RACE, GaveUp, Retrier, TryAgain
 
 Config = TypeVar("Config", bound=K8sModel)
 
@@ -234,31 +235,36 @@ PROMOTION_STEPS: tuple[Step[Any], ...] = (
 
 
 def run_steps(
-    ctx: StepContext, steps: Sequence[Step[Any]] = PROMOTION_STEPS, *, attempts: int = ATTEMPTS
+    ctx: StepContext, steps: Sequence[Step[Any]] = PROMOTION_STEPS, *, retry: Retrier | None = None
 ) -> list[StepRun]:
     """Run ``steps`` here, in order; the runs of the last attempt.
 
     When a push is rejected (another writer pushed first), fetch the branch's newest tip and run again
     from the first retried step, so the edit is made anew on top of the other writer's commit and no
-    update is lost. After ``attempts`` lost races, a ShipyardError; nothing was pushed.
+    update is lost. Lost races are retried under ``retry`` (default ``shipyard.retry.PUSH_RACE``); when
+    they run out, a ShipyardError, and nothing was pushed.
     """
     first_retried = next((i for i, step in enumerate(steps) if step.retried), len(steps))
-    runs: list[StepRun] = []
-    index, lost = 0, 0
-    while index < len(steps):
-        step = steps[index]
-        try:
-            runs.append(step.run(ctx))
-        except PushRejected:
-            if not step.retried:
-                raise
-            lost += 1
-            if lost >= attempts:
-                raise outpushed(REMOTE, ctx.inputs.branch, attempts) from None
-            back_off(lost)
+    # A PushRejected before the retried steps is not a race this loop can redo: it goes to the caller.
+    runs = [step.run(ctx) for step in steps[:first_retried]]
+    tries = 0
+
+    def attempt() -> list[StepRun]:
+        nonlocal tries
+        tries += 1
+        if tries > 1:  # after the wait: the newest tip, which the other writer's commit is part of
             checkout_tip(Git(Path(ctx.inputs.checkout)), REMOTE, ctx.inputs.branch)
-            del runs[first_retried:]
-            index = first_retried
-            continue
-        index += 1
-    return runs
+        done: list[StepRun] = []
+        for step in steps[first_retried:]:
+            try:
+                done.append(step.run(ctx))
+            except PushRejected as exc:
+                if not step.retried:
+                    raise
+                raise TryAgain(f"{step.uses}: another writer pushed first") from exc
+        return done
+
+    try:
+        return runs + (retry or Retrier(PUSH_RACE)).call(attempt)
+    except GaveUp as exc:
+        raise outpushed(REMOTE, ctx.inputs.branch, exc.attempts) from None

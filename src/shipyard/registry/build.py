@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.errors import ShipyardError
-from shipyard.registry.client import is_loopback
+from shipyard.httpcalls import is_loopback
 from shipyard.registry.reference import check_tag, parse_reference
 from shipyard.registry.stores import Stores
 from shipyard.spec.model import Platform

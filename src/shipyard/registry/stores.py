@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shipyard.registry.auth import Credentials
-from shipyard.registry.client import RemoteRegistry, RetryPolicy
+from shipyard.registry.client import RemoteRegistry
 from shipyard.registry.layout import LayoutStore
 from shipyard.registry.reference import Reference
 from shipyard.registry.store import ImageStore
@@ -27,7 +27,6 @@ class Stores:
         layout_host: str = "localhost",
         insecure: bool = False,
         insecure_hosts: frozenset[str] = frozenset(),
-        retry: RetryPolicy | None = None,
         tag_prefix: str = "v",
         credentials: Credentials | None = None,
     ) -> None:
@@ -37,7 +36,6 @@ class Stores:
         self.layout_host = layout_host
         self.insecure = insecure
         self.insecure_hosts = insecure_hosts
-        self.retry = retry
         self._open: dict[str, ImageStore] = {}
         self._lock = threading.Lock()
 
@@ -48,7 +46,6 @@ class Stores:
         root: Path,
         *,
         insecure: bool = False,
-        retry: RetryPolicy | None = None,
         credentials: Credentials | None = None,
     ) -> Stores:
         """Stores as ``platform`` (whose ``shipyard.yaml`` is in ``root``) configures them."""
@@ -58,12 +55,11 @@ class Stores:
                 layout=root / registry.url,
                 layout_host=registry.host,
                 insecure=insecure,
-                retry=retry,
                 tag_prefix=prefix,
                 credentials=credentials,
             )
         hosts = frozenset({registry.host}) if registry.insecure else frozenset()
-        return cls(insecure=insecure, insecure_hosts=hosts, retry=retry, tag_prefix=prefix, credentials=credentials)
+        return cls(insecure=insecure, insecure_hosts=hosts, tag_prefix=prefix, credentials=credentials)
 
     def store(self, reference: Reference) -> ImageStore:
         """The store holding ``reference``'s repository."""
@@ -75,7 +71,6 @@ class Stores:
                     self._open[reference.host] = RemoteRegistry(
                         reference.host,
                         insecure=self.insecure or reference.host in self.insecure_hosts,
-                        retry=self.retry,
                         credentials=self.credentials,
                     )
             return self._open[reference.host]

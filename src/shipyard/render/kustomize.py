@@ -55,8 +55,8 @@ from shipyard.k8s.rollouts import (
     WorkloadRef,
 )
 from shipyard.render.common import INGRESS_CLASS, part_of, service_names, store_secret, yaml_of
-from shipyard.spec.duration import parse_duration
 from shipyard.spec.model import Environment, Platform
+from shipyard.times import parse_duration
 from shipyard.workspace.model import Workspace
 
 NAME_LABEL = "app.kubernetes.io/name"

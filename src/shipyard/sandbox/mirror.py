@@ -25,6 +25,7 @@ from shipyard.plan import Op, Plan
 from shipyard.sandbox.db.urls import refuse_production
 from shipyard.sandbox.state import STATE_FILE, SandboxState
 from shipyard.spec.model import Platform
+from shipyard.times import format_rfc3339
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ class SyncOutcome:
     @property
     def expires_at(self) -> str | None:
         """The new TTL's end (RFC 3339, UTC), when the sandbox changed."""
-        return self.state.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ") if self.state else None
+        return format_rfc3339(self.state.expires_at) if self.state else None
 
     def to_json(self) -> dict[str, Any]:
         """The outcome of a sync or reset as JSON data (documented in docs/sandbox.md)."""
@@ -228,8 +229,8 @@ class SandboxStatus:
             result.update(
                 state="expired" if state.expired(self.now) else "active",
                 mirrors=state.mirrors,
-                createdAt=state.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                expiresAt=state.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                createdAt=format_rfc3339(state.created_at),
+                expiresAt=format_rfc3339(state.expires_at),
                 ageSeconds=int(state.age(self.now).total_seconds()),
                 ttl=state.ttl,
                 upToDate=state.mirrors == self.production_commit,

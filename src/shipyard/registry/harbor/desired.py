@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from shipyard.spec.duration import parse_duration
 from shipyard.spec.model import Platform
+from shipyard.times import parse_duration
 
 ROBOT_NAME = "shipyard-ci"
 WEBHOOK_NAME = "shipyard"
