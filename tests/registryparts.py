@@ -131,8 +131,10 @@ class FaultProxy:
                     if key.lower() not in ("transfer-encoding", "connection", "content-length"):
                         self.send_header(key, value)
                 length_header = reply.getheader("Content-Length")
-                keep_length = self.command == "HEAD" and length_header
-                self.send_header("Content-Length", length_header if keep_length else str(len(data)))
+                if self.command == "HEAD" and length_header:  # a HEAD answer keeps the length of the body it omits
+                    self.send_header("Content-Length", length_header)
+                else:
+                    self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(data)

@@ -198,7 +198,11 @@ class FakeApiServer(BaseHTTPRequestHandler):
 @pytest.fixture
 def api_server() -> Iterator[tuple[str, type[FakeApiServer]]]:
     items = namespace_list(cluster_items())["items"]
-    handler = type("Handler", (FakeApiServer,), {})
+
+    class Handler(FakeApiServer):
+        """This test's server: its own class state, so tests never share what the server saw."""
+
+    handler = Handler
     # Two pages, joined by a continue token, as the API server pages a long list.
     handler.pages = [
         namespace_list([], "1") | {"items": items[:5]},
@@ -229,7 +233,7 @@ def test_the_client_lists_every_page(api_server: tuple[str, type[FakeApiServer]]
     url, _ = api_server
     with client_for(url) as client:
         names = [c.name for c in list_namespaces(client)]
-    assert names == [i.metadata.name for i in cluster_items()]
+    assert names == [i["metadata"]["name"] for i in namespace_list(cluster_items())["items"]]
 
 
 def test_an_api_error_stops_the_run_instead_of_guessing(api_server: tuple[str, type[FakeApiServer]]) -> None:

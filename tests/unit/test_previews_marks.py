@@ -20,7 +20,8 @@ from shipyard.previews.marks import (
 MARKED_LABELS = {"shipyard.dev/preview": "true"}
 
 
-def annotations(number: str = "42", created: str = "2024-11-14T15:30:45Z", ttl: str = "7d") -> dict[str, str]:
+def marks(number: str = "42", created: str = "2024-11-14T15:30:45Z", ttl: str = "7d") -> dict[str, str]:
+    """The annotations a preview namespace carries, each overridable."""
     return {
         "shipyard.dev/managed-by": "shipyard",
         "shipyard.dev/pr-number": number,
@@ -115,7 +116,7 @@ def test_custom_name_pattern() -> None:
 
 
 def test_a_fully_marked_namespace_is_read() -> None:
-    marked = read_marks("pr-42", MARKED_LABELS, annotations(), NamePattern(), protected_namespaces([]))
+    marked = read_marks("pr-42", MARKED_LABELS, marks(), NamePattern(), protected_namespaces([]))
     assert isinstance(marked, Marked)
     assert marked.number == 42
     assert marked.expires_at == datetime(2024, 11, 21, 15, 30, 45, tzinfo=UTC)
@@ -125,16 +126,16 @@ def test_a_fully_marked_namespace_is_read() -> None:
 @pytest.mark.parametrize(
     ("name", "labels", "annotations_", "why"),
     [
-        ("pr-42", {}, annotations(), "no label"),
-        ("pr-42", {"shipyard.dev/preview": "True"}, annotations(), "no label"),
-        ("pr-42", {"preview": "true"}, annotations(), "no label"),
-        ("pr-42", MARKED_LABELS, {**annotations(), "shipyard.dev/managed-by": "argocd"}, "managed-by"),
-        ("pr-42", MARKED_LABELS, {k: v for k, v in annotations().items() if "managed" not in k}, "managed-by"),
-        ("pr-42", MARKED_LABELS, annotations(number="43"), "does not say 42"),
-        ("pr-42", MARKED_LABELS, annotations(number="042"), "does not say 42"),
-        ("team-a", MARKED_LABELS, annotations(), "name"),
-        ("default", MARKED_LABELS, annotations(), "protected"),
-        ("staging", MARKED_LABELS, annotations(), "protected"),
+        ("pr-42", {}, marks(), "no label"),
+        ("pr-42", {"shipyard.dev/preview": "True"}, marks(), "no label"),
+        ("pr-42", {"preview": "true"}, marks(), "no label"),
+        ("pr-42", MARKED_LABELS, {**marks(), "shipyard.dev/managed-by": "argocd"}, "managed-by"),
+        ("pr-42", MARKED_LABELS, {k: v for k, v in marks().items() if "managed" not in k}, "managed-by"),
+        ("pr-42", MARKED_LABELS, marks(number="43"), "does not say 42"),
+        ("pr-42", MARKED_LABELS, marks(number="042"), "does not say 42"),
+        ("team-a", MARKED_LABELS, marks(), "name"),
+        ("default", MARKED_LABELS, marks(), "protected"),
+        ("staging", MARKED_LABELS, marks(), "protected"),
         ("pr-42", None, None, "no label"),
     ],
 )
@@ -147,7 +148,7 @@ def test_anything_short_of_every_mark_is_not_ours(
 
 
 def test_a_protected_name_never_matches_even_when_it_looks_like_a_preview() -> None:
-    result = read_marks("pr-42", MARKED_LABELS, annotations(), NamePattern(), protected_namespaces(["pr-42"]))
+    result = read_marks("pr-42", MARKED_LABELS, marks(), NamePattern(), protected_namespaces(["pr-42"]))
     assert isinstance(result, str)
 
 
@@ -164,7 +165,7 @@ def test_a_protected_name_never_matches_even_when_it_looks_like_a_preview() -> N
     ],
 )
 def test_malformed_timestamps_are_problems_not_expiries(created: str, ttl: str, problem: str) -> None:
-    marked = read_marks("pr-42", MARKED_LABELS, annotations(created=created, ttl=ttl), NamePattern(), frozenset())
+    marked = read_marks("pr-42", MARKED_LABELS, marks(created=created, ttl=ttl), NamePattern(), frozenset())
     assert isinstance(marked, Marked)
     assert marked.expires_at is None
     assert marked.problem is not None and problem in marked.problem

@@ -26,8 +26,12 @@ def versions(draw: st.DrawFn, build: bool = True) -> Version:
     return Version(*core, pre, meta)
 
 
+def shipyard_version(core: tuple[int, int, int], kind: str, n: int) -> Version:
+    return Version(*core, (kind, n) if kind != "stable" else ())
+
+
 shipyard_versions = st.builds(
-    lambda core, kind, n: Version(*core, (kind, n) if kind != "stable" else ()),
+    shipyard_version,
     st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(0, 3)),
     st.sampled_from(["alpha", "beta", "stable"]),
     st.integers(1, 30),

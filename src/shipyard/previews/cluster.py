@@ -27,12 +27,12 @@ def api_client(kubeconfig: Path | None = None, context: str | None = None) -> An
     try:
         if kubeconfig is None and context is None:
             try:
-                config.load_incluster_config()  # type: ignore[no-untyped-call]
+                config.load_incluster_config()
                 return client.ApiClient()
             except config.ConfigException:
                 pass
         configuration = client.Configuration()
-        config.load_kube_config(  # type: ignore[no-untyped-call]
+        config.load_kube_config(
             config_file=str(kubeconfig) if kubeconfig else None, context=context, client_configuration=configuration
         )
         return client.ApiClient(configuration)
