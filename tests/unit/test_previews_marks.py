@@ -117,39 +117,45 @@ def test_custom_name_pattern() -> None:
 
 def test_a_fully_marked_namespace_is_read() -> None:
     marked = read_marks("pr-42", MARKED_LABELS, marks(), NamePattern(), protected_namespaces([]))
-    assert isinstance(marked, Marked)
-    assert marked.number == 42
-    assert marked.expires_at == datetime(2024, 11, 21, 15, 30, 45, tzinfo=UTC)
-    assert marked.problem is None
+    created = datetime(2024, 11, 14, 15, 30, 45, tzinfo=UTC)
+    assert marked == Marked("pr-42", 42, created, timedelta(days=7), created + timedelta(days=7), None)
 
 
 @pytest.mark.parametrize(
     ("name", "labels", "annotations_", "why"),
     [
-        ("pr-42", {}, marks(), "no label"),
-        ("pr-42", {"shipyard.dev/preview": "True"}, marks(), "no label"),
-        ("pr-42", {"preview": "true"}, marks(), "no label"),
-        ("pr-42", MARKED_LABELS, {**marks(), "shipyard.dev/managed-by": "argocd"}, "managed-by"),
-        ("pr-42", MARKED_LABELS, {k: v for k, v in marks().items() if "managed" not in k}, "managed-by"),
-        ("pr-42", MARKED_LABELS, marks(number="43"), "does not say 42"),
-        ("pr-42", MARKED_LABELS, marks(number="042"), "does not say 42"),
-        ("team-a", MARKED_LABELS, marks(), "name"),
-        ("default", MARKED_LABELS, marks(), "protected"),
-        ("staging", MARKED_LABELS, marks(), "protected"),
-        ("pr-42", None, None, "no label"),
+        ("pr-42", {}, marks(), "no label shipyard.dev/preview=true"),
+        ("pr-42", {"shipyard.dev/preview": "True"}, marks(), "no label shipyard.dev/preview=true"),
+        ("pr-42", {"preview": "true"}, marks(), "no label shipyard.dev/preview=true"),
+        (
+            "pr-42",
+            MARKED_LABELS,
+            {**marks(), "shipyard.dev/managed-by": "argocd"},
+            "no annotation shipyard.dev/managed-by=shipyard",
+        ),
+        (
+            "pr-42",
+            MARKED_LABELS,
+            {k: v for k, v in marks().items() if "managed" not in k},
+            "no annotation shipyard.dev/managed-by=shipyard",
+        ),
+        ("pr-42", MARKED_LABELS, marks(number="43"), "annotation shipyard.dev/pr-number does not say 42"),
+        ("pr-42", MARKED_LABELS, marks(number="042"), "annotation shipyard.dev/pr-number does not say 42"),
+        ("team-a", MARKED_LABELS, marks(), "the name is not pr-{number}"),
+        ("default", MARKED_LABELS, marks(), "'default' is a protected namespace"),
+        ("staging", MARKED_LABELS, marks(), "'staging' is a protected namespace"),
+        ("pr-42", None, None, "no label shipyard.dev/preview=true"),
     ],
 )
 def test_anything_short_of_every_mark_is_not_ours(
     name: str, labels: dict[str, str] | None, annotations_: dict[str, str] | None, why: str
 ) -> None:
-    result = read_marks(name, labels, annotations_, NamePattern(), protected_namespaces(["staging"]))
-    assert isinstance(result, str)
-    assert why in result
+    assert read_marks(name, labels, annotations_, NamePattern(), protected_namespaces(["staging"])) == why
 
 
 def test_a_protected_name_never_matches_even_when_it_looks_like_a_preview() -> None:
     result = read_marks("pr-42", MARKED_LABELS, marks(), NamePattern(), protected_namespaces(["pr-42"]))
-    assert isinstance(result, str)
+    assert result == "'pr-42' is a protected namespace"
 
 
 @pytest.mark.parametrize(
