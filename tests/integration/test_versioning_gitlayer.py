@@ -1,4 +1,4 @@
-"""The git layer later issues change repositories with: concurrent ``change_branch`` writers never lose an
+"""The git layer every command changes repositories with: concurrent ``change_branch`` writers never lose an
 update (fetch, re-apply, retry), commits carry their trailers, and pushes with leases refuse stale state."""
 
 from __future__ import annotations
