@@ -78,7 +78,6 @@ class FaultProxy:
     share: float
     seed: int = 7
     injected: dict[str, int] = field(default_factory=lambda: {"429": 0, "503": 0, "drop": 0})
-    forwarded: int = 0
     server: ThreadingHTTPServer | None = None
 
     @property
@@ -100,7 +99,6 @@ class FaultProxy:
             def _fault(self) -> str | None:
                 with lock:
                     if rng.random() >= proxy.share:
-                        proxy.forwarded += 1
                         return None
                     kind = rng.choice(["429", "503", "drop"])
                     proxy.injected[kind] += 1
