@@ -145,7 +145,11 @@ def run(argv: list[str]) -> None:
             outcome = f"{len(report.delete)} expired, {len(report.skipped)} skipped"
             rows.append(("shipyard", f"decide from NamespaceList ({label})", seconds, outcome))
             if shutil.which("jq"):
-                seconds, (code, selected, error) = _best(3, lambda path=listing: _jq(path))  # type: ignore[misc]
+
+                def run_jq(path: Path = listing) -> tuple[int, list[str], str]:
+                    return _jq(path)
+
+                seconds, (code, selected, error) = _best(3, run_jq)
                 outcome = f"{len(selected)} selected" + (f", exit {code}: {error}" if code else "")
                 rows.append(("seed kubectl|jq", f"jq filter on NamespaceList ({label})", seconds, outcome))
             else:

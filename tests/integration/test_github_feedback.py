@@ -114,7 +114,7 @@ def test_a_rate_limit_reset_beyond_the_bound_is_not_waited(github: GitHubStandIn
 def test_a_next_page_link_that_repeats_is_stopped() -> None:
     class Looping(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            port = self.server.server_address[1]
+            port = int(self.server.server_address[1])
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             # Page 2 names itself as the next page, forever.

@@ -34,7 +34,8 @@ T0 = datetime(2024, 11, 14, 15, 30, 45, tzinfo=UTC)
 
 
 def base_files(platform: Platform, service: str) -> dict[str, str]:
-    """A minimal ``base/<service>/`` as INTERFACES.md describes it (render writes the real one)."""
+    """A minimal ``base/<service>/``: the Deployment, Service and ConfigMap named for the service that a preview
+    overlay patches (render writes the real one)."""
     labels = {"app.kubernetes.io/name": service}
     port = platform.service(service).port
     deployment = {

@@ -141,7 +141,8 @@ def test_auto_promotes_alpha_through_dev_then_staging_only(platform: Platform, r
     add(platform, remote, ALPHA2)
     dry = promote_auto(platform, remote, layout, dry_run=True)
     assert [(m.stage, m.version) for m in dry.moves] == [("dev", ALPHA2), ("staging", ALPHA2)]
-    assert read_ledger(remote).current("dev").version == ALPHA  # a dry run changes nothing
+    current = read_ledger(remote).current("dev")
+    assert current is not None and current.version == ALPHA  # a dry run changes nothing
 
 
 def test_maturity_gate(platform: Platform, remote: str, layout: StoreTags) -> None:

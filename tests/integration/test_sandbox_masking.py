@@ -18,7 +18,7 @@ from tests.sandbox_pg import pg_server
 
 pytestmark = pytest.mark.integration
 
-TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
+TEXT = st.text(alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=40)
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +82,7 @@ def test_partial_keeps_length_and_reveals_at_most_what_it_says(
     conn: psycopg.Connection[Any], value: str, keep_first: int, keep_last: int
 ) -> None:
     sql = expression(
-        Partial(rule="partial", keepFirst=keep_first, keepLast=keep_last), _column(None), key=False, where="t.c"
+        Partial(rule="partial", keep_first=keep_first, keep_last=keep_last), _column(None), key=False, where="t.c"
     )
     (masked,) = _mask(conn, sql, [value], "text")
     assert len(masked) == len(value)

@@ -1,4 +1,4 @@
-"""The git layer later issues change repositories with: concurrent ``change_branch`` writers never lose an
+"""The git layer every command changes repositories with: concurrent ``change_branch`` writers never lose an
 update (fetch, re-apply, retry), commits carry their trailers, and pushes with leases refuse stale state."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from shipyard.errors import ShipyardError
 from shipyard.git import Git, PushRejected, change_branch, parse_trailers
 from shipyard.retry import Policy, Retrier
 from shipyard.versioning import tagging
-from shipyard.versioning.compute import VersionInfo
+from shipyard.versioning.compute import VersionInfo, compute_version
 from shipyard.versioning.refs import RefSnapshot
 from shipyard.versioning.release import Workflow
 from tests.integration.versioning_support import Repo, make_repo
@@ -90,7 +90,7 @@ def test_release_tag_stops_at_its_bound_when_other_runs_always_win(
     Workflow(repo.path).release_start("1.4.0")
     repo.pull("release/v1.4.0")
     racer = _racer(repo, tmp_path)
-    computed = tagging.compute_version
+    computed = compute_version
 
     def racing_compute(*args: Any, **kwargs: Any) -> VersionInfo:
         info = computed(*args, **kwargs)

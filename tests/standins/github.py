@@ -114,11 +114,11 @@ class GitHubStandIn(ContractStandIn):
             self.comments[comment["id"]] = comment
             return 201, self._public(comment), {}
         if key == ("PATCH", "/repos/{owner}/{repo}/issues/comments/{comment_id}"):
-            comment = self.comments.get(int(values["comment_id"]))
-            if comment is None or comment["x-repo"] != repo:
+            existing = self.comments.get(int(values["comment_id"]))
+            if existing is None or existing["x-repo"] != repo:
                 return 404, _NOT_FOUND, {}
-            comment.update(body=body["body"], updated_at="2026-01-02T00:00:00Z")
-            return 200, self._public(comment), {}
+            existing.update(body=body["body"], updated_at="2026-01-02T00:00:00Z")
+            return 200, self._public(existing), {}
         if key == ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}"):
             pull = self.pulls.get((repo, int(values["pull_number"])))
             return (404, _NOT_FOUND, {}) if pull is None else (200, pull, {})

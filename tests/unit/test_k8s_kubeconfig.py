@@ -40,11 +40,14 @@ def kubeconfig(
 
 
 def simple(
-    path: Path, server: str = "http://127.0.0.1:6443", user: dict[str, Any] | None = None, **cluster: Any
+    path: Path,
+    server: str = "http://127.0.0.1:6443",
+    user: dict[str, Any] | None = None,
+    cluster: dict[str, Any] | None = None,
 ) -> Path:
     return kubeconfig(
         path,
-        clusters={"dev": {"server": server, **cluster}},
+        clusters={"dev": {"server": server, **(cluster or {})}},
         users={"me": user or {}},
         contexts={"dev": ("dev", "me")},
     )
@@ -103,17 +106,17 @@ def test_the_default_file_is_under_home(tmp_path: Path) -> None:
         (lambda p: simple(p, server="http://10.0.0.1:8080", user={"token": "t"}), "refusing to send credentials"),
         (lambda p: simple(p, user={"auth-provider": {"name": "gcp"}}), "auth-provider is not supported"),
         (lambda p: simple(p, user={"as": "admin", "token": "t"}), "as is not supported"),
-        (lambda p: simple(p, **{"proxy-url": "http://proxy:3128"}), "proxy-url is not supported"),
+        (lambda p: simple(p, cluster={"proxy-url": "http://proxy:3128"}), "proxy-url is not supported"),
         (lambda p: simple(p, user={"token": "t", "username": "u", "password": "p"}), "both a token and a username"),
         (lambda p: simple(p, user={"client-certificate-data": "QUJD"}), "needs its key"),
         (lambda p: simple(p, user={"client-key-data": "not base64!"}), "client-key-data is not base64"),
         (
             lambda p: simple(
-                p, "https://k:6443", **{"insecure-skip-tls-verify": True, "certificate-authority-data": "QUJD"}
+                p, "https://k:6443", cluster={"insecure-skip-tls-verify": True, "certificate-authority-data": "QUJD"}
             ),
             "contradict",
         ),
-        (lambda p: simple(p, "https://k:6443", **{"certificate-authority-data": "QUJD"}), "cannot be loaded"),
+        (lambda p: simple(p, "https://k:6443", cluster={"certificate-authority-data": "QUJD"}), "cannot be loaded"),
         (lambda p: simple(p, user={"exec": {"apiVersion": "v0", "command": "x"}}), "apiVersion 'v0'"),
     ],
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -11,7 +11,8 @@ from shipyard.previews.marks import Marked, NamePattern, protected_namespaces, r
 MARKED_LABELS = {"shipyard.dev/preview": "true"}
 
 
-def annotations(number: str = "42", created: str = "2024-11-14T15:30:45Z", ttl: str = "7d") -> dict[str, str]:
+def marks(number: str = "42", created: str = "2024-11-14T15:30:45Z", ttl: str = "7d") -> dict[str, str]:
+    """The annotations a preview namespace carries, each overridable."""
     return {
         "shipyard.dev/managed-by": "shipyard",
         "shipyard.dev/pr-number": number,
@@ -46,40 +47,46 @@ def test_custom_name_pattern() -> None:
 
 
 def test_a_fully_marked_namespace_is_read() -> None:
-    marked = read_marks("pr-42", MARKED_LABELS, annotations(), NamePattern(), protected_namespaces([]))
-    assert isinstance(marked, Marked)
-    assert marked.number == 42
-    assert marked.expires_at == datetime(2024, 11, 21, 15, 30, 45, tzinfo=UTC)
-    assert marked.problem is None
+    marked = read_marks("pr-42", MARKED_LABELS, marks(), NamePattern(), protected_namespaces([]))
+    created = datetime(2024, 11, 14, 15, 30, 45, tzinfo=UTC)
+    assert marked == Marked("pr-42", 42, created, timedelta(days=7), created + timedelta(days=7), None)
 
 
 @pytest.mark.parametrize(
     ("name", "labels", "annotations_", "why"),
     [
-        ("pr-42", {}, annotations(), "no label"),
-        ("pr-42", {"shipyard.dev/preview": "True"}, annotations(), "no label"),
-        ("pr-42", {"preview": "true"}, annotations(), "no label"),
-        ("pr-42", MARKED_LABELS, {**annotations(), "shipyard.dev/managed-by": "argocd"}, "managed-by"),
-        ("pr-42", MARKED_LABELS, {k: v for k, v in annotations().items() if "managed" not in k}, "managed-by"),
-        ("pr-42", MARKED_LABELS, annotations(number="43"), "does not say 42"),
-        ("pr-42", MARKED_LABELS, annotations(number="042"), "does not say 42"),
-        ("team-a", MARKED_LABELS, annotations(), "name"),
-        ("default", MARKED_LABELS, annotations(), "protected"),
-        ("staging", MARKED_LABELS, annotations(), "protected"),
-        ("pr-42", None, None, "no label"),
+        ("pr-42", {}, marks(), "no label shipyard.dev/preview=true"),
+        ("pr-42", {"shipyard.dev/preview": "True"}, marks(), "no label shipyard.dev/preview=true"),
+        ("pr-42", {"preview": "true"}, marks(), "no label shipyard.dev/preview=true"),
+        (
+            "pr-42",
+            MARKED_LABELS,
+            {**marks(), "shipyard.dev/managed-by": "argocd"},
+            "no annotation shipyard.dev/managed-by=shipyard",
+        ),
+        (
+            "pr-42",
+            MARKED_LABELS,
+            {k: v for k, v in marks().items() if "managed" not in k},
+            "no annotation shipyard.dev/managed-by=shipyard",
+        ),
+        ("pr-42", MARKED_LABELS, marks(number="43"), "annotation shipyard.dev/pr-number does not say 42"),
+        ("pr-42", MARKED_LABELS, marks(number="042"), "annotation shipyard.dev/pr-number does not say 42"),
+        ("team-a", MARKED_LABELS, marks(), "the name is not pr-{number}"),
+        ("default", MARKED_LABELS, marks(), "'default' is a protected namespace"),
+        ("staging", MARKED_LABELS, marks(), "'staging' is a protected namespace"),
+        ("pr-42", None, None, "no label shipyard.dev/preview=true"),
     ],
 )
 def test_anything_short_of_every_mark_is_not_ours(
     name: str, labels: dict[str, str] | None, annotations_: dict[str, str] | None, why: str
 ) -> None:
-    result = read_marks(name, labels, annotations_, NamePattern(), protected_namespaces(["staging"]))
-    assert isinstance(result, str)
-    assert why in result
+    assert read_marks(name, labels, annotations_, NamePattern(), protected_namespaces(["staging"])) == why
 
 
 def test_a_protected_name_never_matches_even_when_it_looks_like_a_preview() -> None:
-    result = read_marks("pr-42", MARKED_LABELS, annotations(), NamePattern(), protected_namespaces(["pr-42"]))
-    assert isinstance(result, str)
+    result = read_marks("pr-42", MARKED_LABELS, marks(), NamePattern(), protected_namespaces(["pr-42"]))
+    assert result == "'pr-42' is a protected namespace"
 
 
 @pytest.mark.parametrize(
@@ -96,7 +103,7 @@ def test_a_protected_name_never_matches_even_when_it_looks_like_a_preview() -> N
     ],
 )
 def test_malformed_timestamps_are_problems_not_expiries(created: str, ttl: str, problem: str) -> None:
-    marked = read_marks("pr-42", MARKED_LABELS, annotations(created=created, ttl=ttl), NamePattern(), frozenset())
+    marked = read_marks("pr-42", MARKED_LABELS, marks(created=created, ttl=ttl), NamePattern(), frozenset())
     assert isinstance(marked, Marked)
     assert marked.expires_at is None
     assert marked.problem is not None and problem in marked.problem

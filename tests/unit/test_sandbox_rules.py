@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from shipyard.errors import ShipyardError
 from shipyard.sandbox.db.catalog import Column, quote_ident, quote_literal
 from shipyard.sandbox.db.masking import RuleError, expression
-from shipyard.sandbox.db.rules import Fake, Fixed, Hash, Partial, Shift, parse_rules
+from shipyard.sandbox.db.rules import Fake, Fixed, Hash, Null, Partial, Shift, parse_rules
 from shipyard.sandbox.db.urls import ProductionGuardError, endpoint, redact, refuse_production, same_database
 
 
@@ -33,13 +33,14 @@ def test_rules_shorthand_and_long_forms() -> None:
             }
         }
     )
-    users = rules.tables["users"]
-    assert isinstance(users["email"], Fake)
-    assert users["notes"].rule == "null"
-    assert users["nick"].rule == "null"
-    assert isinstance(users["card"], Partial) and users["card"].keep_last == 4
-    assert isinstance(users["born"], Shift) and users["born"].days == 10
-    assert isinstance(users["country"], Fixed)
+    assert rules.tables["users"] == {
+        "email": Fake(rule="fake.email"),
+        "notes": Null(rule="null"),
+        "nick": Null(rule="null"),
+        "card": Partial(rule="partial", keep_last=4),
+        "born": Shift(rule="shift", days=10),
+        "country": Fixed(rule="fixed", value="NL"),
+    }
 
 
 @pytest.mark.parametrize(

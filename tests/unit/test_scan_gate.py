@@ -267,7 +267,7 @@ def test_harbor_scan_overview_follows_the_swagger_and_gates_on_counts() -> None:
         "scanner": {"name": "Trivy", "vendor": "Aqua Security", "version": "v0.74.0"},
     }
     assert set(overview) <= summary_props
-    assert set(overview["summary"]) <= counts_props  # type: ignore[arg-type]
+    assert set(overview["summary"]) <= counts_props
     artifact = {
         "digest": "sha256:" + "b" * 64,
         "scan_overview": {"application/vnd.security.vulnerability.report; version=1.1": overview},

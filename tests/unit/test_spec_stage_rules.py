@@ -119,7 +119,7 @@ entry = st.fixed_dictionaries(
         "maturities": st.lists(st.sampled_from(["alpha", "beta", "stable"]), unique=True, max_size=3),
     },
 )
-entries = st.lists(entry, max_size=6, unique_by=lambda e: e["name"])
+entries = st.lists(entry, max_size=6, unique_by=lambda e: str(e["name"]))
 
 
 def acceptable(environments: list[dict[str, Any]]) -> bool:

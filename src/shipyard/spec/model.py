@@ -180,7 +180,7 @@ class Cluster(SpecModel):
 
 
 class ScanPolicy(SpecModel):
-    """Harbor's project-level scanning policy (the seed's section 5)."""
+    """Harbor's project-level scanning policy: scan on push, and refuse pulls at or above a severity."""
 
     scan_on_push: bool = True
     prevent_vulnerable: bool = True
@@ -240,7 +240,7 @@ class Repos(SpecModel):
 
 
 class Preview(SpecModel):
-    """Per-pull-request environments (the seed's section 11)."""
+    """Per-pull-request environments: a namespace and hosts per PR, removed when it closes or its TTL runs out."""
 
     cluster: DnsLabel = "staging"
     namespace: str = "pr-{number}"
@@ -275,7 +275,7 @@ class SandboxDatabase(SpecModel):
 
 
 class Sandbox(SpecModel):
-    """The daily production clone (the seed's section 10)."""
+    """The daily production clone: production's images in their own namespace, with their own data and a TTL."""
 
     cluster: DnsLabel = "production"
     namespace: DnsLabel = "sandbox"
@@ -336,7 +336,9 @@ DEFAULT_REPLICAS = {"dev": 1, "staging": 1, "uat": 1, "preprod": 2, "production"
 
 
 def default_environments(org: str) -> list[dict[str, Any]]:
-    """The seed's environment matrix (section 9) with its strategies (section 8) and stages (section 7)."""
+    """The default environments: dev and staging take alpha freight automatically, uat and preprod beta freight
+    by hand, production the stable; each with its cluster, namespace, access, database and deployment strategy
+    (recreate, rolling, a canary in preprod, blue-green in production), and the sandbox mirroring production."""
 
     def db(env: str) -> dict[str, str]:
         return {"url": f"postgresql://{env}-db.{env}.svc.cluster.local:5432/{org}", "secretRef": f"{env}-db"}

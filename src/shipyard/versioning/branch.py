@@ -1,5 +1,5 @@
-"""The branch model of the seed's section 1: main, develop, release/vX.Y.Z, feature/<project>-<desc>,
-hotfix/<desc>. Anything else is rejected with the rule it breaks."""
+"""The branch model (GitFlow): main, develop, release/vX.Y.Z, feature/<project>-<desc>, hotfix/<desc>.
+Anything else is rejected with the rule it breaks."""
 
 from __future__ import annotations
 

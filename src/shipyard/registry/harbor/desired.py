@@ -1,4 +1,5 @@
-"""The Harbor state the spec asks for (the seed's section 5), as API bodies. Pure data, no requests."""
+"""The Harbor state the spec asks for (project scanning, immutable stable tags, retention, the webhook, the CI
+robot account), as API bodies. Pure data, no requests."""
 
 from __future__ import annotations
 
