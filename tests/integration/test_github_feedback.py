@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -114,7 +114,8 @@ def test_a_rate_limit_reset_beyond_the_bound_is_not_waited(github: GitHubStandIn
 def test_a_next_page_link_that_repeats_is_stopped() -> None:
     class Looping(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            port = int(self.server.server_address[1])
+            assert isinstance(self.server, HTTPServer)
+            port = self.server.server_port
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             # Page 2 names itself as the next page, forever.
