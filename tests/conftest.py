@@ -7,6 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Timings are never assertions in tests: the machines that run the suite are shared and their speed varies,
+# so hypothesis's per-example deadline is off (every other setting keeps its default).
+settings.register_profile("shipyard", deadline=None)
+settings.load_profile("shipyard")
 
 
 @pytest.fixture(autouse=True)

@@ -45,6 +45,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "shipyard"
 LIBRARY_ENV_READERS = {
     "cache.py": "SHIPYARD_NO_CACHE, for `affected`, which is parsed without typer; and git's own location variables",
     "registry/auth.py": "REGISTRY_AUTH_FILE: the containers tools' convention, set by the rendered build step",
+    "k8s/kubeconfig.py": "KUBECONFIG and the in-cluster service variables: kubectl's own conventions",
     "git/repo.py": "passes the environment on to git",
     "packages/publish.py": "passes the environment on to npm",
     "demo/context.py": "passes the environment on to the commands it runs",
