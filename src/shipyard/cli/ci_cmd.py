@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from shipyard.cli.output import Format, chosen, emit, is_machine, json_option, output_option
+from shipyard.cli.output import Format, chosen, emit, exit_with, is_machine, json_option, output_option, say
 from shipyard.errors import ShipyardError
 
 if TYPE_CHECKING:
@@ -24,6 +24,7 @@ def register(app: typer.Typer) -> None:
     group.command("batch")(batch)
     group.command("services")(services)
     group.command("stable-source")(stable_source)
+    group.command("run")(run)
     app.add_typer(group, name="ci")
 
 
@@ -186,3 +187,91 @@ def stable_source(
         emit(decision.to_json(), fmt)
     else:
         print(f"{decision.mode}: {decision.reason}")
+
+
+def run(
+    event_file: Path = typer.Argument(..., metavar="EVENT.json", help="The webhook body, byte for byte."),
+    event_type: str | None = typer.Option(
+        None, "--event-type", help="The X-GitHub-Event header; guessed from the body if absent."
+    ),
+    signature: str | None = typer.Option(None, "--signature", help="The X-Hub-Signature-256 header (sha256=...)."),
+    secret_file: Path | None = typer.Option(None, "--secret-file", help="File holding the webhook secret."),
+    app_dir: Path = typer.Option(Path(), "--app-dir", help="The monorepo root (holds tekton/)."),
+    workdir: Path | None = typer.Option(None, "--workdir", help="Where runs, workspaces and logs go (kept)."),
+    workspace: list[str] = typer.Option(
+        [], "--workspace", metavar="NAME=DIR", help="A folder for a Pipeline workspace (Secrets have none here)."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the PipelineRuns and their plans; run nothing."),
+    output: Format = output_option(),
+    as_json: bool = json_option("Print the result (or the plan) as JSON (the same as -o json)."),
+) -> None:
+    """Run the pipelines EVENT.json starts, here, from the rendered tekton/ with Tekton's semantics."""
+    import tempfile
+
+    from shipyard.ci.delivery import read_delivery
+    from shipyard.ci.run import load_catalog, prepare, run_all
+    from shipyard.cli.ci_run_view import ProgressView, plan_text, summary
+
+    fmt = chosen(output, as_json)
+    delivery = read_delivery(event_file, event_type, signature, secret_file)
+    folders = _workspace_folders(workspace)
+    catalog = load_catalog(app_dir / "tekton")
+    if workdir is not None:
+        target = workdir
+    elif dry_run:  # nothing is written: name the folder a run would make
+        target = Path(tempfile.gettempdir()) / "shipyard-ci-run-XXXXXXXX"
+    else:
+        target = Path(tempfile.mkdtemp(prefix="shipyard-ci-run-"))
+    temporary = workdir is None and not dry_run
+    try:
+        prepared = prepare(
+            catalog,
+            delivery.event,
+            delivery.body,
+            delivery.headers,
+            target.resolve(),
+            folders,
+            signature_checked=delivery.signature_checked,
+        )
+    except ShipyardError:
+        if temporary:
+            target.rmdir()
+        raise
+    if not delivery.signature_checked:
+        say("note: the webhook signature was not checked (pass --signature and --secret-file to check it)")
+    if prepared.ignored:
+        say(f"{delivery.event}: ignored: {prepared.ignored}")
+    if dry_run:
+        if is_machine(fmt):
+            emit(prepared.plan_json(), fmt)
+        elif prepared.plans:
+            print(plan_text(prepared.plans))
+        return
+    if prepared.plans:
+        say("note: steps run with this machine's tools; their images are not pulled")
+        # Each TaskRun and step still gets its line on stderr for machines; only the spinner is for people.
+        view = ProgressView(live=False) if is_machine(fmt) else ProgressView()
+        try:
+            run_all(prepared, view)
+        finally:
+            view.close()  # an interrupted run must not leave the terminal's cursor hidden
+        say(f"runs, workspaces and logs are kept in {target.resolve()}")
+    elif temporary:
+        target.rmdir()  # nothing ran: no empty folder left behind
+    if is_machine(fmt):
+        emit(prepared.to_json(), fmt)
+    elif prepared.runs:
+        print(summary(prepared.runs))
+    exit_with(0 if prepared.succeeded else 1)
+
+
+def _workspace_folders(values: list[str]) -> dict[str, Path]:
+    folders: dict[str, Path] = {}
+    for value in values:
+        name, sep, folder = value.partition("=")
+        if not sep or not name or not folder:
+            raise ShipyardError(f"--workspace {value}: expected NAME=DIR")
+        if not Path(folder).is_dir():
+            raise ShipyardError(f"--workspace {value}: {folder} is not a folder")
+        folders[name] = Path(folder).resolve()
+    return folders
