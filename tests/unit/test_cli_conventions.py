@@ -48,6 +48,7 @@ LIBRARY_ENV_READERS = {
     "k8s/kubeconfig.py": "KUBECONFIG and the in-cluster service variables: kubectl's own conventions",
     "git/repo.py": "passes the environment on to git",
     "packages/publish.py": "passes the environment on to npm",
+    "ci/run/engine.py": "passes the environment on to the steps it runs, as a container's runtime would",
     "demo/context.py": "passes the environment on to the commands it runs",
 }
 
