@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -16,9 +17,10 @@ import yaml
 
 from shipyard.errors import ShipyardError
 from shipyard.sandbox.db.clone import clone
+from shipyard.sandbox.db.masking import session_settings
 from shipyard.sandbox.db.rules import parse_rules
 from shipyard.sandbox.db.urls import ProductionGuardError
-from tests.sandbox_pg import PgServer, pg_server
+from tests.sandbox_pg import PgServer, pg_server, server_log
 from tests.sandbox_schema import MASKED_TEXT, RULES, populate
 
 pytestmark = pytest.mark.integration
@@ -133,6 +135,29 @@ def test_same_salt_gives_the_same_output(server: PgServer, source: str, cloned: 
     other = server.url("sandbox_clone_c")
     clone(source, other, parse_rules(yaml.safe_load(RULES)), "another-salt-000000000000")
     assert _rows(cloned, "SELECT email FROM users WHERE id = 1") != _rows(other, "SELECT email FROM users WHERE id = 1")
+
+
+def test_the_salt_and_what_is_derived_from_it_never_reach_the_server_log(
+    server: PgServer, source: str, cloned: str
+) -> None:
+    # The test server logs every statement and every bound parameter in full (tests/sandbox_pg.py): a bound
+    # parameter does reach the log, so the check below can fail.
+    with psycopg.connect(server.url("postgres")) as conn:
+        conn.execute("SELECT set_config('shipyard.canary', %s, false)", ("canary-0f1e2d3c4b5a",))
+    log = server_log(server)
+    assert "canary-0f1e2d3c4b5a" in log and "COPY (SELECT" in log
+    secrets = {SALT, SALT.encode().hex(), base64.b64encode(SALT.encode()).decode(), *session_settings(SALT).values()}
+    assert [secret for secret in secrets if secret in log] == []
+
+
+def test_options_given_in_the_source_url_are_kept(server: PgServer, source: str) -> None:
+    # The masking settings ride in libpq's `options`; the URL's own must still apply to the source sessions.
+    with_options = f"{source}?options=-c%20log_min_duration_statement%3D0"
+    clone(with_options, server.url("sandbox_clone_options"), parse_rules(yaml.safe_load(RULES)), SALT)
+    lines = server_log(server).splitlines()
+    copying = {line.split("[")[1].split("]")[0] for line in lines if "statement: COPY (SELECT" in line}
+    timed = {line.split("[")[1].split("]")[0] for line in lines if "LOG:  duration: " in line}
+    assert copying & timed  # the sessions that read the source ran with the URL's option
 
 
 def test_refuses_the_production_database(server: PgServer, source: str) -> None:

@@ -118,3 +118,16 @@ def test_refuse_production_names_where_the_url_came_from() -> None:
 def test_redact_hides_passwords() -> None:
     assert redact("postgresql://u:secret@h/db") == "postgresql://u:***@h/db"
     assert "secret" not in redact("host=h password=secret dbname=db")
+
+
+@given(salt=st.text(min_size=16, max_size=64))
+def test_masking_start_up_options_carry_derived_values_only(salt: str) -> None:
+    from shipyard.sandbox.db.masking import KEY_SETTING, session_settings, startup_options
+
+    settings = session_settings(salt)
+    assert len(settings[KEY_SETTING]) == 64 and all(c in "0123456789abcdef" for c in settings[KEY_SETTING])
+    assert all(value.isdigit() for name, value in settings.items() if name != KEY_SETTING)
+    options = startup_options(salt, "-c search_path=app").split(" ")
+    assert options[:2] == ["-c", "search_path=app"]
+    # Nothing but the derived settings follows: the salt itself is never among them.
+    assert options[2:] == [part for name, value in settings.items() for part in ("-c", f"{name}={value}")]

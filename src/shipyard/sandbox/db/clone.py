@@ -19,8 +19,8 @@ from typing import Any
 
 from shipyard.errors import ShipyardError
 from shipyard.sandbox.db.catalog import Catalog, read_catalog
-from shipyard.sandbox.db.masking import session_settings
-from shipyard.sandbox.db.pg import connect, dump_section, run_sql_script, with_dbname
+from shipyard.sandbox.db.masking import KEY_SETTING, startup_options
+from shipyard.sandbox.db.pg import connect, dump_section, given_options, run_sql_script, with_dbname
 from shipyard.sandbox.db.plan import ClonePlan, TablePlan, parse_subsets, plan_clone
 from shipyard.sandbox.db.relay import RelayError, relay
 from shipyard.sandbox.db.rules import RulesFile
@@ -106,14 +106,20 @@ def _names(target: str) -> tuple[str, str, str]:
 def _open_source(source: str, salt: str, snapshot: str | None = None) -> Any:
     from psycopg import IsolationLevel, sql
 
-    conn = connect(source)
+    # The masking key and seeds travel in the start-up packet, which the server never logs: never in a
+    # statement or a bound parameter, which log_statement = all would write out.
+    conn = connect(source, options=startup_options(salt, given_options(source)))
+    if not conn.execute("SELECT current_setting(%s, true) IS NOT NULL", (KEY_SETTING,)).fetchone()[0]:
+        conn.close()
+        raise ShipyardError(
+            f"the connection to {redact(source)} lost the masking settings sent when it opened",
+            hint="a connection pooler (e.g. PgBouncer) may drop start-up options: connect to the server directly",
+        )
+    conn.rollback()  # the snapshot below must open the transaction
     conn.isolation_level = IsolationLevel.REPEATABLE_READ
     conn.read_only = True  # production is never written, whatever a rule or subset says
     if snapshot is not None:  # every worker reads the same instant as the first connection
         conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
-    # Bound parameters: the salt never appears in query text, pg_stat_activity or the server log.
-    for name, value in session_settings(salt).items():
-        conn.execute("SELECT set_config(%s, %s, false)", (name, value))
     return conn
 
 

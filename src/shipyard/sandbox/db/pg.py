@@ -28,6 +28,15 @@ def with_dbname(url: str, dbname: str) -> str:
     return make_conninfo(url, dbname=dbname)
 
 
+def given_options(url: str) -> str | None:
+    """The ``options`` libpq would send for ``url``: the URL's own, else PGOPTIONS (which a URL's replaces)."""
+    import os
+
+    from psycopg.conninfo import conninfo_to_dict
+
+    return str(conninfo_to_dict(url).get("options") or "") or os.environ.get("PGOPTIONS") or None
+
+
 def tool(name: str) -> str:
     """The path of a PostgreSQL client program, or a ShipyardError saying how to install it."""
     found = shutil.which(name)
