@@ -48,6 +48,13 @@ def cloned(server: PgServer, source: str) -> Iterator[str]:
     yield target
 
 
+def _set_rule(rules: dict[str, Any], table: str, column: str, rule: object) -> None:
+    """Give a column a rule in parsed RULES, taking it off the keep list (a column is named once)."""
+    if column in rules["keep"].get(table, []):
+        rules["keep"][table].remove(column)
+    rules["tables"][table][column] = rule
+
+
 def _rows(url: str, query: str, *args: Any) -> list[tuple[Any, ...]]:
     with psycopg.connect(url) as conn:
         return conn.execute(query, args).fetchall()
@@ -175,13 +182,81 @@ def test_refuses_the_production_database(server: PgServer, source: str) -> None:
         )
 
 
-def test_strict_refuses_unclassified_text_columns(source: str, server: PgServer) -> None:
+# The review's list: free text, json/jsonb, arrays, xml, card numbers; and types that are not text at all.
+_UNNAMED_SCHEMA = """
+CREATE TYPE mood AS ENUM ('calm', 'cross');
+CREATE TABLE profiles (
+    id serial PRIMARY KEY,
+    bio text NOT NULL,
+    prefs jsonb,
+    raw json,
+    tags text[],
+    doc xml,
+    card_number varchar(19),
+    last_ip inet,
+    avatar bytea,
+    score numeric(5, 2),
+    seen_at timestamptz,
+    ref uuid UNIQUE,
+    active boolean,
+    feeling mood,
+    secret_note text
+);
+INSERT INTO profiles (bio, prefs, raw, tags, doc, card_number, last_ip, avatar, score, seen_at, ref, active, feeling,
+                      secret_note)
+VALUES ('Grew up in Quedlinburg', '{"phone": "+49 3946 1234"}', '{"a": 1}', '{Oberhuber}', '<p>Oberhuber</p>',
+        '4111111111111111', '192.0.2.7', '\\x00', 1.5, now(), gen_random_uuid(), true, 'calm', 'PIN 4711');
+"""
+
+
+@pytest.fixture(scope="module")
+def unnamed_source(server: PgServer) -> str:
+    url = server.createdb("sandbox_clone_unnamed_prod")
+    with psycopg.connect(url) as conn:
+        conn.execute(_UNNAMED_SCHEMA)
+    return url
+
+
+def test_a_column_nobody_named_is_refused_whatever_its_type(
+    server: PgServer, unnamed_source: str, tmp_path: Path
+) -> None:
+    rules = parse_rules({"tables": {"profiles": {"secret_note": "null"}}})
+    target = server.url("sandbox_clone_unnamed")
+    for dry_run in (True, False):
+        with pytest.raises(ShipyardError) as refused:
+            clone(unnamed_source, target, rules, SALT, dry_run=dry_run)
+        message = str(refused.value)
+        assert "14 column(s) have no rule" in message
+        for column in ("id", "bio", "prefs", "raw", "tags", "doc", "card_number", "last_ip", "avatar", "score",
+                       "seen_at", "ref", "active", "feeling"):  # fmt: skip
+            assert f"public.profiles.{column} (" in message
+        assert "secret_note (" not in message
+    names = {n for (n,) in _rows(server.url("postgres"), "SELECT datname FROM pg_database")}
+    assert not [n for n in names if n.startswith("sandbox_clone_unnamed") and "prod" not in n]
+    # The snippet in the hint names them all; pasted into the rules file (as it is: every suggestion
+    # applies here), the clone runs, masking what may be personal and keeping the rest.
+    snippet = yaml.safe_load(message.split("review each line):\n", 1)[1])
+    assert snippet["keep"] == {"profiles": ["id", "score", "seen_at", "ref", "active", "feeling"]}
+    assert snippet["tables"]["profiles"]["bio"] == "hash"
+    assert snippet["tables"]["profiles"]["prefs"] == "null"
+    pasted = parse_rules({"keep": snippet["keep"], "tables": {"profiles": {**snippet["tables"]["profiles"],
+                                                                          "secret_note": "null"}}})  # fmt: skip
+    report = clone(unnamed_source, target, pasted, SALT)
+    assert report.as_json()["kept"] == [f"public.profiles.{c}" for c in ("id", "score", "seen_at", "ref", "active",
+                                                                           "feeling")]  # fmt: skip
+    row = _rows(target, "SELECT bio, prefs, tags, card_number, secret_note FROM profiles")[0]
+    assert row[0] != "Grew up in Quedlinburg" and row[1:] == (None, None, None, None)
+
+
+def test_keep_and_rules_name_each_column_once(source: str, server: PgServer) -> None:
     rules = yaml.safe_load(RULES)
-    del rules["tables"]["addresses"]["city"]
-    with pytest.raises(ShipyardError, match=r"--strict: 1 text column.*public\.addresses\.city"):
-        clone(source, server.url("sandbox_clone_strict"), parse_rules(rules), SALT, strict=True)
-    report = clone(source, server.url("sandbox_clone_strict"), parse_rules(rules), SALT, dry_run=True)
-    assert report.plan.unclassified == ["public.addresses.city"]
+    rules["keep"]["public.users"] = ["email"]  # also masked under tables.users
+    with pytest.raises(ShipyardError, match=r"keep\.public\.users\.email: already given|tables\.users\.email: already"):
+        clone(source, server.url("sandbox_clone_twice_named"), parse_rules(rules), SALT, dry_run=True)
+    rules = yaml.safe_load(RULES)
+    rules["keep"]["users"].append("email")
+    with pytest.raises(ShipyardError, match=r"keep\.users: 'email' is given twice"):
+        parse_rules(rules)
 
 
 @pytest.mark.parametrize(
@@ -199,7 +274,7 @@ def test_refuses_rules_that_would_break_keys(
     source: str, server: PgServer, table: str, column: str, rule: object, message: str
 ) -> None:
     rules = yaml.safe_load(RULES)
-    rules["tables"][table][column] = rule
+    _set_rule(rules, table, column, rule)
     with pytest.raises(ShipyardError, match=message):
         clone(source, server.url("sandbox_clone_refused"), parse_rules(rules), SALT)
 
@@ -253,6 +328,9 @@ def test_cli_clone_dry_run_json_and_errors(server: PgServer, source: str, tmp_pa
     users = next(t for t in report["tables"] if t["table"] == "public.users")
     assert users["columns"]["email"] == "fake.email (disambiguated)"
     assert users["columns"]["id"] == "keep"
+    assert "public.users.id" in report["kept"] and "public.users.email" not in report["kept"]
+    proc = _cli(*args, "--dry-run", "--strict")  # the old option still parses, and says it is the default
+    assert proc.returncode == 0 and "--strict is the default now" in proc.stderr
     proc = _cli(*args, env=salt)
     assert proc.returncode == 0, proc.stderr
     assert "public.users: 600 rows" in proc.stderr
@@ -284,7 +362,7 @@ def test_failures_mid_stream_on_either_side_leave_the_target_untouched(server: P
     with psycopg.connect(checked) as conn:
         conn.execute("CREATE TABLE contacts (id serial PRIMARY KEY, email text CHECK (email LIKE '%@corp.test'))")
         conn.execute("INSERT INTO contacts (email) SELECT 'c' || g || '@corp.test' FROM generate_series(1, 5000) g")
-    rules = parse_rules({"tables": {"contacts": {"email": "fake.email"}}})
+    rules = parse_rules({"keep": {"contacts": ["id"]}, "tables": {"contacts": {"email": "fake.email"}}})
     with pytest.raises(ShipyardError, match=r"copying public\.contacts failed: .*contacts_email_check"):
         clone(checked, target, rules, SALT)
     assert _rows(target, "SELECT v FROM marker") == [("before",)]
@@ -314,11 +392,11 @@ def _session_ended(conn: psycopg.Connection[Any]) -> bool:
 
 def test_hashed_integer_keys_keep_every_foreign_key(server: PgServer, source: str) -> None:
     rules = yaml.safe_load(RULES)
-    rules["tables"]["users"]["id"] = "hash"
+    _set_rule(rules, "users", "id", "hash")
     with pytest.raises(ShipyardError, match="both must use the same rule"):
         clone(source, server.url("sandbox_clone_ids"), parse_rules(rules), SALT)
-    rules["tables"]["addresses"]["user_id"] = "hash"
-    rules["tables"]["orders"]["user_id"] = "hash"
+    _set_rule(rules, "addresses", "user_id", "hash")
+    _set_rule(rules, "orders", "user_id", "hash")
     target = server.url("sandbox_clone_ids")
     clone(source, target, parse_rules(rules), SALT)
     assert _rows(target, "SELECT count(*) FROM users WHERE id BETWEEN 1 AND 600") != [(600,)]

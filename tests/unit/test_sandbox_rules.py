@@ -131,3 +131,18 @@ def test_masking_start_up_options_carry_derived_values_only(salt: str) -> None:
     assert options[:2] == ["-c", "search_path=app"]
     # Nothing but the derived settings follows: the salt itself is never among them.
     assert options[2:] == [part for name, value in settings.items() for part in ("-c", f"{name}={value}")]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"keep": ["users.id"]}, "'keep' must map table names"),
+        ({"keep": {"users": "id"}}, r"keep\.users: must be a list"),
+        ({"keep": {"users": ["id", "id"]}}, r"keep\.users: 'id' is given twice"),
+        ({"keep": {"users": ["email"]}, "tables": {"users": {"email": "hash"}}}, "'email' is given twice"),
+    ],
+)
+def test_keep_lists_are_checked(data: object, message: str) -> None:
+    with pytest.raises(ShipyardError, match=message):
+        parse_rules(data, "rules.yaml")
+    assert parse_rules({"keep": {"users": ["id", "created_at"]}}).keep == {"users": ["id", "created_at"]}

@@ -124,7 +124,7 @@ def db_clone(
     subset: list[str] = typer.Option(
         [], "--subset", help="TABLE:CONDITION to copy only some rows (tables referencing it follow). Repeatable."
     ),
-    strict: bool = typer.Option(False, "--strict", help="Refuse while any text column has no rule."),
+    strict: bool = typer.Option(False, "--strict", hidden=True, help="The default now; kept for old scripts."),
     salt_file: Path | None = typer.Option(
         None, "--salt-file", help="A file holding the secret salt (default: $SHIPYARD_SANDBOX_SALT)."
     ),
@@ -142,6 +142,8 @@ def db_clone(
     from shipyard.sandbox.db.secrets import production_urls, read_salt
     from shipyard.sandbox.db.urls import redact
 
+    if strict:
+        say("note: --strict is the default now (every column needs a rule or a keep: entry); it will be removed")
     rules = load_rules(rules_file)
     salt = "" if dry_run else read_salt(salt_file)  # a dry run reads only the catalog
 
@@ -155,7 +157,6 @@ def db_clone(
         rules,
         salt,
         subsets=subset,
-        strict=strict,
         dry_run=dry_run,
         production=production_urls(root),
         maintenance_db=maintenance_db,
@@ -169,13 +170,11 @@ def db_clone(
         for table in report.plan.tables:
             print(f"{table.table}" + (f"  (where {table.filter})" if table.filter else ""))
             for column in table.columns:
-                print(f"  {column.name}: {column.rule}" + ("" if column.classified else "  (no rule: kept)"))
+                print(f"  {column.name}: {column.rule}")
     else:
         rows = sum(r.rows for r in report.results)
         where = redact(target)
         say(f"cloned {len(report.results)} tables, {rows} rows in {report.seconds:.1f}s into {where}")
-    if report.plan.unclassified and not as_json:
-        say(f"warning: text columns without a rule (copied as is): {', '.join(report.plan.unclassified)}")
 
 
 def db_synth(

@@ -79,8 +79,7 @@ class CloneReport:
                 }
                 for t in self.plan.tables
             ],
-            "unclassified": self.plan.unclassified,
-            "keptUnclassified": self.plan.kept_unclassified,
+            "kept": self.plan.kept,
             "seconds": round(self.seconds, 3),
         }
 
@@ -124,7 +123,7 @@ def _open_source(source: str, salt: str, snapshot: str | None = None) -> Any:
 
 
 def plan_from_source(
-    source: str, rules: RulesFile, *, subsets: Iterable[str] = (), strict: bool = False, filename: str = "rules file"
+    source: str, rules: RulesFile, *, subsets: Iterable[str] = (), filename: str = "rules file"
 ) -> tuple[Catalog, ClonePlan]:
     """Read the source catalog (read-only) and plan the clone."""
     from psycopg import IsolationLevel
@@ -133,7 +132,7 @@ def plan_from_source(
         conn.isolation_level = IsolationLevel.REPEATABLE_READ
         conn.read_only = True
         catalog = read_catalog(conn)
-    plan = plan_clone(catalog, rules, subsets=parse_subsets(list(subsets), catalog), strict=strict, filename=filename)
+    plan = plan_clone(catalog, rules, subsets=parse_subsets(list(subsets), catalog), filename=filename)
     return catalog, plan
 
 
@@ -249,7 +248,6 @@ def clone(
     salt: str,
     *,
     subsets: Iterable[str] = (),
-    strict: bool = False,
     dry_run: bool = False,
     production: Iterable[tuple[str, str]] = (),
     maintenance_db: str = "postgres",
@@ -267,7 +265,7 @@ def clone(
         check_salt(salt)
     target_db, staging, old = _names(target)
     started = time.perf_counter()
-    _, plan = plan_from_source(source, rules, subsets=subsets, strict=strict, filename=filename)
+    _, plan = plan_from_source(source, rules, subsets=subsets, filename=filename)
     report = CloneReport(source=source, target=target, plan=plan, dry_run=dry_run)
     if dry_run:
         return report
