@@ -17,9 +17,9 @@ import yaml
 
 from shipyard.errors import ShipyardError
 from shipyard.sandbox.db.clone import clone
+from shipyard.sandbox.db.identity import ProductionGuardError
 from shipyard.sandbox.db.masking import session_settings
 from shipyard.sandbox.db.rules import parse_rules
-from shipyard.sandbox.db.urls import ProductionGuardError
 from tests.sandbox_pg import PgServer, pg_server, server_log
 from tests.sandbox_schema import MASKED_TEXT, RULES, populate
 
@@ -227,8 +227,22 @@ def test_a_column_nobody_named_is_refused_whatever_its_type(
             clone(unnamed_source, target, rules, SALT, dry_run=dry_run)
         message = str(refused.value)
         assert "14 column(s) have no rule" in message
-        for column in ("id", "bio", "prefs", "raw", "tags", "doc", "card_number", "last_ip", "avatar", "score",
-                       "seen_at", "ref", "active", "feeling"):  # fmt: skip
+        for column in [
+            "id",
+            "bio",
+            "prefs",
+            "raw",
+            "tags",
+            "doc",
+            "card_number",
+            "last_ip",
+            "avatar",
+            "score",
+            "seen_at",
+            "ref",
+            "active",
+            "feeling",
+        ]:
             assert f"public.profiles.{column} (" in message
         assert "secret_note (" not in message
     names = {n for (n,) in _rows(server.url("postgres"), "SELECT datname FROM pg_database")}
@@ -239,11 +253,13 @@ def test_a_column_nobody_named_is_refused_whatever_its_type(
     assert snippet["keep"] == {"profiles": ["id", "score", "seen_at", "ref", "active", "feeling"]}
     assert snippet["tables"]["profiles"]["bio"] == "hash"
     assert snippet["tables"]["profiles"]["prefs"] == "null"
-    pasted = parse_rules({"keep": snippet["keep"], "tables": {"profiles": {**snippet["tables"]["profiles"],
-                                                                          "secret_note": "null"}}})  # fmt: skip
+    pasted = parse_rules(
+        {"keep": snippet["keep"], "tables": {"profiles": {**snippet["tables"]["profiles"], "secret_note": "null"}}}
+    )
     report = clone(unnamed_source, target, pasted, SALT)
-    assert report.as_json()["kept"] == [f"public.profiles.{c}" for c in ("id", "score", "seen_at", "ref", "active",
-                                                                           "feeling")]  # fmt: skip
+    assert report.as_json()["kept"] == [
+        f"public.profiles.{c}" for c in ("id", "score", "seen_at", "ref", "active", "feeling")
+    ]
     row = _rows(target, "SELECT bio, prefs, tags, card_number, secret_note FROM profiles")[0]
     assert row[0] != "Grew up in Quedlinburg" and row[1:] == (None, None, None, None)
 

@@ -1,4 +1,4 @@
-"""Rules files, the masking SQL for each rule, and the production guard's URL comparison (no database)."""
+"""Rules files, the masking SQL for each rule, and the production guard's spelling comparison (no database)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 
 from shipyard.errors import ShipyardError
 from shipyard.sandbox.db.catalog import Column, quote_ident, quote_literal
+from shipyard.sandbox.db.identity import ProductionGuardError, refuse_by_spelling
 from shipyard.sandbox.db.masking import RuleError, expression
 from shipyard.sandbox.db.rules import Fake, Fixed, Hash, Partial, Shift, parse_rules
-from shipyard.sandbox.db.urls import ProductionGuardError, endpoint, redact, refuse_production, same_database
 
 
 def _col(name: str = "c", typname: str = "text", max_length: int | None = None, not_null: bool = False) -> Column:
@@ -90,34 +90,12 @@ def test_quoting_round_trips_any_name(name: str) -> None:
         assert quote_literal(name)[1:-1].replace("''", "'") == name
 
 
-def test_endpoint_applies_libpq_defaults() -> None:
-    assert endpoint("postgresql://app@db.example.com/shop") == endpoint("postgresql://app@DB.example.com:5432/shop")
-    assert endpoint("postgresql://app@db/shop").port == 5432
-    assert endpoint("host=db port=6432 dbname=shop user=app").port == 6432
-    assert endpoint("postgresql://app@db").dbname == "app"
-
-
-def test_same_database_compares_host_port_and_name() -> None:
-    assert same_database("postgresql://a@127.0.0.1:5432/shop", "postgresql://b@localhost/shop")
-    assert not same_database("postgresql://a@127.0.0.1:5432/shop", "postgresql://a@127.0.0.1:5433/shop")
-    assert not same_database("postgresql://a@127.0.0.1/shop", "postgresql://a@127.0.0.1/sandbox")
-    assert same_database(
-        "postgresql://a@production-db.production.svc.cluster.local/acme",
-        "host=PRODUCTION-DB.production.svc.cluster.local dbname=acme user=x",
-    )
-
-
-def test_refuse_production_names_where_the_url_came_from() -> None:
+def test_refuse_by_spelling_names_where_the_url_came_from() -> None:
     with pytest.raises(ProductionGuardError, match=r"production in shipyard\.yaml"):
-        refuse_production(
+        refuse_by_spelling(
             "postgresql://sb@localhost/acme", [("production in shipyard.yaml", "postgresql://p@127.0.0.1/acme")]
         )
-    refuse_production("postgresql://sb@localhost/sandbox", [("production", "postgresql://p@127.0.0.1/acme")])
-
-
-def test_redact_hides_passwords() -> None:
-    assert redact("postgresql://u:secret@h/db") == "postgresql://u:***@h/db"
-    assert "secret" not in redact("host=h password=secret dbname=db")
+    refuse_by_spelling("postgresql://sb@localhost/sandbox", [("production", "postgresql://p@127.0.0.1/acme")])
 
 
 @given(salt=st.text(min_size=16, max_size=64))

@@ -8,6 +8,12 @@ from typing import Any
 import typer
 
 from shipyard.cli.output import CONFIG_REPO_HELP, emit_json, emit_plan, say
+from shipyard.sandbox.db.identity import Unreachable
+
+_UNREACHABLE_HELP = (
+    "When a production database named in shipyard.yaml cannot be reached to ask which database it is: "
+    "refuse (the default), or compare-urls (compare it with the target by the spelling of the URLs only)."
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -133,14 +139,15 @@ def db_clone(
     ),
     jobs: int = typer.Option(2, "--jobs", min=1, help="Tables copied at once (all from one snapshot)."),
     root: Path = typer.Option(Path(), "--root", help="A folder inside the workspace (for production's URL)."),
+    unreachable: Unreachable = typer.Option(Unreachable.refuse, "--unreachable-production", help=_UNREACHABLE_HELP),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the rules per column and what would be copied."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Copy a PostgreSQL database into the sandbox database, masking it inside PostgreSQL as it streams."""
+    from shipyard.dburl import redact
     from shipyard.sandbox.db.clone import TableResult, clone
     from shipyard.sandbox.db.rules import load_rules
     from shipyard.sandbox.db.secrets import production_urls, read_salt
-    from shipyard.sandbox.db.urls import redact
 
     if strict:
         say("note: --strict is the default now (every column needs a rule or a keep: entry); it will be removed")
@@ -159,6 +166,7 @@ def db_clone(
         subsets=subset,
         dry_run=dry_run,
         production=production_urls(root),
+        unreachable=unreachable,
         maintenance_db=maintenance_db,
         jobs=jobs,
         filename=str(rules_file),
@@ -182,6 +190,7 @@ def db_synth(
     rows: int = typer.Option(..., "--rows", help="Rows per table."),
     seed: int = typer.Option(0, "--seed", help="The same seed (and Faker version) gives the same data."),
     root: Path = typer.Option(Path(), "--root", help="A folder inside the workspace (for production's URL)."),
+    unreachable: Unreachable = typer.Option(Unreachable.refuse, "--unreachable-production", help=_UNREACHABLE_HELP),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the tables, their order and generators."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
@@ -195,6 +204,7 @@ def db_synth(
         seed=seed,
         dry_run=dry_run,
         production=production_urls(root),
+        unreachable=unreachable,
         on_table=None if as_json else lambda table, written: say(f"  {table}: {written} rows"),
     )
     if as_json:

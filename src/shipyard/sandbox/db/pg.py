@@ -7,8 +7,8 @@ import shutil
 import subprocess
 from typing import Any
 
+from shipyard.dburl import redact
 from shipyard.errors import ShipyardError
-from shipyard.sandbox.db.urls import redact
 
 
 def connect(url: str, **options: Any) -> Any:
