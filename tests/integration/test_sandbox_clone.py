@@ -310,6 +310,19 @@ def test_a_failure_half_way_leaves_the_target_as_it_was(server: PgServer, source
     assert not [n for n in names if "shipyard" in n]
 
 
+def test_the_source_is_never_written_even_by_a_subset_condition(server: PgServer, source: str) -> None:
+    before = _rows(source, "SELECT last_value FROM users_id_seq")
+    with pytest.raises(ShipyardError, match="read-only transaction"):
+        clone(
+            source,
+            server.url("sandbox_clone_writes"),
+            parse_rules(yaml.safe_load(RULES)),
+            SALT,
+            subsets=["users:nextval('users_id_seq') > 0"],
+        )
+    assert _rows(source, "SELECT last_value FROM users_id_seq") == before
+
+
 def test_subset_keeps_foreign_keys(server: PgServer, source: str) -> None:
     target = server.url("sandbox_clone_subset")
     report = clone(source, target, parse_rules(yaml.safe_load(RULES)), SALT, subsets=["users:id % 4 = 0"])
