@@ -150,11 +150,11 @@ def _environment_index_map(data: dict[str, Any]) -> dict[int, int | None]:
     given = data.get("environments")
     if merged is None or not isinstance(given, list):
         return {}
-    position = {e.get("name"): i for i, e in enumerate(given) if isinstance(e, dict)}
+    position = {e["name"]: i for i, e in enumerate(given) if isinstance(e, dict) and isinstance(e.get("name"), str)}
     mapping: dict[int, int | None] = {}
     for index, entry in enumerate(merged):
         name = entry.get("name") if isinstance(entry, dict) else None
-        if name in position:
+        if isinstance(name, str) and name in position:
             mapping[index] = position[name]
         elif entry in given:
             mapping[index] = given.index(entry)

@@ -445,7 +445,7 @@ def merge_environments(data: dict[str, Any]) -> list[Any] | None:
     by_name = {env["name"]: dict(env) for env in defaults}
     extra: list[Any] = []
     for entry in given:
-        if isinstance(entry, dict) and entry.get("name") in by_name:
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str) and entry["name"] in by_name:
             base = by_name[entry["name"]]
             if "strategy" in entry:
                 base.pop("strategy")  # a strategy replaces the default one whole, never mixes with it
