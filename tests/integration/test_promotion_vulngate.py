@@ -9,6 +9,7 @@ in tests/standins/harbor.py, which checks every request against Harbor's own API
 from __future__ import annotations
 
 import json
+import re
 import socket
 from pathlib import Path
 from typing import Any
@@ -148,6 +149,34 @@ def test_not_scanned_blocks_never_passes(remote: str, harbor: HarborStandin) -> 
         promote(spec, remote, "uat", NO_TAGS, version=BETA1, approve=True, approver="alice")
     reason = vuln_gate(blocked.value.gates).reason
     assert f"web {digest(f'web@{BETA1}')[:19]} has not been scanned" in reason and "api" not in reason
+    assert read_ledger(remote).moves("uat") == []
+
+
+@pytest.mark.parametrize(
+    ("served", "why"),
+    [
+        # The same finding twice under one key: which severity counts is not defined.
+        (b'{"%s": {"vulnerabilities": [{"id": "CVE-1", "severity": "Critical", "severity": "Low"}]}}', "appears twice"),
+        (b'{"%s": {"severity": "Critical", "vulnerabilities": null}}', "has not been scanned"),
+        (b'{"%s": {"severity": "Critical", "vulnerabilities": []}}', "findings are missing"),
+        (b'{"%s": {"vulnerabilities": [{"id": "CVE-1", "severity": "Severe"}]}}', "not a severity"),
+        (b'{"%s": {"vulnerabilities": [{"id": "CVE-1"}]}}', "missing, not a severity"),
+        (b'{"%s": {"vulnerabilities": [{"id": "CVE-1", "severity": "Low"}]}, "x": 1}', "has not been scanned|MIME"),
+        (b"[]", "expected a JSON object"),
+    ],
+)
+def test_a_report_harbor_serves_that_is_not_understood_blocks(
+    remote: str, harbor: HarborStandin, served: bytes, why: str
+) -> None:
+    spec = harbor_platform(harbor.url)
+    add(spec, remote, BETA1)
+    scanned(harbor, BETA1, {"api": "alpine-310.json"})
+    body = served.replace(b"%s", MIME.encode())
+    harbor.state.vulnerabilities[("services", "web", digest(f"web@{BETA1}"))] = body  # type: ignore[assignment]
+    with pytest.raises(GateRefused) as blocked:
+        promote(spec, remote, "uat", NO_TAGS, version=BETA1, approve=True, approver="alice")
+    reason = vuln_gate(blocked.value.gates).reason
+    assert re.search(why, reason), reason
     assert read_ledger(remote).moves("uat") == []
 
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shipyard.sandbox.db.catalog import Column
-from shipyard.sandbox.db.masking import expression, session_settings
+from shipyard.sandbox.db.masking import expression, startup_options
 from shipyard.sandbox.db.rules import Fake, Hash, Partial
 from tests.sandbox_pg import pg_server
 
@@ -24,9 +24,7 @@ TEXT = st.text(alphabet=st.characters(exclude_categories=["Cs"], exclude_charact
 @pytest.fixture(scope="module")
 def conn() -> Iterator[psycopg.Connection[Any]]:
     url = pg_server().createdb("sandbox_masking")
-    with psycopg.connect(url, autocommit=True) as connection:
-        for name, value in session_settings("property-salt-0123456789").items():
-            connection.execute("SELECT set_config(%s, %s, false)", (name, value))
+    with psycopg.connect(url, autocommit=True, options=startup_options("property-salt-0123456789")) as connection:
         yield connection
 
 

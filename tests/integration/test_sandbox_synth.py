@@ -7,8 +7,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from shipyard.sandbox.db.identity import ProductionGuardError
 from shipyard.sandbox.db.synth import synth
-from shipyard.sandbox.db.urls import ProductionGuardError
 from tests.sandbox_pg import PgServer, pg_server
 from tests.sandbox_schema import SCHEMA
 

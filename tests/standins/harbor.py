@@ -74,7 +74,10 @@ class HarborStandin:
                 status, payload, headers = standin.handle(
                     self.command, parts.path, parse_qs(parts.query), dict(self.headers.items()), body
                 )
-                data = b"" if payload is None else json.dumps(payload).encode()
+                # Bytes go out as they are: a test can serve JSON no encoder writes (duplicate keys).
+                data = (
+                    payload if isinstance(payload, bytes) else b"" if payload is None else json.dumps(payload).encode()
+                )
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))

@@ -8,6 +8,12 @@ import typer
 
 from shipyard.cli import options
 from shipyard.cli.output import Format, chosen, emit, emit_plan, is_machine, json_option, output_option, say
+from shipyard.sandbox.db.identity import Unreachable
+
+_UNREACHABLE_HELP = (
+    "When a production database named in shipyard.yaml cannot be reached to ask which database it is: "
+    "refuse (the default), or compare-urls (compare it with the target by the spelling of the URLs only)."
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -132,7 +138,7 @@ def db_clone(
     subset: list[str] = typer.Option(
         [], "--subset", help="TABLE:CONDITION to copy only some rows (tables referencing it follow). Repeatable."
     ),
-    strict: bool = typer.Option(False, "--strict", help="Refuse while any text column has no rule."),
+    strict: bool = typer.Option(False, "--strict", hidden=True, help="The default now; kept for old scripts."),
     salt_file: Path | None = typer.Option(
         None, "--salt-file", help="A file holding the secret salt (its first line; wins over --salt)."
     ),
@@ -148,18 +154,21 @@ def db_clone(
     ),
     jobs: int = typer.Option(2, "--jobs", min=1, help="Tables copied at once (all from one snapshot)."),
     root: Path = typer.Option(Path(), "--root", help="A folder inside the workspace (for production's URL)."),
+    unreachable: Unreachable = typer.Option(Unreachable.refuse, "--unreachable-production", help=_UNREACHABLE_HELP),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the rules per column and what would be copied."),
     output: Format = output_option(),
     as_json: bool = json_option(),
 ) -> None:
     """Copy a PostgreSQL database into the sandbox database, masking it inside PostgreSQL as it streams."""
     from shipyard.cli.progress import progress_bars, wanted
+    from shipyard.dburl import redact
     from shipyard.sandbox.db.clone import TableResult, clone
     from shipyard.sandbox.db.rules import load_rules
     from shipyard.sandbox.db.secrets import read_salt
-    from shipyard.sandbox.db.urls import redact
 
     fmt = chosen(output, as_json)
+    if strict:
+        say("note: --strict is the default now (every column needs a rule or a keep: entry); it will be removed")
     rules = load_rules(rules_file)
     secret = "" if dry_run else read_salt(salt_file, salt)  # a dry run reads only the catalog
 
@@ -174,9 +183,9 @@ def db_clone(
             rules,
             secret,
             subsets=subset,
-            strict=strict,
             dry_run=dry_run,
             production=_production_urls(root),
+            unreachable=unreachable,
             maintenance_db=maintenance_db,
             jobs=jobs,
             filename=str(rules_file),
@@ -190,13 +199,11 @@ def db_clone(
         for table in report.plan.tables:
             print(f"{table.table}" + (f"  (where {table.filter})" if table.filter else ""))
             for column in table.columns:
-                print(f"  {column.name}: {column.rule}" + ("" if column.classified else "  (no rule: kept)"))
+                print(f"  {column.name}: {column.rule}")
     else:
         rows = sum(r.rows for r in report.results)
         where = redact(target)
         say(f"cloned {len(report.results)} tables, {rows} rows in {report.seconds:.1f}s into {where}")
-    if report.plan.unclassified and not is_machine(fmt):
-        say(f"warning: text columns without a rule (copied as is): {', '.join(report.plan.unclassified)}")
 
 
 def db_synth(
@@ -204,6 +211,7 @@ def db_synth(
     rows: int = typer.Option(..., "--rows", help="Rows per table."),
     seed: int = typer.Option(0, "--seed", help="The same seed (and Faker version) gives the same data."),
     root: Path = typer.Option(Path(), "--root", help="A folder inside the workspace (for production's URL)."),
+    unreachable: Unreachable = typer.Option(Unreachable.refuse, "--unreachable-production", help=_UNREACHABLE_HELP),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the tables, their order and generators."),
     output: Format = output_option(),
     as_json: bool = json_option(),
@@ -218,6 +226,7 @@ def db_synth(
         seed=seed,
         dry_run=dry_run,
         production=_production_urls(root),
+        unreachable=unreachable,
         on_table=None if is_machine(fmt) else lambda table, written: say(f"  {table}: {written} rows"),
     )
     if is_machine(fmt):

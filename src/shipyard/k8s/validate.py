@@ -287,12 +287,15 @@ def check_builds(root: Path, kubectl: str) -> tuple[int, list[Finding], dict[str
 
 def check_policies(root: Path, documents: list[Document]) -> list[Finding]:
     """Shipyard's rules: pinned images once promoted, unique hosts, authorized Kargo-managed
-    Applications, no Secret carrying data."""
+    Applications, no Secret carrying data, no sandbox database that may be production's."""
+    from shipyard.k8s.databases import check_sandbox_databases
+
     return (
         _pinned_images(root, documents)
         + _unique_hosts(documents)
         + _authorized_applications(documents)
         + _no_secret_data(documents)
+        + check_sandbox_databases(documents)
     )
 
 

@@ -118,11 +118,17 @@ class Strategy(SpecModel):
 
 
 def _check_url_has_no_password(url: str) -> str:
+    from shipyard.dburl import ConninfoError, parse_conninfo, redact
+
     parts = urlsplit(url)
-    if parts.password:
-        raise ValueError("a database url must not carry a password; put it in the Secret named by secretRef")
     if not parts.scheme or not (parts.hostname or parts.path):
-        raise ValueError(f"'{url}' is not a URL such as postgresql://host:5432/dbname")
+        raise ValueError(f"'{redact(url)}' is not a URL such as postgresql://host:5432/dbname")
+    try:
+        params = parse_conninfo(url)  # as libpq reads it: a password may also hide in the query string
+    except ConninfoError as exc:
+        raise ValueError(f"'{redact(url)}' cannot be read as libpq reads it: {exc.message}") from None
+    if parts.password or "password" in params:
+        raise ValueError("a database url must not carry a password; put it in the Secret named by secretRef")
     return url
 
 
@@ -536,6 +542,44 @@ def reference_problems(platform: Platform) -> list[tuple[Loc, str]]:
                 f"cluster '{platform.sandbox.cluster}' is not defined; valid: {', '.join(clusters)}",
             )
         )
+    return problems + sandbox_database_problems(platform)
+
+
+def sandbox_database_problems(platform: Platform) -> list[tuple[Loc, str]]:
+    """The sandbox's databases must not be production's, nor the environment's the sandbox mirrors.
+
+    Compared by spelling, as libpq reads the URLs (``shipyard.dburl``): a spec can be checked where no
+    server is reachable. The sandbox commands that write a database also ask the servers themselves.
+    """
+    from shipyard.dburl import ConninfoError, may_be_same
+
+    mirrors = [env for env in platform.environments if env.promotion is PromotionMode.mirror]
+    sources = {"production", *(env.upstream or "production" for env in mirrors)}
+    production: list[tuple[Loc, str, str]] = []
+    sandbox: list[tuple[Loc, str, str]] = [
+        (("sandbox", "database", "url"), "sandbox.database.url", platform.sandbox.database.url)
+    ]
+    for index, env in enumerate(platform.environments):
+        if env.database is None:
+            continue
+        entry = (("environments", index, "database", "url"), f"environments[{env.name}].database.url", env.database.url)
+        if env.name in sources:
+            production.append(entry)
+        if env in mirrors:
+            sandbox.append(entry)
+    if any(url == platform.sandbox.database.url for _, _, url in sandbox[1:]):
+        del sandbox[0]  # the sandbox's database URL defaults to the sandbox environment's: one report is enough
+    problems: list[tuple[Loc, str]] = []
+    for loc, field, url in sandbox:
+        for _, other_field, other in production:
+            try:
+                reason = may_be_same(url, other)
+            except ConninfoError as exc:
+                problems.append((loc, f"cannot tell whether {field} is {other_field}: {exc.message}"))
+                break
+            if reason is not None:
+                problems.append((loc, f"the sandbox's database may be the one of {other_field} ({other}): {reason}"))
+                break
     return problems
 
 
