@@ -48,6 +48,8 @@ LIBRARY_ENV_READERS = {
     "k8s/kubeconfig.py": "KUBECONFIG and the in-cluster service variables: kubectl's own conventions",
     "git/repo.py": "passes the environment on to git",
     "packages/publish.py": "passes the environment on to npm",
+    "dburl.py": "libpq's own PG* variables and service files, to compare URLs as libpq completes them",
+    "sandbox/db/pg.py": "libpq's PGOPTIONS, kept beside the masking key in the start-up options",
     "ci/run/engine.py": "passes the environment on to the steps it runs, as a container's runtime would",
     "demo/context.py": "passes the environment on to the commands it runs",
 }

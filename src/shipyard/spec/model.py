@@ -563,10 +563,10 @@ def sandbox_database_problems(platform: Platform) -> list[tuple[Loc, str]]:
         if env.database is None:
             continue
         entry = (("environments", index, "database", "url"), f"environments[{env.name}].database.url", env.database.url)
-        if env.name in sources:
-            production.append(entry)
         if env in mirrors:
             sandbox.append(entry)
+        elif env.name in sources:  # a mirror of itself is a stage-graph problem, reported by stage_feeds
+            production.append(entry)
     if any(url == platform.sandbox.database.url for _, _, url in sandbox[1:]):
         del sandbox[0]  # the sandbox's database URL defaults to the sandbox environment's: one report is enough
     problems: list[tuple[Loc, str]] = []
