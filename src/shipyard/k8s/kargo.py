@@ -220,19 +220,13 @@ class GitPushConfig(K8sModel):
     target_branch: str
 
 
-class ArgoCDSourceUpdate(K8sModel):
-    """Point an Application's source at the commit just pushed."""
-
-    repo_url: str = Field(alias="repoURL")
-    desired_revision: str
-
-
 class ArgoCDAppUpdate(K8sModel):
-    """One Application ``argocd-update`` syncs."""
+    """One Application ``argocd-update`` syncs. It names no source and no ``desiredRevision``: the
+    Applications track the config repo's shared branch, where an exact desired commit would make the
+    Stage unhealthy as soon as another writer pushes (see ``promotion.steps.ArgoCDUpdateStep``)."""
 
     name: str
     namespace: str
-    sources: list[ArgoCDSourceUpdate]
 
 
 class ArgoCDUpdateConfig(K8sModel):

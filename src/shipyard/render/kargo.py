@@ -47,7 +47,7 @@ from shipyard.k8s.kargo import (
     Warehouse,
     WarehouseSpec,
 )
-from shipyard.promotion.steps import PROMOTION_STEPS, GitCommitStep, Inputs, KustomizeSetImageStep
+from shipyard.promotion.steps import PROMOTION_STEPS, Inputs, KustomizeSetImageStep
 from shipyard.render.common import (
     config_repo_url,
     kargo_project,
@@ -225,7 +225,6 @@ def commit_message(platform: Platform, services: list[str]) -> str:
 def kargo_inputs(platform: Platform, services: list[str]) -> Inputs:
     """The promotion steps' inputs as Kargo expressions: the task's variables, the freight's digests, the
     commit message template and the commit ``git-commit`` outputs."""
-    commit = f"${{{{ task.outputs.{GitCommitStep.alias}.commit }}}}"
     return Inputs(
         repo_url="${{ vars.repoURL }}",
         branch="${{ vars.branch }}",
@@ -240,7 +239,6 @@ def kargo_inputs(platform: Platform, services: list[str]) -> Inputs:
         ),
         message=commit_message(platform, services),
         app="${{ vars.app }}",
-        revision=commit,
     )
 
 

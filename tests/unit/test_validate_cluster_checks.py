@@ -1,0 +1,53 @@
+"""The cross-object checks of ``shipyard validate``: each fires, by name, on a copy of the example config
+repo given the defect it is about, and the example itself passes them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from shipyard.k8s.documents import Finding
+from shipyard.k8s.validate import check_policies, load_documents
+from tests.realparts import REPO_ROOT
+
+GOLDEN = REPO_ROOT / "examples" / "acme" / "gitops-config"
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    """A copy of the example config repo to break."""
+    target = tmp_path / "config"
+    shutil.copytree(GOLDEN, target)
+    return target
+
+
+def errors(tree: Path, check: str) -> list[Finding]:
+    documents, _ = load_documents(tree)
+    return [f for f in check_policies(tree, documents) if f.severity == "error" and f.check == check]
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_the_example_passes_every_cluster_check(tree: Path) -> None:
+    documents, _ = load_documents(tree)
+    assert [f.line() for f in check_policies(tree, documents) if f.severity == "error"] == []
+
+
+def test_a_desired_revision_on_the_shared_branch_is_an_error(tree: Path) -> None:
+    task = tree / "kargo" / "promotions" / "promote.yaml"
+    edit(
+        task,
+        "        namespace: argocd\n",
+        "        namespace: argocd\n        sources:\n        - repoURL: ${{ vars.repoURL }}\n"
+        "          desiredRevision: ${{ task.outputs.commit.commit }}\n",
+    )
+    found = errors(tree, "kargo/shared-branch-health")
+    assert {f.file for f in found} == {"kargo/promotions/promote.yaml"}
+    assert len(found) == 5  # every Stage runs the task
+    assert "Stage preprod" in found[0].message and "branch main" in found[0].message
