@@ -94,7 +94,9 @@ def test_a_secret_store_turns_credentials_into_external_secrets(acme: Path) -> N
     assert "external-secrets.yaml" in files["overlays/production/generated/kustomization.yaml"][0]["resources"]
     git, registry = files["kargo/credentials.yaml"]
     assert git["spec"]["target"]["template"]["metadata"]["labels"] == {"kargo.akuity.io/cred-type": "git"}
-    assert registry["spec"]["target"]["template"]["data"]["repoURL"] == "localhost"
+    # Kargo compares repoURL exactly unless it is a regex: this one names every service repository.
+    data = registry["spec"]["target"]["template"]["data"]
+    assert (data["repoURL"], data["repoURLIsRegex"]) == ("^localhost/services/", "true")
     assert files["jobs/git-credentials.yaml"][0]["spec"]["secretStoreRef"] == {
         "name": "vault",
         "kind": "ClusterSecretStore",

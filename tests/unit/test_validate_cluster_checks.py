@@ -51,3 +51,37 @@ def test_a_desired_revision_on_the_shared_branch_is_an_error(tree: Path) -> None
     assert {f.file for f in found} == {"kargo/promotions/promote.yaml"}
     assert len(found) == 5  # every Stage runs the task
     assert "Stage preprod" in found[0].message and "branch main" in found[0].message
+
+
+def test_a_registry_credential_naming_only_the_host_is_an_error(tmp_path: Path) -> None:
+    from shipyard.render.common import yaml_of
+    from shipyard.render.kargo import credentials
+    from shipyard.spec.model import Platform
+
+    platform = Platform.model_validate(
+        {
+            "org": "acme",
+            "domain": "acme.example.com",
+            "registry": {"url": "harbor.acme.example.com"},
+            "secrets": {"store": "vault"},
+        }
+    )
+    tree = tmp_path / "config"
+    shutil.copytree(GOLDEN, tree)
+    (tree / "kargo" / "credentials.yaml").write_text(yaml_of(*credentials(platform)), encoding="utf-8")
+    assert errors(tree, "kargo/credential-match") == []
+
+    edit(
+        tree / "kargo" / "credentials.yaml",
+        "repoURL: ^harbor\\.acme\\.example\\.com/services/",
+        "repoURL: harbor.acme.example.com",
+    )
+    edit(tree / "kargo" / "credentials.yaml", "        repoURLIsRegex: 'true'\n", "")
+    found = errors(tree, "kargo/credential-match")
+    # Once per repository: the first Warehouse that reads it.
+    assert next((f.file, f.path) for f in found) == (
+        "kargo/warehouses/alpha.yaml",
+        "$.spec.subscriptions[0].image.repoURL",
+    )
+    assert len(found) == 3
+    assert "harbor.acme.example.com/services/" in found[0].message

@@ -145,6 +145,107 @@ def _tracked_branch(application: Document | None, repo_url: Any) -> str | None:
     return None
 
 
+CRED_TYPE = "kargo.akuity.io/cred-type"
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A Kargo repository credential as the tree declares it (a Secret, or the Secret an ExternalSecret makes)."""
+
+    doc: Document
+    cred_type: str
+    repo_url: str
+    is_regex: bool
+
+    def matches(self, url: str) -> bool:
+        """Would Kargo pick this credential for ``url``? A regex is searched in the URL as written and as
+        normalised; a plain ``repoURL`` must equal it once both are normalised."""
+        if self.is_regex:
+            try:
+                pattern = re.compile(self.repo_url)
+            except re.error:
+                return False
+            return bool(pattern.search(url) or pattern.search(_normalised(self.cred_type, url)))
+        return _normalised(self.cred_type, self.repo_url) == _normalised(self.cred_type, url)
+
+
+def _normalised(cred_type: str, url: str) -> str:
+    # Kargo's urls.NormalizeImage lower-cases and drops Docker Hub's host; NormalizeGit drops ".git" and "/".
+    url = url.strip().lower()
+    if cred_type == "git":
+        return url.removesuffix("/").removesuffix(".git")
+    for hub in ("docker.io/library/", "index.docker.io/library/", "docker.io/", "index.docker.io/"):
+        if url.startswith(hub):
+            return url.removeprefix(hub)
+    return url
+
+
+def credentials(documents: list[Document]) -> list[Credential]:
+    """Every credential in the tree: Secrets with Kargo's label and the ExternalSecrets that make them."""
+    found: list[Credential] = []
+    for doc in documents:
+        if doc.kind == "Secret":
+            labels = (doc.data.get("metadata") or {}).get("labels") or {}
+            data = {**(doc.data.get("stringData") or {})}
+        elif doc.kind == "ExternalSecret":
+            template = ((doc.data.get("spec") or {}).get("target") or {}).get("template") or {}
+            labels = (template.get("metadata") or {}).get("labels") or {}
+            data = template.get("data") or {}
+        else:
+            continue
+        cred_type = labels.get(CRED_TYPE)
+        if isinstance(cred_type, str) and isinstance(data.get("repoURL"), str):
+            found.append(Credential(doc, cred_type, data["repoURL"], str(data.get("repoURLIsRegex")) == "true"))
+    return found
+
+
+def credential_match(documents: list[Document]) -> list[Finding]:
+    """``kargo/credential-match``: a repository Kargo reads that none of the tree's credentials of its type
+    would be picked for.
+
+    Kargo v1.11 (``pkg/credentials/kubernetes/database.go``, ``getCredentialsSecret``) lists the Secrets
+    labelled with the credential type and takes the first whose ``repoURL`` equals the repository once both
+    are normalised, or, with ``repoURLIsRegex: "true"``, whose regular expression matches it. A credential
+    naming the registry host never matches ``host/project/service``, so discovery against a private
+    registry fails. Checked only for types the tree declares credentials of (public repositories need none).
+    """
+    creds = credentials(documents)
+    kinds = {c.cred_type for c in creds}
+    wanted: list[tuple[Document, str, str, str]] = []  # (where, JSON path, type, URL)
+    if "image" in kinds:
+        for doc in _by_kind(documents, "Warehouse"):
+            for index, sub in enumerate((doc.data.get("spec") or {}).get("subscriptions") or []):
+                image = sub.get("image") if isinstance(sub, dict) else None
+                if isinstance(image, dict) and isinstance(image.get("repoURL"), str):
+                    wanted.append((doc, f"$.spec.subscriptions[{index}].image.repoURL", "image", image["repoURL"]))
+    if "git" in kinds:
+        tasks = {d.name: d for d in _by_kind(documents, "PromotionTask")}
+        for stage in _by_kind(documents, "Stage"):
+            for item in stage_steps(stage, tasks):
+                url = item.config("repoURL")
+                if item.step.get("uses") in ("git-clone", "git-open-pr") and isinstance(url, str):
+                    wanted.append((item.where, f"{json_path(item.path)}.config.repoURL", "git", url))
+    findings: list[Finding] = []
+    seen: set[tuple[str, str]] = set()
+    for doc, path, cred_type, url in wanted:
+        if (cred_type, url) in seen or any(c.cred_type == cred_type and c.matches(url) for c in creds):
+            continue
+        seen.add((cred_type, url))
+        named = ", ".join(
+            f"{c.doc.name} ({'regex ' if c.is_regex else ''}{c.repo_url})" for c in creds if c.cred_type == cred_type
+        )
+        findings.append(
+            _finding(
+                doc,
+                path,
+                "kargo/credential-match",
+                f"Kargo reads {url} with a {cred_type} credential, but none matches it: {named}; Kargo compares "
+                "repoURL exactly unless repoURLIsRegex is \"true\"",
+            )
+        )
+    return findings
+
+
 def kargo_checks(documents: list[Document]) -> list[Finding]:
     """Every Kargo cross-object check."""
-    return shared_branch_health(documents)
+    return shared_branch_health(documents) + credential_match(documents)

@@ -61,6 +61,7 @@ from shipyard.stages.graph import StageNode, build_graph
 from shipyard.workspace.model import Workspace
 
 PROMOTION_TASK = "promote"
+REGISTRY_CREDENTIAL = "kargo-registry"
 REQUIRES_STABLE_TAG = "shipyard.dev/requires-stable-tag"
 _VERSION = r"\d+\.\d+\.\d+"
 # The tag of each maturity, as the versioning rules write it (the prefix is added per platform).
@@ -106,9 +107,13 @@ def render_kargo(platform: Platform, workspace: Workspace) -> dict[str, str]:
 def credentials(platform: Platform) -> list[ExternalSecret]:
     """Kargo's git (push to the config repo) and registry (read image tags) credentials, from the store.
 
-    Kargo finds credentials by the ``kargo.akuity.io/cred-type`` label and the ``repoURL`` key; the
+    Kargo finds a credential by its ``kargo.akuity.io/cred-type`` label and compares its ``repoURL`` with the
+    repository it reads *exactly* (after normalising), unless ``repoURLIsRegex`` is ``"true"``
+    (``pkg/credentials/kubernetes/database.go``). The Warehouses subscribe to one repository per service, so
+    the registry credential names them all with a regular expression anchored at the services' folder. The
     secret parts come from the store, never from git.
     """
+    registry = {"repoURL": repositories_regex(platform), "repoURLIsRegex": "true"}
     return [
         store_secret(
             platform,
@@ -118,14 +123,19 @@ def credentials(platform: Platform) -> list[ExternalSecret]:
             namespace=kargo_project(platform),
             template=ExternalSecretTemplate(
                 metadata=SecretTemplateMeta(labels={"kargo.akuity.io/cred-type": cred_type}),
-                data={"repoURL": repo_url, "username": "{{ .username }}", "password": "{{ .password }}"},
+                data={**match, "username": "{{ .username }}", "password": "{{ .password }}"},
             ),
         )
-        for name, cred_type, repo_url in (
-            ("kargo-git", "git", config_repo_url(platform)),
-            ("kargo-registry", "image", platform.registry.host),
+        for name, cred_type, match in (
+            ("kargo-git", "git", {"repoURL": config_repo_url(platform)}),
+            (REGISTRY_CREDENTIAL, "image", registry),
         )
     ]
+
+
+def repositories_regex(platform: Platform) -> str:
+    """The regular expression (RE2) of every service image repository: ``^harbor\\.acme\\.example\\.com/services/``."""
+    return "^" + re.escape(platform.registry.repositories) + "/"
 
 
 def tag_regex(platform: Platform, maturity: Maturity) -> str:
