@@ -85,3 +85,24 @@ def test_a_registry_credential_naming_only_the_host_is_an_error(tmp_path: Path) 
     )
     assert len(found) == 3
     assert "harbor.acme.example.com/services/" in found[0].message
+
+
+def test_automatic_freight_without_one_version_criteria_is_an_error(tree: Path) -> None:
+    warehouse = tree / "kargo" / "warehouses" / "alpha.yaml"
+    text = warehouse.read_text(encoding="utf-8")
+    start = text.index("  freightCreationCriteria:")
+    end = text.index("  subscriptions:")
+    warehouse.write_text(text[:start] + text[end:], encoding="utf-8")
+    found = errors(tree, "kargo/one-version-freight")
+    assert [(f.file, f.path) for f in found] == [("kargo/warehouses/alpha.yaml", "$.spec.freightCreationCriteria")]
+    assert "does not compare the tags of" in found[0].message
+
+
+def test_an_image_without_its_origin_in_a_stage_fed_by_two_warehouses_is_an_error(tree: Path) -> None:
+    task = tree / "kargo" / "promotions" / "promote.yaml"
+    task.write_text(
+        task.read_text(encoding="utf-8").replace(", warehouse(ctx.targetFreight.origin.name))", ")"), encoding="utf-8"
+    )
+    found = errors(tree, "kargo/image-origin")
+    # uat, preprod and production take release and hotfix betas; dev and staging only alphas.
+    assert {f.message.split()[1] for f in found} == {"uat", "preprod", "production"}

@@ -68,11 +68,18 @@ class Subscription(K8sModel):
     image: ImageSubscription
 
 
+class FreightCreationCriteria(K8sModel):
+    """An expression over the newest discovered artifacts that must hold for automatic freight (v1.11)."""
+
+    expression: str
+
+
 class WarehouseSpec(K8sModel):
     """Warehouse spec."""
 
     interval: str = "5m0s"
     freight_creation_policy: Literal["Automatic", "Manual"] = "Automatic"
+    freight_creation_criteria: FreightCreationCriteria | None = None
     subscriptions: list[Subscription] = Field(min_length=1)
 
 

@@ -240,12 +240,120 @@ def credential_match(documents: list[Document]) -> list[Finding]:
                 path,
                 "kargo/credential-match",
                 f"Kargo reads {url} with a {cred_type} credential, but none matches it: {named}; Kargo compares "
-                "repoURL exactly unless repoURLIsRegex is \"true\"",
+                'repoURL exactly unless repoURLIsRegex is "true"',
             )
         )
     return findings
 
 
+_TAG_OF = re.compile(r"""imageFrom\(\s*"([^"]+)"\s*\)\.Tag""")
+
+
+def _image_repos(warehouse: Document) -> list[str]:
+    found = []
+    for sub in (warehouse.data.get("spec") or {}).get("subscriptions") or []:
+        image = sub.get("image") if isinstance(sub, dict) else None
+        if isinstance(image, dict) and isinstance(image.get("repoURL"), str):
+            found.append(image["repoURL"])
+    return found
+
+
+def one_version_freight(documents: list[Document]) -> list[Finding]:
+    """``kargo/one-version-freight``: a Warehouse that makes freight automatically from several image
+    subscriptions without criteria that every image carries the same tag.
+
+    Kargo v1.11 (``pkg/controller/warehouses/warehouses.go``) builds automatic freight from the newest
+    discovered image of each subscription, chosen independently, and skips it only when the Warehouse's
+    ``freightCreationCriteria`` expression is false. Without the criteria, freight made in the middle of a
+    release pairs one service's new version with another's previous one, and auto-promotion deploys it.
+    """
+    findings: list[Finding] = []
+    for doc in _by_kind(documents, "Warehouse"):
+        spec = doc.data.get("spec") or {}
+        repos = _image_repos(doc)
+        if spec.get("freightCreationPolicy", "Automatic") != "Automatic" or len(repos) < 2:
+            continue
+        expression = str((spec.get("freightCreationCriteria") or {}).get("expression") or "")
+        compared = set(_TAG_OF.findall(expression))
+        loose = re.search(r"\|\||\bor\b|!=", expression)
+        missing = [r for r in repos if r not in compared]
+        if missing or loose or "==" not in expression:
+            why = f"it does not compare the tags of {', '.join(missing)}" if missing else "it can hold with tags apart"
+            findings.append(
+                _finding(
+                    doc,
+                    "$.spec.freightCreationCriteria",
+                    "kargo/one-version-freight",
+                    f"Warehouse {doc.name} makes freight of each subscription's newest image independently; "
+                    f"its freightCreationCriteria must require one tag for all {len(repos)} images ({why})",
+                )
+            )
+    return findings
+
+
+_IMAGE_FROM = re.compile(r"""imageFrom\(\s*"([^"]+)"\s*(,)?""")
+
+
+def image_origin(documents: list[Document]) -> list[Finding]:
+    """``kargo/image-origin``: ``imageFrom(repo)`` without a Freight origin in a Stage that takes freight
+    from several Warehouses subscribing to that repository.
+
+    Kargo v1.11 (``pkg/expressions/function``, ``imageFrom`` over the promotion's freight requests) refuses
+    to guess which requested origin provides the image and fails the step, so such a promotion never runs.
+    """
+    warehouses = {d.name: set(_image_repos(d)) for d in _by_kind(documents, "Warehouse")}
+    tasks = {d.name: d for d in _by_kind(documents, "PromotionTask")}
+    findings: list[Finding] = []
+    reported: set[tuple[str, str]] = set()
+    for stage in _by_kind(documents, "Stage"):
+        origins = [
+            str((r.get("origin") or {}).get("name"))
+            for r in (stage.data.get("spec") or {}).get("requestedFreight") or []
+            if isinstance(r, dict)
+        ]
+        shared = {
+            repo
+            for repo in set().union(*(warehouses.get(o, set()) for o in origins))
+            if sum(repo in warehouses.get(o, set()) for o in origins) > 1
+        }
+        if not shared:
+            continue
+        steps = stage_steps(stage, tasks)
+        texts = [(item, text) for item in steps for text in _strings(item.step.get("config"))]
+        texts += [(item, value) for item in steps for value in item.variables.values()]
+        for item, text in texts:
+            for repo, has_origin in _IMAGE_FROM.findall(text):
+                if repo in shared and not has_origin and (stage.name, repo) not in reported:
+                    reported.add((stage.name, repo))
+                    findings.append(
+                        _finding(
+                            item.where,
+                            json_path(item.path),
+                            "kargo/image-origin",
+                            f"Stage {stage.name} takes freight from {', '.join(origins)}, which all subscribe to "
+                            f'{repo}: imageFrom("{repo}") needs the origin, e.g. '
+                            "warehouse(ctx.targetFreight.origin.name), or Kargo fails the promotion",
+                        )
+                    )
+    return findings
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+
+
 def kargo_checks(documents: list[Document]) -> list[Finding]:
     """Every Kargo cross-object check."""
-    return shared_branch_health(documents) + credential_match(documents)
+    return (
+        shared_branch_health(documents)
+        + credential_match(documents)
+        + one_version_freight(documents)
+        + image_origin(documents)
+    )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 
 from shipyard.configrepo.location import BRANCH
 from shipyard.k8s.argocd import application_name
@@ -24,6 +25,7 @@ from shipyard.k8s.core import (
     SecretTemplateMeta,
 )
 from shipyard.k8s.kargo import (
+    FreightCreationCriteria,
     FreightOrigin,
     FreightRequest,
     FreightSources,
@@ -74,6 +76,30 @@ TAG_PATTERNS = {
 CONSTRAINTS = {Maturity.alpha: ">=0.0.0-0", Maturity.beta: ">=0.0.0-0", Maturity.stable: ">=0.0.0"}
 
 
+@dataclass(frozen=True)
+class Lane:
+    """A Warehouse: the version tags of one line of work, of which Kargo makes freight of the newest."""
+
+    name: str
+    maturity: Maturity
+    pattern: str
+    """The tags it takes, without the platform's prefix."""
+
+
+# A Warehouse makes freight only of the newest tag each subscription sees (Kargo's SemVer selection), so
+# a hotfix beta of the line in production (v1.2.1-beta.1) would never become freight while the next
+# release's betas (v1.3.0-beta.N) exist. Betas are therefore split into two Warehouses: release lines
+# (X.Y.0, cut from develop) and patch lines (X.Y.Z with Z > 0: hotfixes, and a release cut as a patch).
+LANES = {
+    Maturity.alpha: (Lane("alpha", Maturity.alpha, TAG_PATTERNS[Maturity.alpha]),),
+    Maturity.beta: (
+        Lane("beta", Maturity.beta, r"\d+\.\d+\.0-beta\.\d+"),
+        Lane("hotfix", Maturity.beta, r"\d+\.\d+\.[1-9]\d*-beta\.\d+"),
+    ),
+    Maturity.stable: (Lane("stable", Maturity.stable, TAG_PATTERNS[Maturity.stable]),),
+}
+
+
 def render_kargo(platform: Platform, workspace: Workspace) -> dict[str, str]:
     """``kargo/project.yaml``, ``kargo/warehouses/``, ``kargo/stages/`` and ``kargo/promotions/``."""
     graph = build_graph(platform)
@@ -95,8 +121,10 @@ def render_kargo(platform: Platform, workspace: Workspace) -> dict[str, str]:
         f"kargo/promotions/{PROMOTION_TASK}.yaml": yaml_of(promotion_task(platform, services)),
     }
     if services:
-        for maturity in graph.warehouses:
-            files[f"kargo/warehouses/{maturity.value}.yaml"] = yaml_of(warehouse(platform, maturity, services))
+        # Only Warehouses some Stage takes freight from: freight nobody can take would only confuse.
+        origins = {node.origin for node in graph.stages}
+        for lane in (lane for maturity in Maturity if maturity in origins for lane in LANES[maturity]):
+            files[f"kargo/warehouses/{lane.name}.yaml"] = yaml_of(warehouse(platform, lane, services))
     for node in graph.stages:
         files[f"kargo/stages/{node.name}.yaml"] = yaml_of(stage(platform, node, services))
     if platform.secrets.store:
@@ -138,31 +166,44 @@ def repositories_regex(platform: Platform) -> str:
     return "^" + re.escape(platform.registry.repositories) + "/"
 
 
-def tag_regex(platform: Platform, maturity: Maturity) -> str:
-    """The regular expression of a maturity's version tags, e.g. ``^v\\d+\\.\\d+\\.\\d+-beta\\.\\d+$``."""
-    return f"^{re.escape(platform.versioning.tag_prefix)}{TAG_PATTERNS[maturity]}$"
+def lane_regex(platform: Platform, lane: Lane) -> str:
+    """The regular expression of a Warehouse's tags, e.g. ``^v\\d+\\.\\d+\\.0-beta\\.\\d+$``."""
+    return f"^{re.escape(platform.versioning.tag_prefix)}{lane.pattern}$"
 
 
-def warehouse(platform: Platform, maturity: Maturity, services: list[str]) -> Warehouse:
-    """A Warehouse subscribing to every service's image, taking only tags of one maturity."""
+def one_version_criteria(platform: Platform, services: list[str]) -> FreightCreationCriteria | None:
+    """Kargo makes automatic freight of the newest tag of each subscription, chosen independently
+    (``pkg/controller/warehouses``), so mid-release it would pair one service's new version with another's
+    previous one. The criteria hold only when every service's newest tag is the same version; every version
+    tags every service (unaffected ones are retagged), so each version's freight is made once all are pushed."""
+    if len(services) < 2:
+        return None
+    first, *others = (f'imageFrom("{platform.registry.image(s)}").Tag' for s in services)
+    return FreightCreationCriteria(expression=" and ".join(f"{first} == {other}" for other in others))
+
+
+def warehouse(platform: Platform, lane: Lane, services: list[str]) -> Warehouse:
+    """A Warehouse subscribing to every service's image, taking only the tags of one lane, and making
+    freight only of one version for every service."""
     # Kargo's SemVer selection understands an optional leading "v"; any other prefix sorts by build time.
     semver = platform.versioning.tag_prefix in ("", "v")
     return Warehouse(
-        metadata=ObjectMeta(name=maturity.value, namespace=kargo_project(platform), labels=part_of(platform)),
+        metadata=ObjectMeta(name=lane.name, namespace=kargo_project(platform), labels=part_of(platform)),
         spec=WarehouseSpec(
+            freight_creation_criteria=one_version_criteria(platform, services),
             subscriptions=[
                 Subscription(
                     image=ImageSubscription(
                         repo_url=platform.registry.image(service),
                         image_selection_strategy="SemVer" if semver else "NewestBuild",
-                        constraint=CONSTRAINTS[maturity] if semver else None,
-                        allow_tags_regexes=[tag_regex(platform, maturity)],
+                        constraint=CONSTRAINTS[lane.maturity] if semver else None,
+                        allow_tags_regexes=[lane_regex(platform, lane)],
                         discovery_limit=20,
                         insecure_skip_tls_verify=True if platform.registry.insecure else None,
                     )
                 )
                 for service in services
-            ]
+            ],
         ),
     )
 
@@ -183,7 +224,9 @@ def stage(platform: Platform, node: StageNode, services: list[str]) -> Stage:
             name=node.name, namespace=kargo_project(platform), labels=part_of(platform), annotations=annotations
         ),
         spec=StageSpec(
-            requested_freight=[FreightRequest(origin=FreightOrigin(name=node.origin.value), sources=sources)],
+            requested_freight=[
+                FreightRequest(origin=FreightOrigin(name=lane.name), sources=sources) for lane in LANES[node.origin]
+            ],
             promotion_template=PromotionTemplate(
                 spec=PromotionTemplateSpec(
                     steps=[
@@ -198,9 +241,14 @@ def stage(platform: Platform, node: StageNode, services: list[str]) -> Stage:
     )
 
 
+# The Warehouse of the freight being promoted: a Stage fed by two Warehouses (release and patch betas) holds
+# freight of both, and Kargo's imageFrom() refuses to guess which one a repository's image comes from.
+TARGET_ORIGIN = "warehouse(ctx.targetFreight.origin.name)"
+
+
 def image_expression(platform: Platform, service: str, field: str) -> str:
-    """A Kargo expression of the freight's image of ``service``: its ``Tag`` or ``Digest``."""
-    return f'imageFrom("{platform.registry.image(service)}").{field}'
+    """A Kargo expression of the promoted freight's image of ``service``: its ``Tag`` or ``Digest``."""
+    return f'imageFrom("{platform.registry.image(service)}", {TARGET_ORIGIN}).{field}'
 
 
 def version_expression(platform: Platform, services: list[str], *, stable: bool) -> str:
