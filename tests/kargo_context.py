@@ -63,21 +63,24 @@ def rendered(root: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]], lis
     return task, stages, services, platform.registry.image("")
 
 
-def promote_as_kargo(
-    task: dict[str, Any],
+def _context(
     stage: dict[str, Any],
     freight: dict[str, tuple[str, str]],
     image_base: str,
-    origin: str | None = None,
-) -> list[dict[str, Any]]:
-    """The task's steps as Kargo runs them when ``stage`` takes ``freight`` (service -> tag, digest) from the
-    Warehouse ``origin`` (default: the first the Stage requests): each ``{"uses", "as"?, "config"}`` with every
-    expression of its config evaluated."""
+    origin: str | None,
+    annotations: dict[str, dict[str, str]] | None,
+    actor: str,
+    secrets: dict[str, dict[str, str]] | None,
+) -> tuple[dict[str, Any], dict[str, SimpleNamespace]]:
+    """The names Kargo's expressions see when ``stage`` takes ``freight`` from ``origin``, and the images."""
     requested = [r["origin"]["name"] for r in stage["spec"]["requestedFreight"]]
     origin = origin or requested[0]
     assert origin in requested, f"Stage {stage['metadata']['name']} takes no freight from {origin}"
     images = {
-        f"{image_base}{service}": SimpleNamespace(Tag=tag, Digest=digest) for service, (tag, digest) in freight.items()
+        f"{image_base}{service}": SimpleNamespace(
+            Tag=tag, Digest=digest, Annotations=(annotations or {}).get(service, {})
+        )
+        for service, (tag, digest) in freight.items()
     }
 
     def image_from(repo_url: str, from_origin: str | None = None) -> SimpleNamespace:
@@ -90,13 +93,47 @@ def promote_as_kargo(
     names: dict[str, Any] = {
         "imageFrom": image_from,
         "warehouse": lambda name: name,
+        # secret() of a Secret that is not there is an empty map, as in Kargo.
+        "secret": lambda name: dict((secrets or {}).get(name, {})),
         "ctx": SimpleNamespace(
             stage=stage["metadata"]["name"],
             targetFreight=SimpleNamespace(name=KARGO_FREIGHT, origin=SimpleNamespace(name=origin)),
+            meta=SimpleNamespace(promotion=SimpleNamespace(actor=actor)),
         ),
     }
+    return names, images
+
+
+def stage_checks_as_kargo(
+    stage: dict[str, Any],
+    freight: dict[str, tuple[str, str]],
+    image_base: str,
+    origin: str | None = None,
+    secrets: dict[str, dict[str, str]] | None = None,
+) -> list[dict[str, Any]]:
+    """The steps a Stage runs before its PromotionTask, with every expression of their configs evaluated."""
+    names, _ = _context(stage, freight, image_base, origin, None, "", secrets)
+    steps = stage["spec"]["promotionTemplate"]["spec"]["steps"]
+    return [{**s, "config": _substituted(s.get("config") or {}, names)} for s in steps if "task" not in s]
+
+
+def promote_as_kargo(
+    task: dict[str, Any],
+    stage: dict[str, Any],
+    freight: dict[str, tuple[str, str]],
+    image_base: str,
+    origin: str | None = None,
+    *,
+    annotations: dict[str, dict[str, str]] | None = None,
+    actor: str = "",
+) -> list[dict[str, Any]]:
+    """The task's steps as Kargo runs them when ``stage`` takes ``freight`` (service -> tag, digest) from the
+    Warehouse ``origin`` (default: the first the Stage requests), its images carrying ``annotations`` (service
+    -> OCI annotations) and the promotion made by ``actor`` (Kargo's ``create-actor``, empty for automatic
+    ones): each ``{"uses", "as"?, "config"}`` with every expression of its config evaluated."""
+    names, images = _context(stage, freight, image_base, origin, annotations, actor, None)
     # Task variables take the Stage's values over their defaults, and are evaluated in order.
-    (step,) = stage["spec"]["promotionTemplate"]["spec"]["steps"]
+    (step,) = [s for s in stage["spec"]["promotionTemplate"]["spec"]["steps"] if "task" in s]
     given = {v["name"]: v.get("value") for v in step.get("vars") or []}
     variables: dict[str, str] = {}
     for var in task["spec"]["vars"]:

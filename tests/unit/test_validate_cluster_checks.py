@@ -106,3 +106,14 @@ def test_an_image_without_its_origin_in_a_stage_fed_by_two_warehouses_is_an_erro
     found = errors(tree, "kargo/image-origin")
     # uat, preprod and production take release and hotfix betas; dev and staging only alphas.
     assert {f.message.split()[1] for f in found} == {"uat", "preprod", "production"}
+
+
+def test_a_stage_requiring_the_stable_tag_without_the_registry_checks_is_an_error(tree: Path) -> None:
+    stage = tree / "kargo" / "stages" / "production.yaml"
+    text = stage.read_text(encoding="utf-8")
+    start = text.index("      - uses: http\n")
+    end = text.index("      - task:\n")
+    stage.write_text(text[:start] + text[end:], encoding="utf-8")
+    found = errors(tree, "kargo/stable-tag-enforced")
+    assert [(f.file, f.object) for f in found] == [("kargo/stages/production.yaml", "Stage/production")]
+    assert "harbor.acme.example.com/services/user-service" in found[0].message

@@ -227,6 +227,25 @@ class GitPushConfig(K8sModel):
     target_branch: str
 
 
+class HttpHeader(K8sModel):
+    """A request header of the ``http`` step."""
+
+    name: str
+    value: str
+
+
+class HttpConfig(K8sModel):
+    """``http``: one request, and expressions over its response that pass or fail the step."""
+
+    method: Literal["GET", "HEAD"] = "GET"
+    url: str
+    headers: list[HttpHeader] | None = None
+    insecure_skip_tls_verify: bool | None = Field(default=None, alias="insecureSkipTLSVerify")
+    success_expression: str
+    failure_expression: str
+    error_expression: str | None = None
+
+
 class ArgoCDAppUpdate(K8sModel):
     """One Application ``argocd-update`` syncs. It names no source and no ``desiredRevision``: the
     Applications track the config repo's shared branch, where an exact desired commit would make the

@@ -349,6 +349,55 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(item)
 
 
+REQUIRES_STABLE_TAG = "shipyard.dev/requires-stable-tag"
+
+
+def stable_tag_enforced(documents: list[Document]) -> list[Finding]:
+    """``kargo/stable-tag-enforced``: a Stage marked ``shipyard.dev/requires-stable-tag`` whose promotion can
+    change something before it has checked, for every image, that the release's stable tag names the
+    freight's digest.
+
+    Kargo v1.11 matches freight only by origin Warehouse and upstream Stages; it ignores annotations it
+    does not own, so the mark alone lets a click in Kargo's UI ship a beta never tagged stable. Kargo runs
+    a promotion's steps in order and stops at the first that fails (``pkg/promotion``), so an ``http`` step
+    whose success expression compares the registry's answer with ``imageFrom(repo).Digest``, placed before
+    the first push, enforces the rule.
+    """
+    warehouses = {d.name: _image_repos(d) for d in _by_kind(documents, "Warehouse")}
+    tasks = {d.name: d for d in _by_kind(documents, "PromotionTask")}
+    findings: list[Finding] = []
+    for stage in _by_kind(documents, "Stage"):
+        annotations = (stage.data.get("metadata") or {}).get("annotations") or {}
+        if str(annotations.get(REQUIRES_STABLE_TAG)) != "true":
+            continue
+        repos: list[str] = []
+        for request in (stage.data.get("spec") or {}).get("requestedFreight") or []:
+            for repo in warehouses.get(str(((request or {}).get("origin") or {}).get("name")), []):
+                if repo not in repos:
+                    repos.append(repo)
+        checked: set[str] = set()
+        for item in stage_steps(stage, tasks):
+            if item.step.get("uses") in ("git-push", "git-commit", "argocd-update", "kustomize-set-image"):
+                break
+            success = str(item.config("successExpression") or "")
+            if item.step.get("uses") == "http" and item.config("failureExpression"):
+                checked.update(r for r in repos if f'imageFrom("{r}"' in success and ".Digest" in success)
+        missing = [r for r in repos if r not in checked]
+        if missing:
+            findings.append(
+                _finding(
+                    stage,
+                    "$.spec.promotionTemplate.spec.steps",
+                    "kargo/stable-tag-enforced",
+                    f"Stage {stage.name} takes freight only once its digests carry the release's stable tag, but "
+                    f"nothing before its first change checks that for {', '.join(missing)}: Kargo ignores the "
+                    f"{REQUIRES_STABLE_TAG} annotation; start the promotion with an http step per image that "
+                    "compares the registry's digest of the stable tag with imageFrom(repo).Digest",
+                )
+            )
+    return findings
+
+
 def kargo_checks(documents: list[Document]) -> list[Finding]:
     """Every Kargo cross-object check."""
     return (
@@ -356,4 +405,5 @@ def kargo_checks(documents: list[Document]) -> list[Finding]:
         + credential_match(documents)
         + one_version_freight(documents)
         + image_origin(documents)
+        + stable_tag_enforced(documents)
     )

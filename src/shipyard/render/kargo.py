@@ -1,13 +1,11 @@
-"""Kargo: the stage graph as a Project, its ProjectConfig, a Warehouse per maturity, a Stage per
-promoted environment and the PromotionTask they share.
+"""Kargo: the stage graph as a Project, its ProjectConfig, the Warehouses the Stages take freight from, a
+Stage per promoted environment and the PromotionTask they share.
 
-What Kargo cannot express of the production rule: production takes the freight that passed
-preprod (a Stage source, which Kargo enforces) only once every image digest of that freight also
-carries the release's stable tag. Kargo freight is matched by origin Warehouse, and nothing in a
-Stage or a promotion step can ask whether a digest of one Warehouse's freight has also been tagged
-in another. So the Stage requests beta freight verified in preprod, production is never
-auto-promoted, and the stable-tag condition is checked by ``shipyard promote`` (which reads the same
-stage graph) and marked on the Stage with the ``shipyard.dev/requires-stable-tag`` annotation.
+Production takes the freight that passed preprod (a Stage source, which Kargo enforces) only once every
+image digest of that freight also carries the release's stable tag. Kargo matches freight by origin
+Warehouse only, so production's promotion starts with one ``http`` step per service that asks the
+registry which digest the stable tag names and fails unless it is the freight's: the rule
+``shipyard promote`` checks with ``promotion.gates.stable_tag_gate``.
 """
 
 from __future__ import annotations
@@ -15,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 from shipyard.configrepo.location import BRANCH
 from shipyard.k8s.argocd import application_name
@@ -29,6 +28,8 @@ from shipyard.k8s.kargo import (
     FreightOrigin,
     FreightRequest,
     FreightSources,
+    HttpConfig,
+    HttpHeader,
     ImageSubscription,
     KustomizeImage,
     Project,
@@ -65,6 +66,15 @@ from shipyard.workspace.model import Workspace
 PROMOTION_TASK = "promote"
 REGISTRY_CREDENTIAL = "kargo-registry"
 REQUIRES_STABLE_TAG = "shipyard.dev/requires-stable-tag"
+"""Marks a Stage that takes freight only once its digests carry the release's stable tag; validate checks
+that such a Stage's promotion starts with the registry checks (``kargo/stable-tag-enforced``)."""
+# The manifest types a registry may answer a tag with (an image, or an index of images).
+MANIFEST_TYPES = (
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+)
 _VERSION = r"\d+\.\d+\.\d+"
 # The tag of each maturity, as the versioning rules write it (the prefix is added per platform).
 TAG_PATTERNS = {
@@ -141,7 +151,12 @@ def credentials(platform: Platform) -> list[ExternalSecret]:
     the registry credential names them all with a regular expression anchored at the services' folder. The
     secret parts come from the store, never from git.
     """
-    registry = {"repoURL": repositories_regex(platform), "repoURLIsRegex": "true"}
+    registry = {
+        "repoURL": repositories_regex(platform),
+        "repoURLIsRegex": "true",
+        # The header production's stable-tag checks send (an ExternalSecret template can base64, Kargo cannot).
+        "authorization": 'Basic {{ printf "%s:%s" .username .password | b64enc }}',
+    }
     return [
         store_secret(
             platform,
@@ -212,6 +227,7 @@ def stage(platform: Platform, node: StageNode, services: list[str]) -> Stage:
     """The Stage of one environment: where its freight comes from and how it is promoted."""
     sources = FreightSources(direct=True) if node.upstream is None else FreightSources(stages=[node.upstream])
     annotations = {REQUIRES_STABLE_TAG: "true"} if node.requires_stable_tag else None
+    checks = stable_checks(platform, services, node) if node.requires_stable_tag else []
     task_vars = [
         Var(name="overlay", value=node.name),
         Var(name="app", value=application_name(platform.org, node.name)),
@@ -229,12 +245,7 @@ def stage(platform: Platform, node: StageNode, services: list[str]) -> Stage:
             ],
             promotion_template=PromotionTemplate(
                 spec=PromotionTemplateSpec(
-                    steps=[
-                        PromotionStep(
-                            task=TaskRef(name=PROMOTION_TASK),
-                            vars=task_vars,
-                        )
-                    ]
+                    steps=[*checks, PromotionStep(task=TaskRef(name=PROMOTION_TASK), vars=task_vars)]
                 )
             ),
         ),
@@ -246,6 +257,70 @@ def stage(platform: Platform, node: StageNode, services: list[str]) -> Stage:
 TARGET_ORIGIN = "warehouse(ctx.targetFreight.origin.name)"
 
 
+def stable_checks(platform: Platform, services: list[str], node: StageNode) -> list[PromotionStep]:
+    """One ``http`` step per service, before anything is changed: the registry's digest of the release's
+    stable tag must be the freight's digest, else the promotion fails (``stable_tag_gate``, on a cluster).
+
+    Harbor answers its artifact API (``GET /api/v2.0/projects/{project}/repositories/{repo}/artifacts/{tag}``,
+    the artifact's ``digest``); another registry the distribution API (``HEAD /v2/{name}/manifests/{tag}``,
+    the ``Docker-Content-Digest`` header). Anything but that digest fails at once (no tag yet, another
+    digest, no access), so a click in Kargo's UI cannot ship a beta that was never tagged stable. The
+    credential is ``kargo-registry``'s ``authorization`` key (``Basic`` and base64 of user:password).
+    """
+    registry = platform.registry
+    steps = []
+    for service in services:
+        tag = stable_tag_expression(platform, service)
+        digest = f"${{{{ {image_expression(platform, service, 'Digest')} }}}}"
+        scheme = "http" if registry.insecure and registry.kind != "harbor" else "https"
+        if registry.kind == "harbor":
+            url = (
+                f"https://{registry.host}/api/v2.0/projects/{registry.projects.services}/repositories/{service}"
+                f"/artifacts/${{{{ {tag} }}}}"
+            )
+            method: Literal["GET", "HEAD"] = "GET"
+            found = "response.body?.digest"
+            accept = "application/json"
+        else:
+            url = f"{scheme}://{registry.host}/v2/{registry.projects.services}/{service}/manifests/${{{{ {tag} }}}}"
+            method = "HEAD"
+            found = 'response.header("Docker-Content-Digest")'
+            accept = ", ".join(MANIFEST_TYPES)
+        passed = f'response.status == 200 && {found} == "{digest}"'
+        steps.append(
+            PromotionStep(
+                uses="http",
+                as_=f"stable-tag-{service}",
+                config=HttpConfig(
+                    method=method,
+                    url=url,
+                    headers=[
+                        HttpHeader(name="Accept", value=accept),
+                        HttpHeader(
+                            name="Authorization", value=f"${{{{ secret('{REGISTRY_CREDENTIAL}').authorization }}}}"
+                        ),
+                    ],
+                    insecure_skip_tls_verify=True if registry.insecure else None,
+                    success_expression=passed,
+                    failure_expression=f"!({passed})",
+                    # Parenthesised: Kargo strips the quotes of a config value that starts and ends with one.
+                    error_expression=(
+                        f"(\"{node.name} takes {service} only once its digest {digest} carries the release's "
+                        f'stable tag ${{{{ {tag} }}}}; that tag names " + ({found} ?? "nothing") + ")")'
+                    ),
+                ).to_dict(),
+            )
+        )
+    return steps
+
+
+def stable_tag_expression(platform: Platform, service: str) -> str:
+    """A Kargo expression of the release's stable tag (``<prefix>X.Y.Z`` of the freight's ``<prefix>X.Y.Z-beta.N``)."""
+    prefix = json.dumps(platform.versioning.tag_prefix)
+    tag = image_expression(platform, service, "Tag")
+    return f'{prefix} + split(trimPrefix({tag}, {prefix}), "-")[0]'
+
+
 def image_expression(platform: Platform, service: str, field: str) -> str:
     """A Kargo expression of the promoted freight's image of ``service``: its ``Tag`` or ``Digest``."""
     return f'imageFrom("{platform.registry.image(service)}", {TARGET_ORIGIN}).{field}'
@@ -255,11 +330,9 @@ def version_expression(platform: Platform, services: list[str], *, stable: bool)
     """The version a promotion records: the freight's tag (its first service's by name; a freight's images share
     their version tag), or for a stage that takes only stable versions the release's stable tag
     (``<prefix>X.Y.Z`` of ``<prefix>X.Y.Z-beta.N``)."""
-    tag = image_expression(platform, min(services), "Tag")
     if not stable:
-        return f"${{{{ {tag} }}}}"
-    prefix = json.dumps(platform.versioning.tag_prefix)
-    return f'${{{{ {prefix} + split(trimPrefix({tag}, {prefix}), "-")[0] }}}}'
+        return f"${{{{ {image_expression(platform, min(services), 'Tag')} }}}}"
+    return f"${{{{ {stable_tag_expression(platform, min(services))} }}}}"
 
 
 def commit_message(platform: Platform, services: list[str]) -> str:
