@@ -3,7 +3,7 @@ expressions evaluated as Kargo evaluates them when a Stage takes a freight.
 
 The expressions are run by ``tests/exprlang.py`` (the expr-lang subset render writes) over a namespace that
 plays Kargo's promotion context: ``ctx``, ``vars``, ``imageFrom`` and ``warehouse`` of the freight, and the
-builtins ``split`` and ``trimPrefix``. What Kargo's steps output is played too: ``kustomize-set-image``'s
+builtins ``split``, ``trimPrefix`` and ``hasPrefix``. What Kargo's steps output is played too: ``kustomize-set-image``'s
 commit message summary, ``git-commit``'s commit.
 """
 
@@ -32,7 +32,12 @@ def _trim_prefix(text: str, prefix: str) -> str:
 
 def substitute(template: str, names: dict[str, Any]) -> str:
     """Replace every ``${{ expr }}`` of ``template`` with its value, as Kargo does at promotion time."""
-    scope = {"split": lambda text, sep: text.split(sep), "trimPrefix": _trim_prefix, **names}
+    scope = {
+        "split": lambda text, sep: text.split(sep),
+        "trimPrefix": _trim_prefix,
+        "hasPrefix": lambda text, prefix: text.startswith(prefix),
+        **names,
+    }
     value = evaluate_template(template, scope)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))

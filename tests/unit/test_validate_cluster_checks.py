@@ -117,3 +117,14 @@ def test_a_stage_requiring_the_stable_tag_without_the_registry_checks_is_an_erro
     found = errors(tree, "kargo/stable-tag-enforced")
     assert [(f.file, f.object) for f in found] == [("kargo/stages/production.yaml", "Stage/production")]
     assert "harbor.acme.example.com/services/user-service" in found[0].message
+
+
+def test_a_promotion_commit_without_the_trace_trailers_is_an_error(tree: Path) -> None:
+    task = tree / "kargo" / "promotions" / "promote.yaml"
+    text = task.read_text(encoding="utf-8")
+    start = text.index("Shipyard-Stage: ${{ ctx.stage }}") + len("Shipyard-Stage: ${{ ctx.stage }}")
+    end = text.index("\n", start)
+    task.write_text(text[:start] + text[end:], encoding="utf-8")
+    found = errors(tree, "kargo/commit-trailers")
+    assert [(f.file, f.path) for f in found] == [("kargo/promotions/promote.yaml", "$.spec.steps[2].config.message")]
+    assert "Shipyard-Source-Commit, Shipyard-PR, Shipyard-Approved-By" in found[0].message

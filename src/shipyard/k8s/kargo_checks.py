@@ -398,6 +398,60 @@ def stable_tag_enforced(documents: list[Document]) -> list[Finding]:
     return findings
 
 
+TRACE_TRAILERS = (
+    "Shipyard-Freight",
+    "Shipyard-Version",
+    "Shipyard-Stage",
+    "Shipyard-Source-Commit",
+    "Shipyard-PR",
+    "Shipyard-Approved-By",
+)
+
+
+def commit_trailers(documents: list[Document]) -> list[Finding]:
+    """``kargo/commit-trailers``: a promotion whose ``git-commit`` message lacks the trailers ``shipyard
+    status`` and ``trace`` read: the freight, version, stage, source commit, PR and approver, and a
+    ``Shipyard-Service``/``Shipyard-Digest`` pair for every image its ``kustomize-set-image`` sets.
+
+    Kargo v1.11's ``git-commit`` (``pkg/promotion/runner/builtin/git_commiter.go``) commits the message as
+    given, so whatever the template leaves out is lost for the config repo's history; the source commit and
+    PR come from the images' OCI annotations on the Freight, the approver from ``ctx.meta.promotion.actor``.
+    """
+    tasks = {d.name: d for d in _by_kind(documents, "PromotionTask")}
+    findings: list[Finding] = []
+    reported: set[tuple[str, int]] = set()
+    for stage in _by_kind(documents, "Stage"):
+        steps = stage_steps(stage, tasks)
+        images = [
+            str(image.get("image"))
+            for item in steps
+            if item.step.get("uses") == "kustomize-set-image"
+            for image in item.config("images") or []
+            if isinstance(image, dict)
+        ]
+        for item in steps:
+            if item.step.get("uses") != "git-commit" or (item.where.file, item.where.index) in reported:
+                continue
+            message = str(item.config("message") or "")
+            missing = [t for t in TRACE_TRAILERS if f"{t}: " not in message]
+            services = {m.group(1) for m in re.finditer(r"^Shipyard-Service: (\S+)$", message, re.MULTILINE)}
+            missing += [f"Shipyard-Service of {i}" for i in images if i.rsplit("/", 1)[-1] not in services]
+            if "Shipyard-Digest: " not in message and images:
+                missing.append("Shipyard-Digest")
+            if missing:
+                reported.add((item.where.file, item.where.index))
+                findings.append(
+                    _finding(
+                        item.where,
+                        f"{json_path(item.path)}.config.message",
+                        "kargo/commit-trailers",
+                        f"Stage {stage.name}'s promotion commits without {', '.join(missing)}: shipyard status and "
+                        "trace read the config repo's history by these trailers",
+                    )
+                )
+    return findings
+
+
 def kargo_checks(documents: list[Document]) -> list[Finding]:
     """Every Kargo cross-object check."""
     return (
@@ -406,4 +460,5 @@ def kargo_checks(documents: list[Document]) -> list[Finding]:
         + one_version_freight(documents)
         + image_origin(documents)
         + stable_tag_enforced(documents)
+        + commit_trailers(documents)
     )

@@ -51,6 +51,9 @@ from shipyard.k8s.kargo import (
     WarehouseSpec,
 )
 from shipyard.promotion.steps import PROMOTION_STEPS, Inputs, KustomizeSetImageStep
+from shipyard.registry.build import PULL_REQUEST as PR_ANNOTATION
+from shipyard.registry.build import REVISION as REVISION_ANNOTATION
+from shipyard.registry.build import VERSION as VERSION_ANNOTATION
 from shipyard.render.common import (
     config_repo_url,
     kargo_project,
@@ -335,14 +338,47 @@ def version_expression(platform: Platform, services: list[str], *, stable: bool)
     return f"${{{{ {stable_tag_expression(platform, min(services))} }}}}"
 
 
+def provenance_expression(platform: Platform, services: list[str]) -> str:
+    """A Kargo expression of the ``Shipyard-Source-Commit`` and ``Shipyard-PR`` trailer lines (each led by a
+    newline, absent when unknown), read from the OCI annotations Kargo copies from each image into its
+    Freight. They come from the first service (by name) whose image was built for the freight's version:
+    a service that version did not change keeps an older build, retagged, whose annotations name that build.
+    Empty when no image was built for it, as the local executor writes no such trailer without a source."""
+
+    def line(image: str, trailer: str, annotation: str) -> str:
+        value = f'{image}.Annotations["{annotation}"]'
+        return f'({value} != nil ? "\\n{trailer}: " + {value} : "")'
+
+    chosen = '""'
+    for service in sorted(services, reverse=True):
+        image = f'imageFrom("{platform.registry.image(service)}", {TARGET_ORIGIN})'
+        built = f'{image}.Annotations["{VERSION_ANNOTATION}"] == {image}.Tag'
+        commit = line(image, "Shipyard-Source-Commit", REVISION_ANNOTATION)
+        chosen = f"{built} ? {commit} + {line(image, 'Shipyard-PR', PR_ANNOTATION)} : {chosen}"
+    return chosen
+
+
+# Kargo records who asked for a promotion as "email:...", "subject:..." (people) or "controller:..." and
+# nothing (automatic promotions); the approver is a person.
+APPROVER_EXPRESSION = (
+    'ctx.meta.promotion.actor != "" && !hasPrefix(ctx.meta.promotion.actor, "controller:") ? '
+    '"\\nShipyard-Approved-By: " + trimPrefix(trimPrefix(ctx.meta.promotion.actor, "email:"), "subject:") : ""'
+)
+
+
 def commit_message(platform: Platform, services: list[str]) -> str:
     """The git-commit step's message: kustomize-set-image's summary, then the trailers ``shipyard promote``
-    writes (freight, version, stage, and a service and digest pair per image), so ``shipyard status`` and
-    ``trace`` read the promotions Kargo makes like their own."""
+    writes, in its order (freight, version, stage, source commit and PR from the images' annotations, the
+    approver from Kargo's promotion actor, and a service and digest pair per image), so ``shipyard status``
+    and ``trace`` read the promotions Kargo makes like their own."""
+    stage_line = "Shipyard-Stage: ${{ ctx.stage }}"
+    if services:
+        stage_line += f"${{{{ {provenance_expression(platform, services)} }}}}"
+    stage_line += f"${{{{ {APPROVER_EXPRESSION} }}}}"
     trailers = [
         "Shipyard-Freight: ${{ ctx.targetFreight.name }}",
         "Shipyard-Version: ${{ vars.version }}",
-        "Shipyard-Stage: ${{ ctx.stage }}",
+        stage_line,
     ]
     for service in sorted(services):
         trailers += [
