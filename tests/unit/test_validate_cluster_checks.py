@@ -128,3 +128,64 @@ def test_a_promotion_commit_without_the_trace_trailers_is_an_error(tree: Path) -
     found = errors(tree, "kargo/commit-trailers")
     assert [(f.file, f.path) for f in found] == [("kargo/promotions/promote.yaml", "$.spec.steps[2].config.message")]
     assert "Shipyard-Source-Commit, Shipyard-PR, Shipyard-Approved-By" in found[0].message
+
+
+def test_an_application_of_custom_kinds_without_skip_dry_run_is_an_error(tree: Path) -> None:
+    edit(tree / "argocd/applications/kargo.yaml", "    - SkipDryRunOnMissingResource=true\n", "")
+    found = errors(tree, "argocd/bootstrap-order")
+    assert [(f.file, f.path) for f in found] == [("argocd/applications/kargo.yaml", "$.spec.syncPolicy.syncOptions")]
+    assert "kargo.akuity.io/Warehouse" in found[0].message
+    # The other remedy: Argo CD told how to assess an Application's health.
+    (tree / "argocd-cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: argocd-cm\ndata:\n"
+        "  resource.customizations.health.argoproj.io_Application: |\n    hs = {}\n    return hs\n",
+        encoding="utf-8",
+    )
+    assert errors(tree, "argocd/bootstrap-order") == []
+
+
+def test_kargo_without_cert_manager_is_an_error(tree: Path) -> None:
+    (tree / "bootstrap" / "cert-manager.yaml").unlink()
+    found = errors(tree, "kargo/webhook-certs")
+    assert [f.file for f in found] == ["bootstrap/kargo.yaml"]
+    assert "webhooksServer.tls.selfSignedCert" in found[0].message
+
+
+def test_kargo_nobody_can_sign_in_to_is_an_error(tree: Path) -> None:
+    edit(
+        tree / "bootstrap" / "kargo.yaml",
+        "          adminAccount:\n            enabled: true\n",
+        "          adminAccount:\n            enabled: false\n",
+    )
+    found = errors(tree, "kargo/login")
+    assert [f.file for f in found] == ["bootstrap/kargo.yaml"]
+    assert "nobody can sign in" in found[0].message
+    edit(tree / "bootstrap" / "kargo.yaml", "            enabled: false\n", "            enabled: true\n")
+    edit(tree / "bootstrap" / "kargo.yaml", "          secret:\n            name: kargo-api-admin\n", "")
+    assert "without a password hash" in errors(tree, "kargo/login")[0].message
+
+
+def test_the_auth_section_renders_the_kargo_login(tmp_path: Path) -> None:
+    from shipyard.errors import ShipyardError
+    from shipyard.render.bootstrap import kargo_values
+    from shipyard.spec.loader import parse_spec
+
+    base = (
+        "apiVersion: shipyard.dev/v1alpha1\nkind: Platform\norg: acme\ndomain: acme.example.com\nregistry: {url: h}\n"
+    )
+    assert kargo_values(parse_spec(base))["api"]["adminAccount"] == {"enabled": True}
+    with_oidc = parse_spec(
+        base + "auth:\n  oidc: {issuerUrl: 'https://login.acme.example.com', clientId: kargo, admins: [a@acme.io]}\n"
+    )
+    api = kargo_values(with_oidc)["api"]
+    assert api["adminAccount"] == {"enabled": False} and "secret" not in api
+    assert api["oidc"] == {
+        "enabled": True,
+        "issuerURL": "https://login.acme.example.com",
+        "clientID": "kargo",
+        "admins": {"claims": {"email": ["a@acme.io"]}},
+    }
+    with pytest.raises(ShipyardError, match="nobody could sign in"):
+        parse_spec(base + "auth: {admin: false}\n")
+    with pytest.raises(ShipyardError, match="https URL"):
+        parse_spec(base + "auth:\n  oidc: {issuerUrl: 'http://login', clientId: kargo}\n")

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from shipyard.k8s.argocd_checks import argocd_checks
 from shipyard.k8s.documents import Document, Finding, Report, json_path, kargo_steps
 from shipyard.k8s.kargo_checks import kargo_checks
 from shipyard.k8s.schemas import BuiltinSchemas, SchemaSet, errors_of, metadata_errors
@@ -202,6 +203,7 @@ def check_policies(root: Path, documents: list[Document]) -> list[Finding]:
         + _authorized_applications(documents)
         + _no_secret_data(documents)
         + kargo_checks(documents)
+        + argocd_checks(documents)
     )
 
 
