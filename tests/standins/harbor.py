@@ -32,6 +32,8 @@ class HarborState:
     retentions: dict[int, dict[str, Any]] = field(default_factory=dict)
     robots: dict[int, dict[str, Any]] = field(default_factory=dict)
     vulnerabilities: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    artifacts: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    """(project, repository, tag or digest) -> the artifact's digest."""
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
 
@@ -257,6 +259,13 @@ class HarborStandin:
         return 200, None, {}
 
     # artifacts
+    def op_getArtifact(self, params: dict[str, str], query: dict[str, list[str]], body: Any) -> Reply:
+        key = (params["project_name"], unquote(params["repository_name"]), params["reference"])
+        digest = self.state.artifacts.get(key)
+        if digest is None:
+            return self._missing("artifact")
+        return 200, {"digest": digest, "media_type": "application/vnd.oci.image.manifest.v1+json"}, {}
+
     def op_getVulnerabilitiesAddition(self, params: dict[str, str], query: dict[str, list[str]], body: Any) -> Reply:
         key = (params["project_name"], unquote(params["repository_name"]), params["reference"])
         return 200, self.state.vulnerabilities.get(key, {}), {}
