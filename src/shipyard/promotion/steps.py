@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
 from shipyard.configrepo.location import REMOTE
-from shipyard.configrepo.promotable import KUSTOMIZATION, overlay_dir, set_images
+from shipyard.configrepo.promotable import KUSTOMIZATION, promotable_dir, promotable_path, set_images
 from shipyard.git import ATTEMPTS, Git, PushRejected, back_off, checkout_tip, outpushed
 from shipyard.k8s.argocd import ARGOCD_NAMESPACE
 from shipyard.k8s.base import K8sModel
@@ -58,8 +58,8 @@ class Inputs:
     """Every image the freight moves, by digest, sorted by service."""
     message: str
     """The commit message, trailers included."""
-    app: str
-    """The Argo CD Application that deploys the stage."""
+    apps: tuple[str, ...]
+    """The Argo CD Applications that deploy the stage: one per service the freight moves."""
     revision: str = ""
     """The commit ``argocd-update`` points the Application at: ``git-commit``'s output."""
 
@@ -134,23 +134,23 @@ class GitCloneStep(Step[GitCloneConfig]):
 
 
 class KustomizeSetImageStep(Step[KustomizeSetImageConfig]):
-    """``kustomize-set-image``: pin the freight's digests in the stage's promotable kustomization."""
+    """``kustomize-set-image``: pin the freight's digests in the stage's promotable Component."""
 
     uses = "kustomize-set-image"
     alias = "update-images"
     retried = True
 
     def config(self, inputs: Inputs) -> KustomizeSetImageConfig:
-        """The stage's overlay folder and the images, by digest."""
+        """The stage's promotable folder and the images, by digest."""
         return KustomizeSetImageConfig(
-            path=f"{inputs.checkout}/{overlay_dir(inputs.overlay)}", images=list(inputs.images)
+            path=f"{inputs.checkout}/{promotable_dir(inputs.overlay)}", images=list(inputs.images)
         )
 
     def perform(self, config: KustomizeSetImageConfig, ctx: StepContext) -> str:
         """Edit the kustomization in place (comments and layout kept); create it when it is missing."""
         folder = Path(config.path)
-        changed = set_images(folder / KUSTOMIZATION, folder.name, {i.image: i.digest for i in config.images})
-        where = f"{overlay_dir(folder.name)}/{KUSTOMIZATION}"
+        changed = set_images(folder / KUSTOMIZATION, {i.image: i.digest for i in config.images})
+        where = promotable_path(folder.parent.name)
         if not changed:
             return f"{where} already pins these digests"
         return f"pinned {len(config.images)} image(s) by digest in {where}"
@@ -197,29 +197,31 @@ class GitPushStep(Step[GitPushConfig]):
 
 
 class ArgoCDUpdateStep(Step[ArgoCDUpdateConfig]):
-    """``argocd-update``: point the stage's Application at the pushed commit and sync it."""
+    """``argocd-update``: sync every Application of the stage to the pushed commit. Kargo refuses (and fails the
+    promotion on) an Application named here that lacks its ``authorized-stage`` annotation, so none is skipped."""
 
     uses = "argocd-update"
 
     def config(self, inputs: Inputs) -> ArgoCDUpdateConfig:
-        """The Application and the revision of the config repo it should deploy."""
+        """The Applications and the revision of the config repo they should deploy."""
         return ArgoCDUpdateConfig(
             apps=[
                 ArgoCDAppUpdate(
-                    name=inputs.app,
+                    name=app,
                     namespace=ARGOCD_NAMESPACE,
                     sources=[ArgoCDSourceUpdate(repo_url=inputs.repo_url, desired_revision=inputs.revision)],
                 )
+                for app in inputs.apps
             ]
         )
 
     def perform(self, config: ArgoCDUpdateConfig, ctx: StepContext) -> str:
         """Nothing to call: no Argo CD runs here. Say so, and what a cluster's Argo CD would deploy."""
-        (app,) = config.apps
-        (source,) = app.sources
+        names = [app.name for app in config.apps]
+        revision = config.apps[0].sources[0].desired_revision
         return (
-            f"no Argo CD here, nothing synced: on a cluster Application {app.name} deploys "
-            f"{source.desired_revision[:12]}, which the config repo's branch now holds"
+            f"no Argo CD here, nothing synced: on a cluster the Applications {', '.join(names)} deploy "
+            f"{revision[:12]}, which the config repo's branch now holds"
         )
 
 
