@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "rollback": "shipyard.cli.promote_cmd",
     "status": "shipyard.cli.status_cmd",
     "trace": "shipyard.cli.status_cmd",
+    "approvals": "shipyard.cli.approvals_cmd",
     "preview": "shipyard.cli.preview_cmd",
     "sandbox": "shipyard.cli.sandbox_cmd",
 }

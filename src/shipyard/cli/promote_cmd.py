@@ -12,6 +12,7 @@ from shipyard.cli.output import Format, chosen, emit, exit_with, is_machine, jso
 
 if TYPE_CHECKING:
     from shipyard.promotion.executor import Outcome
+    from shipyard.promotion.gates import GateRefused
 
 
 def register(app: typer.Typer) -> None:
@@ -25,8 +26,12 @@ def promote(
     freight: str | None = typer.Option(None, "--freight", help="The freight id (or a unique prefix)."),
     version: str | None = typer.Option(None, "--version", help="The freight's version."),
     auto: bool = typer.Option(False, "--auto", help="Promote new freight into every auto stage whose upstream has it."),
-    approve: bool = typer.Option(False, "--approve", help="Approve a manual stage (records who approved)."),
+    approve: bool = typer.Option(
+        False, "--approve", help="Approve a manual stage: your approval is recorded, then counted with the others."
+    ),
     approver: str | None = options.APPROVER,
+    comment: str | None = typer.Option(None, "--comment", help="A comment recorded with your approval."),
+    app_repo: Path | None = options.APP_REPO,
     config_repo: str | None = options.CONFIG_REPO,
     root: Path = typer.Option(Path(), "--root", help="A folder inside the workspace."),
     harbor_username: str | None = options.HARBOR_USERNAME,
@@ -39,13 +44,16 @@ def promote(
 ) -> None:
     """Promote freight into a stage after its gates (maturity, upstream, stable tag, approval, vulnerabilities).
 
-    Exit 1 if refused. Manual stages re-read Harbor's vulnerability reports (with the Harbor credentials).
+    Exit 1 if refused. With people listed in shipyard.yaml, --approve records your approval first, and the
+    promotion follows once the stage's required approvals are in. Manual stages re-read Harbor's
+    vulnerability reports (with the Harbor credentials).
     """
     from shipyard.cli.context import load_context
     from shipyard.errors import ShipyardError
-    from shipyard.promotion.executor import approver_name, promote_auto
     from shipyard.promotion.executor import promote as run_promote
+    from shipyard.promotion.executor import promote_auto
     from shipyard.promotion.gates import GateRefused
+    from shipyard.promotion.people import Directory, approver_text, git_identity
 
     fmt = chosen(output, as_json)
     if auto == (to is not None):
@@ -67,18 +75,14 @@ def promote(
             freight=freight,
             version=version,
             approve=approve,
-            approver=approver_name(root, approver) if approve else None,
+            approver=approver_text(Directory.of(ctx.platform), approver, git_identity(root)) if approve else None,
+            comment=comment,
             dry_run=dry_run,
             harbor_credentials=options.harbor_credentials(harbor_username, harbor_password),
+            app_repo=app_repo if app_repo is not None else ctx.root,
         )
     except GateRefused as refused:
-        if is_machine(fmt):
-            emit(refused.to_json(), fmt)
-        else:
-            for gate in refused.gates:
-                say(f"  {'ok ' if gate.passed else 'NO '} {gate.name}: {gate.reason}")
-            say(f"refused: promotion to {to} did not happen")
-        exit_with(1)
+        report_refusal(refused, fmt, f"promotion to {to} did not happen")
         return
     finally:
         ctx.close()
@@ -104,6 +108,17 @@ def rollback(
     ctx = load_context(root, config_repo)
     actor = approver_name(root, approver)
     _report(run_rollback(ctx.platform, ctx.config_repo, env, to=to, actor=actor, dry_run=dry_run), fmt)
+
+
+def report_refusal(refused: GateRefused, fmt: Format, what: str) -> None:
+    """Print every gate of a refusal (or its JSON) and exit 1."""
+    if is_machine(fmt):
+        emit(refused.to_json(), fmt)
+    else:
+        for gate in refused.gates:
+            say(f"  {'ok ' if gate.passed else 'NO '} {gate.name}: {gate.reason}")
+        say(f"refused: {what}")
+    exit_with(1)
 
 
 def _report(outcome: Outcome, fmt: Format) -> None:
