@@ -38,6 +38,7 @@ COMMANDS: dict[str, str] = {
     "trace": "shipyard.cli.status_cmd",
     "preview": "shipyard.cli.preview_cmd",
     "sandbox": "shipyard.cli.sandbox_cmd",
+    "serve": "shipyard.cli.serve_cmd",
 }
 # Commands parsed with argparse (see shipyard.cli.plain): run without loading typer.
 PLAIN_COMMANDS = frozenset({"affected"})
