@@ -1,5 +1,5 @@
 """Argo CD: the AppProject, one Application per environment, the app-of-apps root, the previews
-ApplicationSet, and the Applications that deploy ``kargo/``, ``jobs/`` and ``bootstrap/``.
+ApplicationSet, and the Applications that deploy ``kargo/``, ``jobs/``, ``serve/`` and ``bootstrap/``.
 
 One Application per environment, not per service and environment: each environment's promotable
 state is one kustomization holding every service's image, so two Applications building it would
@@ -87,8 +87,10 @@ def render_argocd(platform: Platform, workspace: Workspace) -> dict[str, str]:
         if env.name in stages:
             app.metadata.annotations = {AUTHORIZED_STAGE: f"{kargo_project(platform)}:{env.name}"}
         files[f"argocd/applications/{env.name}.yaml"] = yaml_of(app)
-    # Platform parts deploy to the cluster Argo CD runs in; bootstrap first (it brings the CRDs).
-    for name, wave, recurse in (("bootstrap", "-1", False), ("kargo", "1", True), ("jobs", "1", False)):
+    # Platform parts deploy to the cluster Argo CD runs in; bootstrap first (it brings the CRDs), serve after
+    # jobs (whose namespace, spec and service account it uses). serve/ is a kustomization, not a directory.
+    parts = (("bootstrap", "-1", False), ("kargo", "1", True), ("jobs", "1", False), ("serve", "2", None))
+    for name, wave, recurse in parts:
         app = _app(
             platform,
             f"{platform.org}-{name}",
@@ -97,7 +99,7 @@ def render_argocd(platform: Platform, workspace: Workspace) -> dict[str, str]:
                 repo_url=repo,
                 target_revision=BRANCH,
                 path=name,
-                directory=ApplicationSourceDirectory(recurse=recurse),
+                directory=None if recurse is None else ApplicationSourceDirectory(recurse=recurse),
             ),
             Destination(server=IN_CLUSTER, namespace=ARGOCD_NAMESPACE),
             automated=True,
