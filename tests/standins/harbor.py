@@ -32,6 +32,7 @@ class HarborState:
     retentions: dict[int, dict[str, Any]] = field(default_factory=dict)
     robots: dict[int, dict[str, Any]] = field(default_factory=dict)
     vulnerabilities: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    artifacts: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
 
@@ -257,6 +258,14 @@ class HarborStandin:
         return 200, None, {}
 
     # artifacts
+    def op_getArtifact(self, params: dict[str, str], query: dict[str, list[str]], body: Any) -> Reply:
+        project, repository, reference = params["project_name"], unquote(params["repository_name"]), params["reference"]
+        for (p, r, digest), artifact in self.state.artifacts.items():
+            tags = [t["name"] for t in artifact.get("tags") or []]
+            if (p, r) == (project, repository) and reference in (digest, *tags):
+                return 200, artifact, {}
+        return self._missing("artifact")
+
     def op_getVulnerabilitiesAddition(self, params: dict[str, str], query: dict[str, list[str]], body: Any) -> Reply:
         key = (params["project_name"], unquote(params["repository_name"]), params["reference"])
         return 200, self.state.vulnerabilities.get(key, {}), {}

@@ -66,9 +66,9 @@ async def _enqueue(state: ServeState, delivery: Delivery) -> Response:
     if queued is None:
         state.events.append("duplicate", **summary)
         return JSONResponse({"duplicate": True, **summary}, 200)
-    ahead = state.dispatcher.submit(queued)
     state.events.append("accepted", **summary, name=queued.name, key=queued.key)
     state.hub.publish("run", {"name": queued.name, **summary, "key": queued.key, "state": "queued"})
+    ahead = state.dispatcher.submit(queued)  # after "queued" is out: a worker may say "running" at once
     return JSONResponse({"accepted": queued.name, **summary, "ahead": ahead}, 202)
 
 
