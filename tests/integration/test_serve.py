@@ -241,3 +241,22 @@ def test_a_killed_server_loses_no_accepted_delivery(acme: Path, secret_file: Pat
     twice = {i for i in ids if listener.seen.count(i) > 1}
     assert twice <= {r["id"] for r in done if r["recovered"]} and len(twice) <= 1
     assert any(r["recovered"] for r in done)
+
+
+def test_the_cli_checks_its_settings_before_serving(acme: Path, secret_file: Path, tmp_path: Path) -> None:
+    beyond = _shipyard(acme, "serve", "--host", "0.0.0.0", "--dry-run")
+    assert beyond.returncode == 2 and "--auth token" in beyond.stderr
+    tokens = _shipyard(acme, "serve", "--auth", "token", "--dry-run")
+    assert tokens.returncode == 2 and "--tokens-file" in tokens.stderr
+    unrendered = _shipyard(acme, "serve", "--webhook-secret-file", str(secret_file), "--dry-run")
+    assert unrendered.returncode == 2 and "shipyard ci render" in unrendered.stderr
+    harbor = tmp_path / "harbor-auth"
+    harbor.write_text("Basic secret-header-value\n")
+    no_repo = _shipyard(acme, "serve", "--harbor-auth-file", str(harbor), "--dry-run")
+    assert no_repo.returncode == 2 and "--github-repo" in no_repo.stderr
+    assert _shipyard(acme, "ci", "render").returncode == 0
+    planned = _shipyard(acme, "serve", "--webhook-secret-file", str(secret_file), "--mode", "cluster", "--dry-run")
+    assert planned.returncode == 0, planned.stderr
+    data = json.loads(planned.stdout)
+    assert data["hooks"] == {"github": True, "harbor": False} and data["auth"] == "open"
+    assert SECRET.decode() not in planned.stdout + planned.stderr
