@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -81,12 +82,18 @@ def run_pipelines(settings: Settings, hub: Hub, delivery: Delivery) -> dict[str,
         raise ShipyardError("embedded mode needs the rendered tekton/ folder")
     body = json.loads(delivery.body)
     headers = {"Content-Type": "application/json", "X-Github-Event": delivery.event}
+    folder = run_folder(settings, delivery.name)
+    if delivery.recovered and folder.exists():
+        # The attempt a stop interrupted: kept aside for reading, so the run starts again from clean folders.
+        aside = folder.with_name(f"{folder.name}.interrupted")
+        shutil.rmtree(aside, ignore_errors=True)
+        folder.rename(aside)
     prepared = prepare(
         load_catalog(settings.tekton),
         delivery.event,
         body,
         headers,
-        (settings.runs_dir / delivery.name).resolve(),
+        folder.resolve(),
         dict(settings.workspaces),
         signature_checked=True,
         rng=random.Random(delivery.seq),  # names and uids follow from the delivery: a rerun reuses them
