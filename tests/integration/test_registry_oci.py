@@ -200,10 +200,21 @@ def test_buildah_build_of_an_example_service(registry_server: RegistryServer, tm
 
     base = shipyard("image", "base", "node")
     assert base["image"].startswith(f"{registry_server.host}/base-images/node:")
-    built = shipyard("image", "build", "user-service", "--tag", "pr-5-abc1234")
+    built = shipyard("image", "build", "user-service", "--tag", "pr-5-abc1234", "--pr", "5")
     client = RemoteRegistry(registry_server.host)
     assert client.head_manifest("services/user-service", "pr-5-abc1234") == built["digest"]
-    layers = json.loads(client.get_manifest("services/user-service", built["digest"]).data)["layers"]
+    manifest = json.loads(client.get_manifest("services/user-service", built["digest"]).data)
+    layers = manifest["layers"]
+    # Where it comes from, as manifest annotations: what Kargo copies into its Freight.
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True)
+    assert (
+        manifest["annotations"].items()
+        >= {
+            "org.opencontainers.image.revision": head.stdout.strip(),
+            "org.opencontainers.image.version": "pr-5-abc1234",
+            "dev.shipyard.pull-request": "5",
+        }.items()
+    )
     base_layers = json.loads(client.get_manifest("base-images/node", base["digest"]).data)["layers"]
     assert base_layers[0]["digest"] == layers[0]["digest"]  # built FROM our base image
     client.close()

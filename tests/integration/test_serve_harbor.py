@@ -85,7 +85,7 @@ def post(server: ServeProcess, raw: bytes, auth: str = AUTH) -> httpx.Response:
 def artifact(standin: HarborStandin, repository: str, *, tags: list[str], marks: dict[str, str], report: str) -> str:
     """An artifact of ``services/<repository>`` in the stand-in, scanned with a Trivy reference report (or not)."""
     found = digest(repository + report + ",".join(tags))
-    standin.state.artifacts[("services", repository, found)] = {
+    standin.state.artifact_details[("services", repository, found)] = {
         "digest": found,
         "tags": [{"name": t} for t in tags],
         "annotations": marks,

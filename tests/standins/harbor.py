@@ -32,7 +32,10 @@ class HarborState:
     retentions: dict[int, dict[str, Any]] = field(default_factory=dict)
     robots: dict[int, dict[str, Any]] = field(default_factory=dict)
     vulnerabilities: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
-    artifacts: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    artifacts: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    """(project, repository, tag or digest) -> the artifact's digest."""
+    artifact_details: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    """(project, repository, digest) -> the whole artifact Harbor answers (tags, annotations)."""
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
 
@@ -260,11 +263,14 @@ class HarborStandin:
     # artifacts
     def op_getArtifact(self, params: dict[str, str], query: dict[str, list[str]], body: Any) -> Reply:
         project, repository, reference = params["project_name"], unquote(params["repository_name"]), params["reference"]
-        for (p, r, digest), artifact in self.state.artifacts.items():
+        digest = self.state.artifacts.get((project, repository, reference))
+        for (p, r, known), artifact in self.state.artifact_details.items():
             tags = [t["name"] for t in artifact.get("tags") or []]
-            if (p, r) == (project, repository) and reference in (digest, *tags):
+            if (p, r) == (project, repository) and (reference in (known, *tags) or known == digest):
                 return 200, artifact, {}
-        return self._missing("artifact")
+        if digest is None:
+            return self._missing("artifact")
+        return 200, {"digest": digest, "media_type": "application/vnd.oci.image.manifest.v1+json"}, {}
 
     def op_getVulnerabilitiesAddition(self, params: dict[str, str], query: dict[str, list[str]], body: Any) -> Reply:
         key = (params["project_name"], unquote(params["repository_name"]), params["reference"])

@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from shipyard.errors import SpecError
-from shipyard.k8s.validate import Document, check_policies
+from shipyard.k8s.documents import Document
+from shipyard.k8s.validate import check_policies
 from shipyard.spec.loader import parse_spec
 
 SPEC = """apiVersion: shipyard.dev/v1alpha1

@@ -186,6 +186,7 @@ def base(
 def build(
     service: str = typer.Argument(..., help="The service to build (services/<service>/Dockerfile)."),
     tag: str = typer.Option(..., "--tag", help="The tag to push, e.g. pr-12-abc1234."),
+    pr: int | None = typer.Option(None, "--pr", min=1, help="The pull request built, recorded as an annotation."),
     root: Path = _ROOT,
     insecure: bool = _INSECURE,
     registry_username: str | None = options.REGISTRY_USERNAME,
@@ -194,7 +195,8 @@ def build(
     output: Format = output_option(),
     as_json: bool = json_option(),
 ) -> None:
-    """Build a service with buildah (--isolation chroot) and push it to the platform's registry."""
+    """Build a service with buildah (--isolation chroot), annotated with its commit, source, version and PR,
+    and push it to the platform's registry."""
     import shlex
 
     from shipyard.cli.context import load_context
@@ -202,7 +204,7 @@ def build(
 
     fmt = chosen(output, as_json)
     ctx = load_context(root, registry_credentials=options.registry_credentials(registry_username, registry_password))
-    plan = plan_build(ctx.platform, ctx.root, service, tag, insecure)
+    plan = plan_build(ctx.platform, ctx.root, service, tag, insecure, pr)
     if dry_run:
         if is_machine(fmt):
             emit(plan.to_json(), fmt)

@@ -56,6 +56,12 @@ class Automated(K8sModel):
     self_heal: bool
 
 
+SKIP_DRY_RUN = "SkipDryRunOnMissingResource=true"
+"""Sync option: apply without a dry run for kinds whose CRD is not served yet. Argo CD assesses no
+Application health by default, so an app-of-apps' sync waves do not wait for the Application that brings
+a CRD; with this option and retries, an Application using that CRD converges once it is there."""
+
+
 class Retry(K8sModel):
     """Retry a failed sync."""
 

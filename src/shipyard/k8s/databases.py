@@ -16,7 +16,7 @@ import yaml
 from shipyard.dburl import ConninfoError, may_be_same
 
 if TYPE_CHECKING:
-    from shipyard.k8s.validate import Document, Finding
+    from shipyard.k8s.documents import Document, Finding
 
 CHECK = "policy/sandbox-database"
 # Where a URL was found: the document, the JSON path, and what it is.
@@ -76,7 +76,7 @@ def _argument(args: list[Any], name: str) -> str | None:
 
 def check_sandbox_databases(documents: list[Document]) -> list[Finding]:
     """Errors for every sandbox database URL that may be a production one."""
-    from shipyard.k8s.validate import Finding
+    from shipyard.k8s.documents import Finding
 
     sandbox: list[_Place] = []
     production: list[_Place] = []

@@ -7,13 +7,14 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 
+from shipyard.k8s.argocd_checks import argocd_checks
+from shipyard.k8s.documents import Document, Finding, Report, json_path, kargo_steps
+from shipyard.k8s.kargo_checks import kargo_checks
 from shipyard.k8s.schemas import BuiltinSchemas, SchemaSet, errors_of, metadata_errors
 
 AUTHORIZED_STAGE = "kargo.akuity.io/authorized-stage"
@@ -23,84 +24,6 @@ _EXPRESSION = re.compile(r"^\$\{\{\s*vars\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
 
 # Still in Kargo's schema, but artifact discovery fails when they are set (Kargo v1.11).
 DEPRECATED_SUBSCRIPTION_FIELDS = {"allowTags": "allowTagsRegexes", "ignoreTags": "ignoreTagsRegexes"}
-
-Severity = Literal["error", "warning", "info"]
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One result: where (file, 1-based document, kind/name, JSON path), which check, and what."""
-
-    file: str
-    document: int | None
-    object: str | None
-    path: str
-    check: str
-    severity: Severity
-    message: str
-
-    def line(self) -> str:
-        """A one-line, human-readable form."""
-        where = self.file + (f"#{self.document}" if self.document else "")
-        what = f" {self.object}" if self.object else ""
-        at = f" at {self.path}" if self.path and self.path != "$" else ""
-        return f"{self.severity}: {where}{what}{at}: {self.message} [{self.check}]"
-
-
-@dataclass
-class Report:
-    """All findings of a validation and what was looked at."""
-
-    findings: list[Finding] = field(default_factory=list)
-    documents: int = 0
-    overlays: int = 0
-
-    @property
-    def ok(self) -> bool:
-        """True when there is no error (warnings and infos do not fail a validation)."""
-        return not any(f.severity == "error" for f in self.findings)
-
-    def to_json(self) -> dict[str, Any]:
-        """The report as data for ``--json``."""
-        return {
-            "ok": self.ok,
-            "documents": self.documents,
-            "overlays": self.overlays,
-            "findings": [asdict(f) for f in self.findings],
-        }
-
-
-@dataclass(frozen=True)
-class Document:
-    """One YAML document of the tree."""
-
-    file: str
-    index: int
-    data: dict[str, Any]
-
-    @property
-    def kind(self) -> str:
-        """The document's kind."""
-        return str(self.data.get("kind", ""))
-
-    @property
-    def name(self) -> str:
-        """metadata.name."""
-        meta = self.data.get("metadata")
-        return str(meta.get("name", "")) if isinstance(meta, dict) else ""
-
-    @property
-    def label(self) -> str:
-        """``Kind/name``."""
-        return f"{self.kind}/{self.name}"
-
-
-def json_path(parts: Any) -> str:
-    """``$.spec.containers[0].image`` from a sequence of keys and indexes."""
-    text = "$"
-    for part in parts:
-        text += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return text
 
 
 def load_documents(root: Path) -> tuple[list[Document], list[Finding]]:
@@ -188,21 +111,6 @@ def check_schemas(documents: list[Document], schemas: SchemaSet | None) -> list[
     return findings
 
 
-def _kargo_steps(doc: Document) -> Iterator[tuple[list[str | int], dict[str, Any]]]:
-    spec = doc.data.get("spec") or {}
-    if doc.kind == "Stage":
-        steps = ((spec.get("promotionTemplate") or {}).get("spec") or {}).get("steps") or []
-        prefix: list[str | int] = ["spec", "promotionTemplate", "spec", "steps"]
-    elif doc.kind in ("PromotionTask", "ClusterPromotionTask"):
-        steps = spec.get("steps") or []
-        prefix = ["spec", "steps"]
-    else:
-        return
-    for index, step in enumerate(steps):
-        if isinstance(step, dict):
-            yield [*prefix, index], step
-
-
 def _kargo_parts(doc: Document, schemas: SchemaSet) -> list[Finding]:
     findings: list[Finding] = []
     if doc.kind == "Warehouse":
@@ -237,7 +145,7 @@ def _kargo_parts(doc: Document, schemas: SchemaSet) -> list[Finding]:
                         findings.append(
                             Finding(doc.file, doc.index, doc.label, path, "kargo/deprecated", "error", message)
                         )
-    for where, step in _kargo_steps(doc):
+    for where, step in kargo_steps(doc):
         uses = step.get("uses")
         if not isinstance(uses, str):
             continue
@@ -287,7 +195,8 @@ def check_builds(root: Path, kubectl: str) -> tuple[int, list[Finding], dict[str
 
 def check_policies(root: Path, documents: list[Document]) -> list[Finding]:
     """Shipyard's rules: pinned images once promoted, unique hosts, authorized Kargo-managed
-    Applications, no Secret carrying data, no sandbox database that may be production's."""
+    Applications, no Secret carrying data, no sandbox database that may be production's, and the cross-object
+    checks of what Kargo and Argo CD would do once the tree is applied (``k8s.kargo_checks``)."""
     from shipyard.k8s.databases import check_sandbox_databases
 
     return (
@@ -296,6 +205,8 @@ def check_policies(root: Path, documents: list[Document]) -> list[Finding]:
         + _authorized_applications(documents)
         + _no_secret_data(documents)
         + check_sandbox_databases(documents)
+        + kargo_checks(documents)
+        + argocd_checks(documents)
     )
 
 
@@ -383,7 +294,7 @@ def _authorized_applications(documents: list[Document]) -> list[Finding]:
         namespace = (stage.data.get("metadata") or {}).get("namespace", "")
         wanted = f"{namespace}:{stage.name}"
         apps: list[str] = []
-        for _, step in _kargo_steps(stage):
+        for _, step in kargo_steps(stage):
             if step.get("uses") == "argocd-update":
                 apps += _step_apps(step, {})
             task = step.get("task")
@@ -391,7 +302,7 @@ def _authorized_applications(documents: list[Document]) -> list[Finding]:
                 task_doc = tasks[str(task["name"])]
                 variables = {v["name"]: v.get("value", "") for v in (task_doc.data.get("spec") or {}).get("vars") or []}
                 variables.update({v["name"]: v.get("value", "") for v in step.get("vars") or []})
-                for _, inner in _kargo_steps(task_doc):
+                for _, inner in kargo_steps(task_doc):
                     if inner.get("uses") == "argocd-update":
                         apps += _step_apps(inner, variables)
         for app in apps:

@@ -14,7 +14,6 @@ rebases its commit and pushes again, which gives the same result for the one fil
 
 from __future__ import annotations
 
-import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,7 +27,6 @@ from shipyard.k8s.argocd import ARGOCD_NAMESPACE
 from shipyard.k8s.base import K8sModel
 from shipyard.k8s.kargo import (
     ArgoCDAppUpdate,
-    ArgoCDSourceUpdate,
     ArgoCDUpdateConfig,
     GitCheckout,
     GitCloneConfig,
@@ -61,8 +59,6 @@ class Inputs:
     """The commit message, trailers included."""
     app: str
     """The Argo CD Application that deploys the stage."""
-    revision: str = ""
-    """The commit ``argocd-update`` points the Application at: ``git-commit``'s output."""
 
 
 @dataclass(frozen=True)
@@ -172,10 +168,8 @@ class GitCommitStep(Step[GitCommitConfig]):
         """Commit every change in the clone; with none, stay at the tip (as Kargo's step does)."""
         git = Git(Path(config.path))
         ctx.commit = git.commit(config.message)
-        revision = ctx.commit or git.rev_parse("HEAD")
-        ctx.inputs = dataclasses.replace(ctx.inputs, revision=revision)
         if ctx.commit is None:
-            return f"nothing to commit: the branch stays at {revision[:12]}"
+            return f"nothing to commit: the branch stays at {git.rev_parse('HEAD')[:12]}"
         return f"committed {ctx.commit[:12]}: {config.message.splitlines()[0]}"
 
 
@@ -198,30 +192,26 @@ class GitPushStep(Step[GitPushConfig]):
 
 
 class ArgoCDUpdateStep(Step[ArgoCDUpdateConfig]):
-    """``argocd-update``: point the stage's Application at the pushed commit and sync it."""
+    """``argocd-update``: sync the stage's Application to the branch's newest tip.
+
+    No ``desiredRevision``: the branch is shared (other stages, previews, freight records and render push
+    to it), and Kargo's health check calls a Stage unhealthy as soon as the Application's synced revision
+    is not exactly the desired commit, while its update re-syncs until they match. A sync started after
+    the push resolves the branch then (Argo CD compares with no revision cache when it syncs), and the
+    branch only moves forward, so what it deploys always holds this promotion's commit.
+    """
 
     uses = "argocd-update"
 
     def config(self, inputs: Inputs) -> ArgoCDUpdateConfig:
-        """The Application and the revision of the config repo it should deploy."""
-        return ArgoCDUpdateConfig(
-            apps=[
-                ArgoCDAppUpdate(
-                    name=inputs.app,
-                    namespace=ARGOCD_NAMESPACE,
-                    sources=[ArgoCDSourceUpdate(repo_url=inputs.repo_url, desired_revision=inputs.revision)],
-                )
-            ]
-        )
+        """The Application to sync; it tracks the config repo's branch."""
+        return ArgoCDUpdateConfig(apps=[ArgoCDAppUpdate(name=inputs.app, namespace=ARGOCD_NAMESPACE)])
 
     def perform(self, config: ArgoCDUpdateConfig, ctx: StepContext) -> str:
         """Nothing to call: no Argo CD runs here. Say so, and what a cluster's Argo CD would deploy."""
-        (app,) = config.apps
-        (source,) = app.sources
-        return (
-            f"no Argo CD here, nothing synced: on a cluster Application {app.name} deploys "
-            f"{source.desired_revision[:12]}, which the config repo's branch now holds"
-        )
+        names = ", ".join(app.name for app in config.apps)
+        held = f"which holds {ctx.commit[:12]}" if ctx.commit else "which already held this state"
+        return f"no Argo CD here, nothing synced: on a cluster Argo CD syncs {names} to the branch's newest tip, {held}"
 
 
 PROMOTION_STEPS: tuple[Step[Any], ...] = (

@@ -13,6 +13,7 @@ from shipyard.configrepo.location import BRANCH
 from shipyard.k8s.argocd import (
     ARGOCD_NAMESPACE,
     RESOURCES_FINALIZER,
+    SKIP_DRY_RUN,
     Application,
     ApplicationSet,
     ApplicationSetSpec,
@@ -110,9 +111,11 @@ def render_argocd(platform: Platform, workspace: Workspace) -> dict[str, str]:
 
 
 def _sync(automated: bool) -> SyncPolicy:
+    # The kinds these deploy (Kargo's, Rollouts, ExternalSecrets) come with bootstrap's Applications, whose
+    # health Argo CD does not wait for: skip the dry run for kinds not served yet, and retry until they are.
     return SyncPolicy(
         automated=Automated(prune=True, self_heal=True) if automated else None,
-        sync_options=[CREATE_NAMESPACE],
+        sync_options=[CREATE_NAMESPACE, SKIP_DRY_RUN],
         retry=Retry(limit=5),
     )
 

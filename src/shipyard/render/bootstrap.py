@@ -13,17 +13,19 @@ from shipyard.configrepo.location import BRANCH
 from shipyard.k8s.argocd import (
     ARGOCD_NAMESPACE,
     RESOURCES_FINALIZER,
+    SKIP_DRY_RUN,
     Application,
     ApplicationSource,
     ApplicationSourceHelm,
     ApplicationSpec,
     Automated,
     Destination,
+    Retry,
     SyncPolicy,
 )
 from shipyard.k8s.base import ObjectMeta
 from shipyard.k8s.kustomize import Kustomization
-from shipyard.render.common import IN_CLUSTER, config_repo_url, part_of, yaml_of
+from shipyard.render.common import IN_CLUSTER, config_repo_url, part_of, store_secret, yaml_of
 from shipyard.spec.model import Platform
 from shipyard.workspace.model import Workspace
 
@@ -34,10 +36,14 @@ VERSIONS = {
     "tekton-dashboard": "v0.62.0",
     "argo-rollouts": "v1.9.1",
     "kargo": "1.11.2",
+    "cert-manager": "v1.18.2",
     "harbor": "1.19.1",
     "verdaccio": "4.26.1",
 }
 _TEKTON = "https://storage.googleapis.com/tekton-releases"
+KARGO_ADMIN_SECRET = "kargo-api-admin"
+SYNC_WAVE = "argocd.argoproj.io/sync-wave"
+BOOTSTRAP_RETRY = Retry(limit=10)
 
 
 def _manifests() -> dict[str, tuple[str, list[str]]]:
@@ -77,7 +83,9 @@ def render_bootstrap(platform: Platform, workspace: Workspace) -> dict[str, str]
             )
         )
     charts: list[tuple[str, str, str, str, dict[str, Any]]] = [
-        ("kargo", "kargo", "ghcr.io/akuity/kargo-charts", "kargo", _kargo_values()),
+        # Kargo's chart makes its webhook and API certificates with cert-manager (selfSignedCert).
+        ("cert-manager", "cert-manager", "https://charts.jetstack.io", "cert-manager", {"crds": {"enabled": True}}),
+        ("kargo", "kargo", "ghcr.io/akuity/kargo-charts", "kargo", kargo_values(platform)),
         ("verdaccio", "verdaccio", "https://charts.verdaccio.org", "verdaccio", _verdaccio_values(platform)),
     ]
     if platform.registry.kind == "harbor":
@@ -89,7 +97,20 @@ def render_bootstrap(platform: Platform, workspace: Workspace) -> dict[str, str]
             target_revision=VERSIONS[name],
             helm=ApplicationSourceHelm(release_name=name, values_object=values),
         )
-        files[f"bootstrap/{name}.yaml"] = yaml_of(_app(platform, name, namespace, source))
+        app = _app(platform, name, namespace, source)
+        if name == "cert-manager":
+            app.metadata.annotations = {SYNC_WAVE: "-1"}
+        files[f"bootstrap/{name}.yaml"] = yaml_of(app)
+    if platform.secrets.store and platform.auth.admin_enabled:
+        files["bootstrap/kargo-admin.yaml"] = yaml_of(
+            store_secret(
+                platform,
+                KARGO_ADMIN_SECRET,
+                "kargo-admin",
+                {"ADMIN_ACCOUNT_PASSWORD_HASH": "passwordHash", "ADMIN_ACCOUNT_TOKEN_SIGNING_KEY": "tokenSigningKey"},
+                namespace="kargo",
+            )
+        )
     return files
 
 
@@ -104,15 +125,32 @@ def _app(platform: Platform, name: str, namespace: str, source: ApplicationSourc
             destination=Destination(server=IN_CLUSTER, namespace=namespace),
             sync_policy=SyncPolicy(
                 automated=Automated(prune=True, self_heal=True),
-                sync_options=["CreateNamespace=true", "ServerSideApply=true"],
+                # Argo CD assesses no Application health by default, so the sync waves of these Applications
+                # do not wait for the CRDs another one brings (cert-manager's, for Kargo's Certificates): the
+                # dry run skips kinds not served yet, and the retries apply them once they are.
+                sync_options=["CreateNamespace=true", "ServerSideApply=true", SKIP_DRY_RUN],
+                retry=BOOTSTRAP_RETRY,
             ),
         ),
     )
 
 
-def _kargo_values() -> dict[str, Any]:
-    # The admin account needs a password hash and signing key: it stays off; people sign in through SSO.
-    return {"api": {"enabled": True, "adminAccount": {"enabled": False}}, "controller": {"enabled": True}}
+def kargo_values(platform: Platform) -> dict[str, Any]:
+    """The Kargo chart's values from ``auth``: the admin account (its password hash and token signing key in
+    the ``kargo-api-admin`` Secret, never in git) and the OIDC provider. Certificates stay the chart's
+    default (self-signed, through cert-manager, which bootstrap installs)."""
+    auth = platform.auth
+    api: dict[str, Any] = {"enabled": True, "adminAccount": {"enabled": auth.admin_enabled}}
+    if auth.admin_enabled:
+        api["secret"] = {"name": KARGO_ADMIN_SECRET}
+    if auth.oidc is not None:
+        oidc: dict[str, Any] = {"enabled": True, "issuerURL": auth.oidc.issuer_url, "clientID": auth.oidc.client_id}
+        if auth.oidc.cli_client_id:
+            oidc["cliClientID"] = auth.oidc.cli_client_id
+        if auth.oidc.admins:
+            oidc["admins"] = {"claims": {"email": list(auth.oidc.admins)}}
+        api["oidc"] = oidc
+    return {"api": api, "controller": {"enabled": True}}
 
 
 def _harbor_values(platform: Platform) -> dict[str, Any]:

@@ -17,6 +17,8 @@ from shipyard.errors import ShipyardError
 from shipyard.github.client import GitHubClient
 from shipyard.github.feedback import check_repo, find_comment, parse_sections, plan_comment_on, plan_review
 from shipyard.plan import Plan
+from shipyard.registry.build import PULL_REQUEST
+from shipyard.registry.build import REVISION as BUILD_REVISION
 from shipyard.registry.harbor.client import HarborClient, repository_path
 from shipyard.registry.harbor.vulnerabilities import vulnerability_report
 from shipyard.scan import GateResult, Severity, evaluate, load_allowlist
@@ -25,9 +27,8 @@ from shipyard.scan.summary import format_markdown
 from shipyard.serve.harbor_hook import Artifact, HarborEvent
 
 PR_TAG = re.compile(r"pr-([1-9][0-9]{0,9})-([0-9a-f]{7})")
-REVISION = "org.opencontainers.image.revision"
-# The pull request number `image build` records on PR images (an OCI annotation or label).
-PR_ANNOTATION = "shipyard.dev/pr-number"
+# The annotations `image build` writes: the commit built, and the pull request (`--pr`).
+REVISION, PR_ANNOTATION = BUILD_REVISION, PULL_REQUEST
 FAILED_MARK = "<!-- shipyard:gate:failed -->"
 HARBOR_REVIEW_MARKER = "<!-- shipyard:harbor-gate-review -->"
 REVIEW_BODY = (

@@ -338,6 +338,49 @@ class Secrets(SpecModel):
     store: str | None = None
 
 
+class Oidc(SpecModel):
+    """The identity provider people sign in to Kargo with (OpenID Connect; Kargo uses PKCE, so no secret)."""
+
+    issuer_url: str
+    client_id: str = Field(min_length=1)
+    cli_client_id: str | None = None
+    """A second client for Kargo's CLI, when the provider needs one for ``http://localhost`` redirects."""
+    admins: list[str] = Field(default_factory=list)
+    """E-mail addresses made Kargo admins (the ``email`` claim)."""
+
+    @field_validator("issuer_url")
+    @classmethod
+    def _https(cls, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.hostname:
+            raise ValueError(f"'{url}' is not an https URL such as https://login.acme.example.com")
+        return url
+
+
+class Auth(SpecModel):
+    """Who can sign in to Kargo to approve promotions: its admin account, people of an OIDC provider, or both.
+
+    Without ``oidc`` the admin account is on, so someone can always sign in; its password hash and token
+    signing key come from a Secret, never from here."""
+
+    admin: bool | None = None
+    oidc: Oidc | None = None
+
+    @model_validator(mode="after")
+    def _someone_signs_in(self) -> Auth:
+        if self.admin is False and self.oidc is None:
+            raise ValueError(
+                "with the admin account off and no oidc, nobody could sign in to Kargo to approve a promotion; "
+                "set auth.oidc (issuerUrl, clientId) or auth.admin: true"
+            )
+        return self
+
+    @property
+    def admin_enabled(self) -> bool:
+        """Whether Kargo's admin account is on: as set, else only when there is no OIDC provider."""
+        return self.admin if self.admin is not None else self.oidc is None
+
+
 DEFAULT_REPLICAS = {"dev": 1, "staging": 1, "uat": 1, "preprod": 2, "production": 3, "sandbox": 1}
 
 
@@ -696,6 +739,7 @@ class Platform(SpecModel):
     services: dict[str, ServiceOverride] = Field(default_factory=dict)
     workspace: WorkspaceRules = Field(default_factory=WorkspaceRules)
     secrets: Secrets = Field(default_factory=Secrets)
+    auth: Auth = Field(default_factory=Auth)
 
     @field_validator("domain")
     @classmethod
