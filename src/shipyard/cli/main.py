@@ -39,6 +39,7 @@ COMMANDS: dict[str, str] = {
     "approvals": "shipyard.cli.approvals_cmd",
     "preview": "shipyard.cli.preview_cmd",
     "sandbox": "shipyard.cli.sandbox_cmd",
+    "serve": "shipyard.cli.serve_cmd",
 }
 # Commands parsed with argparse (see shipyard.cli.plain): run without loading typer.
 PLAIN_COMMANDS = frozenset({"affected"})
