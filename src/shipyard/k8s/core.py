@@ -89,6 +89,17 @@ class SecurityContext(K8sModel):
     run_as_user: int | None = None
 
 
+class PodSecurityContext(K8sModel):
+    """Pod-level security settings: who the containers run as, and the group that owns mounted volumes."""
+
+    fs_group: int | None = None
+    fs_group_change_policy: Literal["OnRootMismatch", "Always"] | None = None
+    run_as_user: int | None = None
+    run_as_group: int | None = None
+    run_as_non_root: bool | None = None
+    supplemental_groups: list[int] | None = None
+
+
 class Container(K8sModel):
     """One container of a pod."""
 
