@@ -105,9 +105,9 @@ def test_pod_settings_are_accepted_shown_and_not_applied(tmp_path: Path) -> None
     prepared = prepare(catalog, "push", {"ref": "refs/heads/main"}, {}, tmp_path / "runs", {}, signature_checked=True)
     (plan,) = prepared.plans
     assert plan.request.pod_settings == (
-        "securityContext.fsGroup: 1000",
-        "securityContext.runAsUser: 1000",
         "securityContext.runAsNonRoot: true",
+        "securityContext.runAsUser: 1000",
+        "securityContext.fsGroup: 1000",
         'nodeSelector: {"pool": "ci"}',
         'tolerations: [{"effect": "NoSchedule", "key": "ci", "operator": "Exists"}]',
     )
