@@ -26,8 +26,8 @@ def test_render_writes_then_checks(acme: Path) -> None:
     (acme / "tekton" / "rbac.yaml").write_text("# edited by hand\n")
     stale = _ci(acme, "render", "--check")
     assert stale.returncode == 1
-    assert "tekton/rbac.yaml" in stale.stderr
-    assert "write tekton/rbac.yaml" in _ci(acme, "render", "--dry-run").stdout
+    assert stale.stdout.splitlines() == ["update  tekton/rbac.yaml"]
+    assert f"update  {acme / 'tekton' / 'rbac.yaml'}" in _ci(acme, "render", "--dry-run").stdout
 
 
 def test_services_batches_and_batch(acme: Path, tmp_path: Path) -> None:

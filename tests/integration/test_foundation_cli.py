@@ -106,6 +106,38 @@ def test_check_reports_spec_errors_with_position(acme: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("entries", "field", "message"),
+    [
+        (
+            "  - {name: dev, upstream: staging}\n",
+            "environments[0].upstream",
+            "upstreams go round in a cycle: dev -> staging -> dev",
+        ),
+        (
+            "  - {name: uat, upstream: production}\n",
+            "environments[0].upstream",
+            "upstreams go round in a cycle: uat -> production -> preprod -> uat",
+        ),
+        ("  - {name: qa, upstream: qa}\n", "environments[0].upstream", "environment 'qa' is its own upstream"),
+        (
+            "  - {name: dev, maturities: [beta]}\n",
+            "environments[0].maturities",
+            "environment 'staging' accepts alpha but its upstream 'dev' holds beta freight",
+        ),
+    ],
+)
+def test_check_reports_stage_graph_errors_at_the_field(acme: Path, entries: str, field: str, message: str) -> None:
+    spec = acme / "shipyard.yaml"
+    text = spec.read_text() + "environments:\n"
+    spec.write_text(text + entries)
+    result = shipyard("check", cwd=acme)
+    line = text.count("\n") + 1
+    assert result.returncode == 2, result.stdout
+    assert f"shipyard.yaml:{line}:" in result.stderr and f": {field}: {message}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_check_reports_workspace_cycles(acme: Path) -> None:
     manifest_path = acme / "packages" / "common-types" / "package.json"
     manifest = json.loads(manifest_path.read_text())

@@ -35,18 +35,6 @@ def test_an_unknown_stage_names_the_valid_ones() -> None:
         build_graph(_platform()).stage("sandbox")
 
 
-def test_a_stage_whose_upstream_holds_other_freight_is_refused() -> None:
-    platform = _platform(environments=[{"name": "uat", "upstream": "staging"}])
-    with pytest.raises(ShipyardError, match="upstream 'staging' holds alpha freight"):
-        build_graph(platform)
-
-
-def test_upstream_cycles_are_refused() -> None:
-    platform = _platform(environments=[{"name": "dev", "upstream": "staging"}, {"name": "staging", "upstream": "dev"}])
-    with pytest.raises(ShipyardError, match="cycle"):
-        build_graph(platform)
-
-
 def test_stages_come_after_their_upstream_whatever_the_spec_order() -> None:
     platform = _platform(
         environments=[

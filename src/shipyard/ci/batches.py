@@ -8,12 +8,40 @@ service names stay in a file on the shared workspace: the result stays small for
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from shipyard.errors import ShipyardError
 
 RESULT_LIMIT = 4096
+
+
+@dataclass(frozen=True)
+class Batches:
+    """The batches of affected services, and the index array the matrix fans out over."""
+
+    batches: list[list[str]]
+
+    @property
+    def indexes(self) -> str:
+        """The Tekton array result (see ``result_text``)."""
+        return result_text(self.batches)
+
+    def to_json(self) -> dict[str, Any]:
+        """For JSON output: each batch's services, by index."""
+        return {"batches": self.batches}
+
+
+@dataclass(frozen=True)
+class ServiceList:
+    """Service names, one per line for people and steps."""
+
+    services: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        """For JSON output."""
+        return {"services": self.services}
 
 
 def read_matrix(path: Path) -> list[str]:

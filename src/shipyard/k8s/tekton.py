@@ -1,6 +1,7 @@
 """Typed models of the Tekton objects Shipyard renders: a misspelt field cannot be written.
 
-Only the fields Shipyard uses are modelled; each model rejects unknown fields (``K8sModel``). Built-in
+Only the fields Shipyard uses, or that ``ci run`` executes, are modelled; each model rejects unknown fields
+(``K8sModel``), which is also how ``ci run`` finds the Tekton features it does not support. Built-in
 Kubernetes parts (environment variables, security contexts, ServiceAccounts, RBAC) come from ``shipyard.k8s.core``.
 """
 
@@ -13,7 +14,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from shipyard.k8s.base import K8sModel, ObjectMeta
-from shipyard.k8s.core import EnvVar, SecurityContext
+from shipyard.k8s.core import EnvVar, LocalObjectReference, PodSecurityContext, SecurityContext
 
 PIPELINE_API: Literal["tekton.dev/v1"] = "tekton.dev/v1"
 TRIGGERS_API: Literal["triggers.tekton.dev/v1beta1"] = "triggers.tekton.dev/v1beta1"
@@ -68,6 +69,8 @@ class Step(K8sModel):
     env: list[EnvVar] | None = None
     script: str
     security_context: SecurityContext | None = None
+    on_error: Literal["continue", "stopAndFail"] | None = None
+    timeout: str | None = None
 
 
 class TaskSpec(K8sModel):
@@ -95,10 +98,18 @@ class TaskRef(K8sModel):
     name: str
 
 
+class MatrixInclude(K8sModel):
+    """An explicit matrix combination, added to (or merged into) the generated ones."""
+
+    name: str | None = None
+    params: list[Param]
+
+
 class Matrix(K8sModel):
     """Fan a pipeline task out over array parameters."""
 
-    params: list[Param]
+    params: list[Param] | None = None
+    include: list[MatrixInclude] | None = None
 
 
 class WhenExpression(K8sModel):
@@ -119,6 +130,8 @@ class PipelineTask(K8sModel):
     params: list[Param] | None = None
     matrix: Matrix | None = None
     workspaces: list[WorkspaceBinding] | None = None
+    on_error: Literal["continue", "stopAndFail"] | None = None
+    timeout: str | None = None
 
 
 class PipelineSpec(K8sModel):
@@ -167,10 +180,29 @@ class RunWorkspace(K8sModel):
     secret: SecretVolume | None = None
 
 
+class PodTemplate(K8sModel):
+    """Settings of the pods a PipelineRun's TaskRuns run in: where they are scheduled and as whom.
+
+    Only pod-level settings that decide where and as whom a pod runs are modelled; settings that would change
+    what a step sees (``env``, ``volumes``, ``hostAliases``, ``dnsConfig``) are not.
+    """
+
+    security_context: PodSecurityContext | None = None
+    node_selector: dict[str, str] | None = None
+    tolerations: list[dict[str, Any]] | None = None
+    affinity: dict[str, Any] | None = None
+    priority_class_name: str | None = None
+    scheduler_name: str | None = None
+    runtime_class_name: str | None = None
+    image_pull_secrets: list[LocalObjectReference] | None = None
+    automount_service_account_token: bool | None = None
+
+
 class TaskRunTemplate(K8sModel):
     """Defaults for every TaskRun of a PipelineRun."""
 
     service_account_name: str
+    pod_template: PodTemplate | None = None
 
 
 class PipelineRunMeta(K8sModel):

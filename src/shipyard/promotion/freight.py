@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -20,12 +21,15 @@ from pydantic.alias_generators import to_camel
 
 from shipyard.errors import ShipyardError
 from shipyard.k8s.yaml import dump
+from shipyard.plan import Plan
 from shipyard.versioning.semver import Version
 from shipyard.versioning.tags import parse_tag, split_tag, try_parse_tag
 
 FREIGHT_DIR = "freight"
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 Digest = Annotated[str, Field(pattern=DIGEST.pattern)]
+EMAIL = re.compile(r"^[^@\s<>,;:\"]+@[^@\s<>,;:\"]+$")
+Email = Annotated[str, Field(pattern=EMAIL.pattern, max_length=254)]
 
 
 class _Model(BaseModel):
@@ -47,6 +51,8 @@ class Freight(_Model):
     id: str
     version: str
     source_commit: str | None = None
+    authors: list[Email] | None = None
+    """The emails of the source commit's author and co-authors: who may not approve it (four-eyes)."""
     pr: int | None = None
     images: dict[str, FreightImage] = Field(default_factory=dict)
     packages: dict[str, str] = Field(default_factory=dict)
@@ -77,6 +83,23 @@ class Freight(_Model):
     def to_yaml(self) -> str:
         """The freight file's text (deterministic)."""
         return dump(self.model_dump(mode="json", by_alias=True, exclude_none=True))
+
+    def to_json(self) -> dict[str, Any]:
+        """The freight as JSON data (the file's keys, nulls included)."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What ``freight add`` did (or would do): the freight, the plan and the pushed commit (None: none)."""
+
+    freight: Freight
+    plan: Plan
+    commit: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        """For JSON output (documented in docs/promotion.md)."""
+        return {"freight": self.freight.to_json(), "commit": self.commit, "plan": self.plan.to_json()}
 
 
 def version_problem(version: str, prefix: str | None = None) -> str | None:
@@ -123,8 +146,11 @@ def make_freight(
     source_commit: str | None = None,
     pr: int | None = None,
     prefix: str = "v",
+    authors: list[str] | None = None,
 ) -> Freight:
-    """A freight of ``version``; refuses an empty one and a version that is not ``prefix`` + SemVer."""
+    """A freight of ``version``; refuses an empty one and a version that is not ``prefix`` + SemVer.
+
+    ``authors`` are the emails of the source commit's author and co-authors (kept lower-case, sorted)."""
     problem = version_problem(version, prefix)
     if problem:
         raise ShipyardError(f"--version {problem}")
@@ -134,10 +160,14 @@ def make_freight(
             hint="name images with --image SERVICE=sha256:..., or use --from-registry",
         )
     packages = packages or {}
+    for email in authors or []:
+        if not EMAIL.match(email) or len(email) > 254:
+            raise ShipyardError(f"--author '{email}' is not an email such as dana@acme.example.com")
     return Freight(
         id=freight_id(images, packages),
         version=version,
         source_commit=source_commit,
+        authors=sorted({email.casefold() for email in authors}) if authors else None,
         pr=pr,
         images=images,
         packages=packages,

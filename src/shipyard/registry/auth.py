@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,13 +114,14 @@ class Credentials:
         return "Basic " + base64.b64encode(raw).decode("ascii")
 
 
-def find_credentials(host: str, environ: dict[str, str] | None = None) -> Credentials | None:
-    """Credentials for ``host``: ``SHIPYARD_REGISTRY_USERNAME``/``_PASSWORD``, else the auth file
-    that docker, podman, buildah and skopeo share (``REGISTRY_AUTH_FILE`` or ``~/.docker/config.json``)."""
+def find_credentials(host: str, environ: Mapping[str, str] | None = None) -> Credentials | None:
+    """Credentials for ``host`` from the auth file that docker, podman, buildah and skopeo share
+    (``REGISTRY_AUTH_FILE`` or ``~/.docker/config.json``).
+
+    The one variable a library reads itself: it is the containers tools' convention, and the rendered
+    Tekton build step sets it for buildah and Shipyard alike. Explicit credentials (the CLI's
+    ``--registry-username``/``--registry-password``) are passed to the client instead."""
     env = os.environ if environ is None else environ
-    user, password = env.get("SHIPYARD_REGISTRY_USERNAME"), env.get("SHIPYARD_REGISTRY_PASSWORD")
-    if user and password is not None:
-        return Credentials(user, password)
     candidates = [env.get("REGISTRY_AUTH_FILE"), str(Path.home() / ".docker" / "config.json")]
     for candidate in candidates:
         if not candidate:

@@ -9,19 +9,21 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shipyard import __version__
 from shipyard.cache import Cache
 from shipyard.configrepo.promotable import SEEDED
 from shipyard.errors import ShipyardError
 from shipyard.plan import Plan
-from shipyard.render.targets import APP_TARGETS, CONFIG_TARGETS, Target
+from shipyard.render.targets import TARGETS, Target
 from shipyard.render.writer import Change, apply_changes, compare_tree, plan_changes
 from shipyard.spec.model import Platform
 from shipyard.workspace.model import Workspace
 
-# Top-level folders render may own in a tree: orphans are looked for there (and wherever a target writes).
-KNOWN_ROOTS = ("base", "overlays", "argocd", "kargo", "bootstrap", "jobs", "verdaccio", "tekton")
+if TYPE_CHECKING:
+    from shipyard.plan.progress import Counter, Progress
+
 CACHE_KIND = "render"
 
 
@@ -31,6 +33,11 @@ class Tree:
 
     root: Path
     targets: Sequence[Target]
+
+    @property
+    def roots(self) -> set[str]:
+        """The top-level folders the tree's targets own: orphans are looked for there, and only there."""
+        return {root for target in self.targets for root in target.roots}
 
 
 @dataclass
@@ -53,35 +60,53 @@ class RenderResult:
         return plan
 
 
-def render_files(platform: Platform, workspace: Workspace, targets: Sequence[Target]) -> dict[str, str]:
-    """Run targets; two targets writing the same path is a bug, reported rather than silently merged."""
+def render_files(
+    platform: Platform, workspace: Workspace, targets: Sequence[Target], counter: Counter | None = None
+) -> dict[str, str]:
+    """Run targets (and their checks); two targets writing the same path is a bug, reported rather than merged."""
     files: dict[str, str] = {}
     for target in targets:
-        for path, text in target(platform, workspace).items():
+        for path, text in target.files(platform, workspace).items():
             if path in files:
                 raise ShipyardError(f"two render targets both produce '{path}'")
             files[path] = text
+        if counter is not None:
+            counter.step()
     return files
 
 
-def config_trees(out: Path, app_dir: Path) -> list[Tree]:
-    """The config repo checkout and the application monorepo, with their targets."""
-    return [Tree(out, CONFIG_TARGETS), Tree(app_dir, APP_TARGETS)]
+def config_trees(out: Path | None, app_dir: Path, targets: Sequence[Target] = TARGETS) -> list[Tree]:
+    """The config repo checkout and the application monorepo, each with the ``targets`` that write there.
+
+    ``out`` may be None when no config repo target is among ``targets``.
+    """
+    config = [t for t in targets if not t.app]
+    app = [t for t in targets if t.app]
+    trees = [Tree(app_dir, app)] if app else []
+    if config:
+        if out is None:
+            raise ShipyardError(f"render targets {', '.join(t.name for t in config)} need the config repo's checkout")
+        trees.insert(0, Tree(out, config))
+    return trees
 
 
-def compute_changes(platform: Platform, workspace: Workspace, trees: Sequence[Tree]) -> tuple[list[Change], list[Path]]:
-    """Every difference between the rendered trees and the disk, and every path the render produces."""
+def compute_changes(
+    platform: Platform, workspace: Workspace, trees: Sequence[Tree], progress: Progress | None = None
+) -> tuple[list[Change], list[Path]]:
+    """Every difference between the rendered trees and the disk, and every path the render produces.
+
+    Every tree is rendered (and checked) before any is compared, so a failing target leaves the disk untouched.
+    ``progress`` counts the targets rendered."""
+    from shipyard.plan.progress import Counter
+
+    counter = Counter(progress, "render targets", sum(len(tree.targets) for tree in trees))
+    counter.start()
+    rendered = [(tree, render_files(platform, workspace, tree.targets, counter)) for tree in trees]
     changes: list[Change] = []
     produced: list[Path] = []
-    for tree in trees:
-        if not tree.targets:
-            continue
-        files = render_files(platform, workspace, tree.targets)
+    for tree, files in rendered:
         produced += [tree.root / path for path in files]
-        roots = {path.split("/", 1)[0] for path in files if "/" in path}
-        if tree.targets is CONFIG_TARGETS:
-            roots |= set(KNOWN_ROOTS)
-        changes += compare_tree(tree.root, files, SEEDED, roots)
+        changes += compare_tree(tree.root, files, SEEDED, tree.roots)
     return changes, produced
 
 
@@ -91,14 +116,19 @@ def input_key(platform: Platform, workspace: Workspace, trees: Sequence[Tree]) -
     data = {
         "version": __version__,
         # Shipyard's own code, so an edited (not yet released) render never reuses a stale cache.
-        "code": sorted((str(p.relative_to(package)), p.stat().st_mtime_ns) for p in package.rglob("*.py")),
+        # The step scripts (.sh) are package data the tekton target puts into its Tasks.
+        "code": sorted(
+            (str(p.relative_to(package)), p.stat().st_mtime_ns)
+            for p in package.rglob("*")
+            if p.suffix in (".py", ".sh")
+        ),
         "spec": platform.model_dump(mode="json", by_alias=True),
         "projects": sorted(
             (p.name, p.kind.value, p.path, p.language, p.npm_name or "", p.version or "")
             for p in workspace.projects.values()
         ),
         "edges": sorted((e.source, e.target) for e in workspace.edges),
-        "trees": [(str(t.root.resolve()), [f"{f.__module__}.{f.__qualname__}" for f in t.targets]) for t in trees],
+        "trees": [(str(t.root.resolve()), [target.name for target in t.targets]) for t in trees],
     }
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
@@ -129,26 +159,30 @@ def render(
     write: bool,
     use_cache: bool,
     cache_root: Path,
+    progress: Progress | None = None,
 ) -> RenderResult:
-    """Render into ``trees``; write when asked. The cache is consulted only when writing and allowed."""
+    """Render into ``trees``; write when asked. The cache is consulted only when writing and allowed.
+
+    ``progress`` counts the targets rendered, then the files written."""
     cache = Cache.for_repository(cache_root) if use_cache else Cache(None)
     key = input_key(platform, workspace, trees) if cache.folder is not None else ""
     unchanged: bool | None = cache.read(CACHE_KIND, key, _files_unchanged) if key else None
     if unchanged:
         return RenderResult(cached=True)
-    changes, produced = compute_changes(platform, workspace, trees)
+    changes, produced = compute_changes(platform, workspace, trees, progress)
     if write:
-        apply_changes(changes)
+        apply_changes(changes, progress)
         if key:
             cache.put(CACHE_KIND, key, _stats(produced))
     return RenderResult(changes=changes)
 
 
-def render_into(platform: Platform, workspace: Workspace, checkout: Path, app_dir: Path) -> str | None:
+def render_into(
+    platform: Platform, workspace: Workspace, checkout: Path, app_dir: Path, targets: Sequence[Target] = TARGETS
+) -> str | None:
     """Render the config repo into ``checkout`` (and the app-repo files into ``app_dir``): the commit message
     when anything changed, else None. It is the ``apply`` that ``configrepo.checkout.publish`` runs, so a
     render committed to the config repo is re-derived on the newest tip when another writer wins a race."""
-    result = render(
-        platform, workspace, config_trees(checkout, app_dir), write=True, use_cache=False, cache_root=app_dir
-    )
+    trees = config_trees(checkout, app_dir, targets)
+    result = render(platform, workspace, trees, write=True, use_cache=False, cache_root=app_dir)
     return None if result.up_to_date else f"Render the config repo with shipyard {__version__}"

@@ -100,8 +100,8 @@ def _problems(exc: ValidationError, document: CommentedMap, data: dict[str, Any]
         ctx = error.get("ctx") or {}
         original = ctx.get("error")
         if isinstance(original, ReferenceProblems):
-            for loc, message in original.problems:
-                problems.append(_problem(document, _user_loc(loc, env_map), message, None, filename))
+            for loc, message in _where_written(document, original.problems, env_map):
+                problems.append(_problem(document, loc, message, None, filename))
             continue
         loc = tuple(part for part in error["loc"] if not _is_union_tag(part))
         loc = _user_loc(loc, env_map)
@@ -134,7 +134,7 @@ def _problem(
     filename: str,
     suggestion: str | None = None,
 ) -> Problem:
-    line, column = _position(document, loc)
+    line, column, _ = _reach(document, loc)
     field = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in loc).replace(".[", "[") or "(document)"
     return Problem(Location(filename, line, column), field, message, valid=valid, suggestion=suggestion)
 
@@ -150,11 +150,11 @@ def _environment_index_map(data: dict[str, Any]) -> dict[int, int | None]:
     given = data.get("environments")
     if merged is None or not isinstance(given, list):
         return {}
-    position = {e.get("name"): i for i, e in enumerate(given) if isinstance(e, dict)}
+    position = {e["name"]: i for i, e in enumerate(given) if isinstance(e, dict) and isinstance(e.get("name"), str)}
     mapping: dict[int, int | None] = {}
     for index, entry in enumerate(merged):
         name = entry.get("name") if isinstance(entry, dict) else None
-        if name in position:
+        if isinstance(name, str) and name in position:
             mapping[index] = position[name]
         elif entry in given:
             mapping[index] = given.index(entry)
@@ -170,22 +170,43 @@ def _user_loc(loc: Loc, env_map: dict[int, int | None]) -> Loc:
     return loc
 
 
-def _position(document: CommentedMap, loc: Loc) -> tuple[int | None, int | None]:
-    """The line and column of the deepest part of ``loc`` present in the document."""
+def _where_written(
+    document: CommentedMap, found: list[tuple[Loc, str]], env_map: dict[int, int | None]
+) -> list[tuple[Loc, str]]:
+    """Each problem at the fields the user wrote. A problem about several fields (an upstream cycle, a
+    maturity mismatch) comes once per field, and some of them may be defaults the file never mentions;
+    those are dropped when the user wrote one of the others."""
+    placed = []
+    for loc, message in found:
+        user = _user_loc(loc, env_map)
+        placed.append((user, message, len(user) == len(loc) and _written(document, user)))
+    shown_written = {message for _, message, written in placed if written}
+    kept: list[tuple[Loc, str]] = []
+    for loc, message, written in placed:
+        if (written or message not in shown_written) and (loc, message) not in kept:
+            kept.append((loc, message))
+    return kept
+
+
+def _written(document: CommentedMap, loc: Loc) -> bool:
+    """True when every part of ``loc`` is in the document (the user wrote that field)."""
+    return _reach(document, loc)[2] == len(loc)
+
+
+def _reach(document: CommentedMap, loc: Loc) -> tuple[int, int, int]:
+    """The line and column of the deepest part of ``loc`` present in the document, and how many parts are."""
     node: Any = document
     line, column = 1, 1
-    for part in loc:
+    for depth, part in enumerate(loc):
         if isinstance(node, CommentedMap) and part in node:
             line, column = node.lc.key(part)
-            line, column = line + 1, column + 1
-            node = node[part]
         elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
             line, column = node.lc.item(part)
-            line, column = line + 1, column + 1
-            node = node[part]
         else:
-            break
-    return line, column
+            return line, column, depth
+        line, column = line + 1, column + 1
+        node = node[part]
+    return line, column, len(loc)
 
 
 def _valid_values(error: Any) -> str | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shipyard.errors import ShipyardError
-from shipyard.spec.model import Environment, Maturity, Platform, PromotionMode
+from shipyard.spec.model import Environment, Maturity, Platform, PromotionMode, stage_feeds
 
 
 @dataclass(frozen=True)
@@ -65,55 +65,29 @@ class StageGraph:
 
 
 def build_graph(platform: Platform) -> StageGraph:
-    """Derive the stage graph from the spec's environments (their promotion modes, upstreams, maturities)."""
-    by_name = {env.name: env for env in platform.environments}
-    promoted = {env.name for env in platform.environments if env.promotion is not PromotionMode.mirror}
-    nodes: dict[str, StageNode] = {}
+    """Derive the stage graph from the spec's environments (their promotion modes, upstreams, maturities).
 
-    def visit(name: str, path: tuple[str, ...]) -> StageNode:
-        if name in nodes:
-            return nodes[name]
-        if name in path:
-            raise ShipyardError(f"environments form an upstream cycle: {' -> '.join((*path, name))}")
-        env = by_name[name]
-        if not env.maturities:
-            raise ShipyardError(f"environment '{name}' accepts no maturity; give it maturities: [alpha|beta|stable]")
-        upstream = env.upstream if env.upstream in promoted else None
-        if upstream is None:
-            origin = env.maturities[0]
-        else:
-            origin = visit(upstream, (*path, name)).origin
-            if origin not in env.maturities and Maturity.stable not in env.maturities:
-                raise ShipyardError(
-                    f"environment '{name}' accepts {', '.join(env.maturities)} but its upstream '{upstream}' "
-                    f"holds {origin} freight",
-                    hint="make its maturities include the upstream's, or drop its upstream",
-                )
-        nodes[name] = StageNode(
-            name=name,
+    The rules a graph must keep (no upstream cycle, maturities that take the upstream's freight, ...) are
+    checked once, when the spec loads (``spec.model.stage_feeds``), so a loaded Platform always has a graph.
+    """
+    feeds, problems = stage_feeds(platform.environments)
+    assert not problems, f"a validated Platform breaks the stage graph's rules: {problems}"
+    nodes = [
+        StageNode(
+            name=env.name,
             environment=env,
-            origin=origin,
-            upstream=upstream,
+            origin=feed.origin,
+            upstream=feed.upstream,
             auto=env.promotion is PromotionMode.auto,
-            requires_stable_tag=Maturity.stable in env.maturities and origin is not Maturity.stable,
+            requires_stable_tag=Maturity.stable in env.maturities and feed.origin is not Maturity.stable,
         )
-        return nodes[name]
-
-    ordered: list[StageNode] = []
-    for env in platform.environments:
-        if env.name in promoted:
-            node = visit(env.name, ())
-            if node not in ordered:
-                ordered.append(node)
-
-    def depth(node: StageNode) -> int:
-        return 0 if node.upstream is None else depth(nodes[node.upstream]) + 1
-
+        for env in platform.environments
+        if (feed := feeds.get(env.name)) is not None
+    ]
     # Stable order with every stage after its upstream: Warehouse (alpha, beta, stable), depth, spec order.
-    position = {node.name: index for index, node in enumerate(ordered)}
-    ordered.sort(key=lambda n: (list(Maturity).index(n.origin), depth(n), position[n.name]))
-    maturities = {m for env in platform.environments if env.name in promoted for m in env.maturities}
-    maturities |= {node.origin for node in ordered}
+    position = {node.name: index for index, node in enumerate(nodes)}
+    ordered = sorted(nodes, key=lambda n: (list(Maturity).index(n.origin), feeds[n.name].depth, position[n.name]))
+    maturities = {m for node in ordered for m in (*node.environment.maturities, node.origin)}
     warehouses = tuple(m for m in Maturity if m in maturities)
     mirrors = tuple(
         (env.name, env.upstream)

@@ -14,8 +14,6 @@ _CORE = r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
 _IDENT = r"(?:0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*)"
 _PATTERN = re.compile(rf"^{_CORE}(?:-({_IDENT}(?:\.{_IDENT})*))?(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$")
 
-MATURITIES = ("alpha", "beta", "stable")
-
 
 class VersionError(ValueError):
     """Text that is not a semantic version."""
@@ -88,11 +86,6 @@ class Version:
             return self.prerelease[1]
         return None
 
-    def _key(self) -> tuple[tuple[int, int, int], int, tuple[tuple[int, int | str], ...]]:
-        # A release sorts above all of its prereleases; numeric identifiers sort below alphanumeric ones.
-        idents = tuple((0, p) if isinstance(p, int) else (1, p) for p in self.prerelease)
-        return (self.core, 0 if self.prerelease else 1, idents)
-
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, Version):
             return NotImplemented
@@ -108,6 +101,7 @@ class Version:
 
 
 def _compare(a: Version, b: Version) -> int:
+    # SemVer precedence: a release above its prereleases, numeric identifiers below alphanumeric ones.
     if a.core != b.core:
         return -1 if a.core < b.core else 1
     if a.prerelease == b.prerelease:

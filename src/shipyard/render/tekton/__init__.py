@@ -1,2 +1,10 @@
-"""The ``tekton/`` folder of the monorepo: Tasks, Pipelines, the EventListener's triggers (from the route
-table ``ci plan`` evaluates), and the checks the CRD schemas leave open."""
+"""The ``tekton/`` folder of the monorepo, one job a module:
+
+- ``target``: the render target ``render_tekton(platform, workspace) -> {path: text}``;
+- ``tasks`` (with the step scripts in ``scripts/``), ``pipelines``, ``triggers`` and ``rbac``: the objects;
+- ``routes`` and ``conditions``: which pipelines an event starts (``ci plan`` and the CEL filters);
+- ``checks``: the references between objects that the CRD schemas leave open;
+- ``images``: the pinned third-party images.
+
+Nothing is imported here: ``ci plan`` runs on every webhook and needs only ``routes``.
+"""

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shipyard.errors import ShipyardError
+
+if TYPE_CHECKING:
+    from shipyard.spec.model import Platform
 
 SALT_ENV = "SHIPYARD_SANDBOX_SALT"
 
 
-def read_salt(salt_file: Path | None) -> str:
-    """The salt from ``--salt-file`` (first line) or the SHIPYARD_SANDBOX_SALT variable."""
+def read_salt(salt_file: Path | None, salt: str | None = None) -> str:
+    """The salt from ``--salt-file`` (first line), else ``salt`` (the CLI reads it from SHIPYARD_SANDBOX_SALT)."""
     if salt_file is not None:
         try:
             lines = salt_file.read_text(encoding="utf-8").splitlines()
         except OSError as exc:
             raise ShipyardError(f"cannot read the salt file {salt_file}: {exc.strerror}") from None
         return lines[0].strip() if lines else ""
-    salt = os.environ.get(SALT_ENV, "")
     if not salt:
         raise ShipyardError(
             "no masking salt: the clone needs a secret salt to mask deterministically",
@@ -27,15 +29,10 @@ def read_salt(salt_file: Path | None) -> str:
     return salt
 
 
-def production_urls(root: Path) -> list[tuple[str, str]]:
-    """The database URLs of production (and of the environment the sandbox mirrors) from shipyard.yaml, if any."""
-    from shipyard.spec.loader import load_spec
-    from shipyard.spec.locate import SPEC_FILENAME, find_root
-
-    found = find_root(root)
-    if found is None:
+def production_urls(platform: Platform | None) -> list[tuple[str, str]]:
+    """The database URLs of production (and of the environment the sandbox mirrors) in ``platform``, if any."""
+    if platform is None:
         return []
-    platform = load_spec(found / SPEC_FILENAME)
     names = {"production"}
     names |= {env.upstream for env in platform.environments if env.name == platform.sandbox.namespace and env.upstream}
     return [
