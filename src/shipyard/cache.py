@@ -9,7 +9,8 @@ stale: a changed input or a changed Shipyard is a different key.
 Entries live in ``<git common dir>/shipyard/cache/<kind>/<key>.json``: git ignores them, every
 worktree of a clone shares them, and deleting the clone deletes them. A missing, unreadable or
 corrupt entry is a miss; a cache that cannot be written (a read-only clone) is silently skipped, so
-the cache changes how fast an answer comes, never what it is. ``SHIPYARD_NO_CACHE=1`` turns it off.
+the cache changes how fast an answer comes, never what it is. ``Cache(None)`` holds nothing: what a
+command's ``--no-cache`` asks for.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from shipyard import __version__
 
 # Entries kept per kind; older ones are removed when a new one is written.
 KEEP = 16
-DISABLE_VARIABLE = "SHIPYARD_NO_CACHE"
 T = TypeVar("T")
 
 
@@ -105,7 +105,7 @@ class Cache:
     """Derived data by kind and key; ``folder`` None (no git repository, or turned off) caches nothing."""
 
     def __init__(self, folder: Path | None) -> None:
-        self.folder = None if os.environ.get(DISABLE_VARIABLE, "") not in ("", "0") else folder
+        self.folder = folder
 
     @classmethod
     def for_repository(cls, root: Path) -> Cache:

@@ -51,7 +51,7 @@ SECRETS = {name for name in ENV_VARS if re.search("TOKEN|PASSWORD|SALT|AUTH", na
 SRC = Path(__file__).resolve().parents[2] / "src" / "shipyard"
 # Library modules that may read the environment themselves, and why.
 LIBRARY_ENV_READERS = {
-    "cache.py": "SHIPYARD_NO_CACHE, which render's --no-cache declares too; and git's own location variables",
+    "cache.py": "git's own location variables, which move the repository and so its cache",
     "registry/auth.py": "REGISTRY_AUTH_FILE: the containers tools' convention, set by the rendered build step",
     "k8s/kubeconfig.py": "KUBECONFIG and the in-cluster service variables: kubectl's own conventions",
     "git/repo.py": "passes the environment on to git",

@@ -53,12 +53,15 @@ def affected(
         Format.text, "--format", help="text, json, or matrix (a JSON array of service names for a Tekton matrix)."
     ),
     root: Path = typer.Option(Path(), "--root", metavar="DIR", help="A folder inside the workspace."),
+    no_cache: bool = typer.Option(
+        False, "--no-cache", envvar="SHIPYARD_NO_CACHE", help="Neither read nor write .git/shipyard/cache."
+    ),
 ) -> None:
     """The services and packages changed between the merge base of BASE and HEAD, with their dependents."""
     from shipyard.workspace.affected_query import ask
 
     output_format = "json" if as_json and output is Format.text else output.value
-    show(ask(root, base, head), head, output_format, explain)
+    show(ask(root, base, head, use_cache=not no_cache), head, output_format, explain)
 
 
 def show(answer: Answer, head: str, output_format: str, explain: bool) -> None:

@@ -28,12 +28,13 @@ class Answer:
     settings: AffectedSettings
 
 
-def ask(root: Path, base: str | None, head: str = "HEAD") -> Answer:
+def ask(root: Path, base: str | None, head: str = "HEAD", *, use_cache: bool = True) -> Answer:
     """The affected projects of the workspace holding ``root``, between the merge base of ``base``
-    (default: the first of origin/HEAD, origin/main, main) and ``head``."""
+    (default: the first of origin/HEAD, origin/main, main) and ``head``. Without ``use_cache`` nothing is
+    read from or written to the repository's cache."""
     spec_path = find_spec(root)
     workspace_root = spec_path.parent
-    cache = Cache.for_repository(workspace_root)
+    cache = Cache.for_repository(workspace_root) if use_cache else Cache(None)
     settings = start_view(spec_path, AffectedSettings, cache)
     try:
         chosen = base or default_base(workspace_root)
