@@ -1,6 +1,8 @@
 """`shipyard affected` against `git diff --name-only` (the floor), `turbo ls --affected` and
-`nx show projects --affected` on generated monorepos, for ranges of 1, 50 and 500 commits, cold (page
-cache and tool caches dropped before every run; median of --cold-runs) and warm (median of --runs).
+`nx show projects --affected` on generated monorepos, for ranges of 1, 50 and 500 commits, in three
+modes: cold (page cache and tool caches dropped before every run; median of --cold-runs), fresh (tool
+caches dropped, page cache kept: a CI run in a fresh clone on a node that ran the same image before;
+median of --cold-runs) and warm (median of --runs).
 
 Three monorepos (``SHAPES``): the 2,000-project one the goals were set on, and two of other sizes,
 file counts and dependency shapes, so that the numbers are not those of one repository.
@@ -197,6 +199,7 @@ class Row:
     changed_files: int
     projects: int
     cold: dict[str, Timing]
+    fresh: dict[str, Timing]
     warm: dict[str, Timing]
     agree: dict[str, str]
     notes: list[str]
@@ -211,6 +214,7 @@ def measure(repo: Path, contenders: list[Tool], depth: int, runs: int, cold_runs
         ["git", "rev-parse", f"HEAD~{depth}"], cwd=repo, capture_output=True, text=True, check=True
     ).stdout.strip()
     cold: dict[str, Timing] = {}
+    fresh: dict[str, Timing] = {}
     warm: dict[str, Timing] = {}
     answers: dict[str, set[str]] = {}
     notes: list[str] = []
@@ -226,6 +230,12 @@ def measure(repo: Path, contenders: list[Tool], depth: int, runs: int, cold_runs
             timing, out = timed(tool, repo, base)
             colds.append(timing)
         cold[tool.name] = _median(colds)
+        freshes = []
+        for _ in range(cold_runs):
+            for cache in tool.caches:
+                shutil.rmtree(repo / cache, ignore_errors=True)
+            freshes.append(timed(tool, repo, base)[0])
+        fresh[tool.name] = _median(freshes)
         warm[tool.name] = _median([timed(tool, repo, base)[0] for _ in range(runs)])
         if tool.parse is None:
             changed = len(out.splitlines())
@@ -236,7 +246,7 @@ def measure(repo: Path, contenders: list[Tool], depth: int, runs: int, cold_runs
     for name, answer in answers.items():
         if name != "shipyard":
             agree[name] = "same" if answer == ours else f"DIFFERENT (+{len(answer - ours)} -{len(ours - answer)})"
-    return Row(depth, changed, len(ours), cold, warm, agree, notes)
+    return Row(depth, changed, len(ours), cold, fresh, warm, agree, notes)
 
 
 def print_table(rows: list[Row], names: list[str]) -> None:
@@ -244,7 +254,7 @@ def print_table(rows: list[Row], names: list[str]) -> None:
     header = ["range", "files", "projects", "mode", *names, *(f"{p}/shipyard" for p in peers), "same answer"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
-        for mode, numbers in (("cold", row.cold), ("warm", row.warm)):
+        for mode, numbers in (("cold", row.cold), ("fresh", row.fresh), ("warm", row.warm)):
             cells = [
                 f"{row.depth} commit{'s' if row.depth > 1 else ''}",
                 str(row.changed_files),
@@ -261,6 +271,7 @@ def print_table(rows: list[Row], names: list[str]) -> None:
         print(f"note: {note}")
     print(
         "cold = page cache dropped and tool caches (.git/shipyard, .turbo, .nx) removed before each run, "
-        "median of the cold runs; warm = median of the runs after them"
+        "median of the cold runs; fresh = tool caches removed, page cache kept, median of as many runs; "
+        "warm = median of the runs after them"
     )
     print("cpu = user + system time of the tool and the processes it ran; ratios > 1 mean Shipyard is faster")
