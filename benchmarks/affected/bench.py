@@ -213,34 +213,30 @@ def measure(repo: Path, contenders: list[Tool], depth: int, runs: int, cold_runs
     base = subprocess.run(
         ["git", "rev-parse", f"HEAD~{depth}"], cwd=repo, capture_output=True, text=True, check=True
     ).stdout.strip()
-    cold: dict[str, Timing] = {}
-    fresh: dict[str, Timing] = {}
-    warm: dict[str, Timing] = {}
-    answers: dict[str, set[str]] = {}
     notes: list[str] = []
-    changed = 0
-    for tool in contenders:
-        colds = []
-        for _ in range(cold_runs):
-            for cache in tool.caches:
-                shutil.rmtree(repo / cache, ignore_errors=True)
-            note = drop_page_cache()
-            if note and note not in notes:
-                notes.append(note)
-            timing, out = timed(tool, repo, base)
-            colds.append(timing)
-        cold[tool.name] = _median(colds)
-        freshes = []
-        for _ in range(cold_runs):
-            for cache in tool.caches:
-                shutil.rmtree(repo / cache, ignore_errors=True)
-            freshes.append(timed(tool, repo, base)[0])
-        fresh[tool.name] = _median(freshes)
-        warm[tool.name] = _median([timed(tool, repo, base)[0] for _ in range(runs)])
-        if tool.parse is None:
-            changed = len(out.splitlines())
-        else:
-            answers[tool.name] = tool.parse(out)
+    outputs: dict[str, str] = {}
+
+    def rounds(count: int, *, drop_caches: bool, drop_pages: bool) -> dict[str, Timing]:
+        # Round-robin, not tool after tool: on a shared machine the load drifts, and every tool should
+        # see the same drift.
+        times: dict[str, list[Timing]] = {tool.name: [] for tool in contenders}
+        for _ in range(count):
+            for tool in contenders:
+                if drop_caches:
+                    for cache in tool.caches:
+                        shutil.rmtree(repo / cache, ignore_errors=True)
+                note = drop_page_cache() if drop_pages else None
+                if note and note not in notes:
+                    notes.append(note)
+                timing, outputs[tool.name] = timed(tool, repo, base)
+                times[tool.name].append(timing)
+        return {name: _median(timings) for name, timings in times.items()}
+
+    cold = rounds(cold_runs, drop_caches=True, drop_pages=True)
+    fresh = rounds(cold_runs, drop_caches=True, drop_pages=False)
+    warm = rounds(runs, drop_caches=False, drop_pages=False)
+    changed = len(outputs["git diff"].splitlines())
+    answers = {tool.name: tool.parse(outputs[tool.name]) for tool in contenders if tool.parse is not None}
     ours = answers["shipyard"]
     agree = {}
     for name, answer in answers.items():
