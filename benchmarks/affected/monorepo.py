@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 SCOPE = "@bench"
+Graph = Literal["layered", "chains", "fan-in"]
 PACKAGE_MANAGER = "npm@10.9.2"
 
 
@@ -30,7 +31,7 @@ class Shape:
     source_files: int = 21  # per project, plus package.json, tsconfig.json, a test and (services) a Dockerfile
     commits: int = 3000
     seed: int = 7
-    graph: Literal["layered", "chains", "fan-in"] = "layered"
+    graph: Graph = "layered"
 
 
 def project_names(shape: Shape) -> tuple[list[str], list[str]]:
