@@ -37,9 +37,9 @@ RANGES = (1, 50, 500)
 SHAPES = {
     # 2,000 projects, 48,407 files: each package depends on a few of the 150 before it.
     "layered": Shape(),
-    # 600 projects, 25,680 files: ten chains of 48 packages, services at their ends (50 hops deep).
+    # 600 projects, 25,927 files: ten chains of 48 packages, services at their ends (50 hops deep).
     "chains": Shape(services=120, packages=480, source_files=40, commits=1500, seed=11, graph="chains"),
-    # 5,000 projects, 46,001 files: twenty core packages every project depends on.
+    # 5,000 projects, 46,007 files: twenty core packages every project depends on.
     "fan-in": Shape(services=1000, packages=4000, source_files=6, commits=4000, seed=13, graph="fan-in"),
 }
 
