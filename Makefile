@@ -35,18 +35,20 @@ lint: test-deps
 typecheck: test-deps
 	$(BIN)/mypy
 
+# --dist loadgroup: the tests of one xdist_group run on one worker, in order (the dashboard's browser tests
+# share one platform, one server and one browser); every other test is spread over the workers as before.
 unit: test-deps
-	$(BIN)/pytest -m "not integration" -n auto
+	$(BIN)/pytest -m "not integration" -n auto --dist loadgroup
 
 integration: test-deps
-	$(BIN)/pytest -m integration -n auto
+	$(BIN)/pytest -m integration -n auto --dist loadgroup
 
 test: test-deps
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
-	bash deps/run-pytest.sh $(BIN)/pytest -n auto
+	bash deps/run-pytest.sh $(BIN)/pytest -n auto --dist loadgroup
 
 # Re-render the checked-in example config repo that the golden test compares with.
 golden: deps
