@@ -1,14 +1,9 @@
-"""How the pages arrange the JSON: the board's rows, a service's timeline, times and sizes for people, and the
-CSRF and sign-in checks that need no server."""
+"""How the pages arrange the JSON: the board's rows, a service's timeline, times and sizes for people."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-from shipyard.serve.csrf import Refusal, check_origin, check_token
-from shipyard.serve.login import safe_next
 from shipyard.serve.views import board_rows, duration, maturity, size_text, timeline, until
 
 DIGEST = {name: "sha256:" + name * 64 for name in "abcd"}
@@ -112,53 +107,3 @@ def test_times_and_sizes_read_well() -> None:
         "pr",
         "none",
     ]
-
-
-SCOPE: dict[str, Any] = {"scheme": "http"}
-HOST = {"host": "127.0.0.1:8080"}
-
-
-@pytest.mark.parametrize(
-    ("headers", "public", "by_token", "refused"),
-    [
-        ({**HOST, "origin": "http://127.0.0.1:8080"}, None, False, None),
-        ({**HOST, "origin": "https://ci.acme.example.com"}, "https://ci.acme.example.com", False, None),
-        ({**HOST, "origin": "https://evil.example.com"}, None, False, "Origin"),
-        ({**HOST, "origin": "null"}, None, False, "Origin"),
-        ({**HOST, "referer": "http://127.0.0.1:8080/approvals"}, None, False, None),
-        ({**HOST, "referer": "http://127.0.0.1:8080.evil.example.com/"}, None, False, "Referer"),
-        (HOST, None, False, "neither"),
-        (HOST, None, True, None),  # a script with its bearer token: no browser sends that on its own
-    ],
-)
-def test_a_form_must_come_from_this_site(
-    headers: dict[str, str], public: str | None, by_token: bool, refused: str | None
-) -> None:
-    if refused is None:
-        check_origin(SCOPE, headers, public, by_token=by_token)
-        return
-    with pytest.raises(Refusal) as caught:
-        check_origin(SCOPE, headers, public, by_token=by_token)
-    assert caught.value.status == 403 and refused in caught.value.reason
-
-
-def test_the_csrf_token_must_be_the_sessions() -> None:
-    check_token("t" * 43, "t" * 43)
-    for expected, given in (("t" * 43, None), ("t" * 43, "u" * 43), ("t" * 43, ""), (None, "t" * 43)):
-        with pytest.raises(Refusal):
-            check_token(expected, given)
-
-
-@pytest.mark.parametrize(
-    ("target", "went"),
-    [
-        ("/approvals?stage=uat", "/approvals?stage=uat"),
-        ("//evil.example.com/", "/board"),
-        ("/\\evil.example.com", "/board"),
-        ("https://evil.example.com/", "/board"),
-        ("/board\nSet-Cookie: x", "/board"),
-        (None, "/board"),
-    ],
-)
-def test_after_signing_in_only_a_path_of_this_site(target: str | None, went: str) -> None:
-    assert safe_next(target) == went
