@@ -16,6 +16,7 @@ from shipyard.k8s.argocd_checks import argocd_checks
 from shipyard.k8s.documents import Document, Finding, Report, json_path, kargo_steps
 from shipyard.k8s.kargo_checks import kargo_checks
 from shipyard.k8s.schemas import BuiltinSchemas, SchemaSet, errors_of, metadata_errors
+from shipyard.k8s.verdaccio_checks import verdaccio_checks
 
 AUTHORIZED_STAGE = "kargo.akuity.io/authorized-stage"
 PROTECTED_ENVIRONMENTS = ("preprod", "production")
@@ -207,6 +208,7 @@ def check_policies(root: Path, documents: list[Document]) -> list[Finding]:
         + check_sandbox_databases(documents)
         + kargo_checks(documents)
         + argocd_checks(documents)
+        + verdaccio_checks(documents)
     )
 
 
