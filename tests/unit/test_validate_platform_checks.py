@@ -70,3 +70,65 @@ def test_values_other_than_the_reviewed_file_are_an_error(tree: Path) -> None:
     edit(tree / "verdaccio" / "values.yaml", "size: 50Gi", "size: 8Gi")
     found = errors(tree, "verdaccio/deployed-config")
     assert len(found) == 1 and "(persistence)" in found[0].message
+
+
+# Ingresses, previews and images
+
+
+def preview(tree: Path, number: int = 7, services: tuple[str, ...] = ("user-service", "payment-service")) -> Path:
+    """A preview directory, as ``preview up`` writes it, in the tree."""
+    from datetime import UTC, datetime
+
+    from shipyard.previews.render import PreviewRequest, render_preview
+    from shipyard.spec.loader import parse_spec
+
+    platform = parse_spec(
+        "apiVersion: shipyard.dev/v1alpha1\nkind: Platform\norg: acme\ndomain: acme.example.com\n"
+        "registry:\n  url: harbor.acme.example.com\n"
+    )
+    request = PreviewRequest(number=number, sha="0123456789abcdef", services=services)
+    folder = tree / "previews" / f"pr-{number}"
+    folder.mkdir(parents=True)
+    for name, text in render_preview(platform, request, datetime(2024, 11, 20, tzinfo=UTC)).items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_a_preview_as_rendered_passes(tree: Path) -> None:
+    preview(tree)
+    test_the_example_passes(tree)
+
+
+def test_an_ingress_class_no_controller_serves_is_an_error(tree: Path) -> None:
+    folder = preview(tree)
+    edit(folder / "ingress.yaml", "ingressClassName: nginx-public", "ingressClassName: public")
+    found = errors(tree, "ingress/class")
+    assert [f.file for f in found] == ["previews/pr-7/ingress.yaml"]
+    assert "class 'public'" in found[0].message and "nginx-internal, nginx-public" in found[0].message
+    edit(tree / "bootstrap" / "verdaccio.yaml", "className: nginx-internal", "className: ''")
+    assert {f.file for f in errors(tree, "ingress/class")} == {"previews/pr-7/ingress.yaml", "bootstrap/verdaccio.yaml"}
+
+
+def test_an_announced_host_without_tls_is_an_error(tree: Path) -> None:
+    folder = preview(tree)
+    cut(folder / "ingress.yaml", "  tls:", "  rules:")
+    found = errors(tree, "ingress/tls")
+    assert [f.path for f in found] == ["$.spec.rules[0].host", "$.spec.rules[1].host"]
+    assert "https://pr-7-payment-service.preview.acme.example.com" in found[0].message
+
+
+def test_a_preview_running_an_image_ci_did_not_build_is_an_error(tree: Path) -> None:
+    folder = preview(tree)
+    cut(folder / "kustomization.yaml", "- name: harbor.acme.example.com/services/payment-service", "- name:")
+    found = errors(tree, "previews/built-images")
+    assert len(found) == 1 and "payment-service untagged" in found[0].message
+    edit(folder / "kustomization.yaml", "newTag: pr-7-0123456", "newTag: pr-8-0123456")
+    assert "not a build of its pull request" in errors(tree, "previews/built-images")[-1].message
+
+
+def test_an_image_from_outside_the_platform_registry_is_an_error(tree: Path) -> None:
+    folder = preview(tree)
+    edit(folder / "database.yaml", "harbor.acme.example.com/base-images/postgres", "docker.io/library/postgres")
+    found = errors(tree, "images/platform-registry")
+    assert [f.file for f in found] == ["previews/pr-7/database.yaml"]
+    assert "docker.io/library/postgres:16.6-alpine" in found[0].message

@@ -304,7 +304,8 @@ class IngressTLS(K8sModel):
     """TLS for hosts, the certificate in a Secret referenced by name."""
 
     hosts: list[str]
-    secret_name: str
+    secret_name: str | None = None
+    """None: the ingress controller's default certificate (ingress-nginx's ``--default-ssl-certificate``)."""
 
 
 class IngressSpec(K8sModel):
@@ -428,6 +429,7 @@ class ExternalSecretTemplate(K8sModel):
     """The shape of the created Secret: labels, and keys mixing fixed text with fetched values."""
 
     engine_version: Literal["v2"] = "v2"
+    type: str | None = None
     metadata: SecretTemplateMeta | None = None
     data: dict[str, str] | None = None
 
