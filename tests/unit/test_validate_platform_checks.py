@@ -132,3 +132,77 @@ def test_an_image_from_outside_the_platform_registry_is_an_error(tree: Path) -> 
     found = errors(tree, "images/platform-registry")
     assert [f.file for f in found] == ["previews/pr-7/database.yaml"]
     assert "docker.io/library/postgres:16.6-alpine" in found[0].message
+
+
+# The CronJobs
+
+
+def test_git_credentials_git_does_not_read_are_an_error(tree: Path) -> None:
+    job = tree / "jobs" / "preview-cleanup.yaml"
+    cut(job, "- name: GIT_CONFIG_COUNT", "volumeMounts:")
+    edit(
+        job,
+        "            env:\n",
+        "            envFrom:\n            - secretRef:\n                name: shipyard-git\n            env:\n",
+    )
+    found = errors(tree, "jobs/git-credentials")
+    assert [f.file for f in found] == ["jobs/preview-cleanup.yaml"]
+    assert "no credential helper for https://github.com" in found[0].message
+
+
+def test_a_helper_reading_keys_the_secret_does_not_have_is_an_error(tmp_path: Path) -> None:
+    from shipyard.render.jobs import render_jobs
+    from shipyard.spec.model import Platform
+
+    platform = Platform.model_validate(
+        {
+            "org": "acme",
+            "domain": "acme.example.com",
+            "registry": {"url": "harbor.acme.example.com"},
+            "secrets": {"store": "vault"},
+        }
+    )
+    tree = tmp_path / "config"
+    shutil.copytree(GOLDEN, tree)
+    (tree / "jobs" / "git-credentials.yaml").write_text(render_jobs(platform, None)["jobs/git-credentials.yaml"])  # type: ignore[arg-type]
+    assert errors(tree, "jobs/git-credentials") == []
+    edit(tree / "jobs" / "git-credentials.yaml", "secretKey: username", "secretKey: GIT_USERNAME")
+    found = errors(tree, "jobs/git-credentials")
+    assert len(found) == 3 and "reads /etc/shipyard-git/username" in found[0].message
+
+
+def test_a_job_pod_the_restricted_level_refuses_is_an_error(tree: Path) -> None:
+    job = tree / "jobs" / "sandbox-sync.yaml"
+    edit(job, "allowPrivilegeEscalation: false", "allowPrivilegeEscalation: true")
+    cut(job, "- name: tmp\n", "- name: git")
+    found = errors(tree, "jobs/pod-security")
+    assert [f.file for f in found] == ["jobs/sandbox-sync.yaml"]
+    assert "allowPrivilegeEscalation is not false" in found[0].message and "pod is refused" in found[0].message
+
+
+def test_a_shipyard_container_without_its_command_is_an_error(tree: Path) -> None:
+    cut(tree / "jobs" / "preview-cleanup.yaml", "            command:", "            args:")
+    assert [f.file for f in errors(tree, "jobs/command")] == ["jobs/preview-cleanup.yaml"]
+
+
+def test_a_token_no_call_needs_is_an_error(tree: Path) -> None:
+    edit(
+        tree / "jobs" / "preview-cleanup.yaml",
+        "automountServiceAccountToken: false",
+        "automountServiceAccountToken: true",
+    )
+    found = errors(tree, "jobs/rbac")
+    assert [f.file for f in found] == ["jobs/preview-cleanup.yaml"] and "makes no Kubernetes API call" in found[
+        0
+    ].message
+
+
+def test_a_call_no_role_allows_is_an_error(tree: Path) -> None:
+    job = tree / "jobs" / "preview-cleanup.yaml"
+    edit(job, "            - gc\n", "            - gc\n            - --cluster\n")
+    edit(job, "automountServiceAccountToken: false", "automountServiceAccountToken: true")
+    found = errors(tree, "jobs/rbac")
+    assert [f.message.split(" (")[0] for f in found] == [
+        "this job must list core/namespaces",
+        "this job must delete core/namespaces",
+    ]

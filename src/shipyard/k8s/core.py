@@ -82,11 +82,36 @@ class Probe(K8sModel):
     period_seconds: int | None = None
 
 
+class Capabilities(K8sModel):
+    """Linux capabilities added to or dropped from a container."""
+
+    drop: list[str] | None = None
+
+
+class SeccompProfile(K8sModel):
+    """The seccomp profile of a pod."""
+
+    type: Literal["RuntimeDefault", "Localhost", "Unconfined"]
+
+
 class SecurityContext(K8sModel):
     """What a container may do; only image builds need more than the default."""
 
     privileged: bool | None = None
     run_as_user: int | None = None
+    allow_privilege_escalation: bool | None = None
+    read_only_root_filesystem: bool | None = None
+    capabilities: Capabilities | None = None
+
+
+class PodSecurityContext(K8sModel):
+    """Who a pod's processes run as, and its seccomp profile."""
+
+    run_as_non_root: bool | None = None
+    run_as_user: int | None = None
+    run_as_group: int | None = None
+    fs_group: int | None = None
+    seccomp_profile: SeccompProfile | None = None
 
 
 class Container(K8sModel):
@@ -103,6 +128,7 @@ class Container(K8sModel):
     resources: ResourceRequirements | None = None
     volume_mounts: list[VolumeMount] | None = None
     readiness_probe: Probe | None = None
+    security_context: SecurityContext | None = None
 
 
 class ConfigMapVolumeSource(K8sModel):
@@ -112,7 +138,9 @@ class ConfigMapVolumeSource(K8sModel):
 
 
 class EmptyDirVolumeSource(K8sModel):
-    """A scratch directory that lives and dies with the pod."""
+    """A scratch directory that lives and dies with the pod (``Memory``: never written to a disk)."""
+
+    medium: Literal["Memory"] | None = None
 
 
 class SecretVolumeSource(K8sModel):
@@ -135,7 +163,10 @@ class PodSpec(K8sModel):
     """The parts of a pod spec Shipyard sets."""
 
     service_account_name: str | None = None
+    automount_service_account_token: bool | None = None
     restart_policy: Literal["Always", "OnFailure", "Never"] | None = None
+    security_context: PodSecurityContext | None = None
+    init_containers: list[Container] | None = None
     containers: list[Container]
     volumes: list[Volume] | None = None
 
@@ -353,6 +384,7 @@ class CronJobSpec(K8sModel):
 
     schedule: str
     time_zone: str | None = None
+    suspend: bool | None = None
     concurrency_policy: Literal["Allow", "Forbid", "Replace"] | None = None
     successful_jobs_history_limit: int | None = None
     failed_jobs_history_limit: int | None = None
@@ -374,13 +406,15 @@ class ServiceAccount(K8sModel):
     api_version: Literal["v1"] = "v1"
     kind: Literal["ServiceAccount"] = "ServiceAccount"
     metadata: ObjectMeta
+    automount_service_account_token: bool | None = None
 
 
 class PolicyRule(K8sModel):
-    """What a Role allows: verbs on resources of API groups (``""`` is the core group)."""
+    """What a Role allows: verbs on resources of API groups (``""`` is the core group), optionally by name."""
 
     api_groups: list[str]
     resources: list[str]
+    resource_names: list[str] | None = None
     verbs: list[str]
 
 

@@ -15,6 +15,7 @@ import yaml
 from shipyard.k8s.argocd_checks import argocd_checks
 from shipyard.k8s.documents import Document, Finding, Report, json_path, kargo_steps
 from shipyard.k8s.ingress_checks import ingress_checks
+from shipyard.k8s.jobs_checks import jobs_checks
 from shipyard.k8s.kargo_checks import kargo_checks
 from shipyard.k8s.schemas import BuiltinSchemas, SchemaSet, errors_of, metadata_errors
 from shipyard.k8s.verdaccio_checks import verdaccio_checks
@@ -211,6 +212,7 @@ def check_policies(root: Path, documents: list[Document]) -> list[Finding]:
         + argocd_checks(documents)
         + verdaccio_checks(documents)
         + ingress_checks(documents)
+        + jobs_checks(documents)
     )
 
 

@@ -3,31 +3,49 @@ preview clean-up every six hours.
 
 Each runs a ``shipyard`` command in Shipyard's own pinned image (no shell scripts), with the spec
 mounted from a ConfigMap and credentials from Secrets referenced by name, never rendered.
+
+On a cluster:
+
+- **Git credentials in a form git reads.** git reads no ``GIT_USERNAME``/``GIT_PASSWORD``, and Shipyard runs it
+  with prompts off, so a private config repo answered 401 and every job failed. The Secret ``shipyard-git``
+  (``username``, ``password``: a ``kubernetes.io/basic-auth`` Secret) is mounted as files, and the job's git
+  configuration (``GIT_CONFIG_COUNT``/``_KEY_n``/``_VALUE_n``, read by git itself) gives the config repo's host
+  a credential helper that answers git's ``get`` with those files; no other host is given them.
+- **The restricted Pod Security level.** The namespace enforces it; each pod runs as Shipyard's user (1000)
+  with the runtime's seccomp profile, no privilege escalation, every capability dropped and a read-only root
+  file system (temporary clones go to an ``emptyDir`` at ``/tmp``).
+- **Exactly the access each job needs.** A job that makes no Kubernetes API call gets no token
+  (``automountServiceAccountToken: false``); what the others may do is in ``shipyard.k8s.jobaccess``.
 """
 
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from shipyard.errors import ShipyardError
 from shipyard.k8s.base import ObjectMeta
 from shipyard.k8s.core import (
+    Capabilities,
     ConfigMap,
     ConfigMapVolumeSource,
     Container,
     CronJob,
     CronJobSpec,
-    EnvFromSource,
+    EmptyDirVolumeSource,
     EnvVar,
     EnvVarSource,
+    ExternalSecretTemplate,
     JobSpec,
     JobTemplateSpec,
-    LocalObjectReference,
     Namespace,
+    PodSecurityContext,
     PodSpec,
     PodTemplateSpec,
+    SeccompProfile,
     SecretKeySelector,
     SecretVolumeSource,
+    SecurityContext,
     ServiceAccount,
     TemplateMeta,
     Volume,
@@ -41,13 +59,20 @@ from shipyard.workspace.model import Workspace
 JOBS_NAMESPACE = "shipyard-system"
 SPEC_CONFIGMAP = "shipyard-spec"
 GIT_SECRET = "shipyard-git"
+GIT_DIR = "/etc/shipyard-git"
 SPEC_DIR = "/etc/shipyard"
+TMP_DIR = "/tmp"
+# Shipyard's image runs as this user (the Dockerfile's ``USER 1000``); the pods say so, as the restricted
+# Pod Security level asks, and the Secret files are group-readable by it (fsGroup).
+SHIPYARD_UID = 1000
+POD_SECURITY = {"pod-security.kubernetes.io/enforce": "restricted"}
 # Kubernetes expands $(VAR) in args from the container's env, so the URL is written once, in the env.
 CONFIG_REPO_ARGS = ["--config-repo", "$(SHIPYARD_CONFIG_REPO)"]
 # The sandbox database job's Secret (created by the platform team, referenced by name): `pgpass`, a libpq
 # password file with a line for production's server and one for the sandbox's, and `salt`, the masking salt.
 SANDBOX_DB_SECRET = "shipyard-sandbox-db"
-SANDBOX_DB_DIR = "/etc/shipyard-db"
+SANDBOX_DB_SECRET_DIR = "/etc/shipyard-db"
+SANDBOX_DB_DIR = "/var/run/shipyard-db"
 RULES_KEY = "sandbox-rules.yaml"
 # The GitHub token preview clean-up reads PR states with (key `token`), referenced by name.
 GITHUB_SECRET = "shipyard-github"
@@ -61,7 +86,9 @@ def render_jobs(platform: Platform, workspace: Workspace) -> dict[str, str]:
     labels = part_of(platform)
     rules = _masking_rules(platform, workspace)
     files = {
-        "jobs/namespace.yaml": yaml_of(Namespace(metadata=ObjectMeta(name=JOBS_NAMESPACE, labels=labels))),
+        "jobs/namespace.yaml": yaml_of(
+            Namespace(metadata=ObjectMeta(name=JOBS_NAMESPACE, labels={**labels, **POD_SECURITY}))
+        ),
         "jobs/spec.yaml": yaml_of(
             ConfigMap(
                 metadata=ObjectMeta(name=SPEC_CONFIGMAP, namespace=JOBS_NAMESPACE, labels=labels),
@@ -69,7 +96,10 @@ def render_jobs(platform: Platform, workspace: Workspace) -> dict[str, str]:
             )
         ),
         "jobs/serviceaccount.yaml": yaml_of(
-            ServiceAccount(metadata=ObjectMeta(name="shipyard", namespace=JOBS_NAMESPACE, labels=labels))
+            ServiceAccount(
+                metadata=ObjectMeta(name="shipyard", namespace=JOBS_NAMESPACE, labels=labels),
+                automount_service_account_token=False,
+            )
         ),
         # The daily clone is a reset, not a sync: a sync keeps a TTL that has not run out, so a sandbox made
         # a few seconds after midnight would live two days.
@@ -95,8 +125,9 @@ def render_jobs(platform: Platform, workspace: Workspace) -> dict[str, str]:
                 platform,
                 GIT_SECRET,
                 "git",
-                {"GIT_USERNAME": "git_username", "GIT_PASSWORD": "git_password"},
+                {"username": "git_username", "password": "git_password"},
                 namespace=JOBS_NAMESPACE,
+                template=ExternalSecretTemplate(type="kubernetes.io/basic-auth"),
             )
         )
         if github_repo(platform) is not None:
@@ -165,6 +196,28 @@ def _sandbox_database_job(platform: Platform, has_rules: bool) -> CronJob | None
     return _cronjob(platform, "sandbox-db-clone", platform.sandbox.schedule, args, database_secret=True, salt=True)
 
 
+def git_credential_env(platform: Platform) -> list[EnvVar]:
+    """The git configuration, as environment, that hands the config repo's host the mounted credentials.
+
+    git reads ``GIT_CONFIG_COUNT`` and ``GIT_CONFIG_KEY_<n>``/``GIT_CONFIG_VALUE_<n>`` as command-line config
+    (git 2.31+). ``credential.<url>.helper`` applies only to URLs of that scheme and host; a helper starting
+    with ``!`` is run by the shell with the action as its argument, and answers ``get`` on its output.
+    """
+    parts = urlsplit(config_repo_url(platform))
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return []  # ssh and local paths take no HTTP credentials
+    scope = f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"
+    helper = (
+        '!f() { test "$1" = get || return 0; '
+        f'echo "username=$(cat {GIT_DIR}/username)"; echo "password=$(cat {GIT_DIR}/password)"; }}; f'
+    )
+    return [
+        EnvVar(name="GIT_CONFIG_COUNT", value="1"),
+        EnvVar(name="GIT_CONFIG_KEY_0", value=f"credential.{scope}.helper"),
+        EnvVar(name="GIT_CONFIG_VALUE_0", value=helper),
+    ]
+
+
 def _cronjob(
     platform: Platform,
     name: str,
@@ -177,26 +230,54 @@ def _cronjob(
 ) -> CronJob:
     labels = {"app.kubernetes.io/name": name, **part_of(platform)}
     env = [EnvVar(name="SHIPYARD_CONFIG_REPO", value=config_repo_url(platform)), *(extra_env or [])]
-    mounts = [VolumeMount(name="spec", mount_path=SPEC_DIR, read_only=True)]
-    volumes = [Volume(name="spec", config_map=ConfigMapVolumeSource(name=SPEC_CONFIGMAP))]
+    mounts = [
+        VolumeMount(name="spec", mount_path=SPEC_DIR, read_only=True),
+        VolumeMount(name="tmp", mount_path=TMP_DIR),
+    ]
+    volumes = [
+        Volume(name="spec", config_map=ConfigMapVolumeSource(name=SPEC_CONFIGMAP)),
+        Volume(name="tmp", empty_dir=EmptyDirVolumeSource()),
+    ]
+    init: list[Container] | None = None
     if database_secret:
-        # libpq reads passwords from PGPASSFILE and ignores a file others can read, hence mode 0400.
+        # libpq reads passwords from PGPASSFILE and ignores a file its group or others can read, and a Secret's
+        # files belong to root: an init container copies it, as Shipyard's user with mode 0600, into memory.
         env.append(EnvVar(name="PGPASSFILE", value=f"{SANDBOX_DB_DIR}/pgpass"))
         if salt:
             selector = SecretKeySelector(name=SANDBOX_DB_SECRET, key="salt")
             env.append(EnvVar(name="SHIPYARD_SANDBOX_SALT", value_from=EnvVarSource(secret_key_ref=selector)))
-        mounts.append(VolumeMount(name="database", mount_path=SANDBOX_DB_DIR, read_only=True))
-        volumes.append(
-            Volume(name="database", secret=SecretVolumeSource(secret_name=SANDBOX_DB_SECRET, default_mode=0o400))
-        )
+        mounts.append(VolumeMount(name="pgpass", mount_path=SANDBOX_DB_DIR, read_only=True))
+        volumes += [
+            Volume(name="database", secret=SecretVolumeSource(secret_name=SANDBOX_DB_SECRET, default_mode=0o440)),
+            Volume(name="pgpass", empty_dir=EmptyDirVolumeSource(medium="Memory")),
+        ]
+        init = [
+            Container(
+                name="pgpass",
+                image=platform.shipyard_image,
+                command=["install", "-m", "0600", f"{SANDBOX_DB_SECRET_DIR}/pgpass", f"{SANDBOX_DB_DIR}/pgpass"],
+                volume_mounts=[
+                    VolumeMount(name="database", mount_path=SANDBOX_DB_SECRET_DIR, read_only=True),
+                    VolumeMount(name="pgpass", mount_path=SANDBOX_DB_DIR),
+                ],
+                security_context=_restricted(),
+            )
+        ]
+    else:
+        # Every job but the database's reads or writes the config repo.
+        env += git_credential_env(platform)
+        mounts.append(VolumeMount(name="git", mount_path=GIT_DIR, read_only=True))
+        volumes.append(Volume(name="git", secret=SecretVolumeSource(secret_name=GIT_SECRET, default_mode=0o440)))
     container = Container(
         name=name,
         image=platform.shipyard_image,
+        # Shipyard's image has no entrypoint: without a command, the first argument would be run as a program.
+        command=["shipyard"],
         args=args,
         working_dir=SPEC_DIR,
         env=env,
-        env_from=[EnvFromSource(secret_ref=LocalObjectReference(name=GIT_SECRET))],
         volume_mounts=mounts,
+        security_context=_restricted(),
     )
     return CronJob(
         metadata=ObjectMeta(name=name, namespace=JOBS_NAMESPACE, labels=labels),
@@ -214,7 +295,16 @@ def _cronjob(
                         metadata=TemplateMeta(labels=labels),
                         spec=PodSpec(
                             service_account_name="shipyard",
+                            automount_service_account_token=False,
                             restart_policy="Never",
+                            security_context=PodSecurityContext(
+                                run_as_non_root=True,
+                                run_as_user=SHIPYARD_UID,
+                                run_as_group=SHIPYARD_UID,
+                                fs_group=SHIPYARD_UID,
+                                seccomp_profile=SeccompProfile(type="RuntimeDefault"),
+                            ),
+                            init_containers=init,
                             containers=[container],
                             volumes=volumes,
                         ),
@@ -222,4 +312,13 @@ def _cronjob(
                 )
             ),
         ),
+    )
+
+
+def _restricted() -> SecurityContext:
+    """A container as the restricted Pod Security level wants it, with a read-only root file system."""
+    return SecurityContext(
+        allow_privilege_escalation=False,
+        read_only_root_filesystem=True,
+        capabilities=Capabilities(drop=["ALL"]),
     )
