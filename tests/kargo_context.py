@@ -14,6 +14,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from shipyard.configrepo.promotable import promotable_dir
 from shipyard.k8s.yaml import load_all
 from shipyard.render.kargo import render_kargo
 from shipyard.spec.loader import load_spec
@@ -145,7 +146,7 @@ def promote_as_kargo(
         value = given.get(var["name"], var.get("value"))
         if value is not None:
             variables[var["name"]] = substitute(value, {**names, "vars": SimpleNamespace(**variables)})
-    summary = f"Updated ./out/overlays/{variables['overlay']} to use new images\n\n" + "\n".join(
+    summary = f"Updated ./out/{promotable_dir(variables['overlay'])} to use new images\n\n" + "\n".join(
         f"- {image}@{image_of.Digest}" for image, image_of in sorted(images.items())
     )
     names["vars"] = SimpleNamespace(**variables)

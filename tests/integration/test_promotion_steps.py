@@ -114,7 +114,7 @@ def test_a_promotion_runs_every_step_of_the_rendered_task(
 
     # kustomize-set-image pinned every digest in the stage's promotable file.
     with scratch_clone(remote) as checkout:
-        pinned = read_images(checkout / "overlays" / stage / "kustomization.yaml")
+        pinned = read_images(checkout / "overlays" / stage / "images" / "kustomization.yaml")
     assert pinned == {platform.registry.image(s): d for s, (_, d) in freight.items()}
 
 
@@ -185,7 +185,7 @@ def test_a_lost_push_race_is_redone_from_kustomize_set_image_on_the_newest_tip(
     assert config.run("rev-parse", "main").strip() == ctx.commit
     with scratch_clone(remote) as checkout:
         assert (checkout / "other-2.txt").exists()
-        assert read_images(checkout / "overlays/dev/kustomization.yaml") == {
+        assert read_images(checkout / "overlays/dev/images/kustomization.yaml") == {
             platform.registry.image(s): digest(7) for s in names
         }
 

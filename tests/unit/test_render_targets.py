@@ -41,12 +41,20 @@ def test_the_previews_application_set_follows_the_interface(acme: Path) -> None:
 
 def test_auto_environments_sync_automatically_and_kargo_stages_are_authorized(acme: Path) -> None:
     files = _files(acme)
-    dev, production = files["argocd/applications/dev.yaml"][0], files["argocd/applications/production.yaml"][0]
+    dev = files["argocd/applications/dev/user-service.yaml"][0]
+    production = files["argocd/applications/production/user-service.yaml"][0]
+    assert dev["metadata"]["name"] == "user-service-dev"
+    assert dev["spec"]["source"]["path"] == "overlays/dev/generated/services/user-service"
     assert dev["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
     assert "automated" not in production["spec"]["syncPolicy"]
-    assert production["metadata"]["annotations"] == {"kargo.akuity.io/authorized-stage": "acme:production"}
-    assert "annotations" not in files["argocd/applications/sandbox.yaml"][0]["metadata"]
+    assert production["metadata"]["annotations"]["kargo.akuity.io/authorized-stage"] == "acme:production"
+    sandbox = files["argocd/applications/sandbox/user-service.yaml"][0]
+    assert "kargo.akuity.io/authorized-stage" not in sandbox["metadata"]["annotations"]
     assert dev["metadata"]["finalizers"] == ["resources-finalizer.argocd.argoproj.io"]
+    # What an environment's services share is its own Application, always in sync, never updated by Kargo.
+    shared = files["argocd/applications/production.yaml"][0]
+    assert shared["metadata"]["name"] == "acme-production" and shared["spec"]["syncPolicy"]["automated"]
+    assert "kargo.akuity.io/authorized-stage" not in shared["metadata"]["annotations"]
     project, config = files["kargo/project.yaml"]
     assert "spec" not in project
     auto = {p["stageSelector"]["name"]: p["autoPromotionEnabled"] for p in config["spec"]["promotionPolicies"]}
@@ -246,3 +254,42 @@ def test_github_repo_names() -> None:
         (".", None),
     ):
         assert github_repo(parse_spec(base + f"repos: {{app: '{url}'}}\n")) == repo, url
+
+
+def test_a_prometheus_analysis_judges_the_canarys_own_answers_at_ingress_nginx(acme: Path) -> None:
+    files = _files(
+        acme,
+        "environments:\n  - name: preprod\n    strategy:\n      canary:\n        analysis:\n          smoke: null\n"
+        "          prometheus: {address: 'http://prometheus.monitoring.svc:9090/', successRate: 0.99}\n",
+    )
+    objects = files["overlays/preprod/generated/services/user-service/objects.yaml"]
+    template = next(d for d in objects if d["kind"] == "AnalysisTemplate")
+    (metric,) = template["spec"]["metrics"]
+    assert metric["provider"]["prometheus"]["address"] == "http://prometheus.monitoring.svc:9090"
+    query = metric["provider"]["prometheus"]["query"]
+    # ingress-nginx labels a request sent to the canary backend with its upstream, <namespace>-<service>-<port>.
+    assert 'canary="pre-prod-user-service-canary-80"' in query and 'status!~"5.."' in query and "[120s]" in query
+    assert metric["successCondition"].endswith("result[0] >= 0.99") and metric["interval"] == "60s"
+
+
+def test_each_cluster_runs_its_cronjobs_with_secrets_from_the_store_beside_them(acme: Path) -> None:
+    files = _files(
+        acme,
+        "clusters:\n  - name: staging\n  - name: production\n    server: https://prod.example.com\n"
+        "secrets:\n  store: vault\nsandbox:\n  database:\n    strategy: synthetic\n",
+    )
+    folders: dict[str, set[str]] = {}
+    for path, docs in files.items():
+        if path.startswith("jobs/"):
+            folder = path.rsplit("/", 1)[0]
+            folders.setdefault(folder, set()).update(f"{d['kind']}/{d['metadata']['name']}" for d in docs)
+    assert folders["jobs/production"] >= {
+        "CronJob/sandbox-sync",
+        "CronJob/sandbox-db-synth",
+        "ExternalSecret/shipyard-git",
+        "ExternalSecret/shipyard-sandbox-db",
+        "Namespace/shipyard-system",
+        "ConfigMap/shipyard-spec",
+    }
+    assert "CronJob/preview-cleanup" in folders["jobs"] and "ExternalSecret/shipyard-git" in folders["jobs"]
+    assert "ExternalSecret/shipyard-sandbox-db" not in folders["jobs"]

@@ -13,7 +13,7 @@ import yaml
 
 from shipyard.errors import SpecError
 from shipyard.k8s.documents import Document
-from shipyard.k8s.validate import check_policies
+from shipyard.k8s.policies import check_policies
 from shipyard.spec.loader import parse_spec
 
 SPEC = """apiVersion: shipyard.dev/v1alpha1
@@ -154,7 +154,7 @@ def _spec_configmap(text: str) -> dict[str, Any]:
 
 
 def _findings(documents: list[Document]) -> list[str]:
-    return [f.line() for f in check_policies(Path("/nonexistent"), documents) if f.check == "policy/sandbox-database"]
+    return [f.line() for f in check_policies(documents, {}) if f.check == "policy/sandbox-database"]
 
 
 def test_validate_refuses_a_clone_job_into_its_own_source() -> None:

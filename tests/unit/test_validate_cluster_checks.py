@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from shipyard.k8s.documents import Finding
-from shipyard.k8s.validate import check_policies, load_documents
+from shipyard.k8s.policies import check_policies
+from shipyard.k8s.validate import load_documents
 from tests.realparts import REPO_ROOT
 
 GOLDEN = REPO_ROOT / "examples" / "acme" / "gitops-config"
@@ -25,7 +26,7 @@ def tree(tmp_path: Path) -> Path:
 
 def errors(tree: Path, check: str) -> list[Finding]:
     documents, _ = load_documents(tree)
-    return [f for f in check_policies(tree, documents) if f.severity == "error" and f.check == check]
+    return [f for f in check_policies(documents, {}) if f.severity == "error" and f.check == check]
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -36,7 +37,7 @@ def edit(path: Path, old: str, new: str) -> None:
 
 def test_the_example_passes_every_cluster_check(tree: Path) -> None:
     documents, _ = load_documents(tree)
-    assert [f.line() for f in check_policies(tree, documents) if f.severity == "error"] == []
+    assert [f.line() for f in check_policies(documents, {}) if f.severity == "error"] == []
 
 
 def test_a_desired_revision_on_the_shared_branch_is_an_error(tree: Path) -> None:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from shipyard.k8s.documents import Finding
-from shipyard.k8s.validate import check_policies, load_documents
+from shipyard.k8s.policies import check_policies
+from shipyard.k8s.validate import load_documents
 from tests.realparts import REPO_ROOT
 
 GOLDEN = REPO_ROOT / "examples" / "acme" / "gitops-config"
@@ -26,7 +27,7 @@ def tree(tmp_path: Path) -> Path:
 
 def errors(tree: Path, check: str) -> list[Finding]:
     documents, _ = load_documents(tree)
-    return [f for f in check_policies(tree, documents) if f.severity == "error" and f.check == check]
+    return [f for f in check_policies(documents, {}) if f.severity == "error" and f.check == check]
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -45,7 +46,7 @@ def cut(path: Path, start: str, end: str) -> None:
 
 def test_the_example_passes(tree: Path) -> None:
     documents, _ = load_documents(tree)
-    assert [f.line() for f in check_policies(tree, documents) if f.severity == "error"] == []
+    assert [f.line() for f in check_policies(documents, {}) if f.severity == "error"] == []
 
 
 # Verdaccio

@@ -84,6 +84,6 @@ def trace(
         if p.pr:
             origin += f", PR #{p.pr}"
         how = "rolled back" if p.rollback else "promoted"
-        print(f"{p.env}: {p.version} ({p.digest[:19]}) from {origin}")
+        print(f"{p.env}: {p.version} ({p.digest[:19]}) from {origin}; Argo CD Application {p.application}")
         print(f"  since {p.since}, {how} by {p.promoted_by} in {p.commit[:12]}; freight {p.freight[:12]}")
         print("  path: " + " -> ".join(f"{hop.stage} ({hop.date}, {hop.by})" for hop in p.path))

@@ -37,7 +37,7 @@ def ensure_branch(git: Git) -> None:
     git.run("checkout", "--quiet", "--orphan", BRANCH)
     (git.path / "README.md").write_text(
         "# GitOps config\n\nWritten by Shipyard: `shipyard render` writes the manifests, promotions edit\n"
-        "`overlays/<env>/kustomization.yaml`, and `freight/` records what can be promoted.\n",
+        "`overlays/<env>/images/kustomization.yaml`, and `freight/` records what can be promoted.\n",
         encoding="utf-8",
     )
     git.commit("Start the GitOps config repo")

@@ -3,6 +3,7 @@ small helpers every check shares (JSON paths, the promotion steps of a Stage or 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -100,3 +101,12 @@ def kargo_steps(doc: Document) -> Iterator[tuple[list[str | int], dict[str, Any]
     for index, step in enumerate(steps):
         if isinstance(step, dict):
             yield [*prefix, index], step
+
+
+_VARIABLE = re.compile(r"\$\{\{\s*vars\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+
+def substitute_vars(value: str, variables: dict[str, str]) -> str:
+    """``value`` with every ``${{ vars.<name> }}`` of a known variable replaced by its value, as Kargo
+    evaluates a step's config; other expressions stay as written."""
+    return _VARIABLE.sub(lambda m: variables.get(m.group(1), m.group(0)), value)

@@ -5,28 +5,47 @@ the JSON path, so it can be fixed without guessing."""
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from shipyard.k8s.argocd_checks import argocd_checks
-from shipyard.k8s.documents import Document, Finding, Report, json_path, kargo_steps
-from shipyard.k8s.ingress_checks import ingress_checks
-from shipyard.k8s.jobs_checks import jobs_checks
-from shipyard.k8s.kargo_checks import kargo_checks
+from shipyard.k8s.documents import Document, Finding, json_path, kargo_steps
+from shipyard.k8s.policies import check_policies
 from shipyard.k8s.schemas import BuiltinSchemas, SchemaSet, errors_of, metadata_errors
-from shipyard.k8s.verdaccio_checks import verdaccio_checks
 
-AUTHORIZED_STAGE = "kargo.akuity.io/authorized-stage"
-PROTECTED_ENVIRONMENTS = ("preprod", "production")
 _BUILTIN_GROUP = re.compile(r"^(?:[a-z0-9]+|[a-z0-9.]*\.k8s\.io)$")
-_EXPRESSION = re.compile(r"^\$\{\{\s*vars\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
 
 # Still in Kargo's schema, but artifact discovery fails when they are set (Kargo v1.11).
 DEPRECATED_SUBSCRIPTION_FIELDS = {"allowTags": "allowTagsRegexes", "ignoreTags": "ignoreTagsRegexes"}
+
+
+@dataclass
+class Report:
+    """All findings of a validation and what was looked at."""
+
+    findings: list[Finding] = field(default_factory=list)
+    documents: int = 0
+    overlays: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no error (warnings and infos do not fail a validation)."""
+        return not any(f.severity == "error" for f in self.findings)
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as data for ``--json``."""
+        return {
+            "ok": self.ok,
+            "documents": self.documents,
+            "overlays": self.overlays,
+            "findings": [asdict(f) for f in self.findings],
+        }
 
 
 def load_documents(root: Path) -> tuple[list[Document], list[Finding]]:
@@ -172,196 +191,36 @@ def _kargo_parts(doc: Document, schemas: SchemaSet) -> list[Finding]:
     return findings
 
 
-def overlay_folders(root: Path) -> list[Path]:
-    """Every ``overlays/<env>`` folder with a kustomization."""
-    base = root / "overlays"
-    if not base.is_dir():
-        return []
-    return sorted(p for p in base.iterdir() if (p / "kustomization.yaml").is_file())
+def overlay_folders(documents: list[Document]) -> list[str]:
+    """Every folder under ``overlays/`` with a kustomization that can be built (a Component cannot: it only
+    ever transforms what includes it), relative to the tree."""
+    folders = {
+        posixpath.dirname(doc.file)
+        for doc in documents
+        if doc.file.startswith("overlays/")
+        and doc.file.endswith("/kustomization.yaml")
+        and doc.index == 1
+        and doc.kind != "Component"
+    }
+    return sorted(folders)
 
 
-def check_builds(root: Path, kubectl: str) -> tuple[int, list[Finding], dict[str, str]]:
-    """``kubectl kustomize`` of every overlay: findings for the ones that fail, the output of the others."""
+def check_builds(root: Path, folders: list[str], kubectl: str) -> tuple[list[Finding], dict[str, str]]:
+    """``kubectl kustomize`` of every folder: findings for the ones that fail, the output of the others."""
+
+    def build(folder: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([kubectl, "kustomize", str(root / folder)], capture_output=True, text=True, check=False)
+
     findings: list[Finding] = []
     built: dict[str, str] = {}
-    folders = overlay_folders(root)
-    for folder in folders:
-        relative = (folder / "kustomization.yaml").relative_to(root).as_posix()
-        proc = subprocess.run([kubectl, "kustomize", str(folder)], capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            message = " ".join(proc.stderr.split())[-600:] or f"kubectl kustomize exited {proc.returncode}"
-            findings.append(Finding(relative, None, None, "$", "kustomize", "error", message))
-        else:
-            built[folder.name] = proc.stdout
-    return len(folders), findings, built
-
-
-def check_policies(root: Path, documents: list[Document]) -> list[Finding]:
-    """Shipyard's rules: pinned images once promoted, unique hosts, authorized Kargo-managed
-    Applications, no Secret carrying data, no sandbox database that may be production's, and the cross-object
-    checks of what Kargo and Argo CD would do once the tree is applied (``k8s.kargo_checks``)."""
-    from shipyard.k8s.databases import check_sandbox_databases
-
-    return (
-        _pinned_images(root, documents)
-        + _unique_hosts(documents)
-        + _authorized_applications(documents)
-        + _no_secret_data(documents)
-        + check_sandbox_databases(documents)
-        + kargo_checks(documents)
-        + argocd_checks(documents)
-        + verdaccio_checks(documents)
-        + ingress_checks(documents)
-        + jobs_checks(documents)
-    )
-
-
-def _pinned_images(root: Path, documents: list[Document]) -> list[Finding]:
-    findings: list[Finding] = []
-    for env in PROTECTED_ENVIRONMENTS:
-        relative = f"overlays/{env}/kustomization.yaml"
-        doc = next((d for d in documents if d.file == relative and d.kind == "Kustomization"), None)
-        if doc is None:
-            continue
-        images = [i for i in doc.data.get("images") or [] if isinstance(i, dict)]
-        if images and not any(i.get("digest") for i in images):
-            findings.append(
-                Finding(
-                    relative,
-                    doc.index,
-                    None,
-                    "$.images",
-                    "policy/pinned-images",
-                    "info",
-                    f"{env} was never promoted: its images still carry their initial tags",
-                )
-            )
-            continue
-        for index, image in enumerate(images):
-            if not image.get("digest"):
-                tag = image.get("newTag", "latest")
-                findings.append(
-                    Finding(
-                        relative,
-                        doc.index,
-                        None,
-                        f"$.images[{index}]",
-                        "policy/pinned-images",
-                        "error",
-                        f"{image.get('name')} uses the mutable tag '{tag}' in {env}; "
-                        "promoted environments pin every image by digest",
-                    )
-                )
-    return findings
-
-
-def _unique_hosts(documents: list[Document]) -> list[Finding]:
-    seen: dict[str, list[tuple[Document, str]]] = {}
-    for doc in documents:
-        if doc.kind != "Ingress":
-            continue
-        for index, rule in enumerate((doc.data.get("spec") or {}).get("rules") or []):
-            if isinstance(rule, dict) and rule.get("host"):
-                seen.setdefault(rule["host"], []).append((doc, f"$.spec.rules[{index}].host"))
-    findings: list[Finding] = []
-    for host, places in sorted(seen.items()):
-        if len(places) > 1:
-            others = ", ".join(f"{d.file}#{d.index}" for d, _ in places)
-            for doc, path in places:
-                findings.append(
-                    Finding(
-                        doc.file,
-                        doc.index,
-                        doc.label,
-                        path,
-                        "policy/unique-hosts",
-                        "error",
-                        f"host {host} is used by {len(places)} Ingresses: {others}",
-                    )
-                )
-    return findings
-
-
-def _step_apps(step: dict[str, Any], variables: dict[str, str]) -> list[str]:
-    apps: list[str] = []
-    for app in (step.get("config") or {}).get("apps") or []:
-        name = app.get("name") if isinstance(app, dict) else None
-        if isinstance(name, str):
-            match = _EXPRESSION.match(name)
-            apps.append(variables.get(match.group(1), name) if match else name)
-    return apps
-
-
-def _authorized_applications(documents: list[Document]) -> list[Finding]:
-    tasks = {d.name: d for d in documents if d.kind == "PromotionTask"}
-    applications = {d.name: d for d in documents if d.kind == "Application"}
-    findings: list[Finding] = []
-    for stage in (d for d in documents if d.kind == "Stage"):
-        namespace = (stage.data.get("metadata") or {}).get("namespace", "")
-        wanted = f"{namespace}:{stage.name}"
-        apps: list[str] = []
-        for _, step in kargo_steps(stage):
-            if step.get("uses") == "argocd-update":
-                apps += _step_apps(step, {})
-            task = step.get("task")
-            if isinstance(task, dict) and task.get("name") in tasks:
-                task_doc = tasks[str(task["name"])]
-                variables = {v["name"]: v.get("value", "") for v in (task_doc.data.get("spec") or {}).get("vars") or []}
-                variables.update({v["name"]: v.get("value", "") for v in step.get("vars") or []})
-                for _, inner in kargo_steps(task_doc):
-                    if inner.get("uses") == "argocd-update":
-                        apps += _step_apps(inner, variables)
-        for app in apps:
-            doc = applications.get(app)
-            if doc is None:
-                findings.append(
-                    Finding(
-                        stage.file,
-                        stage.index,
-                        stage.label,
-                        "$.spec.promotionTemplate",
-                        "policy/authorized-stage",
-                        "error",
-                        f"Stage {stage.name} updates Application '{app}', which is not in the tree",
-                    )
-                )
-                continue
-            annotations = (doc.data.get("metadata") or {}).get("annotations") or {}
-            if annotations.get(AUTHORIZED_STAGE) != wanted:
-                findings.append(
-                    Finding(
-                        doc.file,
-                        doc.index,
-                        doc.label,
-                        f"$.metadata.annotations['{AUTHORIZED_STAGE}']",
-                        "policy/authorized-stage",
-                        "error",
-                        f"Kargo Stage {stage.name} updates this Application, "
-                        f"which must carry {AUTHORIZED_STAGE}: {wanted}",
-                    )
-                )
-    return findings
-
-
-def _no_secret_data(documents: list[Document]) -> list[Finding]:
-    findings: list[Finding] = []
-    for doc in documents:
-        if doc.kind != "Secret":
-            continue
-        for key in ("data", "stringData"):
-            if doc.data.get(key):
-                findings.append(
-                    Finding(
-                        doc.file,
-                        doc.index,
-                        doc.label,
-                        f"$.{key}",
-                        "policy/no-secret-data",
-                        "error",
-                        "a Secret with values must never be in git; reference it by name or render an ExternalSecret",
-                    )
-                )
-    return findings
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        for folder, proc in zip(folders, pool.map(build, folders), strict=True):
+            if proc.returncode != 0:
+                message = " ".join(proc.stderr.split())[-600:] or f"kubectl kustomize exited {proc.returncode}"
+                findings.append(Finding(f"{folder}/kustomization.yaml", None, None, "$", "kustomize", "error", message))
+            else:
+                built[folder] = proc.stdout
+    return findings, built
 
 
 def validate_tree(root: Path, schemas: SchemaSet | None, kubectl: str | None) -> Report:
@@ -369,16 +228,19 @@ def validate_tree(root: Path, schemas: SchemaSet | None, kubectl: str | None) ->
     documents, findings = load_documents(root)
     report = Report(documents=len(documents))
     findings += check_schemas(documents, schemas)
+    builds: dict[str, list[Document]] = {}
     if kubectl:
-        report.overlays, build_findings, built = check_builds(root, kubectl)
+        folders = overlay_folders(documents)
+        report.overlays = len(folders)
+        build_findings, built = check_builds(root, folders, kubectl)
         findings += build_findings
-        for env, text in sorted(built.items()):
-            rendered = [
-                Document(f"overlays/{env} (built)", index, data)
+        for folder, text in sorted(built.items()):
+            builds[folder] = [
+                Document(f"{folder} (built)", index, data)
                 for index, data in enumerate(yaml.load_all(text, Loader=yaml.CSafeLoader), 1)
                 if isinstance(data, dict)
             ]
-            findings += check_schemas(rendered, schemas)
-    findings += check_policies(root, documents)
+            findings += check_schemas(builds[folder], schemas)
+    findings += check_policies(documents, builds)
     report.findings = findings
     return report

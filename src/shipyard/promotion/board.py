@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shipyard.errors import ShipyardError
+from shipyard.k8s.argocd import application_name
 from shipyard.promotion.gates import pending
 from shipyard.promotion.ledger import Entry, Ledger
 from shipyard.stages.graph import StageGraph
@@ -16,8 +17,9 @@ from shipyard.stages.graph import StageGraph
 
 @dataclass(frozen=True)
 class Cell:
-    """One service in one environment."""
+    """One service in one environment, deployed by its own Argo CD Application."""
 
+    application: str
     version: str
     maturity: str | None
     freight: str
@@ -28,6 +30,7 @@ class Cell:
     def to_json(self) -> dict[str, object]:
         """The cell as JSON."""
         return {
+            "application": self.application,
             "version": self.version,
             "maturity": self.maturity,
             "freight": self.freight,
@@ -84,8 +87,9 @@ class Board:
         }
 
 
-def _cell(entry: Entry, digest: str, since: Entry) -> Cell:
+def _cell(application: str, entry: Entry, digest: str, since: Entry) -> Cell:
     return Cell(
+        application=application,
         version=entry.version,
         maturity=entry.maturity,
         freight=entry.freight,
@@ -116,7 +120,8 @@ def board(graph: StageGraph, ledger: Ledger) -> Board:
         moves = ledger.moves(env)
         for service, entry in ledger.running(env).items():
             digest = dict(entry.images)[service]
-            cells[(service, env)] = _cell(entry, digest, _since(moves, service, digest, entry))
+            since = _since(moves, service, digest, entry)
+            cells[(service, env)] = _cell(application_name(service, env), entry, digest, since)
     waiting = []
     for node in graph.stages:
         candidate = pending(graph, ledger, node.name)
@@ -151,6 +156,8 @@ class Placement:
     """Where a service runs in one environment, and how it got there."""
 
     env: str
+    application: str
+    """The Argo CD Application that deploys the service there."""
     version: str
     freight: str
     digest: str
@@ -166,6 +173,7 @@ class Placement:
         """As JSON (see docs/promotion.md)."""
         return {
             "env": self.env,
+            "application": self.application,
             "version": self.version,
             "freight": self.freight,
             "digest": self.digest,
@@ -218,6 +226,7 @@ def trace(graph: StageGraph, ledger: Ledger, service: str, env: str | None = Non
         found.append(
             Placement(
                 env=name,
+                application=application_name(service, name),
                 version=entry.version,
                 freight=entry.freight,
                 digest=digest,

@@ -1,7 +1,7 @@
 """The local promotion executor: freight into a stage, automatic promotions, rollbacks, recording freight.
 
 Each move runs the step registry of ``promotion.steps``, the very steps the rendered Kargo PromotionTask
-lists: git-clone, kustomize-set-image (the stage's top kustomization, by digest), git-commit (with
+lists: git-clone, kustomize-set-image (the stage's promotable Component, by digest), git-commit (with
 Shipyard's trailers), git-push and argocd-update. On a lost push race the steps from kustomize-set-image
 on run again on the newest tip, so concurrent promotions never lose an update.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from shipyard.configrepo.checkout import publish, scratch_clone
 from shipyard.configrepo.location import BRANCH, REMOTE
-from shipyard.configrepo.promotable import overlay_path
+from shipyard.configrepo.promotable import promotable_path
 from shipyard.errors import ShipyardError
 from shipyard.git import Git, format_message
 from shipyard.k8s.argocd import application_name
@@ -82,7 +82,7 @@ class Move:
         """Add this move's actions to ``plan``."""
         plan.add(
             Op.update,
-            overlay_path(self.stage),
+            promotable_path(self.stage),
             f"{self.stage} -> {self.version}",
             images=[f"{image}@{digest}" for _, (image, digest) in sorted(self.images.items())],
         )
@@ -117,7 +117,7 @@ class Move:
                 KustomizeImage(image=image, digest=digest) for _, (image, digest) in sorted(self.images.items())
             ),
             message=format_message(self.subject, self.trailers()),
-            app=application_name(platform.org, self.stage),
+            apps=tuple(application_name(service, self.stage) for service in sorted(self.images)),
         )
 
 

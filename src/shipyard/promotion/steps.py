@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
 from shipyard.configrepo.location import REMOTE
-from shipyard.configrepo.promotable import KUSTOMIZATION, overlay_dir, set_images
+from shipyard.configrepo.promotable import KUSTOMIZATION, promotable_dir, promotable_path, set_images
 from shipyard.git import Git, PushRejected, checkout_tip, outpushed
 from shipyard.k8s.argocd import ARGOCD_NAMESPACE
 from shipyard.k8s.base import K8sModel
@@ -57,8 +57,8 @@ class Inputs:
     """Every image the freight moves, by digest, sorted by service."""
     message: str
     """The commit message, trailers included."""
-    app: str
-    """The Argo CD Application that deploys the stage."""
+    apps: tuple[str, ...]
+    """The Argo CD Applications that deploy the stage: one per service the freight moves."""
 
 
 @dataclass(frozen=True)
@@ -131,23 +131,23 @@ class GitCloneStep(Step[GitCloneConfig]):
 
 
 class KustomizeSetImageStep(Step[KustomizeSetImageConfig]):
-    """``kustomize-set-image``: pin the freight's digests in the stage's promotable kustomization."""
+    """``kustomize-set-image``: pin the freight's digests in the stage's promotable Component."""
 
     uses = "kustomize-set-image"
     alias = "update-images"
     retried = True
 
     def config(self, inputs: Inputs) -> KustomizeSetImageConfig:
-        """The stage's overlay folder and the images, by digest."""
+        """The stage's promotable folder and the images, by digest."""
         return KustomizeSetImageConfig(
-            path=f"{inputs.checkout}/{overlay_dir(inputs.overlay)}", images=list(inputs.images)
+            path=f"{inputs.checkout}/{promotable_dir(inputs.overlay)}", images=list(inputs.images)
         )
 
     def perform(self, config: KustomizeSetImageConfig, ctx: StepContext) -> str:
         """Edit the kustomization in place (comments and layout kept); create it when it is missing."""
         folder = Path(config.path)
-        changed = set_images(folder / KUSTOMIZATION, folder.name, {i.image: i.digest for i in config.images})
-        where = f"{overlay_dir(folder.name)}/{KUSTOMIZATION}"
+        changed = set_images(folder / KUSTOMIZATION, {i.image: i.digest for i in config.images})
+        where = promotable_path(folder.parent.name)
         if not changed:
             return f"{where} already pins these digests"
         return f"pinned {len(config.images)} image(s) by digest in {where}"
@@ -192,20 +192,22 @@ class GitPushStep(Step[GitPushConfig]):
 
 
 class ArgoCDUpdateStep(Step[ArgoCDUpdateConfig]):
-    """``argocd-update``: sync the stage's Application to the branch's newest tip.
+    """``argocd-update``: sync every Application of the stage to the branch's newest tip.
 
     No ``desiredRevision``: the branch is shared (other stages, previews, freight records and render push
     to it), and Kargo's health check calls a Stage unhealthy as soon as the Application's synced revision
     is not exactly the desired commit, while its update re-syncs until they match. A sync started after
     the push resolves the branch then (Argo CD compares with no revision cache when it syncs), and the
-    branch only moves forward, so what it deploys always holds this promotion's commit.
+    branch only moves forward, so what it deploys always holds this promotion's commit. Kargo refuses (and
+    fails the promotion on) an Application named here that lacks its ``authorized-stage`` annotation, so
+    none is skipped.
     """
 
     uses = "argocd-update"
 
     def config(self, inputs: Inputs) -> ArgoCDUpdateConfig:
-        """The Application to sync; it tracks the config repo's branch."""
-        return ArgoCDUpdateConfig(apps=[ArgoCDAppUpdate(name=inputs.app, namespace=ARGOCD_NAMESPACE)])
+        """The Applications to sync; they track the config repo's branch."""
+        return ArgoCDUpdateConfig(apps=[ArgoCDAppUpdate(name=app, namespace=ARGOCD_NAMESPACE) for app in inputs.apps])
 
     def perform(self, config: ArgoCDUpdateConfig, ctx: StepContext) -> str:
         """Nothing to call: no Argo CD runs here. Say so, and what a cluster's Argo CD would deploy."""

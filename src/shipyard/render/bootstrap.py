@@ -1,4 +1,5 @@
-"""``bootstrap/``: the seed's installation steps as Argo CD Applications, each at a pinned version.
+"""``bootstrap/``: the seed's installation steps as Argo CD Applications, each at a pinned version, in the
+cluster Argo CD runs in; Argo Rollouts in every cluster that runs a Rollout.
 
 Tekton and Argo Rollouts publish release manifests, not charts: their Applications build a small
 kustomization here that points at the pinned release file. Kargo, Harbor and Verdaccio are Helm
@@ -12,6 +13,7 @@ from typing import Any
 from shipyard.configrepo.location import BRANCH
 from shipyard.k8s.argocd import (
     ARGOCD_NAMESPACE,
+    IN_CLUSTER,
     RESOURCES_FINALIZER,
     SKIP_DRY_RUN,
     Application,
@@ -25,9 +27,18 @@ from shipyard.k8s.argocd import (
 )
 from shipyard.k8s.base import ObjectMeta
 from shipyard.k8s.kustomize import Kustomization
-from shipyard.render.common import IN_CLUSTER, INGRESS_CLASS, config_repo_url, part_of, store_secret, yaml_of
+from shipyard.render.common import (
+    INGRESS_CLASS,
+    cluster_folder,
+    cluster_server,
+    config_repo_url,
+    part_of,
+    store_secret,
+    yaml_of,
+)
+from shipyard.render.kustomize import uses_rollout
 from shipyard.render.verdaccio import HTPASSWD_SECRET, verdaccio_values
-from shipyard.spec.model import Access, Platform
+from shipyard.spec.model import Access, Environment, Platform
 from shipyard.workspace.model import Workspace
 
 # The one place the platform's component versions are pinned.
@@ -45,6 +56,7 @@ _TEKTON = "https://storage.googleapis.com/tekton-releases"
 KARGO_ADMIN_SECRET = "kargo-api-admin"
 SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 BOOTSTRAP_RETRY = Retry(limit=10)
+ROLLOUTS = "argo-rollouts"
 
 
 def _manifests() -> dict[str, tuple[str, list[str]]]:
@@ -74,15 +86,20 @@ def render_bootstrap(platform: Platform, workspace: Workspace) -> dict[str, str]
     files: dict[str, str] = {}
     repo = config_repo_url(platform)
     for name, (namespace, urls) in _manifests().items():
+        servers = {"": IN_CLUSTER}
+        if name == ROLLOUTS:
+            # Every cluster that runs a Rollout needs the controller: without it the Rollout objects are never
+            # acted on (and without its CRDs, not even accepted).
+            servers = {
+                cluster_folder(platform, e.cluster): cluster_server(platform, e.cluster) for e in rollout_envs(platform)
+            }
+        if not servers:
+            continue
         files[f"bootstrap/{name}/kustomization.yaml"] = yaml_of(Kustomization(resources=urls))
-        files[f"bootstrap/{name}.yaml"] = yaml_of(
-            _app(
-                platform,
-                name,
-                namespace,
-                ApplicationSource(repo_url=repo, target_revision=BRANCH, path=f"bootstrap/{name}"),
-            )
-        )
+        for folder, server in sorted(servers.items()):
+            app_name = f"{name}-{folder}" if folder else name
+            source = ApplicationSource(repo_url=repo, target_revision=BRANCH, path=f"bootstrap/{name}")
+            files[f"bootstrap/{app_name}.yaml"] = yaml_of(_app(platform, app_name, namespace, source, server))
     charts: list[tuple[str, str, str, str, dict[str, Any]]] = [
         # Kargo's chart makes its webhook and API certificates with cert-manager (selfSignedCert).
         ("cert-manager", "cert-manager", "https://charts.jetstack.io", "cert-manager", {"crds": {"enabled": True}}),
@@ -119,7 +136,14 @@ def render_bootstrap(platform: Platform, workspace: Workspace) -> dict[str, str]
     return files
 
 
-def _app(platform: Platform, name: str, namespace: str, source: ApplicationSource) -> Application:
+def rollout_envs(platform: Platform) -> list[Environment]:
+    """The environments whose strategy runs an Argo Rollout (canary, blue-green)."""
+    return [env for env in platform.environments if uses_rollout(env)]
+
+
+def _app(
+    platform: Platform, name: str, namespace: str, source: ApplicationSource, server: str = IN_CLUSTER
+) -> Application:
     return Application(
         metadata=ObjectMeta(
             name=name, namespace=ARGOCD_NAMESPACE, labels=part_of(platform), finalizers=[RESOURCES_FINALIZER]
@@ -127,7 +151,7 @@ def _app(platform: Platform, name: str, namespace: str, source: ApplicationSourc
         spec=ApplicationSpec(
             project="default",
             source=source,
-            destination=Destination(server=IN_CLUSTER, namespace=namespace),
+            destination=Destination(server=server, namespace=namespace),
             sync_policy=SyncPolicy(
                 automated=Automated(prune=True, self_heal=True),
                 # Argo CD assesses no Application health by default, so the sync waves of these Applications

@@ -231,10 +231,7 @@ def stage(platform: Platform, node: StageNode, services: list[str]) -> Stage:
     sources = FreightSources(direct=True) if node.upstream is None else FreightSources(stages=[node.upstream])
     annotations = {REQUIRES_STABLE_TAG: "true"} if node.requires_stable_tag else None
     checks = stable_checks(platform, services, node) if node.requires_stable_tag else []
-    task_vars = [
-        Var(name="overlay", value=node.name),
-        Var(name="app", value=application_name(platform.org, node.name)),
-    ]
+    task_vars = [Var(name="overlay", value=node.name)]
     if node.requires_stable_tag and services:
         # What runs there is the release: the commit records its stable version, as `shipyard promote` does.
         task_vars.append(Var(name="version", value=version_expression(platform, services, stable=True)))
@@ -405,7 +402,7 @@ def kargo_inputs(platform: Platform, services: list[str]) -> Inputs:
             for service in services
         ),
         message=commit_message(platform, services),
-        app="${{ vars.app }}",
+        apps=tuple(application_name(service, "${{ vars.overlay }}") for service in services),
     )
 
 
@@ -422,7 +419,6 @@ def promotion_task(platform: Platform, services: list[str]) -> PromotionTask:
                 Var(name="repoURL", value=repo),
                 Var(name="branch", value=BRANCH),
                 Var(name="overlay"),
-                Var(name="app"),
                 Var(name="version", value=version_expression(platform, services, stable=False) if services else None),
             ],
             steps=steps,

@@ -1,7 +1,7 @@
 """The sandbox lifecycle in the config repo: mirror production's images, keep a TTL, report status.
 
-``sync`` makes ``overlays/sandbox/kustomization.yaml`` carry exactly the image references of
-``overlays/production/kustomization.yaml`` (digests, or tags before the first promotion), editing the
+``sync`` makes the sandbox's promotable Component (``overlays/sandbox/images/kustomization.yaml``) carry exactly
+the image references of production's (its digests; none before production's first promotion), editing the
 file in place so comments and layout survive, and writes the TTL state (``sandbox_state.py``). It
 copies nothing else from production: no Secrets, no database settings; the sandbox's own overlay
 (rendered from the spec's sandbox environment) points at the sandbox's namespace, hosts, database and
@@ -18,7 +18,7 @@ from typing import Any
 
 from shipyard.configrepo.checkout import publish, scratch_clone
 from shipyard.configrepo.location import BRANCH, REMOTE, config_for_reading
-from shipyard.configrepo.promotable import ImageChange, mirror_images, overlay_path, read_entries
+from shipyard.configrepo.promotable import ImageChange, mirror_images, overlay_dir, promotable_path, read_entries
 from shipyard.errors import ShipyardError
 from shipyard.git import Git
 from shipyard.plan import Op, Plan
@@ -39,17 +39,17 @@ class SandboxTarget:
     @property
     def kustomization(self) -> str:
         """The sandbox's promotable state, relative to the config repo."""
-        return overlay_path(self.env)
+        return promotable_path(self.env)
 
     @property
     def source_kustomization(self) -> str:
         """Production's promotable state, relative to the config repo."""
-        return overlay_path(self.source)
+        return promotable_path(self.source)
 
     @property
     def state_file(self) -> str:
         """The TTL state file, relative to the config repo."""
-        return f"overlays/{self.env}/{STATE_FILE}"
+        return f"{overlay_dir(self.env)}/{STATE_FILE}"
 
 
 def sandbox_target(platform: Platform) -> SandboxTarget:
@@ -57,8 +57,7 @@ def sandbox_target(platform: Platform) -> SandboxTarget:
 
     A spec whose sandbox database may be production's never gets here: loading it refuses it.
     """
-    mirrors = [env for env in platform.environments if env.promotion.value == "mirror"]
-    env = next((e for e in mirrors if e.name == "sandbox"), mirrors[0] if mirrors else None)
+    env = platform.sandbox_environment
     if env is None:
         raise ShipyardError("shipyard.yaml has no sandbox environment (an environment with promotion: mirror)")
     source = platform.environment(env.upstream or "production")

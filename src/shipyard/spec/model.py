@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from shipyard.k8s.argocd import IN_CLUSTER
 from shipyard.spec.duration import Duration
 
 API_VERSION: Literal["shipyard.dev/v1alpha1"] = "shipyard.dev/v1alpha1"
@@ -58,11 +59,53 @@ class SpecModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
 
 
+class Smoke(SpecModel):
+    """Argo Rollouts' controller asks the new version's pods directly, through their Service: an answer
+    outside 2xx (or none) three times in a row aborts the rollout. Needs no traffic and nothing installed."""
+
+    path: str = Field(default="/", pattern=r"^/[^\s]*$")
+    """The path requested, e.g. /healthz; the service must answer it with 2xx."""
+    interval: Duration = "30s"
+
+
+class Prometheus(SpecModel):
+    """The canary's share of answers that are not 5xx, from ingress-nginx's request metrics in Prometheus."""
+
+    address: str
+    """The Prometheus server, e.g. http://prometheus-operated.monitoring.svc:9090."""
+    success_rate: float = Field(default=0.95, gt=0, le=1)
+    """The lowest share of non-5xx answers a canary may give, measured over two intervals."""
+    interval: Duration = "1m"
+
+    @field_validator("address")
+    @classmethod
+    def _http_url(cls, address: str) -> str:
+        parts = urlsplit(address)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"'{address}' is not an http(s) URL such as http://prometheus.monitoring.svc:9090")
+        return address.rstrip("/")
+
+
+class Analysis(SpecModel):
+    """What aborts a bad new version by itself: a smoke check (the default), Prometheus metrics, or both."""
+
+    smoke: Smoke | None = Field(default_factory=Smoke)
+    prometheus: Prometheus | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> Analysis:
+        if self.smoke is None and self.prometheus is None:
+            raise ValueError("an analysis needs smoke, prometheus or both; without one a bad version is never aborted")
+        return self
+
+
 class Canary(SpecModel):
-    """A canary rollout: traffic weights in percent, each followed by a pause (the last one is not)."""
+    """A canary rollout: traffic weights in percent (ingress-nginx sends exactly that share of requests to the
+    canary), each followed by a pause (the last one is not), with an analysis running in the background."""
 
     steps: list[Annotated[int, Field(ge=1, le=100)]] = Field(default_factory=lambda: [10, 25, 50, 100])
     pause: Duration = "5m"
+    analysis: Analysis = Field(default_factory=Analysis)
 
     @field_validator("steps")
     @classmethod
@@ -73,10 +116,22 @@ class Canary(SpecModel):
 
 
 class BlueGreen(SpecModel):
-    """Blue-green: a preview service receives the new version before the active one switches."""
+    """Blue-green: a preview service receives the new version before the active one switches. The smoke
+    analysis runs on the preview before the switch; a failure aborts it and the active version stays."""
 
     auto_promotion_enabled: bool = False
     scale_down_delay: Duration = "30s"
+    analysis: Analysis = Field(default_factory=Analysis)
+
+    @field_validator("analysis")
+    @classmethod
+    def _smoke_only(cls, analysis: Analysis) -> Analysis:
+        if analysis.prometheus is not None or analysis.smoke is None:
+            raise ValueError(
+                "blue-green analyses the preview before the switch, and no ingress sends it traffic: "
+                "use smoke (and no prometheus)"
+            )
+        return analysis
 
 
 class Strategy(SpecModel):
@@ -185,10 +240,24 @@ class Environment(SpecModel):
 
 
 class Cluster(SpecModel):
-    """A Kubernetes cluster Argo CD deploys to."""
+    """A Kubernetes cluster Argo CD deploys to. Argo CD calls the cluster it runs in ``IN_CLUSTER``; every other
+    cluster is reached with credentials that come from the secret store, never from git."""
 
     name: DnsLabel
-    server: str = "https://kubernetes.default.svc"
+    server: str = IN_CLUSTER
+    credentials: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+    """The secret store's key (under ``<org>/``) of Argo CD's connection ``config`` for this cluster; default
+    ``clusters/<name>``. Only a cluster that is not Argo CD's own needs it."""
+
+    @property
+    def remote(self) -> bool:
+        """True when Argo CD does not run in this cluster, so it needs credentials to reach it."""
+        return self.server != IN_CLUSTER
+
+    @property
+    def credentials_key(self) -> str:
+        """The secret store key of the cluster's credentials, below the org."""
+        return self.credentials or f"clusters/{self.name}"
 
 
 class ScanPolicy(SpecModel):
@@ -591,6 +660,17 @@ def reference_problems(platform: Platform) -> list[tuple[Loc, str]]:
                 f"cluster '{platform.sandbox.cluster}' is not defined; valid: {', '.join(clusters)}",
             )
         )
+    if platform.secrets.store is None:
+        for index, cluster in enumerate(platform.clusters):
+            if cluster.remote:
+                problems.append(
+                    (
+                        ("clusters", index, "server"),
+                        f"cluster '{cluster.name}' is not Argo CD's own ({IN_CLUSTER}), so Argo CD needs "
+                        f"credentials for it, and they come only from the secret store: set secrets.store "
+                        f"(the key is {platform.org}/{cluster.credentials_key}, property config)",
+                    )
+                )
     return problems + sandbox_database_problems(platform)
 
 
@@ -795,6 +875,22 @@ class Platform(SpecModel):
             if env.name == name:
                 return env
         raise KeyError(f"no environment '{name}'; valid: {', '.join(e.name for e in self.environments)}")
+
+    @property
+    def sandbox_environment(self) -> Environment | None:
+        """The environment that mirrors another one: ``sandbox`` when several do, None when none does."""
+        mirrors = [env for env in self.environments if env.promotion is PromotionMode.mirror]
+        return next((e for e in mirrors if e.name == "sandbox"), mirrors[0] if mirrors else None)
+
+    @property
+    def sandbox_cluster(self) -> str:
+        """Where the sandbox's namespace and database are (its environment's cluster): its CronJobs run there."""
+        env = self.sandbox_environment
+        return env.cluster if env is not None else self.sandbox.cluster
+
+    def cluster(self, name: str) -> Cluster:
+        """The cluster called ``name`` (names are checked on load)."""
+        return next(c for c in self.clusters if c.name == name)
 
     def service(self, name: str) -> ServiceOverride:
         """The settings of a service, its overrides applied."""

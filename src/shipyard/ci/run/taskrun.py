@@ -35,6 +35,8 @@ from shipyard.ci.run.variables import Scope, Value, unresolved
 from shipyard.errors import ShipyardError
 from shipyard.k8s.tekton import Step, Task
 
+_GIT_CONFIG_LOCATIONS = frozenset({"GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_CONFIG_NOSYSTEM", "XDG_CONFIG_HOME"})
+
 TERMINATION_MESSAGE_LIMIT = 4096  # a container's termination message, which carries its results
 _LEFT_OVER = ("params.", "workspaces.", "results.", "steps.")
 
@@ -168,7 +170,10 @@ def _run_step(
     note(f"image {image}: using this machine's tools")
     if step.security_context is not None:
         note(f"step {step.name} of Task {spec.task.metadata.name} asks for a securityContext: run as this user")
-    env = dict(spec.base_env)
+    # A step's container has its own HOME and no git configuration of the machine around it: variables that
+    # point git elsewhere would make `git config --global` in a step write there (with GIT_CONFIG_GLOBAL set
+    # to /dev/null, git replaces /dev/null itself with a file).
+    env = {k: v for k, v in spec.base_env.items() if k not in _GIT_CONFIG_LOCATIONS}
     env["HOME"] = str(folders["home"])
     defined: dict[str, str] = {}
     for var in step.env or []:
