@@ -207,3 +207,19 @@ def test_a_call_no_role_allows_is_an_error(tree: Path) -> None:
         "this job must list core/namespaces",
         "this job must delete core/namespaces",
     ]
+
+
+# Promotions reach the cluster
+
+
+def test_a_manual_application_nothing_syncs_is_an_error(tree: Path) -> None:
+    task = tree / "kargo" / "promotions" / "promote.yaml"
+    edit(task, "      - name: user-service-${{ vars.overlay }}\n        namespace: argocd\n", "")
+    found = errors(tree, "argocd/unsynced-promotion")
+    # dev and staging sync by themselves; the manual stages' user-service Applications are synced by nothing.
+    assert sorted(str(f.object) for f in found) == [
+        "Application/user-service-preprod",
+        "Application/user-service-production",
+        "Application/user-service-uat",
+    ]
+    assert "overlays/uat/images" in next(f.message for f in found if f.object == "Application/user-service-uat")

@@ -19,6 +19,7 @@ from shipyard.git import Git, format_message
 from shipyard.k8s.argocd import application_name
 from shipyard.k8s.kargo import KustomizeImage
 from shipyard.plan import Op, Plan
+from shipyard.promotion.argocd_sync import ArgoCDSync, SyncAnswer
 from shipyard.promotion.freight import Freight, all_freight, find_freight, freight_path
 from shipyard.promotion.gates import (
     Gate,
@@ -57,6 +58,8 @@ class Move:
     changed: bool = False
     steps: list[StepRun] = field(default_factory=list)
     """The promotion steps as they ran (none on a dry run)."""
+    syncs: list[SyncAnswer] = field(default_factory=list)
+    """What Argo CD answered to the syncs ``argocd-update`` asked for (none without a cluster)."""
 
     @property
     def subject(self) -> str:
@@ -104,6 +107,7 @@ class Move:
             "commit": self.commit,
             "changed": self.changed,
             "steps": [run.to_json() for run in self.steps],
+            "sync": [answer.to_json() for answer in self.syncs],
         }
 
     def inputs(self, platform: Platform, url: str, checkout: Path) -> Inputs:
@@ -194,12 +198,14 @@ def check(
     )
 
 
-def execute(platform: Platform, url: str, checkout: Path, move: Move) -> Move:
-    """Run the promotion steps for ``move`` in ``checkout``, a scratch clone of ``url``."""
-    ctx = StepContext(move.inputs(platform, url, checkout))
+def execute(platform: Platform, url: str, checkout: Path, move: Move, argocd: ArgoCDSync | None = None) -> Move:
+    """Run the promotion steps for ``move`` in ``checkout``, a scratch clone of ``url``; with ``argocd``, its
+    ``argocd-update`` asks the cluster's Argo CD to sync."""
+    ctx = StepContext(move.inputs(platform, url, checkout), argocd=argocd)
     move.steps = run_steps(ctx)
     move.commit = ctx.commit
     move.changed = move.commit is not None
+    move.syncs = ctx.syncs
     return move
 
 
@@ -210,6 +216,11 @@ class Outcome:
     plan: Plan
     moves: list[Move] = field(default_factory=list)
     dry_run: bool = False
+
+    @property
+    def synced(self) -> bool:
+        """False when Argo CD was asked to sync and did not deploy the promotion."""
+        return all(answer.ok for move in self.moves for answer in move.syncs)
 
     def to_json(self) -> dict[str, object]:
         """The outcome as JSON (see docs/promotion.md)."""
@@ -232,6 +243,7 @@ def promote(
     approver: str | None = None,
     dry_run: bool = False,
     harbor_credentials: tuple[str, str] | None = None,
+    argocd: ArgoCDSync | None = None,
 ) -> Outcome:
     """Promote one freight into ``stage``; GateRefused (exit 1) when a gate says no.
 
@@ -252,13 +264,15 @@ def promote(
         move.plan(outcome.plan)
         outcome.moves.append(move)
         if not dry_run:
-            execute(platform, url, checkout, move)
+            execute(platform, url, checkout, move, argocd)
             if not move.changed:
                 outcome.plan.notes.append(f"{stage} already runs {move.version}: nothing to change")
     return outcome
 
 
-def promote_auto(platform: Platform, url: str, tags: TagLookup, *, dry_run: bool = False) -> Outcome:
+def promote_auto(
+    platform: Platform, url: str, tags: TagLookup, *, dry_run: bool = False, argocd: ArgoCDSync | None = None
+) -> Outcome:
     """New freight into every auto stage whose upstream has it, in graph order (dev, then staging)."""
     graph = build_graph(platform)
     outcome = Outcome(plan=Plan(command="shipyard promote --auto"), dry_run=dry_run)
@@ -284,7 +298,7 @@ def promote_auto(platform: Platform, url: str, tags: TagLookup, *, dry_run: bool
                 # Later stages see this move as done, so the dry run shows the whole chain.
                 ledger = Ledger([*ledger.entries, _as_entry(move)])
             else:
-                execute(platform, url, checkout, move)
+                execute(platform, url, checkout, move, argocd)
                 ledger = Ledger.read(Git(checkout), BRANCH)
     return outcome
 
@@ -311,8 +325,10 @@ def rollback(
     to: str | None = None,
     actor: str | None = None,
     dry_run: bool = False,
+    argocd: ArgoCDSync | None = None,
 ) -> Outcome:
-    """Return ``env`` to an earlier freight it ran (the previous one, or the one of version ``to``)."""
+    """Return ``env`` to an earlier freight it ran (the previous one, or the one of version ``to``); with
+    ``argocd``, the environment's Applications are synced to it as a promotion's are."""
     graph = build_graph(platform)
     graph.stage(env)
     outcome = Outcome(plan=Plan(command=f"shipyard rollback --env {env}"), dry_run=dry_run)
@@ -338,7 +354,7 @@ def rollback(
         move.plan(outcome.plan)
         outcome.moves.append(move)
         if not dry_run:
-            execute(platform, url, checkout, move)
+            execute(platform, url, checkout, move, argocd)
     return outcome
 
 

@@ -19,6 +19,7 @@ from shipyard.k8s.policies import (
     kargo,
     kargo_promotion,
     rollouts,
+    sync,
     verdaccio,
 )
 from shipyard.k8s.policies.tree import Tree
@@ -57,6 +58,7 @@ CHECKS: tuple[Callable[[Tree], list[Finding]], ...] = (
     job_access.git_credentials,
     job_access.pod_security,
     job_access.service_account,
+    sync.unsynced_promotion,
 )
 
 
