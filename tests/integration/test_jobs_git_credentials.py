@@ -41,7 +41,7 @@ def jobs_for(acme: Path, url: str) -> tuple[dict[str, str], dict[str, Any]]:
     spec = acme / "shipyard.yaml"
     spec.write_text(spec.read_text().replace("config: .shipyard/gitops-config.git", f"config: {url}"))
     files = render_jobs(load_spec(spec), discover(acme))
-    documents = {name: yaml.safe_load(text) for name, text in files.items()}
+    documents = {name: yaml.safe_load(text) for name, text in files.items() if "\n---" not in text}
     return documents["jobs/spec.yaml"]["data"], documents
 
 
@@ -75,12 +75,12 @@ def test_the_jobs_clone_and_push_through_a_401_server_and_the_old_form_does_not(
         ran = run_container(job, tmp_path / "ran", configmaps={"shipyard-spec": spec}, secrets=good)
         assert ran.returncode == 0, ran.stdout + ran.stderr
     log = Git(tmp_path / "served" / "config.git").run("log", "-1", "--format=%s", "main")
-    assert log.startswith("Reset the sandbox to production")
+    assert log.startswith("Sync the sandbox to production")
 
 
 def test_the_git_credentials_are_given_to_the_config_repos_host_only(acme: Path) -> None:
     _, documents = jobs_for(acme, "https://git.example.com/acme/gitops-config.git")
-    for name in ("jobs/sandbox-sync.yaml", "jobs/sandbox-ttl-check.yaml", "jobs/preview-cleanup.yaml"):
+    for name in ("jobs/sandbox-sync.yaml", "jobs/sandbox-reset.yaml", "jobs/preview-cleanup.yaml"):
         container = documents[name]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
         env = {e["name"]: e.get("value") for e in container["env"]}
         assert env["GIT_CONFIG_KEY_0"] == "credential.https://git.example.com.helper", name

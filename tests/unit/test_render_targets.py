@@ -87,8 +87,8 @@ def test_cronjobs_run_shipyard_in_its_pinned_image(acme: Path) -> None:
     files = _files(acme)
     repo = ["--config-repo", "$(SHIPYARD_CONFIG_REPO)"]
     for path, schedule, args in (
-        ("jobs/sandbox-sync.yaml", "0 0 * * *", ["sandbox", "reset", *repo]),
-        ("jobs/sandbox-ttl-check.yaml", "0 * * * *", ["sandbox", "reset", "--if-expired", *repo]),
+        ("jobs/sandbox-sync.yaml", "0 0 * * *", ["sandbox", "sync", *repo]),
+        ("jobs/sandbox-reset.yaml", "*/5 * * * *", ["sandbox", "reset", "--if-expired", "--cluster", *repo]),
         ("jobs/preview-cleanup.yaml", "0 */6 * * *", ["preview", "gc", *repo]),
     ):
         (job,) = files[path]

@@ -223,3 +223,45 @@ def test_a_manual_application_nothing_syncs_is_an_error(tree: Path) -> None:
         "Application/user-service-uat",
     ]
     assert "overlays/uat/images" in next(f.message for f in found if f.object == "Application/user-service-uat")
+
+
+# The sandbox's TTL on the cluster
+
+
+def test_a_reset_on_a_schedule_is_an_error(tree: Path) -> None:
+    """What the jobs were: a daily unconditional reset, and a TTL check that touched only the config repo."""
+    edit(tree / "jobs" / "sandbox-sync.yaml", "            - sync\n", "            - reset\n")
+    edit(tree / "jobs" / "sandbox-reset.yaml", "            - --cluster\n", "")
+    found = errors(tree, "jobs/sandbox-ttl")
+    assert [f.file for f in found] == ["jobs/sandbox-sync.yaml", "jobs/sandbox-reset.yaml"]
+    assert "whatever its TTL" in found[0].message and "no --cluster" in found[1].message
+
+
+def test_a_database_job_on_its_own_schedule_is_an_error(tmp_path: Path) -> None:
+    from shipyard.render.jobs import render_jobs
+    from shipyard.spec.model import Platform
+
+    platform = Platform.model_validate(
+        {
+            "org": "acme",
+            "domain": "acme.example.com",
+            "registry": {"url": "harbor.acme.example.com"},
+            "sandbox": {"database": {"strategy": "synthetic"}},
+        }
+    )
+    tree = tmp_path / "config"
+    shutil.copytree(GOLDEN, tree)
+    for name, text in render_jobs(platform, None).items():  # type: ignore[arg-type]
+        (tree / name).write_text(text)
+    assert errors(tree, "jobs/sandbox-ttl") == [] and errors(tree, "jobs/rbac") == []
+    edit(tree / "jobs" / "sandbox-db-synth.yaml", "  suspend: true\n", "")
+    edit(tree / "jobs" / "sandbox-reset.yaml", "            - --database-job\n            - sandbox-db-synth\n", "")
+    messages = [f.message for f in errors(tree, "jobs/sandbox-ttl")]
+    assert any("renewed at '0 0 * * *'" in m for m in messages)
+    assert any("does not start the database job sandbox-db-synth" in m for m in messages)
+
+
+def test_no_ttl_check_for_a_sandbox_is_an_error(tree: Path) -> None:
+    (tree / "jobs" / "sandbox-reset.yaml").unlink()
+    found = errors(tree, "jobs/sandbox-ttl")
+    assert len(found) == 1 and "its TTL never ends it" in found[0].message

@@ -98,10 +98,14 @@ class KubeApi:
                 f"({type(exc).__name__}); not sent again"
             ) from None
 
-    def list_items(self, path: str, what: str, page_size: int = PAGE_SIZE) -> Iterator[dict[str, Any]]:
-        """Every item of a list, page by page (``limit`` and ``continue``); a KubeError ends it, never a guess."""
+    def list_items(
+        self, path: str, what: str, page_size: int = PAGE_SIZE, *, selector: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every item of a list (of the objects ``selector`` labels select), page by page (``limit`` and
+        ``continue``); a KubeError ends it, never a guess."""
         pages = Pages(f"Kubernetes API: {what}")
-        params: dict[str, str | int] = {"limit": page_size}
+        base: dict[str, str | int] = {"labelSelector": selector} if selector else {}
+        params: dict[str, str | int] = {**base, "limit": page_size}
         while True:
             response = self.request("GET", path, params=params)
             if response.status_code != 200:
@@ -116,7 +120,7 @@ class KubeApi:
             if not isinstance(token, str) or not token:
                 return
             try:
-                params = {"limit": page_size, "continue": pages.follow(token)}
+                params = {**base, "limit": page_size, "continue": pages.follow(token)}
             except PagingError as exc:
                 raise KubeError(exc.message, hint=exc.hint) from None
 

@@ -40,17 +40,21 @@ CALLS: tuple[tuple[tuple[str, ...], str | None, tuple[Call, ...]], ...] = (
             # Restart the sandbox's workloads (what `kubectl rollout restart` patches, and Argo Rollouts' restartAt).
             Call("apps", "deployments", ("list", "patch"), "sandbox"),
             Call("argoproj.io", "rollouts", ("list", "patch"), "sandbox"),
-            # Start the suspended database job from its CronJob (what `kubectl create job --from` does).
-            Call("batch", "cronjobs", ("get",), "own"),
-            Call("batch", "jobs", ("create",), "own"),
         ),
+    ),
+    (
+        ("sandbox", "reset"),
+        "--database-job",
+        # Start the suspended database job from its CronJob (what `kubectl create job --from` does).
+        (Call("batch", "cronjobs", ("get",), "own"), Call("batch", "jobs", ("create",), "own")),
     ),
 )
 
 
 def calls_of(args: list[str]) -> tuple[Call, ...]:
     """The API calls a ``shipyard`` command with these arguments makes (none for most commands)."""
+    found: list[Call] = []
     for words, flag, calls in CALLS:
         if tuple(args[: len(words)]) == words and (flag is None or flag in args):
-            return calls
-    return ()
+            found += calls
+    return tuple(found)

@@ -21,10 +21,11 @@ On a cluster:
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from shipyard.errors import ShipyardError
-from shipyard.k8s.base import ObjectMeta
+from shipyard.k8s.base import K8sModel, ObjectMeta
 from shipyard.k8s.core import (
     Capabilities,
     ConfigMap,
@@ -42,17 +43,24 @@ from shipyard.k8s.core import (
     PodSecurityContext,
     PodSpec,
     PodTemplateSpec,
+    PolicyRule,
+    Role,
+    RoleBinding,
+    RoleRef,
     SeccompProfile,
     SecretKeySelector,
     SecretVolumeSource,
     SecurityContext,
     ServiceAccount,
+    Subject,
     TemplateMeta,
     Volume,
     VolumeMount,
 )
+from shipyard.k8s.jobaccess import calls_of
 from shipyard.k8s.yaml import dump
 from shipyard.render.common import cluster_folder, config_repo_url, part_of, store_secret, yaml_of
+from shipyard.sandbox.state import CHECK_EVERY
 from shipyard.spec.model import Platform
 from shipyard.workspace.model import Workspace
 
@@ -76,6 +84,8 @@ SANDBOX_DB_DIR = "/var/run/shipyard-db"
 RULES_KEY = "sandbox-rules.yaml"
 # The GitHub token preview clean-up reads PR states with (key `token`), referenced by name.
 GITHUB_SECRET = "shipyard-github"
+SANDBOX_RESET = "sandbox-reset"
+SANDBOX_ACCOUNT = "shipyard-sandbox"
 _GITHUB_REPO = re.compile(
     r"^(?:https://github\.com/|git@github\.com:|ssh://git@github\.com/)([\w.-]+/[\w.-]+?)(?:\.git)?/?$"
 )
@@ -90,21 +100,59 @@ def render_jobs(platform: Platform, workspace: Workspace) -> dict[str, str]:
     sandbox = _folder(platform, platform.sandbox_cluster)
     preview = _folder(platform, platform.preview.cluster)
     cronjobs: dict[str, list[CronJob]] = {sandbox: [], preview: []}
-    # The daily clone is a reset, not a sync: a sync keeps a TTL that has not run out, so a sandbox made
-    # a few seconds after midnight would live two days. The hourly TTL check ends a TTL shorter than the
-    # schedule on time.
-    cronjobs[sandbox] += [
-        _cronjob(platform, "sandbox-sync", platform.sandbox.schedule, ["sandbox", "reset", *CONFIG_REPO_ARGS]),
-        _cronjob(platform, "sandbox-ttl-check", "0 * * * *", ["sandbox", "reset", "--if-expired", *CONFIG_REPO_ARGS]),
-    ]
     database_job = _sandbox_database_job(platform, bool(rules))
+    # The TTL governs the reset: the TTL check ends the sandbox, on the cluster too, at the check nearest the
+    # end of its TTL, so a TTL over a day is honoured and one under a day ends on time. The daily sync only
+    # follows production's images, and keeps the TTL running.
+    reset = ["sandbox", "reset", "--if-expired", "--cluster"]
+    if database_job is not None:
+        reset += ["--database-job", database_job.metadata.name]
+    cronjobs[sandbox] += [
+        _cronjob(platform, "sandbox-sync", platform.sandbox.schedule, ["sandbox", "sync", *CONFIG_REPO_ARGS]),
+        _cronjob(platform, SANDBOX_RESET, _every(CHECK_EVERY), [*reset, *CONFIG_REPO_ARGS], account=SANDBOX_ACCOUNT),
+    ]
     if database_job is not None:
         cronjobs[sandbox].append(database_job)
     cronjobs[preview].append(_preview_cleanup(platform))
     files: dict[str, str] = {}
     for folder, jobs in cronjobs.items():
         files.update(_folder_files(platform, folder, jobs, rules if folder == sandbox else {}))
+    files[f"{sandbox}sandbox-rbac.yaml"] = yaml_of(*_sandbox_rbac(platform, database_job))
     return files
+
+
+def _every(period: timedelta) -> str:
+    """A cron schedule running every ``period`` (whole minutes dividing an hour)."""
+    return f"*/{int(period.total_seconds() // 60)} * * * *"
+
+
+def _sandbox_rbac(platform: Platform, database_job: CronJob | None) -> list[K8sModel]:
+    """The sandbox reset's own ServiceAccount and exactly the calls its command makes (``k8s.jobaccess``): the
+    workloads of the sandbox's namespace, and its database CronJob in the jobs' namespace."""
+    labels = part_of(platform)
+    env = platform.sandbox_environment
+    namespaces = {"sandbox": env.ns if env is not None else platform.sandbox.namespace, "own": JOBS_NAMESPACE}
+    rules: dict[str, list[PolicyRule]] = {}
+    args = ["sandbox", "reset", "--cluster", *(["--database-job"] if database_job is not None else [])]
+    for call in calls_of(args):
+        names = [database_job.metadata.name] if call.resource == "cronjobs" and database_job is not None else None
+        rules.setdefault(namespaces[call.scope], []).append(
+            PolicyRule(api_groups=[call.group], resources=[call.resource], resource_names=names, verbs=list(call.verbs))
+        )
+    objects: list[K8sModel] = [
+        ServiceAccount(metadata=ObjectMeta(name=SANDBOX_ACCOUNT, namespace=JOBS_NAMESPACE, labels=labels))
+    ]
+    for namespace, granted in sorted(rules.items()):
+        meta = ObjectMeta(name=SANDBOX_RESET, namespace=namespace, labels=labels)
+        objects.append(Role(metadata=meta, rules=granted))
+        objects.append(
+            RoleBinding(
+                metadata=meta,
+                role_ref=RoleRef(name=SANDBOX_RESET),
+                subjects=[Subject(name=SANDBOX_ACCOUNT, namespace=JOBS_NAMESPACE)],
+            )
+        )
+    return objects
 
 
 def _folder(platform: Platform, cluster: str) -> str:
@@ -196,7 +244,8 @@ def _masking_rules(platform: Platform, workspace: Workspace) -> dict[str, str]:
 
 
 def _sandbox_database_job(platform: Platform, has_rules: bool) -> CronJob | None:
-    """The sandbox database's daily job: a masked clone of production, or synthetic rows.
+    """The sandbox database's job: a masked clone of production, or synthetic rows. Suspended: the sandbox
+    reset starts it when the TTL runs out, so the data is renewed with the sandbox, not on a clock of its own.
 
     An anonymized clone needs a rules file (there is no safe default for what to mask), so without one
     no clone job is rendered.
@@ -204,7 +253,15 @@ def _sandbox_database_job(platform: Platform, has_rules: bool) -> CronJob | None
     database = platform.sandbox.database
     if database.strategy == "synthetic":
         args = ["sandbox", "db", "synth", "--to", database.url, "--rows", str(database.rows)]
-        return _cronjob(platform, "sandbox-db-synth", platform.sandbox.schedule, args, database_secret=True, salt=False)
+        return _cronjob(
+            platform,
+            "sandbox-db-synth",
+            platform.sandbox.schedule,
+            args,
+            database_secret=True,
+            salt=False,
+            suspend=True,
+        )
     if not has_rules:
         return None
     mirrored = platform.environment("sandbox").upstream or "production"
@@ -212,7 +269,9 @@ def _sandbox_database_job(platform: Platform, has_rules: bool) -> CronJob | None
     if source is None:
         return None
     args = ["sandbox", "db", "clone", "--from", source.url, "--to", database.url, "--rules", f"{SPEC_DIR}/{RULES_KEY}"]
-    return _cronjob(platform, "sandbox-db-clone", platform.sandbox.schedule, args, database_secret=True, salt=True)
+    return _cronjob(
+        platform, "sandbox-db-clone", platform.sandbox.schedule, args, database_secret=True, salt=True, suspend=True
+    )
 
 
 def git_credential_env(platform: Platform) -> list[EnvVar]:
@@ -246,7 +305,10 @@ def _cronjob(
     database_secret: bool = False,
     salt: bool = False,
     extra_env: list[EnvVar] | None = None,
+    account: str | None = None,
+    suspend: bool | None = None,
 ) -> CronJob:
+    """A CronJob running ``shipyard <args>``; ``account`` is the ServiceAccount of a job that calls the API."""
     labels = {"app.kubernetes.io/name": name, **part_of(platform)}
     env = [EnvVar(name="SHIPYARD_CONFIG_REPO", value=config_repo_url(platform)), *(extra_env or [])]
     mounts = [
@@ -303,6 +365,7 @@ def _cronjob(
         spec=CronJobSpec(
             schedule=schedule,
             time_zone="Etc/UTC",
+            suspend=suspend,
             concurrency_policy="Forbid",
             successful_jobs_history_limit=3,
             failed_jobs_history_limit=3,
@@ -313,8 +376,8 @@ def _cronjob(
                     template=PodTemplateSpec(
                         metadata=TemplateMeta(labels=labels),
                         spec=PodSpec(
-                            service_account_name="shipyard",
-                            automount_service_account_token=False,
+                            service_account_name=account or "shipyard",
+                            automount_service_account_token=None if account else False,
                             restart_policy="Never",
                             security_context=PodSecurityContext(
                                 run_as_non_root=True,

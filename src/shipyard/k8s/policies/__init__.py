@@ -58,6 +58,7 @@ CHECKS: tuple[Callable[[Tree], list[Finding]], ...] = (
     job_access.git_credentials,
     job_access.pod_security,
     job_access.service_account,
+    job_access.sandbox_ttl,
     sync.unsynced_promotion,
 )
 

@@ -333,3 +333,102 @@ def service_account(tree: Tree) -> list[Finding]:
                         )
                     )
     return findings
+
+
+def _schedule(doc: Document) -> tuple[str, bool]:
+    spec = doc.data.get("spec") or {}
+    return str(spec.get("schedule", "")), bool(spec.get("suspend"))
+
+
+def sandbox_ttl(tree: Tree) -> list[Finding]:
+    """``jobs/sandbox-ttl``: the sandbox's CronJobs do not let its TTL govern its reset, on the cluster.
+
+    A CronJob runs on its schedule whatever git says: a reset on a schedule (``sandbox reset`` without
+    ``--if-expired``) cuts a TTL longer than its period short, a TTL check that runs less than hourly lets a
+    shorter TTL run long, and a database job on a schedule of its own renews the data when the TTL says
+    nothing. Without ``--cluster`` the reset changes only the config repo, where the pods and the data the
+    sandbox accumulated are not (the images are production's either way), so nothing on the cluster expires.
+    """
+    documents = tree.documents
+    sandboxes = [
+        d
+        for d in documents
+        if d.kind == "Namespace" and ((d.data.get("metadata") or {}).get("labels") or {}).get(SANDBOX_LABEL) == "true"
+    ]
+    checks: list[tuple[Document, list[str]]] = []
+    databases: list[Document] = []
+    findings: list[Finding] = []
+    for doc in _scheduled(documents):
+        for _, container in pod_containers(doc):
+            args = shipyard_args(container) or []
+            schedule, suspended = _schedule(doc)
+            if args[:2] == ["sandbox", "reset"] and not suspended:
+                if "--if-expired" not in args:
+                    findings.append(
+                        _finding(
+                            doc,
+                            "$.spec.schedule",
+                            "jobs/sandbox-ttl",
+                            f"this CronJob resets the sandbox at '{schedule}' whatever its TTL: a TTL longer than "
+                            "that is cut short; run `sandbox reset --if-expired --cluster` instead",
+                        )
+                    )
+                else:
+                    checks.append((doc, args))
+            if args[:3] in (["sandbox", "db", "clone"], ["sandbox", "db", "synth"]):
+                databases.append(doc)
+                if not suspended:
+                    findings.append(
+                        _finding(
+                            doc,
+                            "$.spec.suspend",
+                            "jobs/sandbox-ttl",
+                            f"the sandbox database is renewed at '{schedule}', not when the sandbox's TTL runs out: "
+                            "suspend it and let the reset start it (--database-job)",
+                        )
+                    )
+    if sandboxes and not checks:
+        where = sandboxes[0]
+        findings.append(
+            _finding(
+                where,
+                "$.metadata",
+                "jobs/sandbox-ttl",
+                f"namespace {where.name} is a sandbox, and no CronJob runs `sandbox reset --if-expired`: its TTL "
+                "never ends it",
+            )
+        )
+    for doc, args in checks:
+        schedule, _ = _schedule(doc)
+        fields = schedule.split()
+        if len(fields) == 5 and fields[1] != "*":
+            findings.append(
+                _finding(
+                    doc,
+                    "$.spec.schedule",
+                    "jobs/sandbox-ttl",
+                    f"the TTL check runs at '{schedule}', less often than hourly: a TTL ends up to a day late",
+                )
+            )
+        if "--cluster" not in args:
+            findings.append(
+                _finding(
+                    doc,
+                    "$.spec.jobTemplate",
+                    "jobs/sandbox-ttl",
+                    "the TTL check resets only the config repo (no --cluster): the sandbox's pods and data outlive "
+                    "their TTL",
+                )
+            )
+        for database in databases:
+            if database.name not in args:
+                findings.append(
+                    _finding(
+                        doc,
+                        "$.spec.jobTemplate",
+                        "jobs/sandbox-ttl",
+                        f"the TTL check does not start the database job {database.name} (--database-job): the "
+                        "sandbox's data outlives its TTL",
+                    )
+                )
+    return findings
