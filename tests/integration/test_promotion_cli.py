@@ -55,6 +55,8 @@ def test_freight_promote_status_trace_and_rollback(
     code, out, _ = run(capsys, "status", *root, "--json")
     board = json.loads(out)
     assert code == 0 and board["services"]["user-service"]["uat"]["version"] == "v1.2.0-beta.1"
+    approval = board["pending"][0].pop("approval")
+    assert (approval["policy"]["mode"], approval["approvedBy"], approval["missing"]) == ("open", [], 1)
     assert board["pending"] == [
         {
             "stage": "preprod",

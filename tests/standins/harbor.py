@@ -34,6 +34,8 @@ class HarborState:
     vulnerabilities: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
     artifacts: dict[tuple[str, str, str], str] = field(default_factory=dict)
     """(project, repository, tag or digest) -> the artifact's digest."""
+    artifact_details: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    """(project, repository, digest) -> the whole artifact Harbor answers (tags, annotations)."""
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
 
@@ -260,8 +262,12 @@ class HarborStandin:
 
     # artifacts
     def op_getArtifact(self, params: dict[str, str], query: dict[str, list[str]], body: Any) -> Reply:
-        key = (params["project_name"], unquote(params["repository_name"]), params["reference"])
-        digest = self.state.artifacts.get(key)
+        project, repository, reference = params["project_name"], unquote(params["repository_name"]), params["reference"]
+        digest = self.state.artifacts.get((project, repository, reference))
+        for (p, r, known), artifact in self.state.artifact_details.items():
+            tags = [t["name"] for t in artifact.get("tags") or []]
+            if (p, r) == (project, repository) and (reference in (known, *tags) or known == digest):
+                return 200, artifact, {}
         if digest is None:
             return self._missing("artifact")
         return 200, {"digest": digest, "media_type": "application/vnd.oci.image.manifest.v1+json"}, {}

@@ -20,6 +20,7 @@ from shipyard.cli.main import PLAIN_COMMANDS, build_app
 NO_DATA = {
     "demo": "a walkthrough for people, step by step",
     "preview db-secret": "one status line for the log of the Job that runs it",
+    "serve": "a server: its data is JSON over HTTP (its --dry-run prints its settings as JSON)",
 }
 # ``ci batches --output FILE`` names the batches file the pipeline's step writes: its data is --json only.
 JSON_ONLY = {"ci batches"}
@@ -38,6 +39,7 @@ ENV_VARS = {
     "SHIPYARD_REGISTRY_PASSWORD",
     "SHIPYARD_REGISTRY_USERNAME",
     "SHIPYARD_SANDBOX_SALT",
+    "SHIPYARD_WEBHOOK_SECRET_FILE",
 }
 SECRETS = {name for name in ENV_VARS if re.search("TOKEN|PASSWORD|SALT|AUTH", name)}
 SRC = Path(__file__).resolve().parents[2] / "src" / "shipyard"

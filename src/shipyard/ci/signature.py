@@ -10,6 +10,7 @@ from pathlib import Path
 from shipyard.errors import ShipyardError
 
 MAX_PAYLOAD = 25 * 1024 * 1024  # GitHub never sends more; a larger body is not from GitHub
+MAX_SECRET = 4096  # a shared secret is a few dozen bytes; a larger file is the wrong file
 
 
 class SignatureError(ShipyardError):
@@ -18,14 +19,19 @@ class SignatureError(ShipyardError):
     exit_code = 2
 
 
-def read_secret(path: Path) -> bytes:
-    """The webhook secret from a file; a trailing newline (as ``echo`` writes) is not part of it."""
+def read_secret(path: Path, what: str = "the webhook secret") -> bytes:
+    """A secret from a file (at most ``MAX_SECRET`` bytes are read); a trailing newline (as ``echo`` writes) is
+    not part of it. Messages name the file, never its content."""
     try:
-        secret = path.read_bytes().rstrip(b"\r\n")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_SECRET + 1)
     except OSError as exc:
-        raise SignatureError(f"{path}: cannot read the webhook secret ({exc.strerror})") from exc
+        raise SignatureError(f"{path}: cannot read {what} ({exc.strerror})") from exc
+    if len(raw) > MAX_SECRET:
+        raise SignatureError(f"{path}: {what} is longer than {MAX_SECRET} bytes; is it the right file?")
+    secret = raw.rstrip(b"\r\n")
     if not secret:
-        raise SignatureError(f"{path}: the webhook secret is empty")
+        raise SignatureError(f"{path}: {what} is empty")
     return secret
 
 

@@ -29,6 +29,12 @@ def add(
     package: list[str] = typer.Option([], "--package", help="NAME=VERSION of a package; repeat for each."),
     source_commit: str | None = typer.Option(None, "--source-commit", help="The monorepo commit it was built from."),
     pr: int | None = typer.Option(None, "--pr", help="The pull request it came from."),
+    author: list[str] = typer.Option(
+        [],
+        "--author",
+        help="EMAIL of an author of the source commit (repeat for each); default: its author and co-authors "
+        "in the workspace's git history. The four-eyes rule keeps them from approving it.",
+    ),
     config_repo: str | None = options.CONFIG_REPO,
     root: Path = typer.Option(Path(), "--root", help="A folder inside the workspace."),
     registry_username: str | None = options.REGISTRY_USERNAME,
@@ -40,6 +46,7 @@ def add(
     """Record freight VERSION in the config repo (freight/VERSION.yaml), committed with trailers and pushed."""
     from shipyard.cli.context import load_context
     from shipyard.errors import ShipyardError
+    from shipyard.promotion.authors import commit_authors
     from shipyard.promotion.executor import record_freight
     from shipyard.promotion.freight import FreightImage, Recorded, make_freight, parse_image_option
 
@@ -63,7 +70,11 @@ def add(
         if not sep or not name or not value:
             raise ShipyardError(f"--package '{text}' must be NAME=VERSION, e.g. @acme/utils=1.2.0-beta.1")
         packages[name] = value
-    freight = make_freight(version, images, packages, source_commit, pr, ctx.platform.versioning.tag_prefix)
+    authors = list(author)
+    if source_commit and not authors:
+        authors = list(commit_authors(ctx.root, source_commit) or ())
+    prefix = ctx.platform.versioning.tag_prefix
+    freight = make_freight(version, images, packages, source_commit, pr, prefix, authors=authors)
     plan, commit = record_freight(ctx.config_repo, freight, dry_run=dry_run)
     if is_machine(fmt):
         emit(Recorded(freight, plan, commit).to_json(), fmt)

@@ -24,7 +24,15 @@ APPROVER = typer.Option(
     None,
     "--approver",
     envvar="SHIPYARD_APPROVER",
-    help="Who approves, recorded in the commit's trailer (default: git config user.name).",
+    help="Who approves: a person's id or email from shipyard.yaml's people (default: git config user.email); "
+    "when it lists no people, any name (default: git config user.name). Recorded in the commit's trailer.",
+)
+
+APP_REPO = typer.Option(
+    None,
+    "--app-repo",
+    help="The application repository whose history names the source commit's authors, for the four-eyes rule "
+    "(default: the workspace's).",
 )
 
 GITHUB_TOKEN = typer.Option(

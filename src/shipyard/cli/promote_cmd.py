@@ -15,6 +15,7 @@ from shipyard.errors import ShipyardError
 if TYPE_CHECKING:
     from shipyard.promotion.argocd_sync import ArgoCDSync
     from shipyard.promotion.executor import Outcome
+    from shipyard.promotion.gates import GateRefused
     from shipyard.spec.model import Platform
 
 _KUBECONFIG = typer.Option(
@@ -37,8 +38,12 @@ def promote(
     freight: str | None = typer.Option(None, "--freight", help="The freight id (or a unique prefix)."),
     version: str | None = typer.Option(None, "--version", help="The freight's version."),
     auto: bool = typer.Option(False, "--auto", help="Promote new freight into every auto stage whose upstream has it."),
-    approve: bool = typer.Option(False, "--approve", help="Approve a manual stage (records who approved)."),
+    approve: bool = typer.Option(
+        False, "--approve", help="Approve a manual stage: your approval is recorded, then counted with the others."
+    ),
     approver: str | None = options.APPROVER,
+    comment: str | None = typer.Option(None, "--comment", help="A comment recorded with your approval."),
+    app_repo: Path | None = options.APP_REPO,
     config_repo: str | None = options.CONFIG_REPO,
     root: Path = typer.Option(Path(), "--root", help="A folder inside the workspace."),
     harbor_username: str | None = options.HARBOR_USERNAME,
@@ -54,15 +59,16 @@ def promote(
 ) -> None:
     """Promote freight into a stage after its gates (maturity, upstream, stable tag, approval, vulnerabilities).
 
-    Exit 1 if refused. Manual stages re-read Harbor's vulnerability reports (with the Harbor credentials).
-    When the platform runs on a cluster, Argo CD is asked to sync the stage's Applications; exit 1 when it
-    did not deploy the promotion.
+    Exit 1 if refused. With people listed in shipyard.yaml, --approve records your approval first, and the
+    promotion follows once the stage's required approvals are in. Manual stages re-read Harbor's
+    vulnerability reports (with the Harbor credentials). When the platform runs on a cluster, Argo CD is
+    asked to sync the stage's Applications; exit 1 when it did not deploy the promotion.
     """
     from shipyard.cli.context import load_context
-    from shipyard.errors import ShipyardError
-    from shipyard.promotion.executor import approver_name, promote_auto
     from shipyard.promotion.executor import promote as run_promote
+    from shipyard.promotion.executor import promote_auto
     from shipyard.promotion.gates import GateRefused
+    from shipyard.promotion.people import Directory, approver_text, git_identity
 
     fmt = chosen(output, as_json)
     if auto == (to is not None):
@@ -71,7 +77,7 @@ def promote(
         raise ShipyardError("name the freight with exactly one of --freight ID or --version V")
     credentials = options.registry_credentials(registry_username, registry_password)
     ctx = load_context(root, config_repo, registry_credentials=credentials)
-    name = approver_name(root, approver) if approve else None
+    name = approver_text(Directory.of(ctx.platform), approver, git_identity(root)) if approve else None
     argocd = _argocd(ctx.platform, kubeconfig, context, sync_timeout, name, dry_run)
     try:
         if auto:
@@ -87,18 +93,14 @@ def promote(
             version=version,
             approve=approve,
             approver=name,
+            comment=comment,
             dry_run=dry_run,
             harbor_credentials=options.harbor_credentials(harbor_username, harbor_password),
+            app_repo=app_repo if app_repo is not None else ctx.root,
             argocd=argocd,
         )
     except GateRefused as refused:
-        if is_machine(fmt):
-            emit(refused.to_json(), fmt)
-        else:
-            for gate in refused.gates:
-                say(f"  {'ok ' if gate.passed else 'NO '} {gate.name}: {gate.reason}")
-            say(f"refused: promotion to {to} did not happen")
-        exit_with(1)
+        report_refusal(refused, fmt, f"promotion to {to} did not happen")
         return
     finally:
         ctx.close()
@@ -156,6 +158,17 @@ def _argocd(
     if dry_run:
         return None
     return ArgoCDSync(KubeApi(load_connection(kubeconfig, context)), actor=actor or "shipyard", timeout=timeout)
+
+
+def report_refusal(refused: GateRefused, fmt: Format, what: str) -> None:
+    """Print every gate of a refusal (or its JSON) and exit 1."""
+    if is_machine(fmt):
+        emit(refused.to_json(), fmt)
+    else:
+        for gate in refused.gates:
+            say(f"  {'ok ' if gate.passed else 'NO '} {gate.name}: {gate.reason}")
+        say(f"refused: {what}")
+    exit_with(1)
 
 
 def _report(outcome: Outcome, fmt: Format) -> None:

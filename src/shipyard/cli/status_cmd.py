@@ -24,15 +24,18 @@ def status(
     output: Format = output_option(),
     as_json: bool = json_option(),
 ) -> None:
-    """The board: one row per service, one column per environment, versions colored by maturity, pending moves."""
+    """The board: one row per service, one column per environment, versions colored by maturity, pending moves
+    (with who approved them so far)."""
     from shipyard.cli.context import load_context
     from shipyard.promotion.board import board
+    from shipyard.promotion.decide import approval_queue
     from shipyard.promotion.ledger import read_ledger
     from shipyard.stages.graph import build_graph
 
     fmt = chosen(output, as_json)
     ctx = load_context(root, config_repo)
-    result = board(build_graph(ctx.platform), read_ledger(ctx.config_repo))
+    ledger = read_ledger(ctx.config_repo)
+    result = board(build_graph(ctx.platform), ledger, approval_queue(ctx.platform, ledger, ctx.root).waiting)
     if is_machine(fmt):
         emit(result.to_json(), fmt)
         return

@@ -62,6 +62,7 @@ def change_branch(
     trailers: Trailers = (),
     *,
     retry: Retrier | None = None,
+    allow_empty: bool = False,
 ) -> str | None:
     """Apply a change to ``branch`` of ``remote`` and push it, retrying when another writer won the race.
 
@@ -72,6 +73,8 @@ def change_branch(
     have ``branch`` yet (a brand-new repository), ``apply`` starts from an empty tree and its commit
     starts the branch; if another writer starts it first, the retry applies on top of theirs. Lost races
     are retried under ``retry`` (default ``shipyard.retry.PUSH_RACE``: 20 attempts, full-jitter backoff).
+    With ``allow_empty`` the commit is made even when the tree does not change: a commit that records a
+    decision in its message and trailers only.
     """
     git = Git(checkout)
 
@@ -80,7 +83,7 @@ def change_branch(
         message = apply(checkout)
         if message is None:
             return None
-        commit = git.commit(message, trailers)
+        commit = git.commit(message, trailers, allow_empty=allow_empty)
         if commit is None:
             return None
         git.push(remote, [f"HEAD:refs/heads/{branch}"])  # PushRejected: someone else pushed first; redo

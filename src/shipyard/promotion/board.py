@@ -6,10 +6,12 @@ and for anyone who can clone the config repo; no cluster or registry is asked.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from shipyard.errors import ShipyardError
 from shipyard.k8s.argocd import application_name
+from shipyard.promotion.approvals import Tally
 from shipyard.promotion.gates import pending
 from shipyard.promotion.ledger import Entry, Ledger
 from shipyard.stages.graph import StageGraph
@@ -50,6 +52,8 @@ class Pending:
     mode: str
     """"auto" (the next ``promote --auto`` takes it) or "manual" (waits for an approval)."""
     note: str
+    approval: Tally | None = None
+    """For a manual stage: the decisions recorded so far, counted."""
 
     def to_json(self) -> dict[str, object]:
         """As JSON."""
@@ -59,6 +63,7 @@ class Pending:
             "freight": self.freight,
             "mode": self.mode,
             "note": self.note,
+            "approval": self.approval.to_json() if self.approval is not None else None,
         }
 
 
@@ -110,8 +115,11 @@ def _since(moves: list[Entry], service: str, digest: str, latest: Entry) -> Entr
     return since or latest
 
 
-def board(graph: StageGraph, ledger: Ledger) -> Board:
-    """The status board: every stage of the graph (and any other promoted environment), every service seen."""
+def board(graph: StageGraph, ledger: Ledger, approvals: Sequence[Tally] = ()) -> Board:
+    """The status board: every stage of the graph (and any other promoted environment), every service seen.
+
+    ``approvals`` (``decide.approval_queue``) add to each manual stage's pending freight who approved it so far.
+    """
     environments = [node.name for node in graph.stages]
     environments += [stage for stage in ledger.stages() if stage not in environments]
     cells: dict[tuple[str, str], Cell] = {}
@@ -130,8 +138,11 @@ def board(graph: StageGraph, ledger: Ledger) -> Board:
         note = "next `shipyard promote --auto`" if node.auto else "waits for approval"
         if node.requires_stable_tag:
             note += "; its digests must carry the stable tag"
+        counted = next((t for t in approvals if t.policy.stage == node.name and t.freight == candidate.freight), None)
+        if counted is not None and (counted.approvals or counted.rejection is not None):
+            note += f"; {counted.summary()}"
         waiting.append(
-            Pending(node.name, candidate.version, candidate.freight, "auto" if node.auto else "manual", note)
+            Pending(node.name, candidate.version, candidate.freight, "auto" if node.auto else "manual", note, counted)
         )
     return Board(environments=environments, services=sorted(services), cells=cells, pending=waiting)
 

@@ -28,6 +28,8 @@ from shipyard.versioning.tags import parse_tag, split_tag, try_parse_tag
 FREIGHT_DIR = "freight"
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 Digest = Annotated[str, Field(pattern=DIGEST.pattern)]
+EMAIL = re.compile(r"^[^@\s<>,;:\"]+@[^@\s<>,;:\"]+$")
+Email = Annotated[str, Field(pattern=EMAIL.pattern, max_length=254)]
 
 
 class _Model(BaseModel):
@@ -49,6 +51,8 @@ class Freight(_Model):
     id: str
     version: str
     source_commit: str | None = None
+    authors: list[Email] | None = None
+    """The emails of the source commit's author and co-authors: who may not approve it (four-eyes)."""
     pr: int | None = None
     images: dict[str, FreightImage] = Field(default_factory=dict)
     packages: dict[str, str] = Field(default_factory=dict)
@@ -142,8 +146,11 @@ def make_freight(
     source_commit: str | None = None,
     pr: int | None = None,
     prefix: str = "v",
+    authors: list[str] | None = None,
 ) -> Freight:
-    """A freight of ``version``; refuses an empty one and a version that is not ``prefix`` + SemVer."""
+    """A freight of ``version``; refuses an empty one and a version that is not ``prefix`` + SemVer.
+
+    ``authors`` are the emails of the source commit's author and co-authors (kept lower-case, sorted)."""
     problem = version_problem(version, prefix)
     if problem:
         raise ShipyardError(f"--version {problem}")
@@ -153,10 +160,14 @@ def make_freight(
             hint="name images with --image SERVICE=sha256:..., or use --from-registry",
         )
     packages = packages or {}
+    for email in authors or []:
+        if not EMAIL.match(email) or len(email) > 254:
+            raise ShipyardError(f"--author '{email}' is not an email such as dana@acme.example.com")
     return Freight(
         id=freight_id(images, packages),
         version=version,
         source_commit=source_commit,
+        authors=sorted({email.casefold() for email in authors}) if authors else None,
         pr=pr,
         images=images,
         packages=packages,

@@ -1,6 +1,6 @@
 """Argo CD: the AppProject, one Application per service and environment, one per environment for what its
 services share, the app-of-apps root, the previews ApplicationSet, the Applications that deploy ``kargo/``,
-``jobs/`` and ``bootstrap/``, and the cluster Secrets of the clusters Argo CD does not run in.
+``jobs/``, ``serve/`` and ``bootstrap/``, and the cluster Secrets of the clusters Argo CD does not run in.
 
 One Application per service and environment (``user-service-dev``): each syncs, reports health and fails on
 its own, and Argo CD's RBAC can give a team its services (``applications, sync, <project>/payment-*``). The
@@ -92,11 +92,16 @@ def render_argocd(platform: Platform, workspace: Workspace) -> dict[str, str]:
     if clusters:
         files["argocd/applications/clusters.yaml"] = yaml_of(*clusters)
     # Platform parts deploy to the cluster Argo CD runs in, the CronJobs to the clusters they work on;
-    # bootstrap first (it brings the CRDs).
-    parts = [("bootstrap", "bootstrap", "-1", False, IN_CLUSTER), ("kargo", "kargo", "1", True, IN_CLUSTER)]
+    # bootstrap first (it brings the CRDs), serve after the jobs (whose namespace, spec and service account it
+    # uses). serve/ is a kustomization, not a plain directory.
+    parts: list[tuple[str, str, str, bool | None, str]] = [
+        ("bootstrap", "bootstrap", "-1", False, IN_CLUSTER),
+        ("kargo", "kargo", "1", True, IN_CLUSTER),
+    ]
     for folder in sorted(job_folders(platform)):
         server = cluster_server(platform, folder) if folder else IN_CLUSTER
         parts.append((f"jobs-{folder}" if folder else "jobs", f"jobs/{folder}".rstrip("/"), "1", False, server))
+    parts.append(("serve", "serve", "2", None, IN_CLUSTER))
     names = {f"{platform.org}-root": "the app-of-apps root"}
     for name, path, wave, recurse, server in parts:
         app = _app(
@@ -107,7 +112,7 @@ def render_argocd(platform: Platform, workspace: Workspace) -> dict[str, str]:
                 repo_url=repo,
                 target_revision=BRANCH,
                 path=path,
-                directory=ApplicationSourceDirectory(recurse=recurse),
+                directory=None if recurse is None else ApplicationSourceDirectory(recurse=recurse),
             ),
             Destination(server=server, namespace=ARGOCD_NAMESPACE),
             automated=True,

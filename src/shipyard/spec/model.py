@@ -10,18 +10,24 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, field_validator, model_validator
 
 from shipyard.k8s.argocd import IN_CLUSTER
+from shipyard.spec.approvals import (
+    ApprovalPolicy,
+    GroupName,
+    IdentitySettings,
+    Person,
+    PersonId,
+    approval_problems,
+)
+from shipyard.spec.base import DNS_LABEL, DnsLabel, SpecModel
 from shipyard.spec.duration import Duration
 
 API_VERSION: Literal["shipyard.dev/v1alpha1"] = "shipyard.dev/v1alpha1"
 KIND: Literal["Platform"] = "Platform"
 
-_DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-DnsLabel = Annotated[str, Field(pattern=rf"^{_DNS_LABEL}$", max_length=63)]
-_DOMAIN = re.compile(rf"^{_DNS_LABEL}(\.{_DNS_LABEL})+$")
+_DOMAIN = re.compile(rf"^{DNS_LABEL}(\.{DNS_LABEL})+$")
 
 
 class Maturity(StrEnum):
@@ -51,12 +57,6 @@ class PromotionMode(StrEnum):
     auto = "auto"
     manual = "manual"
     mirror = "mirror"
-
-
-class SpecModel(BaseModel):
-    """Base of every spec model: camelCase keys, unknown keys rejected, immutable once loaded."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
 
 
 class Smoke(SpecModel):
@@ -218,6 +218,8 @@ class Environment(SpecModel):
     maturities: list[Maturity] = Field(default_factory=lambda: [Maturity.alpha])
     host: str = "{service}.{env}.{domain}"
     upstream: str | None = None
+    approvals: ApprovalPolicy | None = None
+    """Who decides on freight entering this manual stage (see spec/approvals.py for the default)."""
 
     @field_validator("host")
     @classmethod
@@ -826,6 +828,9 @@ class Platform(SpecModel):
     workspace: WorkspaceRules = Field(default_factory=WorkspaceRules)
     secrets: Secrets = Field(default_factory=Secrets)
     auth: Auth = Field(default_factory=Auth)
+    people: dict[PersonId, Person] = Field(default_factory=dict)
+    groups: dict[GroupName, list[PersonId]] = Field(default_factory=dict)
+    identity: IdentitySettings = Field(default_factory=IdentitySettings)
 
     @field_validator("domain")
     @classmethod
@@ -845,7 +850,7 @@ class Platform(SpecModel):
 
     @model_validator(mode="after")
     def _cross_references(self) -> Platform:
-        problems = reference_problems(self) + stage_feeds(self.environments)[1]
+        problems = reference_problems(self) + stage_feeds(self.environments)[1] + approval_problems(self)
         if problems:
             raise ReferenceProblems(problems)
         return self
