@@ -172,6 +172,33 @@ def test_a_helper_reading_keys_the_secret_does_not_have_is_an_error(tmp_path: Pa
     assert len(found) == 3 and "reads /etc/shipyard-git/username" in found[0].message
 
 
+@pytest.mark.parametrize("database", [{"strategy": "synthetic"}, {"rules": "masking.yaml"}])
+def test_the_database_jobs_as_rendered_pass_every_check(tmp_path: Path, database: dict[str, str]) -> None:
+    """The database jobs read no config repo: given its URL, they would be held to cloning it, with no
+    credentials (they get none, rightly)."""
+    from shipyard.render.jobs import render_jobs
+    from shipyard.spec.model import Platform
+    from shipyard.workspace.model import Workspace
+
+    platform = Platform.model_validate(
+        {
+            "org": "acme",
+            "domain": "acme.example.com",
+            "registry": {"url": "harbor.acme.example.com"},
+            "secrets": {"store": "vault"},
+            "sandbox": {"database": database},
+        }
+    )
+    (tmp_path / "masking.yaml").write_text("tables: {}\n")
+    tree = tmp_path / "config"
+    shutil.copytree(GOLDEN, tree)
+    files = render_jobs(platform, Workspace(tmp_path, {}, ()))
+    assert {"jobs/sandbox-db-synth.yaml", "jobs/sandbox-db-clone.yaml"} & set(files)
+    for name, text in files.items():
+        (tree / name).write_text(text)
+    test_the_example_passes(tree)
+
+
 def test_a_job_pod_the_restricted_level_refuses_is_an_error(tree: Path) -> None:
     job = tree / "jobs" / "sandbox-sync.yaml"
     edit(job, "allowPrivilegeEscalation: false", "allowPrivilegeEscalation: true")

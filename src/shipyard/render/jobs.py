@@ -310,7 +310,9 @@ def _cronjob(
 ) -> CronJob:
     """A CronJob running ``shipyard <args>``; ``account`` is the ServiceAccount of a job that calls the API."""
     labels = {"app.kubernetes.io/name": name, **part_of(platform)}
-    env = [EnvVar(name="SHIPYARD_CONFIG_REPO", value=config_repo_url(platform)), *(extra_env or [])]
+    # The database jobs never read the config repo: they are given neither its URL nor credentials for it.
+    repo = [] if database_secret else [EnvVar(name="SHIPYARD_CONFIG_REPO", value=config_repo_url(platform))]
+    env = [*repo, *(extra_env or [])]
     mounts = [
         VolumeMount(name="spec", mount_path=SPEC_DIR, read_only=True),
         VolumeMount(name="tmp", mount_path=TMP_DIR),
@@ -345,7 +347,6 @@ def _cronjob(
             )
         ]
     else:
-        # Every job but the database's reads or writes the config repo.
         env += git_credential_env(platform)
         mounts.append(VolumeMount(name="git", mount_path=GIT_DIR, read_only=True))
         volumes.append(Volume(name="git", secret=SecretVolumeSource(secret_name=GIT_SECRET, default_mode=0o440)))
