@@ -122,7 +122,7 @@ def test_a_preview_running_an_image_ci_did_not_build_is_an_error(tree: Path) -> 
     folder = preview(tree)
     cut(folder / "kustomization.yaml", "- name: harbor.acme.example.com/services/payment-service", "- name:")
     found = errors(tree, "previews/built-images")
-    assert len(found) == 1 and "payment-service untagged" in found[0].message
+    assert len(found) == 1 and "payment-service: it runs the base's image as written" in found[0].message
     edit(folder / "kustomization.yaml", "newTag: pr-7-0123456", "newTag: pr-8-0123456")
     assert "not a build of its pull request" in errors(tree, "previews/built-images")[-1].message
 

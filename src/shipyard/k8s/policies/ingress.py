@@ -173,8 +173,9 @@ def preview_images(tree: Tree) -> list[Finding]:
     """``previews/built-images``: a preview that runs an image CI did not build for its pull request.
 
     CI pushes ``pr-<n>-<sha7>`` only for the services a pull request affects. A preview kustomization that
-    includes a service's base without setting its image to that tag runs the base's untagged image (kustomize
-    leaves it as written, and the kubelet pulls ``:latest``), and one tag for another pull request or two
+    includes a service's base without setting its image to that tag runs the base's image as written
+    (kustomize's ``images`` transformer changes only the names it lists; Shipyard's bases name an unpromoted
+    digest that no registry holds, so the kubelet's pull fails), and one tag for another pull request or two
     commits runs what was built for something else; either pull fails or runs the wrong code.
     """
     documents = tree.documents
@@ -200,7 +201,7 @@ def preview_images(tree: Tree) -> list[Finding]:
                 tag = tags.get(image)
                 expected = f"pr-{number}-" if number else "pr-"
                 if tag is None:
-                    problem = f"runs {image} untagged (:latest), which CI never builds"
+                    problem = f"does not set {image}: it runs the base's image as written, which CI never built"
                 elif not tag.startswith(expected):
                     problem = f"runs {image}:{tag}, which is not a build of its pull request ({expected}<sha7>)"
                 elif len(shas) > 1:
