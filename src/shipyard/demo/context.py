@@ -79,7 +79,8 @@ class DemoContext:
             raise RuntimeError(f"shipyard {shlex.join(args)} exited {proc.returncode}, expected 0")
 
     def git(self, *args: str, show: bool = True) -> str:
-        """Run git in the monorepo as a developer would (echoed unless ``show`` is false); return stdout."""
+        """Run git in the monorepo as a developer would (echoed with its output unless ``show`` is false);
+        return stdout."""
         if show:
             self.console.print(f"[dim]$[/] [bold]git {shlex.join(args)}[/]")
         proc = subprocess.run(
@@ -87,4 +88,6 @@ class DemoContext:
         )
         if proc.returncode != 0:
             raise RuntimeError(f"git {shlex.join(args)} exited {proc.returncode}: {proc.stderr.strip()}")
+        if show and proc.stdout.strip():
+            self.console.print(proc.stdout.rstrip(), markup=False, highlight=False, soft_wrap=True)
         return proc.stdout.strip()

@@ -87,6 +87,7 @@ def scaffold(ctx: DemoContext) -> None:
         source = dockerfile.read_text(encoding="utf-8")
         dockerfile.write_text(source.replace("=localhost/base-images/", f"={registry.host}/base-images/"))
     ctx.git("--no-pager", "diff", "--stat")
+    ctx.git("--no-pager", "diff", "--", "shipyard.yaml")
     act_as(ctx, "riley")
     remote = ctx.scratch / "monorepo.git"
     subprocess.run(["git", "init", "--quiet", "--bare", "--initial-branch=main", str(remote)], check=True)
