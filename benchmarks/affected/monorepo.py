@@ -1,8 +1,11 @@
 """Generated monorepos for the affected benchmark and the Turborepo cross-check.
 
-Services and packages with a layered dependency graph declared in package.json (the one kind of
-edge every tool understands), many small source files, and a long history of small commits, all
-written with one ``git fast-import`` so thousands of commits take seconds, not minutes.
+Services and packages with a dependency graph declared in package.json (the one kind of edge every
+tool understands), many small source files, and a long history of small commits, all written with
+one ``git fast-import`` so thousands of commits take seconds, not minutes. The graph has one of three
+shapes: layered (each package depends on a few lower ones, chains a few levels deep), chains (long
+chains of packages, each depending on the one before) or fan-in (a small core of packages that
+nearly every project depends on).
 """
 
 from __future__ import annotations
@@ -12,8 +15,10 @@ import random
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 SCOPE = "@bench"
+Graph = Literal["layered", "chains", "fan-in"]
 PACKAGE_MANAGER = "npm@10.9.2"
 
 
@@ -26,6 +31,7 @@ class Shape:
     source_files: int = 21  # per project, plus package.json, tsconfig.json, a test and (services) a Dockerfile
     commits: int = 3000
     seed: int = 7
+    graph: Graph = "layered"
 
 
 def project_names(shape: Shape) -> tuple[list[str], list[str]]:
@@ -68,16 +74,12 @@ def generate(target: Path, shape: Shape) -> None:
         ".gitignore": "node_modules\n.turbo/\n.nx/\n",
     }
     lock: dict[str, object] = {"": {"name": "bench-monorepo", "workspaces": ["packages/*", "services/*"]}}
-    for index, name in enumerate(packages):
-        # Layered: a package depends on a few packages with a lower number, so the graph is a DAG
-        # with chains a few levels deep, as in real monorepos.
-        window = packages[max(0, index - 150) : index]
-        deps = rng.sample(window, min(len(window), rng.randint(0, 3)))
+    package_deps, service_deps = dependencies(shape, rng, packages)
+    for name, deps in zip(packages, package_deps, strict=True):
         _project(files, "packages", name, deps, shape, dockerfile=False)
         lock[f"packages/{name}"] = {"name": npm_name(name), "version": "1.0.0"}
         lock[f"node_modules/{npm_name(name)}"] = {"resolved": f"packages/{name}", "link": True}
-    for name in services:
-        deps = rng.sample(packages, min(len(packages), rng.randint(2, 5)))
+    for name, deps in zip(services, service_deps, strict=True):
         _project(files, "services", name, deps, shape, dockerfile=True)
         lock[f"services/{name}"] = {"name": npm_name(name), "version": "1.0.0"}
         lock[f"node_modules/{npm_name(name)}"] = {"resolved": f"services/{name}", "link": True}
@@ -101,6 +103,46 @@ def generate(target: Path, shape: Shape) -> None:
     # fast-import writes a pack without good deltas; repack as a real repository would be.
     subprocess.run([*git, "repack", "-a", "-d", "-q"], check=True)
     subprocess.run([*git, "checkout", "-q", "-f", "main"], check=True)
+
+
+def dependencies(shape: Shape, rng: random.Random, packages: list[str]) -> tuple[list[list[str]], list[list[str]]]:
+    """The dependencies of each package and of each service. Packages depend only on packages with a
+    lower number, so the graph has no cycle."""
+    package_deps: list[list[str]] = []
+    if shape.graph == "layered":
+        # A few packages among the 150 before, as in many real monorepos: chains a few levels deep.
+        for index in range(len(packages)):
+            window = packages[max(0, index - 150) : index]
+            package_deps.append(rng.sample(window, min(len(window), rng.randint(0, 3))))
+        services = [rng.sample(packages, min(len(packages), rng.randint(2, 5))) for _ in range(shape.services)]
+        return package_deps, services
+    if shape.graph == "chains":
+        # Ten chains: each package depends on the one before it in its chain, sometimes on one more
+        # from any chain below; services use the last packages of the chains, so a change near a
+        # chain's start reaches them through dozens of hops.
+        chains = 10
+        for index in range(len(packages)):
+            deps = [packages[index - chains]] if index >= chains else []
+            if index >= chains and rng.random() < 0.2:
+                deps.append(packages[rng.randrange(index - chains)] if index > chains else packages[0])
+            package_deps.append(sorted(set(deps)))
+        tail = packages[-chains * 3 :]
+        services = [rng.sample(tail, min(len(tail), rng.randint(1, 2))) for _ in range(shape.services)]
+        return package_deps, services
+    # Fan-in: twenty core packages that every other project depends on, plus a few packages nearby.
+    core = packages[:20]
+    for index in range(len(packages)):
+        if index < len(core):
+            package_deps.append(core[:index][-2:])
+            continue
+        window = packages[max(len(core), index - 50) : index]
+        nearby = rng.sample(window, min(len(window), rng.randint(0, 2)))
+        package_deps.append(sorted({*rng.sample(core, rng.randint(1, 3)), *nearby}))
+    services = [
+        sorted({*rng.sample(core, rng.randint(1, 2)), *rng.sample(packages, rng.randint(3, 8))})
+        for _ in range(shape.services)
+    ]
+    return package_deps, services
 
 
 def _project(files: dict[str, str], folder: str, name: str, deps: list[str], shape: Shape, *, dockerfile: bool) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.affected.monorepo import Shape, generate
+from benchmarks.affected.monorepo import Graph, Shape, generate
 from shipyard.git import Git
 from shipyard.workspace.affected import Rules, find_affected
 from tests.realparts import REPO_ROOT, missing
@@ -52,10 +52,10 @@ def shipyard_affected(repo: Path, base: str, head: str = "HEAD") -> set[str]:
     return {*result.services, *result.packages}
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_same_projects_as_turbo_over_history(turbo: str, tmp_path: Path, seed: int) -> None:
+@pytest.mark.parametrize(("seed", "graph"), [(1, "layered"), (2, "layered"), (4, "chains"), (5, "fan-in")])
+def test_same_projects_as_turbo_over_history(turbo: str, tmp_path: Path, seed: int, graph: Graph) -> None:
     repo = tmp_path / "mono"
-    generate(repo, Shape(services=6, packages=24, source_files=3, commits=60, seed=seed))
+    generate(repo, Shape(services=6, packages=24, source_files=3, commits=60, seed=seed, graph=graph))
     for depth in (1, 3, 10, 59):
         base = f"HEAD~{depth}"
         ours = shipyard_affected(repo, base)

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shipyard import cache as cache_module
-from shipyard.cache import Cache, code_stamp, content_key
+from shipyard.cache import Cache, code_stamp, content_key, library_stamp
 
 
 def test_put_then_get_returns_the_value(tmp_path: Path) -> None:
@@ -44,12 +44,10 @@ def test_only_the_newest_entries_are_kept(tmp_path: Path) -> None:
     assert "last" in kept and "k0" not in kept and "k1" not in kept
 
 
-def test_turned_off_by_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(cache_module.DISABLE_VARIABLE, "1")
-    cache = Cache(tmp_path)
+def test_a_cache_without_a_folder_holds_nothing() -> None:
+    cache = Cache(None)
     cache.put("kind", "k", 1)
     assert cache.get("kind", "k") is None
-    assert not (tmp_path / "kind").exists()
 
 
 def test_an_unwritable_folder_is_skipped_silently(tmp_path: Path) -> None:
@@ -83,6 +81,34 @@ def test_code_stamp_changes_when_the_code_does(tmp_path: Path) -> None:
     before = code_stamp(str(module))
     module.write_text("x = 22\n")
     assert code_stamp(str(module)) != before
+
+
+def test_library_stamp_names_the_installed_versions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = tmp_path / "site"
+    (site / "onelib").mkdir(parents=True)
+    (site / "onelib" / "__init__.py").write_text("")
+    (site / "One_Lib-2.0.dist-info").mkdir()  # metadata folders spell names in several ways
+    (site / "single.py").write_text("")
+    (site / "single-0.3-py3.11.egg-info").write_text("")
+    (site / "space" / "yaml").mkdir(parents=True)  # a namespace package, as ruamel is
+    (site / "space" / "yaml" / "__init__.py").write_text("")
+    (site / "space.yaml-0.19.dist-info").mkdir()
+    (site / "onelib_extra-9.dist-info").mkdir()  # another distribution whose name starts the same
+    monkeypatch.syspath_prepend(str(site))
+    libraries = (("onelib", "one-lib"), ("single", "single"), ("space", "space.yaml"))
+    stamp = library_stamp(*libraries)
+    assert stamp is not None
+    assert stamp.split("|")[1:] == ["One_Lib-2.0.dist-info", "single-0.3-py3.11.egg-info", "space.yaml-0.19.dist-info"]
+    (site / "space.yaml-0.19.dist-info").rename(site / "space_yaml-0.20.dist-info")
+    assert library_stamp(*libraries) == stamp.replace("space.yaml-0.19", "space_yaml-0.20")
+
+
+def test_library_stamp_is_none_when_a_version_cannot_be_told(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "bare").mkdir()
+    (tmp_path / "bare" / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert library_stamp(("bare", "bare")) is None
+    assert library_stamp(("no_such_module_here", "no-such")) is None
 
 
 @given(st.lists(st.binary(max_size=8), max_size=4), st.lists(st.binary(max_size=8), max_size=4))

@@ -14,13 +14,17 @@ from typing import Any
 import pytest
 import typer.main
 
-from shipyard.cli.main import PLAIN_COMMANDS, build_app
+from shipyard.cli.main import build_app
 
 # Commands that print no data, and why. Everything else must take -o json|yaml and --json.
 NO_DATA = {
     "demo": "a walkthrough for people, step by step",
     "preview db-secret": "one status line for the log of the Job that runs it",
     "serve": "a server: its data is JSON over HTTP (its --dry-run prints its settings as JSON)",
+}
+# Commands with their own format option, and why: no -o.
+OWN_FORMAT = {
+    "affected": "--format text|json|matrix: rendered pipelines pass --format matrix, and its text is no table",
 }
 # ``ci batches --output FILE`` names the batches file the pipeline's step writes: its data is --json only.
 JSON_ONLY = {"ci batches"}
@@ -48,7 +52,7 @@ SECRETS = {name for name in ENV_VARS if re.search("TOKEN|PASSWORD|SALT|AUTH", na
 SRC = Path(__file__).resolve().parents[2] / "src" / "shipyard"
 # Library modules that may read the environment themselves, and why.
 LIBRARY_ENV_READERS = {
-    "cache.py": "SHIPYARD_NO_CACHE, for `affected`, which is parsed without typer; and git's own location variables",
+    "cache.py": "git's own location variables, which move the repository and so its cache",
     "registry/auth.py": "REGISTRY_AUTH_FILE: the containers tools' convention, set by the rendered build step",
     "k8s/kubeconfig.py": "KUBECONFIG and the in-cluster service variables: kubectl's own conventions",
     "git/repo.py": "passes the environment on to git",
@@ -95,7 +99,7 @@ def test_the_walk_sees_every_command() -> None:
 @pytest.mark.parametrize("path", sorted(COMMANDS))
 def test_commands_that_print_data_take_o_json_and_yaml(path: str) -> None:
     command = COMMANDS[path]
-    if path in NO_DATA or path in PLAIN_COMMANDS:  # argparse commands keep their own --format and --json
+    if path in NO_DATA or path in OWN_FORMAT:
         assert _option(command, "-o") is None
         return
     assert _option(command, "--json") is not None, f"{path}: no --json"
@@ -107,7 +111,7 @@ def test_commands_that_print_data_take_o_json_and_yaml(path: str) -> None:
     assert output.default == "table"
 
 
-@pytest.mark.parametrize("path", sorted(set(COMMANDS) - PLAIN_COMMANDS))
+@pytest.mark.parametrize("path", sorted(COMMANDS))
 def test_every_envvar_is_shown_by_help_and_no_secret_is(
     path: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,83 +1,67 @@
-"""``shipyard affected``: the services and packages a range of commits touches, and why.
-
-Parsed with argparse, not typer: CI runs this on every event, and importing the CLI framework was a
-fifth of a warm run. ``main`` calls ``run`` directly (see ``shipyard.cli.plain``).
-"""
+"""``shipyard affected``: the services and packages a range of commits touches, and why."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
+
+import typer
 
 from shipyard.cli.output import emit_json
-from shipyard.errors import ShipyardError
 
 if TYPE_CHECKING:
     from shipyard.workspace.affected import Affected
     from shipyard.workspace.affected_query import Answer
 
-SUMMARY = "The services and packages changed between the merge base of BASE and HEAD, with their dependents."
-FORMATS = ("text", "json", "matrix")
+
+class Format(StrEnum):
+    """How the answer is printed."""
+
+    text = "text"
+    json = "json"
+    matrix = "matrix"
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        # Reported like every other command's mistakes: "error: ..." and exit 2, by main.
-        import difflib
-
-        known = [option for action in self._actions for option in action.option_strings]
-        unknown = message.removeprefix("unrecognized arguments: ").split() if "unrecognized" in message else []
-        close = [m for word in unknown for m in difflib.get_close_matches(word.split("=")[0], known, 1)]
-        hint = f"did you mean {', '.join(close)}? " if close else ""
-        raise ShipyardError(message, hint=f"{hint}see {self.prog} --help")
+EPILOG = (
+    "Examples: shipyard affected --base origin/develop --explain; "
+    "shipyard affected --base origin/develop --format matrix (for a Tekton matrix). "
+    "Exit 2 when a ref is missing or the clone's history is cut off; the message names the fetch."
+)
 
 
-def parser() -> argparse.ArgumentParser:
-    """The command's options and help."""
-    commands = _Parser(
-        prog="shipyard affected",
-        allow_abbrev=False,
-        description=SUMMARY,
-        epilog=(
-            "examples:\n"
-            "  shipyard affected --base origin/develop --explain\n"
-            "  shipyard affected --base origin/develop --format matrix   # for a Tekton matrix\n"
-            "Exit 2 when a ref is missing or the clone's history is cut off; the message names the fetch."
-        ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    commands.add_argument(
+def register(app: typer.Typer) -> None:
+    """Add the ``affected`` command."""
+    app.command("affected", epilog=EPILOG)(affected)
+
+
+def affected(
+    base: str | None = typer.Option(
+        None,
         "--base",
         metavar="REF",
-        help="compare with the merge base of this ref (default: origin/HEAD, origin/main or main)",
-    )
-    commands.add_argument("--head", metavar="REF", default="HEAD", help="the ref whose changes count (default: HEAD)")
-    commands.add_argument("--json", action="store_true", help="print the answer as JSON (same as --format json)")
-    commands.add_argument(
-        "--explain", action="store_true", help="say for each project which file or dependency path made it affected"
-    )
-    commands.add_argument(
-        "--format",
-        choices=FORMATS,
-        default="text",
-        help="text, json, or matrix (a JSON array of service names for a Tekton matrix); default: text",
-    )
-    commands.add_argument(
-        "--root", metavar="DIR", type=Path, default=Path(), help="a folder inside the workspace (default: here)"
-    )
-    return commands
-
-
-def run(args: list[str]) -> None:
-    """Parse ``args``, compute the affected projects, print them."""
+        help="Compare with the merge base of this ref (default: origin/HEAD, origin/main or main).",
+    ),
+    head: str = typer.Option("HEAD", "--head", metavar="REF", help="The ref whose changes count."),
+    as_json: bool = typer.Option(False, "--json", help="Print the answer as JSON (same as --format json)."),
+    explain: bool = typer.Option(
+        False, "--explain", help="Say for each project which file or dependency path made it affected."
+    ),
+    output: Format = typer.Option(
+        Format.text, "--format", help="text, json, or matrix (a JSON array of service names for a Tekton matrix)."
+    ),
+    root: Path = typer.Option(Path(), "--root", metavar="DIR", help="A folder inside the workspace."),
+    no_cache: bool = typer.Option(
+        False, "--no-cache", envvar="SHIPYARD_NO_CACHE", help="Neither read nor write .git/shipyard/cache."
+    ),
+) -> None:
+    """The services and packages changed between the merge base of BASE and HEAD, with their dependents."""
     from shipyard.workspace.affected_query import ask
 
-    options = parser().parse_args(args)
-    output_format = "json" if options.json and options.format == "text" else options.format
-    show(ask(options.root, options.base, options.head), options.head, output_format, options.explain)
+    output_format = "json" if as_json and output is Format.text else output.value
+    show(ask(root, base, head, use_cache=not no_cache), head, output_format, explain)
 
 
 def show(answer: Answer, head: str, output_format: str, explain: bool) -> None:

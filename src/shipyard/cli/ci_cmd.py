@@ -81,6 +81,9 @@ def render(
     check: bool = typer.Option(False, "--check", help="Exit 1 and list what differs; write nothing."),
     diff: bool = typer.Option(False, "--diff", help="Show the changes as a unified diff; write nothing."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; write nothing."),
+    no_cache: bool = typer.Option(
+        False, "--no-cache", envvar="SHIPYARD_NO_CACHE", help="Render everything, even when the inputs are unchanged."
+    ),
     output: Format = output_option(),
     as_json: bool = json_option("Print the plan as JSON (the same as -o json)."),
 ) -> None:
@@ -96,7 +99,7 @@ def render(
         dry_run=dry_run,
         commit=False,
         fmt=chosen(output, as_json),
-        no_cache=False,
+        no_cache=no_cache,
         only=["tekton"],
     )
 

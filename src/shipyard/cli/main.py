@@ -41,8 +41,6 @@ COMMANDS: dict[str, str] = {
     "sandbox": "shipyard.cli.sandbox_cmd",
     "serve": "shipyard.cli.serve_cmd",
 }
-# Commands parsed with argparse (see shipyard.cli.plain): run without loading typer.
-PLAIN_COMMANDS = frozenset({"affected"})
 
 
 def _version(value: bool) -> None:
@@ -74,18 +72,13 @@ def build_app(only: str | None = None) -> typer.Typer:
     ) -> None:
         """Shipyard: a GitOps release platform for monorepos, from pull request to production."""
 
-    from shipyard.cli import plain
-
     # One module may register several commands (promote and rollback); register each module once.
     registered: set[str] = set()
     for name, module in COMMANDS.items():
         if only not in (None, name) or module in registered:
             continue
         registered.add(module)
-        if name in PLAIN_COMMANDS:
-            plain.register(app, name, module)
-        else:
-            importlib.import_module(module).register(app)
+        importlib.import_module(module).register(app)
     return app
 
 
@@ -100,11 +93,8 @@ def main(argv: list[str] | None = None) -> None:
     from shipyard.errors import ShipyardError
 
     try:
-        if args and args[0] in PLAIN_COMMANDS:
-            importlib.import_module(COMMANDS[args[0]]).run(args[1:])
-        else:
-            first = next((a for a in args if not a.startswith("-")), None)
-            build_app(first if first in COMMANDS else None)(args=args, prog_name="shipyard")
+        first = next((a for a in args if not a.startswith("-")), None)
+        build_app(first if first in COMMANDS else None)(args=args, prog_name="shipyard")
     except ShipyardError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)

@@ -2,8 +2,7 @@
 
 A command that prints data takes ``-o/--output table|json|yaml`` (``table``, for people, is the
 default) and ``--json``, the short form of ``-o json``. JSON and YAML carry the same data: what the
-library's result object returns from ``to_json()``, keys sorted. Nothing here imports typer at module
-level: ``affected`` (parsed with argparse) prints through ``emit_json`` without loading it.
+library's result object returns from ``to_json()``, keys sorted.
 """
 
 from __future__ import annotations

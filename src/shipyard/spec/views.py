@@ -9,18 +9,52 @@ every value still comes from a spec the one model accepted.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, TypeVar
 
-from shipyard.cache import Cache, code_stamp, content_key
+from shipyard.cache import Cache, code_stamp, content_key, library_stamp
 from shipyard.spec.locate import read_spec
 
 if TYPE_CHECKING:
     from shipyard.spec.model import Platform
 
-# The files whose code decides what a spec means; editing them invalidates every view.
-_MEANING = tuple(str(Path(__file__).with_name(name)) for name in ("model.py", "loader.py", "base.py", "approvals.py"))
+_PACKAGE = Path(__file__).parents[1]
+# The code that decides what a spec means (the model, its loader, every Shipyard module they import)
+# and the code that keys and stores views. Editing any of them invalidates every view; a unit test
+# checks the list against what loading a spec really imports.
+MEANING = tuple(
+    str(_PACKAGE / name)
+    for name in (
+        "__init__.py",
+        "errors.py",
+        "cache.py",
+        "dburl.py",
+        "times.py",
+        "k8s/__init__.py",
+        "k8s/base.py",
+        "k8s/argocd.py",
+        "spec/__init__.py",
+        "spec/locate.py",
+        "spec/duration.py",
+        "spec/base.py",
+        "spec/approvals.py",
+        "spec/model.py",
+        "spec/loader.py",
+        "spec/views.py",
+    )
+)
+# The libraries that decide it, as (top-level module, distribution): validation and the YAML reader.
+# The same unit test checks that loading a spec imports no other library.
+LIBRARIES = (
+    ("pydantic", "pydantic"),
+    ("pydantic_core", "pydantic-core"),
+    ("typing_extensions", "typing-extensions"),
+    ("typing_inspection", "typing-inspection"),
+    ("annotated_types", "annotated-types"),
+    ("ruamel", "ruamel.yaml"),
+)
 
 
 class SpecView(Protocol):
@@ -46,10 +80,21 @@ class SpecView(Protocol):
 V = TypeVar("V", bound=SpecView)
 
 
-def start_view(path: Path, view: type[V], cache: Cache, *, source: str = "", beside: bool = True) -> Callable[[], V]:
+def view_key(view: type[SpecView], spec: bytes) -> str | None:
+    """The cache key of ``view`` of a spec holding ``spec``: its bytes, the code of ``MEANING`` and of
+    the view's own module, the interpreter and the ``LIBRARIES``' versions. None when a library's
+    version cannot be told, and then the view is not cached."""
+    libraries = library_stamp(*LIBRARIES)
+    module = getattr(sys.modules.get(view.__module__), "__file__", None)
+    if libraries is None or module is None:
+        return None
+    return content_key(f"{code_stamp(*MEANING, module)}|{libraries}", [view.kind.encode(), spec])
+
+
+def start_view(path: Path, view: type[V], cache: Cache, *, beside: bool = True) -> Callable[[], V]:
     """Start getting ``view`` of the spec at ``path``; call the returned function for it (a SpecError
-    is raised there). The cache answers when this exact content (with this Shipyard, and ``source``,
-    the file of the view's own code) has been validated before.
+    is raised there). The cache answers when the same content was validated before by the same code
+    and libraries (see ``view_key``).
 
     On a miss with ``beside``, a forked child process validates the spec and writes the cache while
     this process goes on (reading git, say); the returned function waits for the child, then reads
@@ -58,8 +103,8 @@ def start_view(path: Path, view: type[V], cache: Cache, *, source: str = "", bes
     unwritable cache), this process validates the spec itself and reports any error.
     """
     data, text = read_spec(path)
-    key = content_key(code_stamp(*_MEANING, *((source,) if source else ())), [view.kind.encode(), data])
-    found = cache.read(view.kind, key, view.from_json)
+    key = view_key(view, data)
+    found = cache.read(view.kind, key, view.from_json) if key is not None else None
     if found is not None:
         return lambda: found
 
@@ -67,10 +112,11 @@ def start_view(path: Path, view: type[V], cache: Cache, *, source: str = "", bes
         from shipyard.spec.loader import parse_spec
 
         derived = view.from_platform(parse_spec(text, str(path)))
-        cache.put(view.kind, key, derived.to_json())
+        if key is not None:
+            cache.put(view.kind, key, derived.to_json())
         return derived
 
-    if not (beside and cache.folder is not None and hasattr(os, "fork")):
+    if not (beside and key is not None and cache.folder is not None and hasattr(os, "fork")):
         return derive
     child = os.fork()
     if child == 0:  # the child only fills the cache; os._exit skips the parent's cleanup and buffers

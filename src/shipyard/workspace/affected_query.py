@@ -13,7 +13,6 @@ from shipyard.cache import Cache
 from shipyard.errors import ShipyardError
 from shipyard.spec.locate import find_spec
 from shipyard.spec.views import start_view
-from shipyard.workspace import affected_settings
 from shipyard.workspace.affected import Affected, Range, default_base, read_range
 from shipyard.workspace.affected_settings import AffectedSettings
 
@@ -29,13 +28,14 @@ class Answer:
     settings: AffectedSettings
 
 
-def ask(root: Path, base: str | None, head: str = "HEAD") -> Answer:
+def ask(root: Path, base: str | None, head: str = "HEAD", *, use_cache: bool = True) -> Answer:
     """The affected projects of the workspace holding ``root``, between the merge base of ``base``
-    (default: the first of origin/HEAD, origin/main, main) and ``head``."""
+    (default: the first of origin/HEAD, origin/main, main) and ``head``. Without ``use_cache`` nothing is
+    read from or written to the repository's cache."""
     spec_path = find_spec(root)
     workspace_root = spec_path.parent
-    cache = Cache.for_repository(workspace_root)
-    settings = start_view(spec_path, AffectedSettings, cache, source=affected_settings.__file__)
+    cache = Cache.for_repository(workspace_root) if use_cache else Cache(None)
+    settings = start_view(spec_path, AffectedSettings, cache)
     try:
         chosen = base or default_base(workspace_root)
         reading = read_range(workspace_root, chosen, head, cache)
