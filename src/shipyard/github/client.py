@@ -40,17 +40,13 @@ class GitHubError(ShipyardError):
 
 def load_token(token_file: Path | None = None) -> str:
     """The token from ``token_file``, else ``GITHUB_TOKEN`` / ``GH_TOKEN``; a clear error when there is none."""
+    from shipyard.secretfile import check_secret, read_secret
+
     if token_file is not None:
-        try:
-            token = token_file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise GitHubError(f"{token_file}: cannot read the GitHub token ({exc.strerror})") from exc
-        if not token:
-            raise GitHubError(f"{token_file}: the GitHub token file is empty")
-        return token
+        return read_secret(token_file, "the GitHub token")
     for name in ("GITHUB_TOKEN", "GH_TOKEN"):
         if os.environ.get(name, "").strip():
-            return os.environ[name].strip()
+            return check_secret(os.environ[name], f"the GitHub token in {name}")
     raise GitHubError("no GitHub token", hint="set GITHUB_TOKEN or pass --token-file FILE")
 
 

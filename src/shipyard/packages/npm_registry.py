@@ -15,8 +15,11 @@ TOKEN_VARIABLES = ("SHIPYARD_NPM_TOKEN", "NPM_TOKEN")
 
 def npm_token(environ: dict[str, str] | None = None) -> str | None:
     """The registry token from ``SHIPYARD_NPM_TOKEN`` (or ``NPM_TOKEN``)."""
+    from shipyard.secretfile import check_secret
+
     env = os.environ if environ is None else environ
-    return next((env[name] for name in TOKEN_VARIABLES if env.get(name)), None)
+    name = next((name for name in TOKEN_VARIABLES if env.get(name)), None)
+    return None if name is None else check_secret(env[name], f"the npm token in {name}")
 
 
 class NpmRegistry:

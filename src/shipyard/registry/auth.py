@@ -8,7 +8,6 @@ header is tokenized, never split on commas.
 from __future__ import annotations
 
 import base64
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,18 +115,25 @@ class Credentials:
 def find_credentials(host: str, environ: dict[str, str] | None = None) -> Credentials | None:
     """Credentials for ``host``: ``SHIPYARD_REGISTRY_USERNAME``/``_PASSWORD``, else the auth file
     that docker, podman, buildah and skopeo share (``REGISTRY_AUTH_FILE`` or ``~/.docker/config.json``)."""
+    from shipyard.bounded import MIB, InputError, read_json
+    from shipyard.secretfile import check_secret
+
     env = os.environ if environ is None else environ
     user, password = env.get("SHIPYARD_REGISTRY_USERNAME"), env.get("SHIPYARD_REGISTRY_PASSWORD")
     if user and password is not None:
-        return Credentials(user, password)
+        return Credentials(
+            check_secret(user, "SHIPYARD_REGISTRY_USERNAME"), check_secret(password, "SHIPYARD_REGISTRY_PASSWORD")
+        )
     candidates = [env.get("REGISTRY_AUTH_FILE"), str(Path.home() / ".docker" / "config.json")]
     for candidate in candidates:
         if not candidate:
             continue
         path = Path(candidate)
+        if not path.exists():
+            continue
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            data = read_json(path, MIB)
+        except InputError:
             continue
         entry = data.get("auths", {}).get(host) if isinstance(data, dict) else None
         if isinstance(entry, dict) and isinstance(entry.get("auth"), str):
@@ -137,5 +143,5 @@ def find_credentials(host: str, environ: dict[str, str] | None = None) -> Creden
                 continue
             name, sep, secret = decoded.partition(":")
             if sep:
-                return Credentials(name, secret)
+                return Credentials(name, check_secret(secret, f"the password for {host} in {path}"))
     return None

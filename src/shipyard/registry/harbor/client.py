@@ -23,9 +23,13 @@ class HarborError(ShipyardError):
 
 def harbor_credentials(environ: dict[str, str] | None = None) -> tuple[str, str] | None:
     """``SHIPYARD_HARBOR_USERNAME`` / ``SHIPYARD_HARBOR_PASSWORD`` (an admin, or a robot with the rights)."""
+    from shipyard.secretfile import check_secret
+
     env = os.environ if environ is None else environ
     user, password = env.get("SHIPYARD_HARBOR_USERNAME"), env.get("SHIPYARD_HARBOR_PASSWORD")
-    return (user, password) if user and password else None
+    if not (user and password):
+        return None
+    return check_secret(user, "SHIPYARD_HARBOR_USERNAME"), check_secret(password, "SHIPYARD_HARBOR_PASSWORD")
 
 
 class HarborClient:
