@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.errors import SpecError
-from shipyard.spec.loader import load_spec, problem_at
+from shipyard.spec.loader import load_spec, place_problems, problem_at
 from shipyard.spec.locate import find_spec
 from shipyard.spec.model import Platform
 from shipyard.workspace.discovery import discover
@@ -47,7 +47,7 @@ def summarize(start: Path) -> dict[str, Any]:
                 "strategy": e.strategy.kind,
                 "promotion": e.promotion.value,
                 "maturities": [m.value for m in e.maturities],
-                "host": e.host_for("{service}", platform.domain, platform.org),
+                "host": e.host_pattern(platform.domain, platform.org),
             }
             for e in platform.environments
         ],
@@ -55,7 +55,8 @@ def summarize(start: Path) -> dict[str, Any]:
 
 
 def check_against_workspace(spec_path: Path, platform: Platform, workspace: Workspace) -> None:
-    """The spec may only configure services that exist: a typo would otherwise be silently ignored."""
+    """The spec may only configure services that exist (a typo would otherwise be silently ignored), and its
+    host patterns must make DNS names for every service."""
     services = [p.name for p in workspace.services]
     problems = []
     for name in platform.services:
@@ -70,5 +71,6 @@ def check_against_workspace(spec_path: Path, platform: Platform, workspace: Work
                     suggestion=suggestion,
                 )
             )
+    problems += place_problems(spec_path, platform.host_problems(services))
     if problems:
         raise SpecError(problems)

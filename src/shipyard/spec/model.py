@@ -13,14 +13,68 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from shipyard.errors import ShipyardError
+from shipyard.spec.cron import cron_problem
 from shipyard.spec.duration import Duration
+from shipyard.spec.template import TemplateError, dns_subdomain_problem, parse_template
+from shipyard.spec.urls import credential_problem, text_problem
 
 API_VERSION: Literal["shipyard.dev/v1alpha1"] = "shipyard.dev/v1alpha1"
 KIND: Literal["Platform"] = "Platform"
 
 _DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+# pydantic checks patterns with Rust's regex, whose `$` is the end of the text (no trailing newline).
 DnsLabel = Annotated[str, Field(pattern=rf"^{_DNS_LABEL}$", max_length=63)]
-_DOMAIN = re.compile(rf"^{_DNS_LABEL}(\.{_DNS_LABEL})+$")
+DnsSubdomain = Annotated[str, Field(pattern=rf"^{_DNS_LABEL}(\.{_DNS_LABEL})*$", max_length=253)]
+_DOMAIN = re.compile(rf"{_DNS_LABEL}(\.{_DNS_LABEL})+")
+
+MAX_PR_NUMBER = 2**31 - 1
+"""The largest pull request number Shipyard accepts (GitHub's numbers are 32-bit); it bounds the length of
+every name a preview gets."""
+
+
+def pr_number_problem(number: int) -> str | None:
+    """Why ``number`` is not a pull request number (1 to MAX_PR_NUMBER), or None."""
+    if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= MAX_PR_NUMBER:
+        return f"{str(number)[:20]} is not a pull request number (1 to {MAX_PR_NUMBER})"
+    return None
+
+
+HOST_FIELDS = frozenset({"service", "env", "domain", "org"})
+PREVIEW_HOST_FIELDS = frozenset({"number", "service", "domain", "org"})
+PREVIEW_NAMESPACE_FIELDS = frozenset({"number"})
+
+
+def _location(value: str, kind: str) -> str:
+    """A URL or path of the spec: refused when a command line could misread it or it carries a credential."""
+    problem = text_problem(value) or credential_problem(value, kind)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _cron(schedule: str) -> str:
+    problem = cron_problem(schedule)
+    if problem:
+        raise ValueError(problem)
+    return schedule
+
+
+def _host_pattern(pattern: str, fields: frozenset[str], required: tuple[str, ...]) -> str:
+    """A host pattern: only ``fields``, every ``required`` one, and a DNS name once filled in."""
+    try:
+        template = parse_template(pattern, fields)
+    except TemplateError as exc:
+        raise ValueError(str(exc)) from None
+    for name in required:
+        if name not in template.fields:
+            raise ValueError(f"the host pattern must contain {{{name}}}, e.g. {{service}}.dev.{{domain}}")
+    sample = template.render(**{name: "a" for name in template.fields})
+    if dns_subdomain_problem(sample):
+        raise ValueError(
+            f"'{pattern}' does not make a DNS name (dot-separated labels that start and end with a letter or digit)"
+        )
+    return pattern
 
 
 class Maturity(StrEnum):
@@ -121,6 +175,7 @@ def _check_url_has_no_password(url: str) -> str:
     parts = urlsplit(url)
     if parts.password:
         raise ValueError("a database url must not carry a password; put it in the Secret named by secretRef")
+    _location(url, "database")
     if not parts.scheme or not (parts.hostname or parts.path):
         raise ValueError(f"'{url}' is not a URL such as postgresql://host:5432/dbname")
     return url
@@ -155,21 +210,27 @@ class Environment(SpecModel):
     @field_validator("host")
     @classmethod
     def _host_names_service(cls, host: str) -> str:
-        if "{service}" not in host:
-            raise ValueError("the host pattern must contain {service}, e.g. {service}.dev.{domain}")
-        unknown = set(re.findall(r"{(\w*)}", host)) - {"service", "env", "domain", "org"}
-        if unknown:
-            raise ValueError(f"unknown placeholder {{{sorted(unknown)[0]}}}; valid: service, env, domain, org")
-        return host
+        return _host_pattern(host, HOST_FIELDS, ("service",))
 
     @property
     def ns(self) -> str:
         """The namespace, defaulting to the environment's name."""
         return self.namespace or self.name
 
+    def host_pattern(self, domain: str, org: str = "") -> str:
+        """The host pattern with everything but ``{service}`` filled in (what ``check`` shows)."""
+        return parse_template(self.host, HOST_FIELDS).render(service="{service}", env=self.name, domain=domain, org=org)
+
     def host_for(self, service: str, domain: str, org: str = "") -> str:
-        """The ingress host of a service in this environment."""
-        return self.host.format(service=service, env=self.name, domain=domain, org=org)
+        """The ingress host of a service in this environment; a ShipyardError when it is not a DNS name."""
+        host = parse_template(self.host, HOST_FIELDS).render(service=service, env=self.name, domain=domain, org=org)
+        problem = dns_subdomain_problem(host)
+        if problem:
+            raise ShipyardError(
+                f"environments.{self.name}.host '{self.host}' makes {problem}",
+                hint="shorten the service's name or the host pattern",
+            )
+        return host
 
 
 class Cluster(SpecModel):
@@ -177,6 +238,14 @@ class Cluster(SpecModel):
 
     name: DnsLabel
     server: str = "https://kubernetes.default.svc"
+
+    @field_validator("server")
+    @classmethod
+    def _server(cls, server: str) -> str:
+        _location(server, "cluster")
+        if urlsplit(server).scheme != "https" or not urlsplit(server).hostname:
+            raise ValueError(f"'{server}' is not an https URL such as https://kubernetes.default.svc")
+        return server
 
 
 class ScanPolicy(SpecModel):
@@ -208,7 +277,7 @@ class Registry(SpecModel):
     def _no_scheme_for_registries(cls, url: str) -> str:
         if not url.strip():
             raise ValueError("the registry url must not be empty")
-        return url.rstrip("/")
+        return _location(url, "registry").rstrip("/")
 
     def image(self, service: str) -> str:
         """The repository of a service's image, e.g. ``harbor.acme.example.com/services/user-service``."""
@@ -229,7 +298,16 @@ class Npm(SpecModel):
     """The private npm registry (Verdaccio) and the scope of the workspace packages."""
 
     registry: str | None = None
-    scope: str | None = Field(default=None, pattern=r"^@[a-z0-9][a-z0-9._-]*$")
+    scope: str | None = Field(default=None, pattern=r"^@[a-z0-9][a-z0-9._-]*$", max_length=214)
+
+    @field_validator("registry")
+    @classmethod
+    def _registry(cls, url: str | None) -> str | None:
+        if url is not None:
+            _location(url, "npm")
+            if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+                raise ValueError(f"'{url}' is not an http(s) URL such as https://verdaccio.acme.example.com")
+        return url
 
 
 class Repos(SpecModel):
@@ -237,6 +315,11 @@ class Repos(SpecModel):
 
     app: str | None = None
     config: str | None = None
+
+    @field_validator("app", "config")
+    @classmethod
+    def _repository(cls, location: str | None) -> str | None:
+        return None if location is None else _location(location, "repos")
 
 
 class Preview(SpecModel):
@@ -252,9 +335,30 @@ class Preview(SpecModel):
     @field_validator("namespace")
     @classmethod
     def _namespace_has_number(cls, value: str) -> str:
-        if "{number}" not in value:
-            raise ValueError("the preview namespace pattern must contain {number}, e.g. pr-{number}")
+        try:
+            template = parse_template(value, PREVIEW_NAMESPACE_FIELDS, "a-z0-9-")
+        except TemplateError as exc:
+            raise ValueError(f"{exc}; the namespace is a DNS label such as pr-{{number}}") from None
+        if template.parts.count("number") != 1:
+            raise ValueError("the preview namespace pattern must contain {number} once, e.g. pr-{number}")
+        for number in (1, MAX_PR_NUMBER):
+            name = template.render(number=str(number))
+            if len(name) > 63 or not re.fullmatch(_DNS_LABEL, name):
+                raise ValueError(
+                    f"'{value}' makes '{name}' for PR {number}: not a DNS label of at most 63 characters "
+                    "(lower-case letters, digits, '-', starting with a letter or digit)"
+                )
         return value
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        return _host_pattern(value, PREVIEW_HOST_FIELDS, ("number", "service"))
+
+    @field_validator("cleanup_schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        return _cron(value)
 
 
 class SandboxDatabase(SpecModel):
@@ -265,6 +369,17 @@ class SandboxDatabase(SpecModel):
     secret_ref: DnsLabel = "sandbox-db"
     rules: str | None = None
     """The masking rules file (relative to shipyard.yaml) of the daily anonymized clone; without it no clone runs."""
+
+    @field_validator("rules")
+    @classmethod
+    def _inside_the_workspace(cls, rules: str | None) -> str | None:
+        # render copies the file into a ConfigMap of the config repo: it must be the workspace's own file.
+        if rules is not None:
+            parts = rules.replace("\\", "/").split("/")
+            if text_problem(rules) or rules.startswith("/") or ".." in parts or rules.endswith("/"):
+                raise ValueError(f"{rules!r} is not a file path inside the workspace, relative to shipyard.yaml")
+        return rules
+
     rows: int = Field(default=1000, ge=1)
     """Rows per table of the daily synthetic data."""
 
@@ -284,11 +399,19 @@ class Sandbox(SpecModel):
     access: Access = Access.public
     database: SandboxDatabase = Field(default_factory=SandboxDatabase)
 
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        return _cron(value)
+
 
 class Versioning(SpecModel):
     """How versions are computed: the tag prefix and the bump policy for develop."""
 
-    tag_prefix: str = Field(default="v", pattern=r"^[A-Za-z._-]*$")
+    # Empty, or a letter or '_' first (a git tag and an OCI tag may not start with '-' or '.'), no '..'
+    # (git refuses it), no digit (a version starts at the first digit), short enough to leave room for
+    # the version within an OCI tag's 128 characters.
+    tag_prefix: str = Field(default="v", pattern=r"^(?:[A-Za-z_][A-Za-z_-]*(?:\.[A-Za-z_-]+)*\.?)?$", max_length=32)
     bump: Literal["minor", "conventional"] = "minor"
 
 
@@ -329,7 +452,7 @@ class WorkspaceRules(SpecModel):
 class Secrets(SpecModel):
     """Where credentials come from. With a store named, secrets are rendered as ExternalSecrets."""
 
-    store: str | None = None
+    store: DnsSubdomain | None = None
 
 
 DEFAULT_REPLICAS = {"dev": 1, "staging": 1, "uat": 1, "preprod": 2, "production": 3, "sandbox": 1}
@@ -647,15 +770,18 @@ class Platform(SpecModel):
     preview: Preview = Field(default_factory=Preview)
     sandbox: Sandbox = Field(default_factory=Sandbox)
     versioning: Versioning = Field(default_factory=Versioning)
-    services: dict[str, ServiceOverride] = Field(default_factory=dict)
+    services: dict[DnsLabel, ServiceOverride] = Field(default_factory=dict)
     workspace: WorkspaceRules = Field(default_factory=WorkspaceRules)
     secrets: Secrets = Field(default_factory=Secrets)
 
     @field_validator("domain")
     @classmethod
     def _domain(cls, domain: str) -> str:
-        if not _DOMAIN.match(domain):
-            raise ValueError(f"'{domain}' is not a DNS domain such as acme.example.com (lower case, dots)")
+        if not _DOMAIN.fullmatch(domain) or dns_subdomain_problem(domain):
+            raise ValueError(
+                f"{domain!r} is not a DNS domain such as acme.example.com (lower case, dots, labels of at most "
+                "63 characters, 253 in all)"
+            )
         return domain
 
     @model_validator(mode="before")
@@ -675,6 +801,35 @@ class Platform(SpecModel):
         return self
 
     # Derived values: defaults that depend on org and domain.
+
+    def preview_host(self, number: int, service: str) -> str:
+        """The preview host of a service (``preview.host``); a ShipyardError when it is not a DNS name."""
+        host = parse_template(self.preview.host, PREVIEW_HOST_FIELDS).render(
+            number=str(number), service=service, domain=self.domain, org=self.org
+        )
+        problem = dns_subdomain_problem(host)
+        if problem:
+            raise ShipyardError(f"preview.host '{self.preview.host}' makes {problem}", hint="shorten it")
+        return host
+
+    def host_problems(self, services: Sequence[str]) -> list[tuple[Loc, str]]:
+        """The host patterns that make no DNS name for one of ``services`` (a label over 63 characters, a
+        name over 253): ``render`` and ``preview up`` would refuse them, so ``check`` does."""
+        problems: list[tuple[Loc, str]] = []
+        for index, env in enumerate(self.environments):
+            for service in services:
+                try:
+                    env.host_for(service, self.domain, self.org)
+                except ShipyardError as exc:
+                    problems.append((("environments", index, "host"), f"for service '{service}': {exc.message}"))
+                    break
+        for service in services:
+            try:
+                self.preview_host(MAX_PR_NUMBER, service)
+            except ShipyardError as exc:
+                problems.append((("preview", "host"), f"for service '{service}' and PR {MAX_PR_NUMBER}: {exc.message}"))
+                break
+        return problems
 
     @property
     def npm_scope(self) -> str:
