@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shipyard.errors import ShipyardError
 from shipyard.git import Git
+from shipyard.git.refname import check_revision, check_value
 from shipyard.versioning.aliases import image_tags, npm_dist_tag, npm_version
 from shipyard.versioning.branch import BranchError, BranchKind, classify
 from shipyard.versioning.history import History, MissingRefs, TruncatedHistory, pick_remote, with_history
@@ -37,7 +38,7 @@ Core = tuple[int, int, int]
 Maturity = Literal["alpha", "beta", "stable", "pr"]
 
 _STAMP = "%Y%m%d%H%M%S"
-_MERGED_RELEASE = re.compile(r"release/v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)\b")
+_MERGED_RELEASE = re.compile(r"release/v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\b", re.ASCII)
 _BREAKING = (r"^[A-Za-z]+(\([^)]*\))?!:", r"^BREAKING[ -]CHANGE:")
 
 
@@ -106,6 +107,11 @@ def compute_version(
     is the spec's ``versioning.bump``. In a shallow clone the history is deepened from ``remote``
     (default origin) as far as the answer needs, unless ``fetch`` is False.
     """
+    check_revision(ref, "--ref")
+    if branch is not None:
+        check_value(branch, "--branch")
+    if remote is not None:
+        check_value(remote, "--remote")
     git = Git(repo)
     commit = _resolve(git, ref)
     name = branch or _branch_of(git, ref)
@@ -118,7 +124,7 @@ def compute_version(
 
 
 def _resolve(git: Git, ref: str) -> str:
-    commit = git.run("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False).strip()
+    commit = git.run("rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", check=False).strip()
     if not commit:
         raise ShipyardError(f"'{ref}' is not a commit in {git.path}", hint="give a branch, tag or commit id")
     return commit
@@ -127,7 +133,9 @@ def _resolve(git: Git, ref: str) -> str:
 def _branch_of(git: Git, ref: str) -> str | None:
     if ref == "HEAD":
         return git.current_branch()
-    full = git.run("rev-parse", "--symbolic-full-name", ref, check=False).strip()
+    full = git.run(
+        "rev-parse", "--symbolic-full-name", "--verify", "--quiet", "--end-of-options", ref, check=False
+    ).strip()
     if full.startswith("refs/heads/"):
         return full.removeprefix("refs/heads/")
     if full.startswith("refs/remotes/"):

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from shipyard.errors import ShipyardError
 from shipyard.git import Git, PushRejected
+from shipyard.git.refname import check_value
 from shipyard.plan import Op, Plan
 from shipyard.versioning.branch import BranchError, BranchKind, classify
 from shipyard.versioning.history import History, ShallowCloneError, TruncatedHistory
@@ -68,7 +69,7 @@ class Workflow:
 
     def __init__(self, repo: Path, remote: str = "origin", prefix: str = "v", attempts: int = 10) -> None:
         self.git = Git(repo)
-        self.remote = remote
+        self.remote = check_value(remote, "--remote")
         self.prefix = prefix
         self.attempts = attempts
         if remote not in self.git.remotes():
@@ -85,6 +86,7 @@ class Workflow:
             "--quiet",
             "--no-tags",
             "--prune",
+            "--",
             self.remote,
             f"+refs/heads/*:refs/remotes/{self.remote}/*",
             f"+refs/tags/{self.prefix}*:refs/tags/{self.prefix}*",
