@@ -24,7 +24,7 @@ from shipyard.errors import ShipyardError
 from shipyard.k8s.kustomize import Image, Kustomization
 from shipyard.k8s.yaml import dump
 
-SEEDED = re.compile(r"^overlays/[^/]+/kustomization\.yaml$")
+SEEDED = re.compile(r"overlays/[^/\n]+/kustomization\.yaml")
 """The promotable files, relative to the config repo: render creates them once and never rewrites them."""
 
 
@@ -58,7 +58,7 @@ def _sequence_offset(text: str) -> int:
     """
     lines = text.splitlines()
     for before, line in itertools.pairwise(lines):
-        key = re.match(r"^( *)[^\s#-][^:]*:\s*(#.*)?$", before)
+        key = re.fullmatch(r"( *)[^\s#-][^:]*:\s*(#.*)?", before)
         dash = re.match(r"^( *)- ", line)
         if key and dash:
             return max(0, len(dash.group(1)) - len(key.group(1)))

@@ -24,8 +24,9 @@ from shipyard.versioning.semver import Version
 from shipyard.versioning.tags import parse_tag, split_tag, try_parse_tag
 
 FREIGHT_DIR = "freight"
-DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
-Digest = Annotated[str, Field(pattern=DIGEST.pattern)]
+DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+# pydantic checks the pattern with Rust's regex, where `$` is the end of the text.
+Digest = Annotated[str, Field(pattern=rf"^{DIGEST.pattern}$")]
 
 
 class _Model(BaseModel):
@@ -188,7 +189,7 @@ def find_freight(checkout: Path, *, freight: str | None = None, version: str | N
 def parse_image_option(text: str, image_of: dict[str, str]) -> tuple[str, FreightImage]:
     """``SERVICE=sha256:...`` as given to ``--image``; ``image_of`` maps services to their repositories."""
     service, sep, digest = text.partition("=")
-    if not sep or not DIGEST.match(digest):
+    if not sep or not DIGEST.fullmatch(digest):
         raise ShipyardError(f"--image '{text}' must be SERVICE=sha256:<64 hex digits>")
     if service not in image_of:
         raise ShipyardError(f"--image '{text}': no service '{service}'; valid: {', '.join(sorted(image_of))}")

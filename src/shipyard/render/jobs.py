@@ -52,7 +52,7 @@ RULES_KEY = "sandbox-rules.yaml"
 # The GitHub token preview clean-up reads PR states with (key `token`), referenced by name.
 GITHUB_SECRET = "shipyard-github"
 _GITHUB_REPO = re.compile(
-    r"^(?:https://github\.com/|git@github\.com:|ssh://git@github\.com/)([\w.-]+/[\w.-]+?)(?:\.git)?/?$"
+    r"(?:https://github\.com/|git@github\.com:|ssh://git@github\.com/)([\w.-]+/[\w.-]+?)(?:\.git)?/?", re.ASCII
 )
 
 
@@ -112,7 +112,7 @@ def render_jobs(platform: Platform, workspace: Workspace) -> dict[str, str]:
 
 def github_repo(platform: Platform) -> str | None:
     """``owner/name`` of the application monorepo when ``repos.app`` is on GitHub, else None."""
-    match = _GITHUB_REPO.match(platform.repos.app or "")
+    match = _GITHUB_REPO.fullmatch(platform.repos.app or "")
     return match.group(1) if match else None
 
 
