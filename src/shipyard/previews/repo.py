@@ -25,9 +25,9 @@ from shipyard.plan import Op, Plan
 from shipyard.previews.marks import Marked, NamePattern, format_rfc3339, read_marks
 from shipyard.previews.read import PREVIEWS, PreviewInfo, directory_candidate, preview_info, preview_marks
 from shipyard.previews.render import PreviewRequest, preview_urls, render_preview
-from shipyard.spec.model import Platform
+from shipyard.spec.model import Platform, pr_number_problem
 
-_SHA = re.compile(r"^[0-9a-fA-F]{7,64}$")
+_SHA = re.compile(r"[0-9a-fA-F]{7,64}", re.ASCII)
 
 
 @contextmanager
@@ -81,12 +81,19 @@ class UpResult:
         }
 
 
+def check_pr(number: int) -> int:
+    """``number`` when it is a pull request number; a ShipyardError naming ``--pr`` otherwise."""
+    problem = pr_number_problem(number)
+    if problem:
+        raise ShipyardError(f"--pr {problem}")
+    return number
+
+
 def check_request(number: int, sha: str, services: list[str], known: list[str]) -> PreviewRequest:
     """Validate ``preview up``'s input; a ShipyardError names the bad value and the valid ones."""
-    if number < 1:
-        raise ShipyardError(f"--pr {number} is not a pull request number (a positive integer)")
-    if not _SHA.match(sha):
-        raise ShipyardError(f"--sha '{sha}' is not a commit id (7 to 64 hexadecimal digits)")
+    check_pr(number)
+    if not _SHA.fullmatch(sha):
+        raise ShipyardError(f"--sha {sha[:80]!r} is not a commit id (7 to 64 hexadecimal digits)")
     chosen = sorted(set(services or known))
     unknown = sorted(set(chosen) - set(known))
     if unknown:
@@ -182,7 +189,7 @@ def preview_up(source: str, platform: Platform, request: PreviewRequest, now: da
 def plan_down(checkout: Path, platform: Platform, number: int) -> Plan:
     """The plan removing one preview; refuses a directory that is not Shipyard's."""
     names, protected = preview_marks(platform)
-    name = names.name(number)
+    name = names.name(check_pr(number))
     plan = Plan(command=f"shipyard preview down --pr {number}")
     directory = checkout / PREVIEWS / name
     if not directory.exists():
@@ -197,6 +204,7 @@ def plan_down(checkout: Path, platform: Platform, number: int) -> Plan:
 
 def preview_down(source: str, platform: Platform, number: int, *, dry_run: bool) -> tuple[Plan, str | None]:
     """Remove ``previews/pr-<n>/`` and push; returns the plan and the pushed commit (None if nothing changed)."""
+    check_pr(number)
     with config_checkout(source, one_preview(NamePattern(platform.preview.namespace).name(number))) as checkout:
         if not checkout_branch(checkout):
             return plan_down(checkout, platform, number), None
