@@ -35,21 +35,16 @@ def plan(
     as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
 ) -> None:
     """Print the pipelines EVENT.json starts, with their params, or why it starts none."""
-    from shipyard.ci.signature import SignatureError, read_secret, verify
+    from shipyard.bounded import parse_json, read_bytes
+    from shipyard.ci.signature import MAX_PAYLOAD, SignatureError, read_secret, verify
     from shipyard.render.tekton.routes import infer_event_type, plan_event
 
-    try:
-        raw = event_file.read_bytes()
-    except OSError as exc:
-        raise ShipyardError(f"{event_file}: cannot read the event ({exc.strerror})") from exc
     if (signature is None) != (secret_file is None):
         raise SignatureError("--signature and --secret-file go together: one checks the other")
+    raw = read_bytes(event_file, MAX_PAYLOAD, f"the event {event_file}")
     if signature is not None and secret_file is not None:
         verify(raw, signature, read_secret(secret_file))  # before parsing: untrusted bytes are never decoded
-    try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ShipyardError(f"{event_file}: not a JSON webhook body ({exc})") from exc
+    body = parse_json(raw, f"the event {event_file}", limit=MAX_PAYLOAD)
     kind = event_type or infer_event_type(body)
     if kind is None:
         raise ShipyardError(

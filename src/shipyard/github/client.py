@@ -40,13 +40,16 @@ class GitHubError(ShipyardError):
 
 def load_token(token_file: Path | None = None) -> str:
     """The token from ``token_file``, else ``GITHUB_TOKEN`` / ``GH_TOKEN``; a clear error when there is none."""
-    from shipyard.secretfile import check_secret, read_secret
+    from shipyard.secretfile import SecretError, check_secret, read_secret
 
-    if token_file is not None:
-        return read_secret(token_file, "the GitHub token")
-    for name in ("GITHUB_TOKEN", "GH_TOKEN"):
-        if os.environ.get(name, "").strip():
-            return check_secret(os.environ[name], f"the GitHub token in {name}")
+    try:
+        if token_file is not None:
+            return read_secret(token_file, "the GitHub token")
+        for name in ("GITHUB_TOKEN", "GH_TOKEN"):
+            if os.environ.get(name, "").strip():
+                return check_secret(os.environ[name], f"the GitHub token in {name}")
+    except SecretError as exc:
+        raise GitHubError(exc.message, hint=exc.hint) from None
     raise GitHubError("no GitHub token", hint="set GITHUB_TOKEN or pass --token-file FILE")
 
 
@@ -103,10 +106,10 @@ class GitHubClient:
             request = urllib.request.Request(url, data=data, method=method, headers=self._headers(data is not None))
             try:
                 with _OPENER.open(request, timeout=self.timeout) as reply:
-                    return Response(reply.status, _lower(reply.headers), _decode(reply.read()))
+                    return Response(reply.status, _lower(reply.headers), _decode(_read(reply, what)))
             except urllib.error.HTTPError as exc:
                 headers = _lower(exc.headers)
-                payload = _decode(exc.read())
+                payload = _decode(_read(exc, what))
                 wait = self._retry_after(exc.code, headers, payload, attempt)
                 if wait is None or attempt == self.max_attempts:
                     raise self._refusal(what, exc.code, payload) from None
@@ -180,10 +183,21 @@ def _lower(headers: Message | None) -> dict[str, str]:
     return {k.lower(): v for k, v in (headers.items() if headers is not None else [])}
 
 
+def _read(reply: Any, what: str) -> bytes:
+    """At most MAX_BODY bytes of an answer; a larger one is refused before it is held in memory."""
+    from shipyard.bounded import MAX_BODY, check_size
+
+    raw: bytes = reply.read(MAX_BODY + 1)
+    check_size(len(raw), MAX_BODY, f"GitHub's answer to {what}")
+    return raw
+
+
 def _decode(raw: bytes) -> Any:
+    from shipyard.bounded import InputError, parse_json
+
     if not raw:
         return None
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        return parse_json(raw, "GitHub's answer")
+    except InputError:
         return None

@@ -12,14 +12,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
+from shipyard.bounded import MAX_FILE, InputError, load_yaml_all, read_text
 from shipyard.k8s.schemas import BuiltinSchemas, SchemaSet, errors_of, metadata_errors
 
 AUTHORIZED_STAGE = "kargo.akuity.io/authorized-stage"
 PROTECTED_ENVIRONMENTS = ("preprod", "production")
-_BUILTIN_GROUP = re.compile(r"^(?:[a-z0-9]+|[a-z0-9.]*\.k8s\.io)$")
-_EXPRESSION = re.compile(r"^\$\{\{\s*vars\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
+_BUILTIN_GROUP = re.compile(r"[a-z0-9]+|[a-z0-9.]*\.k8s\.io")
+_EXPRESSION = re.compile(r"\$\{\{\s*vars\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 # Still in Kargo's schema, but artifact discovery fails when they are set (Kargo v1.11).
 DEPRECATED_SUBSCRIPTION_FIELDS = {"allowTags": "allowTagsRegexes", "ignoreTags": "ignoreTagsRegexes"}
@@ -115,9 +114,9 @@ def load_documents(root: Path) -> tuple[list[Document], list[Finding]]:
             path = Path(dirpath) / name
             relative = path.relative_to(root).as_posix()
             try:
-                loaded = list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader))
-            except (yaml.YAMLError, UnicodeDecodeError) as exc:
-                findings.append(Finding(relative, None, None, "$", "yaml", "error", f"not valid YAML: {exc}"))
+                loaded = load_yaml_all(read_text(path, MAX_FILE, relative), relative)
+            except InputError as exc:  # not YAML, or over the size, depth or alias limits
+                findings.append(Finding(relative, None, None, "$", "yaml", "error", exc.message))
                 continue
             for index, data in enumerate(loaded, 1):
                 if isinstance(data, dict):
@@ -154,7 +153,7 @@ def check_schemas(documents: list[Document], schemas: SchemaSet | None) -> list[
         if doc.kind in ("Kustomization", "Component") and api_version.startswith("kustomize.config.k8s.io/"):
             continue
         group = api_version.rsplit("/", 1)[0] if "/" in api_version else ""
-        if not group or _BUILTIN_GROUP.match(group):
+        if not group or _BUILTIN_GROUP.fullmatch(group):
             builtin_validator = builtin.validator(api_version, doc.kind)
             if builtin_validator is None:
                 message = f"unknown kind {api_version} {doc.kind}"
@@ -276,7 +275,9 @@ def check_builds(root: Path, kubectl: str) -> tuple[int, list[Finding], dict[str
     folders = overlay_folders(root)
     for folder in folders:
         relative = (folder / "kustomization.yaml").relative_to(root).as_posix()
-        proc = subprocess.run([kubectl, "kustomize", str(folder)], capture_output=True, text=True, check=False)
+        # An absolute path: a folder named like an option is never read as one.
+        command = [kubectl, "kustomize", str(folder.resolve())]
+        proc = subprocess.run(command, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             message = " ".join(proc.stderr.split())[-600:] or f"kubectl kustomize exited {proc.returncode}"
             findings.append(Finding(relative, None, None, "$", "kustomize", "error", message))
@@ -367,7 +368,7 @@ def _step_apps(step: dict[str, Any], variables: dict[str, str]) -> list[str]:
     for app in (step.get("config") or {}).get("apps") or []:
         name = app.get("name") if isinstance(app, dict) else None
         if isinstance(name, str):
-            match = _EXPRESSION.match(name)
+            match = _EXPRESSION.fullmatch(name)
             apps.append(variables.get(match.group(1), name) if match else name)
     return apps
 
@@ -455,7 +456,7 @@ def validate_tree(root: Path, schemas: SchemaSet | None, kubectl: str | None) ->
         for env, text in sorted(built.items()):
             rendered = [
                 Document(f"overlays/{env} (built)", index, data)
-                for index, data in enumerate(yaml.load_all(text, Loader=yaml.CSafeLoader), 1)
+                for index, data in enumerate(load_yaml_all(text, f"overlays/{env} (built)"), 1)
                 if isinstance(data, dict)
             ]
             findings += check_schemas(rendered, schemas)

@@ -9,6 +9,7 @@ from urllib.parse import quote
 import httpx
 
 from shipyard.errors import ShipyardError
+from shipyard.httplimit import bounded
 
 TOKEN_VARIABLES = ("SHIPYARD_NPM_TOKEN", "NPM_TOKEN")
 
@@ -30,7 +31,7 @@ class NpmRegistry:
         headers = {"Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        self._http = httpx.Client(headers=headers, timeout=30.0, transport=transport)
+        self._http = httpx.Client(headers=headers, timeout=30.0, transport=bounded(transport))
 
     def close(self) -> None:
         """Close the connection pool."""

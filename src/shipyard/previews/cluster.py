@@ -8,12 +8,12 @@ namespace re-created or relabelled since the listing makes the delete fail, and 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shipyard.bounded import MAX_BODY, parse_json
 from shipyard.errors import ShipyardError
 from shipyard.previews.gc import Candidate, Decision
 
@@ -89,8 +89,9 @@ def list_namespaces(client: Any) -> Iterator[Candidate]:
             if token:
                 kwargs["_continue"] = token
             response: Any = api.list_namespace(**kwargs)
-            page = json.loads(response.data)
-        except (ApiException, HTTPError, ValueError) as exc:
+            # At most MAX_BODY bytes of a page are read; a larger answer is not a NamespaceList of 500.
+            page = parse_json(response.read(MAX_BODY + 1), "the namespace list", limit=MAX_BODY)
+        except (ApiException, HTTPError) as exc:
             raise _api_error("listing namespaces", exc) from None
         yield from candidates_from_list(page)
         token = (page.get("metadata") or {}).get("continue") or None

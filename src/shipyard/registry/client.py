@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from shipyard.httplimit import bounded
 from shipyard.registry.auth import Credentials, challenge_for, find_credentials, parse_challenges
 from shipyard.registry.store import MANIFEST_TYPES, Manifest, NotFound, RegistryError, sha256_digest
 
@@ -104,7 +105,7 @@ class RemoteRegistry:
         self._sleep = sleep
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self._http = httpx.Client(
-            transport=transport or httpx.HTTPTransport(limits=limits, retries=0),
+            transport=bounded(transport or httpx.HTTPTransport(limits=limits, retries=0)),
             timeout=timeout,
             follow_redirects=True,
         )

@@ -135,12 +135,14 @@ def _masking_rules(platform: Platform, workspace: Workspace) -> dict[str, str]:
     database = platform.sandbox.database
     if database.strategy != "anonymize" or database.rules is None:
         return {}
+    from shipyard.bounded import MIB, InputError, read_text
+
     path = workspace.root / database.rules
     try:
-        return {RULES_KEY: path.read_text(encoding="utf-8")}
-    except OSError as exc:
+        return {RULES_KEY: read_text(path, MIB)}
+    except InputError as exc:
         raise ShipyardError(
-            f"sandbox.database.rules names {path}, which cannot be read: {exc.strerror}",
+            f"sandbox.database.rules names {path}: {exc.message.removeprefix(f'{path}: ')}",
             hint="give the masking rules file's path relative to shipyard.yaml",
         ) from None
 

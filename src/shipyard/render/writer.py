@@ -15,8 +15,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from shipyard.errors import ShipyardError
 from shipyard.plan import Op, Plan
 
@@ -82,9 +80,11 @@ def _read(path: Path) -> str | None:
 
 
 def _without_images(text: str) -> object:
+    from shipyard.bounded import InputError, load_yaml
+
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
+        data = load_yaml(text, "the promotable file")
+    except InputError:
         return text
     if isinstance(data, dict):
         data.pop("images", None)

@@ -14,6 +14,8 @@ from typing import Any
 from shipyard.errors import ShipyardError
 from shipyard.scan.model import Finding, Report, Severity, Target
 
+# Trivy's reports of real images run to tens of MiB; a bound keeps a hostile file from taking the memory.
+MAX_REPORT_BYTES = 256 * 1024 * 1024
 HARBOR_MIME_PREFIXES = ("application/vnd.security.vulnerability.report", "application/vnd.scanner.adapter.vuln.report")
 
 
@@ -25,13 +27,21 @@ class ScanInputError(ShipyardError):
 
 def load_report(path: Path) -> Report:
     """Parse one report file, detecting its format from its content."""
+    from shipyard.bounded import MAX_DEPTH, InputError, TooComplex, check_depth, read_bytes
+
     if not path.is_file():
         raise ScanInputError(f"{path}: no such report file")
-    raw = path.read_bytes()
+    try:
+        raw = read_bytes(path, MAX_REPORT_BYTES, str(path))
+    except InputError as exc:
+        raise ScanInputError(exc.message) from None
     if not raw.strip():
         raise ScanInputError(f"{path}: the report is empty (zero bytes); did the scanner fail before writing it?")
     try:
         data = json.loads(raw)
+        check_depth(data, MAX_DEPTH, str(path))
+    except (RecursionError, TooComplex):
+        raise ScanInputError(f"{path}: nests deeper than {MAX_DEPTH} levels: refused") from None
     except UnicodeDecodeError as exc:
         raise ScanInputError(f"{path}: not UTF-8 text ({exc.reason})") from exc
     except json.JSONDecodeError as exc:
@@ -40,6 +50,8 @@ def load_report(path: Path) -> Report:
         if exc.pos >= len(raw.rstrip()) or raw.rstrip()[-1:] not in (b"}", b"]"):
             raise ScanInputError(f"{path}: the report is truncated (JSON ends early at {where})") from exc
         raise ScanInputError(f"{path}: not valid JSON at {where}: {exc.msg}") from exc
+    except ValueError as exc:  # a number Python cannot read (past its digit limit)
+        raise ScanInputError(f"{path}: not valid JSON: {str(exc).splitlines()[0]}") from None
     return parse_report(data, str(path))
 
 

@@ -18,7 +18,6 @@ A project whose Dockerfile (service) or package.json (package) was deleted or mo
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -247,10 +246,12 @@ def root_manifest_change(base: str | None, head: str | None) -> tuple[bool, str]
     """Whether a root package.json change is workspace-wide, and a sentence saying which fields changed."""
     if base is None or head is None:
         return True, f"{ROOT_MANIFEST} was {'added' if base is None else 'deleted'}"
+    from shipyard.bounded import InputError, parse_json
+
     try:
-        old, new = json.loads(base), json.loads(head)
-    except json.JSONDecodeError as exc:
-        return True, f"{ROOT_MANIFEST}: not valid JSON (line {exc.lineno}), so every field counts as changed"
+        old, new = parse_json(base, ROOT_MANIFEST), parse_json(head, ROOT_MANIFEST)
+    except InputError as exc:
+        return True, f"{exc.message}, so every field counts as changed"
     if not isinstance(old, dict) or not isinstance(new, dict):
         return True, f"{ROOT_MANIFEST}: not a JSON object, so every field counts as changed"
     fields = sorted(k for k in set(old) | set(new) if old.get(k, ...) != new.get(k, ...))

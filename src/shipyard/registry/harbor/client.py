@@ -13,6 +13,7 @@ from urllib.parse import quote
 import httpx
 
 from shipyard.errors import ShipyardError
+from shipyard.httplimit import bounded
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -45,7 +46,7 @@ class HarborClient:
         if "://" not in base:
             base = "https://" + base
         self.api = base + "/api/v2.0"
-        self._http = httpx.Client(auth=credentials, timeout=30.0, transport=transport)
+        self._http = httpx.Client(auth=credentials, timeout=30.0, transport=bounded(transport))
         self.requests: list[tuple[str, str]] = []  # (method, path) sent, for --dry-run checks and tests
 
     def close(self) -> None:
