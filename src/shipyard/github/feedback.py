@@ -18,6 +18,7 @@ from shipyard.github.client import GitHubClient, GitHubError
 from shipyard.plan import Action, Op, Plan, apply_plan
 from shipyard.scan.gate import GateResult
 from shipyard.scan.summary import format_markdown
+from shipyard.spec.model import pr_number_problem
 
 MARKER = "<!-- shipyard:pr-comment -->"
 REVIEW_MARKER = "<!-- shipyard:gate-review -->"
@@ -128,6 +129,9 @@ def plan_comment(client: GitHubClient, repo: str, number: int, owned: Mapping[st
 
     The new body travels in the action's ``body`` detail; ``apply_comment`` writes it.
     """
+    problem = pr_number_problem(number)
+    if problem:
+        raise GitHubError(f"--pr {problem}")
     plan = Plan(command=command)
     found, extras = find_comment(client, repo, number)
     body = compose_comment(found.get("body") if found else None, owned)

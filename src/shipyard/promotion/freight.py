@@ -14,16 +14,18 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
 from shipyard.errors import ShipyardError
 from shipyard.k8s.yaml import dump
+from shipyard.packages.publish import NPM_NAME
+from shipyard.spec.model import pr_number_problem
 from shipyard.versioning.semver import Version
 from shipyard.versioning.tags import parse_tag, split_tag, try_parse_tag
 
 FREIGHT_DIR = "freight"
+_COMMIT = re.compile(r"[0-9a-fA-F]{7,64}", re.ASCII)
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 # pydantic checks the pattern with Rust's regex, where `$` is the end of the text.
 Digest = Annotated[str, Field(pattern=rf"^{DIGEST.pattern}$")]
@@ -59,6 +61,30 @@ class Freight(_Model):
         if problem:
             raise ValueError(problem)
         return version
+
+    @field_validator("source_commit")
+    @classmethod
+    def _commit(cls, commit: str | None) -> str | None:
+        # It becomes the Shipyard-Source-Commit trailer: a line break would write a trailer of its own.
+        if commit is not None and not _COMMIT.fullmatch(commit):
+            raise ValueError(f"{commit[:80]!r} is not a commit id (7 to 64 hexadecimal digits)")
+        return commit
+
+    @field_validator("pr")
+    @classmethod
+    def _pr(cls, pr: int | None) -> int | None:
+        problem = None if pr is None else pr_number_problem(pr)
+        if problem:
+            raise ValueError(problem)
+        return pr
+
+    @field_validator("packages")
+    @classmethod
+    def _packages(cls, packages: dict[str, str]) -> dict[str, str]:
+        for name, version in packages.items():
+            if not NPM_NAME.fullmatch(name) or Version.try_parse(version, prefix="") is None:
+                raise ValueError(f"{name[:80]!r}={version[:40]!r} is not an npm package name and a SemVer version")
+        return packages
 
     @property
     def semver(self) -> Version:
@@ -135,14 +161,20 @@ def make_freight(
             hint="name images with --image SERVICE=sha256:..., or use --from-registry",
         )
     packages = packages or {}
-    return Freight(
-        id=freight_id(images, packages),
-        version=version,
-        source_commit=source_commit,
-        pr=pr,
-        images=images,
-        packages=packages,
-    )
+    try:
+        return Freight(
+            id=freight_id(images, packages),
+            version=version,
+            source_commit=source_commit,
+            pr=pr,
+            images=images,
+            packages=packages,
+        )
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        flag = {"source_commit": "--source-commit", "pr": "--pr", "packages": "--package"}.get(str(first["loc"][0]))
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ShipyardError(f"{flag or first['loc'][0]}: {message}") from None
 
 
 def freight_path(version: str) -> str:
@@ -152,11 +184,12 @@ def freight_path(version: str) -> str:
 
 def load_freight(path: Path) -> Freight:
     """Read one freight file; a damaged file is reported by name."""
+    from shipyard.bounded import MIB, InputError, read_yaml
+
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return Freight.model_validate(data)
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
-        raise ShipyardError(f"{path}: not a valid freight file: {exc}") from exc
+        return Freight.model_validate(read_yaml(path, MIB, str(path)))
+    except (InputError, ValidationError) as exc:
+        raise ShipyardError(f"{path}: not a valid freight file: {exc}") from None
 
 
 def all_freight(checkout: Path) -> list[Freight]:

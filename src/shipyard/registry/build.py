@@ -25,6 +25,7 @@ from shipyard.registry.reference import check_tag, parse_reference
 from shipyard.registry.stores import Stores
 from shipyard.spec.model import Platform
 
+_SERVICE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", re.ASCII)
 _BASE_ARG = re.compile(r"^\s*ARG\s+BASE_IMAGE=(\S+)\s*$", re.MULTILINE)
 
 
@@ -64,6 +65,10 @@ class BuildResult:
 def plan_build(platform: Platform, root: Path, service: str, tag: str, insecure: bool = False) -> BuildPlan:
     """The buildah commands for ``service`` (``services/<service>/Dockerfile``, context: the repository)."""
     check_tag(tag)
+    if not _SERVICE.fullmatch(service):
+        # The name makes a path and an image name: '../x' or '--file=...' must never reach buildah.
+        raise ShipyardError(f"{service[:80]!r} is not a service name (a folder of services/, a DNS label)")
+    root = root.resolve()  # an absolute context, so a folder named like an option is never read as one
     dockerfile = root / "services" / service / "Dockerfile"
     if not dockerfile.is_file():
         found = sorted(p.parent.name for p in (root / "services").glob("*/Dockerfile"))

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shipyard.errors import ShipyardError
 from shipyard.git import Git
 from shipyard.git.refname import check_revision, check_value
+from shipyard.spec.model import pr_number_problem
 from shipyard.versioning.aliases import image_tags, npm_dist_tag, npm_version
 from shipyard.versioning.branch import BranchError, BranchKind, classify
 from shipyard.versioning.history import History, MissingRefs, TruncatedHistory, pick_remote, with_history
@@ -476,8 +477,10 @@ def _pull_request(
     bump: str,
     kind: BranchKind | None,
 ) -> VersionInfo:
-    if pr < 1:
-        raise ShipyardError(f"--pr {pr} is not a pull request number", hint="give a number from 1 up")
+    problem = pr_number_problem(pr)
+    if problem:
+        # The build tag pr-<n>-<sha7> is an image tag: a number out of range would not fit one.
+        raise ShipyardError(f"--pr {problem}")
     target = kind if kind in (BranchKind.release, BranchKind.hotfix) else BranchKind.develop
     parsed = classify(name) if name and kind is BranchKind.release else None
     base = _by_kind(git, history, snapshot, commit, target, parsed.version if parsed else None, bump).version
