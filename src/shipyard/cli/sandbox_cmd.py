@@ -137,10 +137,10 @@ def db_clone(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Copy a PostgreSQL database into the sandbox database, masking it inside PostgreSQL as it streams."""
+    from shipyard.redact import redact
     from shipyard.sandbox.db.clone import TableResult, clone
     from shipyard.sandbox.db.rules import load_rules
     from shipyard.sandbox.db.secrets import production_urls, read_salt
-    from shipyard.sandbox.db.urls import redact
 
     rules = load_rules(rules_file)
     salt = "" if dry_run else read_salt(salt_file)  # a dry run reads only the catalog

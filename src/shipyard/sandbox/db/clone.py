@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shipyard.errors import ShipyardError
+from shipyard.redact import redact
 from shipyard.sandbox.db.catalog import Catalog, read_catalog
 from shipyard.sandbox.db.masking import session_settings
 from shipyard.sandbox.db.pg import connect, dump_section, run_sql_script, with_dbname
 from shipyard.sandbox.db.plan import ClonePlan, TablePlan, parse_subsets, plan_clone
 from shipyard.sandbox.db.relay import RelayError, relay
 from shipyard.sandbox.db.rules import RulesFile
-from shipyard.sandbox.db.urls import endpoint, redact, refuse_production
+from shipyard.sandbox.db.urls import endpoint, refuse_production
 
 MIN_SALT_LENGTH = 16
 

@@ -8,7 +8,7 @@ import subprocess
 from typing import Any
 
 from shipyard.errors import ShipyardError
-from shipyard.sandbox.db.urls import redact
+from shipyard.redact import redact
 
 
 def connect(url: str, **options: Any) -> Any:

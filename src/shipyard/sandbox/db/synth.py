@@ -21,10 +21,11 @@ from decimal import Decimal
 from typing import Any
 
 from shipyard.errors import ShipyardError
+from shipyard.redact import redact
 from shipyard.sandbox.db.catalog import Catalog, Column, Table, quote_ident
 from shipyard.sandbox.db.checks import Bounds, parse_checks
 from shipyard.sandbox.db.pg import connect
-from shipyard.sandbox.db.urls import redact, refuse_production
+from shipyard.sandbox.db.urls import refuse_production
 
 _EPOCH = datetime(2020, 1, 1, tzinfo=UTC)  # fixed, so a seed gives the same dates on any day
 _SPAN = 5 * 365 * 86400

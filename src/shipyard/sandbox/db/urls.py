@@ -10,9 +10,9 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 from shipyard.errors import ShipyardError
+from shipyard.redact import redact
 
 DEFAULT_PORT = 5432
 
@@ -28,18 +28,6 @@ class Endpoint:
     hosts: tuple[str, ...]
     port: int
     dbname: str
-
-
-def redact(url: str) -> str:
-    """The URL with any password replaced by ``***``, safe to print and log."""
-    if "://" not in url:
-        return " ".join("password=***" if part.startswith("password=") else part for part in url.split())
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)
-    user = netloc[0].split(":", 1)[0]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
 
 
 def endpoint(url: str) -> Endpoint:
