@@ -162,3 +162,14 @@ def test_no_value_that_git_could_read_as_an_option_passes(value: str) -> None:
     except ShipyardError:
         return
     assert ".." not in value and not value.startswith("-") and not any(c.isspace() for c in value)
+
+
+def test_a_token_in_a_remote_url_never_reaches_an_error_message(acme: Path) -> None:
+    # git fails to reach the remote and its message, and the command line Shipyard reports, carry the URL.
+    for url in (
+        "https://x-access-token:ghs_s3cret0123@127.0.0.1:9/acme/config.git",
+        "https://ghp_s3cret0123@127.0.0.1:9/c",
+    ):
+        proc = shipyard(acme, "preview", "list", "--config-repo", url)
+        assert proc.returncode == 2, proc.stderr
+        assert "s3cret0123" not in proc.stderr + proc.stdout and "***@127.0.0.1:9" in proc.stderr, proc.stderr
