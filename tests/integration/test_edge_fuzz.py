@@ -139,16 +139,19 @@ FUZZ = settings(max_examples=6, deadline=None, suppress_health_check=[HealthChec
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A scaffolded monorepo with its local config repo, one preview open."""
     from shipyard.scaffold.init import InitOptions, init
 
     root = tmp_path_factory.mktemp("fuzz") / "acme"
-    env = {"GIT_AUTHOR_NAME": "T", "GIT_COMMITTER_NAME": "T", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_EMAIL": "t@x"}
-    os.environ.update(env)
-    init(InitOptions(directory=root, org="acme", domain="acme.example.com"))
-    assert run(root, "preview", "up", "--pr", "1", "--sha", SHA).returncode == 0
-    return root
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in (("GIT_AUTHOR_NAME", "T"), ("GIT_COMMITTER_NAME", "T")):
+            patch.setenv(key, value)
+        for key in ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"):
+            patch.setenv(key, "t@example.com")
+        init(InitOptions(directory=root, org="acme", domain="acme.example.com"))
+        assert run(root, "preview", "up", "--pr", "1", "--sha", SHA).returncode == 0
+        yield root
 
 
 def write(folder: Path, name: str, data: bytes) -> Path:

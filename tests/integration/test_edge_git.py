@@ -173,3 +173,9 @@ def test_a_token_in_a_remote_url_never_reaches_an_error_message(acme: Path) -> N
         proc = shipyard(acme, "preview", "list", "--config-repo", url)
         assert proc.returncode == 2, proc.stderr
         assert "s3cret0123" not in proc.stderr + proc.stdout and "***@127.0.0.1:9" in proc.stderr, proc.stderr
+
+
+def test_affected_takes_one_commit_per_end_of_its_range(acme: Path) -> None:
+    for value in ("HEAD..HEAD", "HEAD\nx"):
+        proc = shipyard(acme, "affected", f"--base={value}")
+        assert proc.returncode == 2 and "--base" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from shipyard.errors import ShipyardError
 from shipyard.git import Git
+from shipyard.git.refname import check_revision
 from shipyard.workspace import lockfiles
 from shipyard.workspace.model import ProjectKind, Workspace
 
@@ -359,9 +360,10 @@ def read_range(root: Path, base: str, head: str = "HEAD", cache: Cache | None = 
     same project trees."""
     from shipyard.workspace.gittree import read_blobs, workspace_at
 
-    for ref in (base, head):
+    for ref, flag in ((base, "--base"), (head, "--head")):
         if not ref or ref.startswith("-"):
             raise AffectedError(f"'{ref}' is not a git revision", hint="pass a branch, tag or commit")
+        check_revision(ref, flag)
     git = Git(root)
     resolved = git.execute("rev-parse", "--show-prefix", f"{base}^{{commit}}", f"{head}^{{commit}}")
     if resolved.returncode != 0:
