@@ -35,10 +35,3 @@ def webhook_examples(*events: str) -> list[tuple[str, int, dict[str, Any]]]:
         if not events or entry["name"] in events
         for index, example in enumerate(entry["examples"])
     ]
-
-
-def example_ids() -> list[str]:
-    """Parametrisation ids without touching the package at collection time when it is absent."""
-    if not (NODE_MODULES / "@octokit" / "webhooks-examples").exists():
-        return []
-    return [f"{event}-{index}" for event, index, _ in webhook_examples()]

@@ -1,25 +1,26 @@
 """Kargo's promotion context, played in Python: the rendered PromotionTask's steps with their ``${{ }}``
 expressions evaluated as Kargo evaluates them when a Stage takes a freight.
 
-The expressions render writes use a small subset of Kargo's expr-lang (member access, a string index,
-string literals, ``+``, ``imageFrom``, ``split``, ``trimPrefix``) whose meaning is the same in Python,
-so they are evaluated with Python over a namespace that plays Kargo's promotion context. What Kargo's
-steps output is played too: ``kustomize-set-image``'s commit message summary, ``git-commit``'s commit.
+The expressions are run by ``tests/exprlang.py`` (the expr-lang subset render writes) over a namespace that
+plays Kargo's promotion context: ``ctx``, ``vars``, ``imageFrom`` and ``warehouse`` of the freight, and the
+builtins ``split``, ``trimPrefix`` and ``hasPrefix``. What Kargo's steps output is played too: ``kustomize-set-image``'s
+commit message summary, ``git-commit``'s commit.
 """
 
 from __future__ import annotations
 
-import re
+import json
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from shipyard.configrepo.promotable import promotable_dir
 from shipyard.k8s.yaml import load_all
 from shipyard.render.kargo import render_kargo
 from shipyard.spec.loader import load_spec
 from shipyard.workspace.discovery import discover
+from tests.exprlang import evaluate_template
 
-_EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 KARGO_FREIGHT = "4c2e9d0b7a61f3e85d2c9b0a1e7f6d3c2b1a0f9e"
 """The name Kargo gives a freight (any 40 hex digits)."""
 KARGO_COMMIT = "9f0e1d2c3b4a59687766554433221100ffeeddcc"
@@ -32,9 +33,16 @@ def _trim_prefix(text: str, prefix: str) -> str:
 
 def substitute(template: str, names: dict[str, Any]) -> str:
     """Replace every ``${{ expr }}`` of ``template`` with its value, as Kargo does at promotion time."""
-    scope = {"__builtins__": {}, "split": lambda text, sep: text.split(sep), "trimPrefix": _trim_prefix, **names}
-    # eval is safe here: the text is the expressions render wrote, and nothing but `scope` is reachable.
-    return _EXPRESSION.sub(lambda m: str(eval(m.group(1), scope)), template)
+    scope = {
+        "split": lambda text, sep: text.split(sep),
+        "trimPrefix": _trim_prefix,
+        "hasPrefix": lambda text, prefix: text.startswith(prefix),
+        **names,
+    }
+    value = evaluate_template(template, scope)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _substituted(value: Any, names: dict[str, Any]) -> Any:
@@ -61,27 +69,84 @@ def rendered(root: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]], lis
     return task, stages, services, platform.registry.image("")
 
 
-def promote_as_kargo(
-    task: dict[str, Any], stage: dict[str, Any], freight: dict[str, tuple[str, str]], image_base: str
-) -> list[dict[str, Any]]:
-    """The task's steps as Kargo runs them when ``stage`` takes ``freight`` (service -> tag, digest): each
-    ``{"uses", "as"?, "config"}`` with every expression of its config evaluated."""
+def _context(
+    stage: dict[str, Any],
+    freight: dict[str, tuple[str, str]],
+    image_base: str,
+    origin: str | None,
+    annotations: dict[str, dict[str, str]] | None,
+    actor: str,
+    secrets: dict[str, dict[str, str]] | None,
+) -> tuple[dict[str, Any], dict[str, SimpleNamespace]]:
+    """The names Kargo's expressions see when ``stage`` takes ``freight`` from ``origin``, and the images."""
+    requested = [r["origin"]["name"] for r in stage["spec"]["requestedFreight"]]
+    origin = origin or requested[0]
+    assert origin in requested, f"Stage {stage['metadata']['name']} takes no freight from {origin}"
     images = {
-        f"{image_base}{service}": SimpleNamespace(Tag=tag, Digest=digest) for service, (tag, digest) in freight.items()
+        f"{image_base}{service}": SimpleNamespace(
+            Tag=tag, Digest=digest, Annotations=(annotations or {}).get(service, {})
+        )
+        for service, (tag, digest) in freight.items()
     }
+
+    def image_from(repo_url: str, from_origin: str | None = None) -> SimpleNamespace:
+        # Kargo refuses to guess when several requested Warehouses could provide the image.
+        if from_origin is None and len(requested) > 1:
+            raise AssertionError(f"imageFrom({repo_url!r}) is ambiguous: the Stage takes freight from {requested}")
+        assert from_origin in (None, origin), f"imageFrom({repo_url!r}) asks {from_origin}, the freight is {origin}"
+        return images[repo_url]
+
     names: dict[str, Any] = {
-        "imageFrom": lambda repo_url: images[repo_url],
-        "ctx": SimpleNamespace(stage=stage["metadata"]["name"], targetFreight=SimpleNamespace(name=KARGO_FREIGHT)),
+        "imageFrom": image_from,
+        "warehouse": lambda name: name,
+        # secret() of a Secret that is not there is an empty map, as in Kargo.
+        "secret": lambda name: dict((secrets or {}).get(name, {})),
+        "ctx": SimpleNamespace(
+            stage=stage["metadata"]["name"],
+            targetFreight=SimpleNamespace(name=KARGO_FREIGHT, origin=SimpleNamespace(name=origin)),
+            meta=SimpleNamespace(promotion=SimpleNamespace(actor=actor)),
+        ),
     }
+    return names, images
+
+
+def stage_checks_as_kargo(
+    stage: dict[str, Any],
+    freight: dict[str, tuple[str, str]],
+    image_base: str,
+    origin: str | None = None,
+    secrets: dict[str, dict[str, str]] | None = None,
+) -> list[dict[str, Any]]:
+    """The steps a Stage runs before its PromotionTask, with every expression of their configs evaluated."""
+    names, _ = _context(stage, freight, image_base, origin, None, "", secrets)
+    steps = stage["spec"]["promotionTemplate"]["spec"]["steps"]
+    return [{**s, "config": _substituted(s.get("config") or {}, names)} for s in steps if "task" not in s]
+
+
+def promote_as_kargo(
+    task: dict[str, Any],
+    stage: dict[str, Any],
+    freight: dict[str, tuple[str, str]],
+    image_base: str,
+    origin: str | None = None,
+    *,
+    annotations: dict[str, dict[str, str]] | None = None,
+    actor: str = "",
+) -> list[dict[str, Any]]:
+    """The task's steps as Kargo runs them when ``stage`` takes ``freight`` (service -> tag, digest) from the
+    Warehouse ``origin`` (default: the first the Stage requests), its images carrying ``annotations`` (service
+    -> OCI annotations) and the promotion made by ``actor`` (Kargo's ``create-actor``, empty for automatic
+    ones): each ``{"uses", "as"?, "config"}`` with every expression of its config evaluated."""
+    names, images = _context(stage, freight, image_base, origin, annotations, actor, None)
     # Task variables take the Stage's values over their defaults, and are evaluated in order.
-    (step,) = stage["spec"]["promotionTemplate"]["spec"]["steps"]
+    (step,) = [s for s in stage["spec"]["promotionTemplate"]["spec"]["steps"] if "task" in s]
     given = {v["name"]: v.get("value") for v in step.get("vars") or []}
     variables: dict[str, str] = {}
     for var in task["spec"]["vars"]:
         value = given.get(var["name"], var.get("value"))
         if value is not None:
             variables[var["name"]] = substitute(value, {**names, "vars": SimpleNamespace(**variables)})
-    summary = f"Updated ./out/overlays/{variables['overlay']} to use new images\n\n" + "\n".join(
+    summary = f"Updated ./out/{promotable_dir(variables['overlay'])} to use new images\n\n" + "\n".join(
         f"- {image}@{image_of.Digest}" for image, image_of in sorted(images.items())
     )
     names["vars"] = SimpleNamespace(**variables)

@@ -6,7 +6,11 @@ Written from Kargo's documented behaviour, for the equivalence tests of the loca
   as semantic versions (a leading ``v`` allowed), that match one of ``allowTagsRegexes`` and none of
   ``ignoreTagsRegexes``, and that satisfy ``constraint`` (Masterminds rules: a prerelease satisfies a
   constraint only when the constraint itself names a prerelease); the newest by SemVer wins;
-- a Stage's ``requestedFreight`` names the origin Warehouse and the sources: ``direct`` (any Freight
+- a Warehouse with ``freightCreationPolicy: Automatic`` makes Freight, after each discovery, of the newest
+  tag of every subscription, chosen independently, and only when its ``freightCreationCriteria``
+  expression holds over those newest tags (``pkg/controller/warehouses``); the expression is run by
+  ``tests/exprlang.py`` with ``imageFrom(repoURL)`` giving each subscription's newest tag;
+- a Stage's ``requestedFreight`` names the origin Warehouses and the sources: ``direct`` (any Freight
   of that Warehouse) and/or ``stages`` (Freight verified in one of those Stages).
 
 ``discoveryLimit`` bounds how many tags one discovery looks at, not which Freight exists (a Warehouse
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shipyard.versioning.semver import Version
+from tests.exprlang import evaluate
 
 _TERM = re.compile(r"(>=|<=|!=|==|>|<|=)?\s*v?(\d[^\s,|]*)")
 
@@ -111,7 +116,7 @@ def stage_eligible(
     ``verified`` maps a stage name to the versions verified there.
     """
     eligible = set()
-    for request in stage["spec"]["requestedFreight"]:
+    for request in stage["spec"]["requestedFreight"]:  # one request per Warehouse it takes from
         origin = request["origin"]["name"]
         sources = request.get("sources") or {}
         for item in freight:
@@ -121,3 +126,50 @@ def stage_eligible(
             if sources.get("direct") or any(item.version in verified.get(s, set()) for s in upstream):
                 eligible.add(item)
     return eligible
+
+
+@dataclass(frozen=True)
+class DiscoveredFreight:
+    """Freight a Warehouse made automatically: its origin and the tag of each subscription's image."""
+
+    origin: str
+    tags: tuple[tuple[str, str], ...]
+    """(repoURL, tag) per subscription."""
+
+    @property
+    def versions(self) -> set[str]:
+        """The distinct versions the freight's images carry (one, for freight of one version)."""
+        return {tag for _, tag in self.tags}
+
+
+def criteria_hold(warehouse: Mapping[str, Any], newest_tags: Mapping[str, str]) -> bool:
+    """Would Kargo make freight of these newest tags (``freightCreationCriteria``, when set)?"""
+    criteria = (warehouse["spec"].get("freightCreationCriteria") or {}).get("expression", "").strip()
+    if not criteria:
+        return True
+    images = {repo: {"Tag": tag} for repo, tag in newest_tags.items()}
+    result = evaluate(criteria, {"imageFrom": lambda repo_url: images.get(repo_url)})
+    assert isinstance(result, bool), f"freightCreationCriteria gave {result!r}, not a bool"
+    return result
+
+
+def automatic_freight(warehouse: Mapping[str, Any], pushes: Iterable[tuple[str, str]]) -> list[DiscoveredFreight]:
+    """The Freight the Warehouse makes while ``pushes`` ((repoURL, tag), in order) reach the registry, with a
+    discovery after every push (the worst case: one between two services of the same version)."""
+    assert warehouse["spec"].get("freightCreationPolicy", "Automatic") == "Automatic"
+    subscriptions = [s["image"] for s in warehouse["spec"]["subscriptions"]]
+    seen: dict[str, set[str]] = {s["repoURL"]: set() for s in subscriptions}
+    made: list[DiscoveredFreight] = []
+    for repo, tag in pushes:
+        if repo not in seen:
+            continue
+        seen[repo].add(tag)
+        newest_tags = {s["repoURL"]: newest(s, seen[s["repoURL"]]) for s in subscriptions}
+        if any(t is None for t in newest_tags.values()):
+            continue  # a subscription with nothing discovered: no freight can be built
+        found = {r: t for r, t in newest_tags.items() if t is not None}
+        if criteria_hold(warehouse, found):
+            freight = DiscoveredFreight(warehouse["metadata"]["name"], tuple(sorted(found.items())))
+            if freight not in made:
+                made.append(freight)
+    return made

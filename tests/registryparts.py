@@ -78,7 +78,6 @@ class FaultProxy:
     share: float
     seed: int = 7
     injected: dict[str, int] = field(default_factory=lambda: {"429": 0, "503": 0, "drop": 0})
-    forwarded: int = 0
     server: ThreadingHTTPServer | None = None
 
     @property
@@ -100,7 +99,6 @@ class FaultProxy:
             def _fault(self) -> str | None:
                 with lock:
                     if rng.random() >= proxy.share:
-                        proxy.forwarded += 1
                         return None
                     kind = rng.choice(["429", "503", "drop"])
                     proxy.injected[kind] += 1
@@ -131,8 +129,10 @@ class FaultProxy:
                     if key.lower() not in ("transfer-encoding", "connection", "content-length"):
                         self.send_header(key, value)
                 length_header = reply.getheader("Content-Length")
-                keep_length = self.command == "HEAD" and length_header
-                self.send_header("Content-Length", length_header if keep_length else str(len(data)))
+                if self.command == "HEAD" and length_header:  # a HEAD answer keeps the length of the body it omits
+                    self.send_header("Content-Length", length_header)
+                else:
+                    self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(data)

@@ -45,6 +45,11 @@ CREATE INDEX orders_user ON orders (user_id);
 """
 
 RULES = """
+keep:
+  users: [id, created_at]
+  addresses: [id, user_id]
+  orders: [id, user_id, total, placed_at]
+  payments: [id, order_id, amount]
 tables:
   users:
     email: fake.email

@@ -26,10 +26,11 @@ from shipyard.k8s.yaml import load_all
 from shipyard.previews.cleanup import preview_gc
 from shipyard.previews.cluster import candidates_from_list
 from shipyard.previews.gc import plan_gc
-from shipyard.previews.marks import NamePattern, format_rfc3339, protected_namespaces
+from shipyard.previews.marks import NamePattern, protected_namespaces
 from shipyard.previews.read import read_committed_candidates
 from shipyard.previews.render import PreviewRequest, render_preview
 from shipyard.spec.loader import parse_spec
+from shipyard.times import format_rfc3339
 
 SPEC = """apiVersion: shipyard.dev/v1alpha1
 kind: Platform
@@ -144,7 +145,11 @@ def run(argv: list[str]) -> None:
             outcome = f"{len(report.delete)} expired, {len(report.skipped)} skipped"
             rows.append(("shipyard", f"decide from NamespaceList ({label})", seconds, outcome))
             if shutil.which("jq"):
-                seconds, (code, selected, error) = _best(3, lambda path=listing: _jq(path))  # type: ignore[misc]
+
+                def run_jq(path: Path = listing) -> tuple[int, list[str], str]:
+                    return _jq(path)
+
+                seconds, (code, selected, error) = _best(3, run_jq)
                 outcome = f"{len(selected)} selected" + (f", exit {code}: {error}" if code else "")
                 rows.append(("seed kubectl|jq", f"jq filter on NamespaceList ({label})", seconds, outcome))
             else:

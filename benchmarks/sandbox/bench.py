@@ -14,6 +14,11 @@ import time
 from pathlib import Path
 
 RULES = """
+keep:
+  users: [id, created_at]
+  addresses: [id, user_id]
+  orders: [id, user_id, total, placed_at]
+  payments: [id, order_id, amount]
 tables:
   users:
     email: fake.email

@@ -3,55 +3,65 @@
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from shipyard.errors import SpecError
-from shipyard.spec.loader import load_spec, place_problems, problem_at
-from shipyard.spec.locate import find_spec
+from shipyard.spec.loader import place_problems, problem_at
 from shipyard.spec.model import Platform
-from shipyard.workspace.discovery import discover
 from shipyard.workspace.model import Workspace
 
 
-def summarize(start: Path) -> dict[str, Any]:
-    """Load the spec and discover the workspace at or above ``start``; a JSON-ready summary."""
-    spec_path = find_spec(start)
-    platform = load_spec(spec_path)
-    workspace = discover(spec_path.parent)
+@dataclass(frozen=True)
+class Summary:
+    """A platform and its workspace, validated together."""
+
+    spec_path: Path
+    platform: Platform
+    workspace: Workspace
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary as JSON data (what ``check --json`` prints)."""
+        platform, workspace = self.platform, self.workspace
+        return {
+            "spec": str(self.spec_path),
+            "org": platform.org,
+            "domain": platform.domain,
+            "registry": {"kind": platform.registry.kind, "url": platform.registry.url},
+            "services": [p.name for p in workspace.services],
+            "packages": [p.name for p in workspace.packages],
+            "projects": [
+                {
+                    "name": p.name,
+                    "kind": p.kind.value,
+                    "language": p.language,
+                    "path": p.path,
+                    "dependsOn": workspace.dependencies(p.name),
+                }
+                for p in workspace.projects.values()
+            ],
+            "edges": [{"from": e.source, "to": e.target, "via": e.via} for e in workspace.edges],
+            "environments": [
+                {
+                    "name": e.name,
+                    "cluster": e.cluster,
+                    "namespace": e.ns,
+                    "access": e.access.value,
+                    "strategy": e.strategy.kind,
+                    "promotion": e.promotion.value,
+                    "maturities": [m.value for m in e.maturities],
+                    "host": e.host_pattern(platform.domain, platform.org),
+                }
+                for e in platform.environments
+            ],
+        }
+
+
+def summarize(spec_path: Path, platform: Platform, workspace: Workspace) -> Summary:
+    """Check the loaded spec against the discovered workspace; their summary."""
     check_against_workspace(spec_path, platform, workspace)
-    return {
-        "spec": str(spec_path),
-        "org": platform.org,
-        "domain": platform.domain,
-        "registry": {"kind": platform.registry.kind, "url": platform.registry.url},
-        "services": [p.name for p in workspace.services],
-        "packages": [p.name for p in workspace.packages],
-        "projects": [
-            {
-                "name": p.name,
-                "kind": p.kind.value,
-                "language": p.language,
-                "path": p.path,
-                "dependsOn": workspace.dependencies(p.name),
-            }
-            for p in workspace.projects.values()
-        ],
-        "edges": [{"from": e.source, "to": e.target, "via": e.via} for e in workspace.edges],
-        "environments": [
-            {
-                "name": e.name,
-                "cluster": e.cluster,
-                "namespace": e.ns,
-                "access": e.access.value,
-                "strategy": e.strategy.kind,
-                "promotion": e.promotion.value,
-                "maturities": [m.value for m in e.maturities],
-                "host": e.host_pattern(platform.domain, platform.org),
-            }
-            for e in platform.environments
-        ],
-    }
+    return Summary(spec_path, platform, workspace)
 
 
 def check_against_workspace(spec_path: Path, platform: Platform, workspace: Workspace) -> None:

@@ -7,6 +7,8 @@ from typing import Any
 
 import celpy
 import pytest
+from celpy.adapter import json_to_cel
+from celpy.evaluation import CELEvalError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -53,14 +55,14 @@ pull_request = st.fixed_dictionaries(
 
 
 def _fired(event: str, body: dict[str, Any]) -> list[str]:
-    activation = {"body": celpy.json_to_cel(body)}
+    activation = {"body": json_to_cel(body)}
     names = []
     for name, route_event, program in _PROGRAMS:
         if route_event != event:
             continue
         try:
             result = program.evaluate(activation)
-        except celpy.CELEvalError:
+        except CELEvalError:
             continue
         if isinstance(result, celpy.celtypes.BoolType) and bool(result):
             names.append(name)

@@ -30,7 +30,7 @@ def _packaged() -> dict[str, str]:
 
 def _rendered_steps(acme: Path) -> dict[str, str]:
     """``<task>-<step>.sh`` -> the step's ``script:``, from the rendered YAML of every Task."""
-    steps = {}
+    steps: dict[str, str] = {}
     for text in render_tekton(load_spec(acme / "shipyard.yaml"), discover(acme)).values():
         for doc in load_all(text):
             if doc["kind"] == "Task":

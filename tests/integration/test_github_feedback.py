@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,7 @@ import pytest
 from shipyard.github.client import GitHubClient, GitHubError, load_token
 from shipyard.github.feedback import MARKER, Feedback, apply_feedback, plan_feedback
 from shipyard.scan import evaluate, load_report
+from tests.localhttp import serve, stop
 from tests.realparts import need_reference
 from tests.standins.github import TEST_TOKEN, GitHubStandIn
 
@@ -98,6 +99,41 @@ def test_rate_limits_are_waited_out_as_github_asks(github: GitHubStandIn) -> Non
     comments = list(client.paginate(f"/repos/{REPO}/issues/10/comments"))
     assert comments == []
     assert sleeps == [7.0, 31.0]  # Retry-After, then reset - now + 1
+
+
+def test_a_rate_limit_reset_beyond_the_bound_is_not_waited(github: GitHubStandIn) -> None:
+    sleeps = Sleeps()
+    client = _client(github, sleeps)
+    limited = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(1_000_000 + 3600)}
+    github.refuse_next(403, limited, {"message": "API rate limit exceeded"})
+    with pytest.raises(GitHubError, match=r"answered 403 .*asked to wait 1h1s, longer than the 15m") as caught:
+        client.request("GET", f"/repos/{REPO}/issues/10/comments")
+    assert sleeps == [] and caught.value.status == 403
+
+
+def test_a_next_page_link_that_repeats_is_stopped() -> None:
+    class Looping(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            assert isinstance(self.server, HTTPServer)
+            port = self.server.server_port
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            # Page 2 names itself as the next page, forever.
+            self.send_header("Link", f'<http://127.0.0.1:{port}/repos/a/b/issues/1/comments?page=2>; rel="next"')
+            self.end_headers()
+            self.wfile.write(b'[{"id": 1}]')
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    server = serve(Looping)
+    try:
+        client = GitHubClient(token=TOKEN, api_url=f"http://127.0.0.1:{server.server_address[1]}", sleep=Sleeps())
+        with pytest.raises(GitHubError, match="the same next page twice"):
+            list(client.paginate("/repos/a/b/issues/1/comments"))
+        client.close()
+    finally:
+        stop(server)
 
 
 def test_refusals_name_the_request_never_the_token(github: GitHubStandIn) -> None:
@@ -241,17 +277,15 @@ def test_the_token_does_not_follow_a_redirect_to_another_host() -> None:
 
 
 def test_token_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
-    monkeypatch.delenv("GH_TOKEN", raising=False)
+    monkeypatch.setenv("GITHUB_TOKEN", "from-the-environment")  # read by the CLI's option, not by the library
     with pytest.raises(GitHubError, match="no GitHub token"):
         load_token()
-    monkeypatch.setenv("GH_TOKEN", "from-gh")
-    assert load_token() == "from-gh"
-    monkeypatch.setenv("GITHUB_TOKEN", "from-github")
-    assert load_token() == "from-github"
+    with pytest.raises(GitHubError, match="no GitHub token"):
+        load_token(None, "  ")
+    assert load_token(None, "given\n") == "given"
     token_file = tmp_path / "token"
     token_file.write_text("from-file\n")
-    assert load_token(token_file) == "from-file"
+    assert load_token(token_file, "given") == "from-file"
     token_file.write_text("\n")
     with pytest.raises(GitHubError, match="empty"):
         load_token(token_file)

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from shipyard.errors import ShipyardError
 from shipyard.git import Git, GitError, PushRejected, change_branch, format_message, parse_trailers
+from shipyard.retry import Policy, Retrier
 from tests.realparts import need_binary
 
 pytestmark = pytest.mark.integration
@@ -116,3 +118,27 @@ def test_change_branch_starts_the_branch_of_an_empty_repository(tmp_path: Path) 
     final = clone(empty, tmp_path / "final")
     assert sorted(p.name for p in final.iterdir() if p.name != ".git") == ["first.txt", "second.txt"]
     assert Git(final).run("log", "--format=%s", "main").splitlines() == ["Add second", "Add first"]
+
+
+def test_change_branch_stops_at_its_bound_when_another_writer_always_wins(remote: Path, tmp_path: Path) -> None:
+    ours, theirs = clone(remote, tmp_path / "ours"), clone(remote, tmp_path / "theirs")
+    sleeps: list[float] = []
+    applied = 0
+
+    def apply(root: Path) -> str:
+        nonlocal applied
+        applied += 1
+        # Between our fetch and our push, the other writer lands a commit: a real lost race, every time.
+        Git(theirs).run("pull", "--quiet", "--rebase", "origin", "main")
+        (theirs / "log.txt").write_text(f"theirs {applied}\n")
+        Git(theirs).commit(f"Theirs {applied}")
+        Git(theirs).push("origin", ["HEAD:refs/heads/main"])
+        (root / "mine.txt").write_text("mine\n")
+        return "Mine"
+
+    retry = Retrier(Policy(attempts=3, base=1.0, cap=2.0, max_wait=2.0, max_total=10.0), sleep=sleeps.append)
+    with pytest.raises(ShipyardError, match="after 3 attempts: other writers kept winning"):
+        change_branch(ours, "origin", "main", apply, retry=retry)
+    assert applied == 3 and len(sleeps) == 2 and all(0 <= s <= 2.0 for s in sleeps)
+    history = Git(clone(remote, tmp_path / "final")).run("log", "--format=%s", "main").splitlines()
+    assert history[:3] == ["Theirs 3", "Theirs 2", "Theirs 1"], "the winners' commits all landed, ours none"

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from shipyard.registry.harbor.apply import apply_changes, plan_harbor
-from shipyard.registry.harbor.client import MUTATING, HarborClient
+from shipyard.registry.harbor.client import MUTATING, HarborClient, HarborError
 from shipyard.registry.harbor.desired import stable_tag_pattern
 from shipyard.registry.harbor.vulnerabilities import vulnerability_report
 from shipyard.spec.loader import parse_spec
@@ -156,3 +156,54 @@ def test_cli_prints_the_secret_once(harbor: HarborStandin, tmp_path: Path) -> No
     not_scanned = shipyard("report", "harbor.acme.example.com/services/user-service:v9", expect=1)
     assert "not scanned" in not_scanned.stderr
     assert harbor.violations == []
+
+
+class Sleeps(list[float]):
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+def test_rate_limits_and_outages_are_retried_then_apply_completes(harbor: HarborStandin) -> None:
+    sleeps = Sleeps()
+    client = HarborClient(harbor.url, ("admin", "Harbor12345"), sleep=sleeps)
+    harbor.refuse_next(429, {"Retry-After": "2"})
+    harbor.refuse_next(503)
+    harbor.refuse_next(502)
+    changes = plan_harbor(client, parse_spec(SPEC), "https://ci.acme.example.com/hooks/harbor", None)
+    assert len(sleeps) == 3 and sleeps[0] == 2.0  # Retry-After, then the policy's backoff
+    harbor.refuse_next(503)  # the first POST: Harbor says it did nothing, so it is sent again
+    apply_changes(client, changes)
+    assert harbor.violations == [] and "services" in harbor.state.projects
+    creates = [r for r in harbor.requests if r == ("POST", "/api/v2.0/projects")]
+    assert len(creates) == len(harbor.state.projects) + 1
+    client.close()
+
+
+def test_a_post_that_may_have_been_acted_on_is_not_sent_twice(harbor: HarborStandin) -> None:
+    client = HarborClient(harbor.url, ("admin", "Harbor12345"), sleep=Sleeps())
+    harbor.refuse_next(502)
+    with pytest.raises(HarborError, match="POST /projects answered 502"):
+        client.call("POST", "/projects", body={"project_name": "once", "metadata": {"public": "false"}})
+    assert harbor.requests.count(("POST", "/api/v2.0/projects")) == 1
+    client.close()
+
+
+def test_an_hours_long_retry_after_ends_the_call_at_once(harbor: HarborStandin) -> None:
+    sleeps = Sleeps()
+    client = HarborClient(harbor.url, ("admin", "Harbor12345"), sleep=sleeps)
+    harbor.refuse_next(429, {"Retry-After": "100000"})
+    with pytest.raises(HarborError, match=r"GET /projects/services .*asked to wait 1d3h46m40s"):
+        client.get_json("/projects/services", allow=(404,))
+    assert sleeps == [] and len(harbor.requests) == 1
+    client.close()
+
+
+def test_a_list_that_never_ends_is_stopped(harbor: HarborStandin, monkeypatch: pytest.MonkeyPatch) -> None:
+    client = HarborClient(harbor.url, ("admin", "Harbor12345"), sleep=Sleeps())
+    robot = {"id": 1, "name": "robot$r", "editable": True}
+    # A broken (or hostile) Harbor whose every page is full: the listing must end anyway.
+    monkeypatch.setattr(HarborStandin, "_page", staticmethod(lambda items, query: (200, [robot] * 100, {})))
+    with pytest.raises(HarborError, match="more than 1000 pages"):
+        client.list_all("/robots")
+    assert len(harbor.requests) == 1000
+    client.close()

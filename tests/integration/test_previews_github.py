@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from shipyard.previews.cleanup import preview_gc
 from shipyard.previews.github import GitHubPrStates
 from shipyard.previews.render import PreviewRequest
 from shipyard.previews.repo import preview_up
+from shipyard.retry import GITHUB
 from shipyard.spec.loader import load_spec
 from shipyard.spec.model import Platform
 from tests.standins.github import TEST_TOKEN, GitHubStandIn
@@ -173,34 +175,43 @@ def test_gc_github_asks_only_about_previews_the_ttl_keeps(acme: Path, github: Gi
 
 
 @pytest.mark.parametrize(
-    ("status", "headers", "message"),
+    ("status", "headers", "message", "attempts", "retried"),
     [
-        (500, {}, "Server Error"),
-        (503, {}, "Service Unavailable"),
-        (403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "0"}, "API rate limit exceeded"),
+        (500, {}, "Server Error", 1, ""),  # a server's bug: not retried
+        (503, {}, "Service Unavailable", 3, "; failed after 3 attempts (HTTP 503)"),
+        (
+            403,
+            {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "0"},
+            "API rate limit exceeded",
+            3,
+            "; failed after 3 attempts (rate limited (HTTP 403))",
+        ),
     ],
 )
 def test_gc_github_an_api_failure_never_deletes(
-    acme: Path, github: GitHubStandIn, status: int, headers: dict[str, str], message: str
+    acme: Path, github: GitHubStandIn, status: int, headers: dict[str, str], message: str, attempts: int, retried: str
 ) -> None:
     platform, remote = _open_previews(acme, [1, 2])
     github.add_pull(REPO, 1, "closed")
     github.add_pull(REPO, 2, "closed")
-    for _ in range(3):  # every attempt the client makes for PR 1
+    for _ in range(attempts):  # every attempt the client makes for PR 1
         github.refuse_next(status, headers, {"message": message})
-    client = GitHubClient(token=TOKEN, api_url=github.url, max_attempts=3, sleep=lambda _: None, clock=lambda: 0.0)
-    now = datetime(2024, 11, 14, 16, tzinfo=UTC)
-    report, commit = preview_gc(
-        remote, platform, now, max_deletions=10, pr_states=GitHubPrStates(client, REPO), dry_run=False
+    client = GitHubClient(
+        token=TOKEN, api_url=github.url, retry=replace(GITHUB, attempts=3), sleep=lambda _: None, clock=lambda: 0.0
     )
+    now = datetime(2024, 11, 14, 16, tzinfo=UTC)
+    events: list[tuple[str, int, int | None]] = []
+    lookup = GitHubPrStates(client, REPO, progress=lambda *e: events.append(e))
+    report, commit = preview_gc(remote, platform, now, max_deletions=10, pr_states=lookup, dry_run=False)
+    assert events == [("ask GitHub", 0, 2), ("ask GitHub", 1, 2), ("ask GitHub", 2, 2)]
     assert report.delete == [] and commit is None
     assert sorted(report.kept) == ["pr-1", "pr-2"]
     assert report.pr_states is not None
     assert report.pr_states.problems == (
-        f"PR 1: GET /repos/{REPO}/pulls/1: GitHub answered {status} ({message})",
+        f"PR 1: GET /repos/{REPO}/pulls/1: GitHub answered {status} ({message}){retried}",
         "PR 2: not asked (GitHub failed on PR 1)",
     )
-    assert len(github.requests) == 3  # PR 2 was never asked: GitHub was failing
+    assert len(github.requests) == attempts  # PR 2 was never asked: GitHub was failing
     assert _left(acme) == ["pr-1", "pr-2"]
 
 

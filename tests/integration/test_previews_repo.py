@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,12 +16,13 @@ from shipyard.errors import ShipyardError
 from shipyard.git import Git, parse_trailers
 from shipyard.k8s.yaml import dump, load_all
 from shipyard.previews.cleanup import preview_gc
-from shipyard.previews.marks import parse_rfc3339
-from shipyard.previews.prstate import read_pr_states
+from shipyard.previews.prstate import PrStates, read_pr_states
 from shipyard.previews.render import PreviewRequest
 from shipyard.previews.repo import list_previews, preview_down, preview_up
+from shipyard.retry import Policy, Retrier
 from shipyard.spec.loader import load_spec
 from shipyard.spec.model import Platform
+from shipyard.times import parse_rfc3339
 from tests.realparts import need_binary
 
 pytestmark = pytest.mark.integration
@@ -33,7 +34,8 @@ T0 = datetime(2024, 11, 14, 15, 30, 45, tzinfo=UTC)
 
 
 def base_files(platform: Platform, service: str) -> dict[str, str]:
-    """A minimal ``base/<service>/`` as INTERFACES.md describes it (render writes the real one)."""
+    """A minimal ``base/<service>/``: the Deployment, Service and ConfigMap named for the service that a preview
+    overlay patches (render writes the real one)."""
     labels = {"app.kubernetes.io/name": service}
     port = platform.service(service).port
     deployment = {
@@ -239,7 +241,17 @@ def test_gc_removes_expired_and_closed_only_within_the_cap(platform: Platform, r
     states.write_text(json.dumps([{"number": 5, "state": "closed"}, {"number": 4, "state": "open"}]))
     now = datetime(2024, 11, 22, tzinfo=UTC)  # pr-1..3 expired (7d TTL), pr-4 open and fresh, pr-5 closed
 
-    report, commit = preview_gc(remote, platform, now, max_deletions=2, pr_states=read_pr_states(states), dry_run=False)
+    events: list[tuple[str, int, int | None]] = []
+    report, commit = preview_gc(
+        remote,
+        platform,
+        now,
+        max_deletions=2,
+        pr_states=read_pr_states(states),
+        dry_run=False,
+        progress=lambda *e: events.append(e),
+    )
+    assert events == [("read previews", 7, 7)]
     assert commit
     assert [d.name for d in report.delete] == ["pr-1", "pr-2"]
     assert [d.name for d in report.deferred] == ["pr-3", "pr-5"]
@@ -274,7 +286,7 @@ def test_gc_dry_run_plans_without_pushing(platform: Platform, remote: str) -> No
 def test_list_shows_age_expiry_and_urls(platform: Platform, remote: str) -> None:
     preview_up(remote, platform, request(number=42, services=("user-service",)), T0, dry_run=False)
     [info] = list_previews(remote, platform, datetime(2024, 11, 22, tzinfo=UTC))
-    data = info.to_dict()
+    data = info.to_json()
     assert data["pr"] == 42 and data["tag"] == "pr-42-0123456" and data["services"] == ["user-service"]
     assert data["expiresAt"] == "2024-11-21T15:30:45Z" and data["expired"] is True
     assert data["urls"] == {"user-service": "https://pr-42-user-service.preview.acme.example.com"}
@@ -356,3 +368,24 @@ def test_gc_racing_other_writers_loses_nothing(platform: Platform, remote: str, 
     checkout = clone(remote, tmp_path / "view")
     assert sorted(p.name for p in (checkout / "previews").iterdir()) == ["pr-50", "pr-51"]
     assert (checkout / "base" / "user-service" / "kustomization.yaml").is_file(), "the rest of the repo is untouched"
+
+
+def test_gc_stops_at_its_bound_when_other_writers_always_win(platform: Platform, remote: str, tmp_path: Path) -> None:
+    for number in (1, 2):
+        preview_up(remote, platform, request(number=number), T0, dry_run=False)
+    asked = 0
+
+    def racing_lookup(numbers: Sequence[int]) -> PrStates:
+        nonlocal asked
+        asked += 1
+        # While the clean-up decides, another pull request opens its preview: its push wins the race.
+        preview_up(remote, platform, request(number=100 + asked), T0, dry_run=False)
+        return PrStates("racing test", dict.fromkeys(numbers, "closed"))
+
+    sleeps: list[float] = []
+    retry = Retrier(Policy(attempts=3, base=0.5, cap=1.0, max_wait=1.0, max_total=5.0), sleep=sleeps.append)
+    with pytest.raises(ShipyardError, match="clean-up to main after 3 attempts: other writers kept winning"):
+        preview_gc(remote, platform, T0, max_deletions=10, pr_states=racing_lookup, dry_run=False, retry=retry)
+    assert asked == 3 and len(sleeps) == 2
+    checkout = clone(remote, tmp_path / "view")
+    assert sorted(p.name for p in (checkout / "previews").iterdir()) == ["pr-1", "pr-101", "pr-102", "pr-103", "pr-2"]

@@ -46,7 +46,7 @@ def test_freight_promote_status_trace_and_rollback(
     code, out, err = run(capsys, "promote", "--version", "v1.2.0-beta.1", "--to", "uat", *root, "--json")
     assert code == 1 and {g["gate"]: g["passed"] for g in json.loads(out)["gates"]}["approval"] is False
     code, out, _ = run(capsys, "promote", "--version", "v1.2.0-beta.1", "--to", "uat", "--approve", "--dry-run", *root)
-    assert code == 0 and "overlays/uat/kustomization.yaml" in out
+    assert code == 0 and "overlays/uat/images/kustomization.yaml" in out
     code, out, _ = run(capsys, "promote", "--version", "v1.2.0-beta.1", "--to", "uat", "--approve", *root)
     assert code == 0 and "Promote v1.2.0-beta.1 to uat" in out
     config = Git(acme / ".shipyard" / "gitops-config.git")
@@ -55,6 +55,8 @@ def test_freight_promote_status_trace_and_rollback(
     code, out, _ = run(capsys, "status", *root, "--json")
     board = json.loads(out)
     assert code == 0 and board["services"]["user-service"]["uat"]["version"] == "v1.2.0-beta.1"
+    approval = board["pending"][0].pop("approval")
+    assert (approval["policy"]["mode"], approval["approvedBy"], approval["missing"]) == ("open", [], 1)
     assert board["pending"] == [
         {
             "stage": "preprod",

@@ -105,5 +105,5 @@ def test_production_waits_for_the_stable_tag_in_the_registry(
     assert code == 0
     (move,) = json.loads(out)["moves"]
     assert move["version"] == stable and {g["gate"]: g["passed"] for g in move["gates"]}["stable-tag"] is True
-    overlay = config.run("show", "main:overlays/production/kustomization.yaml")
+    overlay = config.run("show", "main:overlays/production/images/kustomization.yaml")
     assert all(f"digest: {built[s].digest}" in overlay for s in services)

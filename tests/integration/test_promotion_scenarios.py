@@ -135,13 +135,14 @@ def test_auto_promotes_alpha_through_dev_then_staging_only(platform: Platform, r
     assert ledger.passed(alpha, "dev") and ledger.passed(alpha, "staging")
     assert ledger.moves("uat") == []  # beta freight waits for a manual promotion
     assert promote_auto(platform, remote, layout).moves == []  # nothing new: idempotent
-    overlay = show(remote, "overlays/staging/kustomization.yaml")
-    assert f"digest: {digest('api@' + ALPHA)}" in overlay and "resources:\n- generated" in overlay
+    overlay = show(remote, "overlays/staging/images/kustomization.yaml")
+    assert f"digest: {digest('api@' + ALPHA)}" in overlay and "kind: Component\n" in overlay
 
     add(platform, remote, ALPHA2)
     dry = promote_auto(platform, remote, layout, dry_run=True)
     assert [(m.stage, m.version) for m in dry.moves] == [("dev", ALPHA2), ("staging", ALPHA2)]
-    assert read_ledger(remote).current("dev").version == ALPHA  # a dry run changes nothing
+    current = read_ledger(remote).current("dev")
+    assert current is not None and current.version == ALPHA  # a dry run changes nothing
 
 
 def test_maturity_gate(platform: Platform, remote: str, layout: StoreTags) -> None:
@@ -231,12 +232,11 @@ def test_promotion_keeps_the_users_comments_and_formatting(
     add(platform, remote, ALPHA)
     work = tmp_path / "work"
     Git(tmp_path).run("clone", "--quiet", remote, str(work))
-    overlay = work / "overlays" / "dev" / "kustomization.yaml"
+    overlay = work / "overlays" / "dev" / "images" / "kustomization.yaml"
     overlay.parent.mkdir(parents=True)
     original = (
         "# dev: owned by the platform team\n"
-        "resources:\n"
-        "- generated\n"
+        "kind: Component\n"
         "images:\n"
         "- name: localhost/services/api  # the API\n"
         "  newTag: alpha\n"
@@ -247,11 +247,10 @@ def test_promotion_keeps_the_users_comments_and_formatting(
     Git(work).commit("Seed dev", paths=["overlays"])
     Git(work).push("origin", ["HEAD:refs/heads/main"])
     promote(platform, remote, "dev", layout, version=ALPHA)
-    text = show(remote, "overlays/dev/kustomization.yaml")
+    text = show(remote, "overlays/dev/images/kustomization.yaml")
     assert text == (
         "# dev: owned by the platform team\n"
-        "resources:\n"
-        "- generated\n"
+        "kind: Component\n"
         "images:\n"
         "- name: localhost/services/api  # the API\n"
         f"  digest: {digest('api@' + ALPHA)}\n"
@@ -278,12 +277,12 @@ def test_rollback_returns_to_an_earlier_freight_as_a_new_commit(
     repo = Git(Path(remote))
     assert repo.run("merge-base", "--is-ancestor", before, "main", check=False) == ""  # history kept
     assert repo.run("log", "-1", "--format=%s", "main").strip() == f"Roll back dev to {ALPHA}"
-    text = show(remote, "overlays/dev/kustomization.yaml")
+    text = show(remote, "overlays/dev/images/kustomization.yaml")
     assert digest(f"api@{ALPHA}") in text and digest(f"api@{ALPHA2}") not in text
     assert ("Shipyard-Approved-By", "carol") in parse_trailers(head_message(remote))
     again = rollback(platform, remote, "dev", to=ALPHA2, actor="carol")
     assert again.moves[0].version == ALPHA2
-    assert digest(f"api@{ALPHA2}") in show(remote, "overlays/dev/kustomization.yaml")
+    assert digest(f"api@{ALPHA2}") in show(remote, "overlays/dev/images/kustomization.yaml")
     with pytest.raises(ShipyardError, match="already runs"):
         rollback(platform, remote, "dev", to=ALPHA2, actor="carol")
     with pytest.raises(ShipyardError, match="never been promoted"):
@@ -348,7 +347,7 @@ def test_ten_concurrent_promotions_into_one_environment_lose_no_update(
     assert [m.commit for m in moves] == commits  # one linear history, each promotion one commit
     seen: set[str] = set()
     for commit, move in zip(commits, moves, strict=True):
-        text = repo.run("show", f"{commit}:overlays/dev/kustomization.yaml")
+        text = repo.run("show", f"{commit}:overlays/dev/images/kustomization.yaml")
         pinned = {s for s in services if f"services/{s}\n" in text}
         assert pinned == seen | {move.images[0][0]}  # the previous state plus this one
         seen = pinned

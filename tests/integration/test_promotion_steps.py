@@ -24,6 +24,7 @@ from shipyard.promotion.freight import FreightImage, make_freight
 from shipyard.promotion.steps import PROMOTION_STEPS, Inputs, Step, StepContext, run_steps
 from shipyard.promotion.tags import StoreTags
 from shipyard.registry.stores import Stores
+from shipyard.retry import Policy, Retrier
 from shipyard.spec.loader import load_spec
 from shipyard.spec.model import Platform
 from tests.kargo_context import kargo_commit_message, promote_as_kargo, rendered
@@ -113,7 +114,7 @@ def test_a_promotion_runs_every_step_of_the_rendered_task(
 
     # kustomize-set-image pinned every digest in the stage's promotable file.
     with scratch_clone(remote) as checkout:
-        pinned = read_images(checkout / "overlays" / stage / "kustomization.yaml")
+        pinned = read_images(checkout / "overlays" / stage / "images" / "kustomization.yaml")
     assert pinned == {platform.registry.image(s): d for s, (_, d) in freight.items()}
 
 
@@ -184,7 +185,7 @@ def test_a_lost_push_race_is_redone_from_kustomize_set_image_on_the_newest_tip(
     assert config.run("rev-parse", "main").strip() == ctx.commit
     with scratch_clone(remote) as checkout:
         assert (checkout / "other-2.txt").exists()
-        assert read_images(checkout / "overlays/dev/kustomization.yaml") == {
+        assert read_images(checkout / "overlays/dev/images/kustomization.yaml") == {
             platform.registry.image(s): digest(7) for s in names
         }
 
@@ -196,6 +197,9 @@ def test_writers_that_keep_winning_end_in_an_error_and_nothing_of_ours_is_pushed
     move = Move(
         stage="dev", freight="f" * 40, version=ALPHA, images={s: (platform.registry.image(s), digest(7)) for s in names}
     )
-    with scratch_clone(remote) as checkout, pytest.raises(ShipyardError, match="other writers kept winning"):
-        run_steps(StepContext(move.inputs(platform, remote, checkout)), racing_steps(remote, times=99), attempts=3)
+    sleeps: list[float] = []
+    retry = Retrier(Policy(attempts=3, base=0.5, cap=1.0, max_wait=1.0, max_total=5.0), sleep=sleeps.append)
+    with scratch_clone(remote) as checkout, pytest.raises(ShipyardError, match="after 3 attempts: other writers"):
+        run_steps(StepContext(move.inputs(platform, remote, checkout)), racing_steps(remote, times=99), retry=retry)
     assert Git(Path(remote)).run("log", "-1", "--format=%s", "main").strip() == "Another writer 3"
+    assert len(sleeps) == 2 and all(0 <= s <= 1.0 for s in sleeps)

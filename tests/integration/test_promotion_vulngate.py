@@ -9,6 +9,7 @@ in tests/standins/harbor.py, which checks every request against Harbor's own API
 from __future__ import annotations
 
 import json
+import re
 import socket
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,17 @@ def scanned(standin: HarborStandin, version: str, reports: dict[str, str]) -> No
         )
 
 
+class NoTagsAsked:
+    """The tag lookup for stages before production: only production's stable-tag gate asks which digest a tag
+    names, so any question here is a failure of the test."""
+
+    def digest_of(self, image: str, tag: str) -> str | None:
+        raise AssertionError(f"a stage before production asked the registry for {image}:{tag}")
+
+
+NO_TAGS = NoTagsAsked()
+
+
 def vuln_gate(gates: list[Any]) -> Any:
     return next(g for g in gates if g.name == "vulnerabilities")
 
@@ -90,7 +102,7 @@ def test_clean_reports_let_the_promotion_proceed(remote: str, harbor: HarborStan
     add(spec, remote, BETA1)
     # alpine-310: four MEDIUM findings, below the HIGH threshold; alpine-39-skip: none at all.
     scanned(harbor, BETA1, {"api": "alpine-310.json", "web": "alpine-39-skip.json"})
-    outcome = promote(spec, remote, "uat", None, version=BETA1, approve=True, approver="alice")
+    outcome = promote(spec, remote, "uat", NO_TAGS, version=BETA1, approve=True, approver="alice")
     gate = vuln_gate(outcome.moves[0].gates)
     assert gate.passed and "no finding at or above HIGH in 2 digest(s)" in gate.reason
     assert outcome.moves[0].commit is not None and read_ledger(remote).current("uat") is not None
@@ -107,14 +119,14 @@ def test_high_or_critical_blocks_with_service_digest_and_counts(remote: str, har
     add(spec, remote, BETA1)
     scanned(harbor, BETA1, {"api": "alpine-310.json", "web": "fluentd-gems.json"})
     with pytest.raises(GateRefused) as blocked:
-        promote(spec, remote, "uat", None, version=BETA1, approve=True, approver="alice")
+        promote(spec, remote, "uat", NO_TAGS, version=BETA1, approve=True, approver="alice")
     assert refused(blocked) == {"maturity": True, "upstream": True, "approval": True, "vulnerabilities": False}
     reason = vuln_gate(blocked.value.gates).reason
     assert f"web {digest(f'web@{BETA1}')[:19]}" in reason and "CRITICAL 1, HIGH 1" in reason
     assert "api" not in reason.split(":", 1)[1]  # the clean service is not named
     assert read_ledger(remote).moves("uat") == []  # nothing was committed
     with pytest.raises(GateRefused, match="web"):  # a dry run checks the same gate
-        promote(spec, remote, "uat", None, version=BETA1, approve=True, approver="alice", dry_run=True)
+        promote(spec, remote, "uat", NO_TAGS, version=BETA1, approve=True, approver="alice", dry_run=True)
     assert harbor.violations == []
 
 
@@ -122,11 +134,11 @@ def test_the_threshold_comes_from_the_spec(remote: str, harbor: HarborStandin) -
     spec = harbor_platform(harbor.url, threshold="critical")
     add(spec, remote, BETA1)
     scanned(harbor, BETA1, {"api": "composer.lock.json", "web": "alpine-310.json"})  # one HIGH: below CRITICAL
-    outcome = promote(spec, remote, "uat", None, version=BETA1, approve=True, approver="alice")
+    outcome = promote(spec, remote, "uat", NO_TAGS, version=BETA1, approve=True, approver="alice")
     assert vuln_gate(outcome.moves[0].gates).passed
     scanned(harbor, BETA1, {"api": "debian-buster.json"})  # the same digest, re-scanned: a CRITICAL appeared
     with pytest.raises(GateRefused, match=r"api sha256:\w+ has findings at or above CRITICAL \(CRITICAL 1, LOW 1\)"):
-        promote(spec, remote, "preprod", None, version=BETA1, approve=True, approver="alice")
+        promote(spec, remote, "preprod", NO_TAGS, version=BETA1, approve=True, approver="alice")
 
 
 def test_not_scanned_blocks_never_passes(remote: str, harbor: HarborStandin) -> None:
@@ -134,9 +146,37 @@ def test_not_scanned_blocks_never_passes(remote: str, harbor: HarborStandin) -> 
     add(spec, remote, BETA1)
     scanned(harbor, BETA1, {"api": "alpine-310.json"})  # Harbor answers {} for web
     with pytest.raises(GateRefused) as blocked:
-        promote(spec, remote, "uat", None, version=BETA1, approve=True, approver="alice")
+        promote(spec, remote, "uat", NO_TAGS, version=BETA1, approve=True, approver="alice")
     reason = vuln_gate(blocked.value.gates).reason
     assert f"web {digest(f'web@{BETA1}')[:19]} has not been scanned" in reason and "api" not in reason
+    assert read_ledger(remote).moves("uat") == []
+
+
+@pytest.mark.parametrize(
+    ("served", "why"),
+    [
+        # The same finding twice under one key: which severity counts is not defined.
+        (b'{"%s": {"vulnerabilities": [{"id": "CVE-1", "severity": "Critical", "severity": "Low"}]}}', "appears twice"),
+        (b'{"%s": {"severity": "Critical", "vulnerabilities": null}}', "has not been scanned"),
+        (b'{"%s": {"severity": "Critical", "vulnerabilities": []}}', "findings are missing"),
+        (b'{"%s": {"vulnerabilities": [{"id": "CVE-1", "severity": "Severe"}]}}', "not a severity"),
+        (b'{"%s": {"vulnerabilities": [{"id": "CVE-1"}]}}', "missing, not a severity"),
+        (b'{"%s": {"vulnerabilities": [{"id": "CVE-1", "severity": "Low"}]}, "x": 1}', "has not been scanned|MIME"),
+        (b"[]", "expected a JSON object"),
+    ],
+)
+def test_a_report_harbor_serves_that_is_not_understood_blocks(
+    remote: str, harbor: HarborStandin, served: bytes, why: str
+) -> None:
+    spec = harbor_platform(harbor.url)
+    add(spec, remote, BETA1)
+    scanned(harbor, BETA1, {"api": "alpine-310.json"})
+    body = served.replace(b"%s", MIME.encode())
+    harbor.state.vulnerabilities[("services", "web", digest(f"web@{BETA1}"))] = body  # type: ignore[assignment]
+    with pytest.raises(GateRefused) as blocked:
+        promote(spec, remote, "uat", NO_TAGS, version=BETA1, approve=True, approver="alice")
+    reason = vuln_gate(blocked.value.gates).reason
+    assert re.search(why, reason), reason
     assert read_ledger(remote).moves("uat") == []
 
 
@@ -147,15 +187,15 @@ def test_unreachable_harbor_blocks(remote: str) -> None:
     spec = harbor_platform(f"http://127.0.0.1:{port}")
     add(spec, remote, BETA1)
     with pytest.raises(GateRefused, match=r"could not read the vulnerability reports: Harbor at .* is unreachable"):
-        promote(spec, remote, "uat", None, version=BETA1, approve=True, approver="alice")
+        promote(spec, remote, "uat", NO_TAGS, version=BETA1, approve=True, approver="alice")
 
 
 def test_auto_stages_are_not_rechecked(remote: str, harbor: HarborStandin) -> None:
     spec = harbor_platform(harbor.url)
     add(spec, remote, ALPHA)  # Harbor has no report of these digests: a check would block
-    outcome = promote(spec, remote, "dev", None, version=ALPHA)
+    outcome = promote(spec, remote, "dev", NO_TAGS, version=ALPHA)
     assert [g.name for g in outcome.moves[0].gates] == ["maturity", "upstream", "approval"]
-    assert [m.stage for m in promote_auto(spec, remote, None).moves] == ["staging"]
+    assert [m.stage for m in promote_auto(spec, remote, NO_TAGS).moves] == ["staging"]
     assert harbor.requests == []
 
 

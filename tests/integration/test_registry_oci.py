@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from shipyard.errors import ShipyardError
-from shipyard.registry import NotFound, RemoteRegistry, RetryPolicy, parse_reference
+from shipyard.registry import NotFound, RemoteRegistry, parse_reference
 from shipyard.registry.tagging import apply_taggings, plan_release, plan_releases, plan_tag
+from shipyard.retry import Policy
 from shipyard.versioning.semver import Version
 from tests.ociimages import push_image
 from tests.realparts import need_binary
@@ -21,7 +22,7 @@ from tests.registryparts import FaultProxy, RegistryServer, start_registry
 
 pytestmark = pytest.mark.integration
 
-FAST_RETRY = RetryPolicy(attempts=12, base_delay=0.005, max_delay=0.05)
+FAST_RETRY = Policy(attempts=12, base=0.005, cap=0.05, max_wait=0.05, max_total=5.0)
 
 
 @pytest.fixture
@@ -139,7 +140,9 @@ def test_release_of_many_images_through_faults(
 def test_errors_for_people(registry_server: RegistryServer) -> None:
     proxy = FaultProxy(registry_server.host, share=1.0).start()
     try:
-        always_down = RemoteRegistry(proxy.host, retry=RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.001))
+        always_down = RemoteRegistry(
+            proxy.host, retry=Policy(attempts=3, base=0.001, cap=0.001, max_wait=0.001, max_total=1.0)
+        )
         with pytest.raises(ShipyardError):
             always_down.list_tags("services/x")
         always_down.close()
@@ -197,10 +200,21 @@ def test_buildah_build_of_an_example_service(registry_server: RegistryServer, tm
 
     base = shipyard("image", "base", "node")
     assert base["image"].startswith(f"{registry_server.host}/base-images/node:")
-    built = shipyard("image", "build", "user-service", "--tag", "pr-5-abc1234")
+    built = shipyard("image", "build", "user-service", "--tag", "pr-5-abc1234", "--pr", "5")
     client = RemoteRegistry(registry_server.host)
     assert client.head_manifest("services/user-service", "pr-5-abc1234") == built["digest"]
-    layers = json.loads(client.get_manifest("services/user-service", built["digest"]).data)["layers"]
+    manifest = json.loads(client.get_manifest("services/user-service", built["digest"]).data)
+    layers = manifest["layers"]
+    # Where it comes from, as manifest annotations: what Kargo copies into its Freight.
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True)
+    assert (
+        manifest["annotations"].items()
+        >= {
+            "org.opencontainers.image.revision": head.stdout.strip(),
+            "org.opencontainers.image.version": "pr-5-abc1234",
+            "dev.shipyard.pull-request": "5",
+        }.items()
+    )
     base_layers = json.loads(client.get_manifest("base-images/node", base["digest"]).data)["layers"]
     assert base_layers[0]["digest"] == layers[0]["digest"]  # built FROM our base image
     client.close()

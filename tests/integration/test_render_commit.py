@@ -26,7 +26,7 @@ def test_render_commit_into_the_local_config_repo(acme: Path) -> None:
     assert first.returncode == 0, first.stderr
     assert "pushed" in first.stderr
     files = bare.run("ls-tree", "-r", "--name-only", "main").split()
-    assert "overlays/production/kustomization.yaml" in files and "kargo/stages/uat.yaml" in files
+    assert "overlays/production/images/kustomization.yaml" in files and "kargo/stages/uat.yaml" in files
     assert len(bare.run("rev-list", "main").split()) == 1
 
     again = _shipyard(acme, "render", "--commit")

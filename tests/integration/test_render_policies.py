@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.realparts import REPO_ROOT, need_binary, need_reference
+from tests.config_trees import copy_golden, edit
+from tests.config_trees import errors as validate_errors
+from tests.realparts import need_binary, need_reference
 
 pytestmark = pytest.mark.integration
 
-GOLDEN = REPO_ROOT / "examples" / "acme" / "gitops-config"
 DIGEST = "sha256:" + "a" * 64
 
 
@@ -27,21 +27,14 @@ def schemas():  # type: ignore[no-untyped-def]
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
     """A copy of the example config repo to break."""
-    target = tmp_path / "config"
-    shutil.copytree(GOLDEN, target)
-    return target
+    return copy_golden(tmp_path / "config")
 
 
 def _errors(tree: Path, schemas, kubectl: str | None = None) -> list:  # type: ignore[no-untyped-def,type-arg]
-    from shipyard.k8s.validate import validate_tree
-
-    return [f for f in validate_tree(tree, schemas, kubectl).findings if f.severity == "error"]
+    return validate_errors(tree, schemas, kubectl)
 
 
-def _edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1))
+_edit = edit
 
 
 def test_the_example_has_no_errors(tree: Path, schemas) -> None:  # type: ignore[no-untyped-def]
@@ -49,31 +42,37 @@ def test_the_example_has_no_errors(tree: Path, schemas) -> None:  # type: ignore
 
 
 def test_a_mutable_tag_after_promotion_is_an_error(tree: Path, schemas) -> None:  # type: ignore[no-untyped-def]
-    top = tree / "overlays" / "production" / "kustomization.yaml"
-    _edit(top, "newTag: stable", f"digest: {DIGEST}")  # one image promoted, the other two still on a tag
+    top = tree / "overlays" / "production" / "images" / "kustomization.yaml"
+    # One image promoted, the other two put on a tag by hand.
+    pinned = f"images:\n- name: a\n  digest: {DIGEST}\n- name: b\n  newTag: stable\n- name: c\n  newTag: stable"
+    _edit(top, "images: []", pinned)
     errors = [f for f in _errors(tree, schemas) if f.check == "policy/pinned-images"]
     assert [(f.file, f.path) for f in errors] == [
-        ("overlays/production/kustomization.yaml", "$.images[1]"),
-        ("overlays/production/kustomization.yaml", "$.images[2]"),
+        ("overlays/production/images/kustomization.yaml", "$.images[1]"),
+        ("overlays/production/images/kustomization.yaml", "$.images[2]"),
     ]
     assert "mutable tag 'stable'" in errors[0].message
 
 
 def test_duplicate_hosts_are_errors(tree: Path, schemas) -> None:  # type: ignore[no-untyped-def]
-    _edit(tree / "overlays/dev/generated/user-service.yaml", "host: user-service.dev.", "host: payment-service.dev.")
+    _edit(
+        tree / "overlays/dev/generated/services/user-service/objects.yaml",
+        "host: user-service.dev.",
+        "host: payment-service.dev.",
+    )
     errors = [f for f in _errors(tree, schemas) if f.check == "policy/unique-hosts"]
     assert {f.file for f in errors} == {
-        "overlays/dev/generated/user-service.yaml",
-        "overlays/dev/generated/payment-service.yaml",
+        "overlays/dev/generated/services/user-service/objects.yaml",
+        "overlays/dev/generated/services/payment-service/objects.yaml",
     }
     assert all(f.path == "$.spec.rules[0].host" for f in errors)
 
 
 def test_an_application_kargo_updates_must_be_authorized(tree: Path, schemas) -> None:  # type: ignore[no-untyped-def]
-    _edit(tree / "argocd/applications/uat.yaml", "kargo.akuity.io/authorized-stage: acme:uat", "team: qa")
+    _edit(tree / "argocd/applications/uat/user-service.yaml", "kargo.akuity.io/authorized-stage: acme:uat", "team: qa")
     errors = [f for f in _errors(tree, schemas) if f.check == "policy/authorized-stage"]
     assert len(errors) == 1
-    assert errors[0].file == "argocd/applications/uat.yaml"
+    assert errors[0].file == "argocd/applications/uat/user-service.yaml"
     assert "kargo.akuity.io/authorized-stage: acme:uat" in errors[0].message
 
 
@@ -111,8 +110,8 @@ def test_an_overlay_that_does_not_build_is_an_error(tree: Path, schemas) -> None
     kubectl = need_binary("kubectl")
     (tree / "base" / "user-service" / "service.yaml").unlink()
     errors = [f for f in _errors(tree, schemas, kubectl) if f.check == "kustomize"]
-    assert len(errors) == 6
-    assert errors[0].file == "overlays/dev/kustomization.yaml"
+    assert len(errors) == 6  # user-service's overlay in every environment
+    assert errors[0].file == "overlays/dev/generated/services/user-service/kustomization.yaml"
 
 
 def test_validate_cli_json_and_exit_codes(tree: Path) -> None:
@@ -128,7 +127,7 @@ def test_validate_cli_json_and_exit_codes(tree: Path) -> None:
         )
 
     assert validate().returncode == 0
-    _edit(tree / "argocd/applications/dev.yaml", "kargo.akuity.io/authorized-stage: acme:dev", "x: y")
+    _edit(tree / "argocd/applications/dev/user-service.yaml", "kargo.akuity.io/authorized-stage: acme:dev", "x: y")
     result = validate("--json")
     assert result.returncode == 1
     import json

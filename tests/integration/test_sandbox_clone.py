@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -16,9 +17,10 @@ import yaml
 
 from shipyard.errors import ShipyardError
 from shipyard.sandbox.db.clone import clone
+from shipyard.sandbox.db.identity import ProductionGuardError
+from shipyard.sandbox.db.masking import session_settings
 from shipyard.sandbox.db.rules import parse_rules
-from shipyard.sandbox.db.urls import ProductionGuardError
-from tests.sandbox_pg import PgServer, pg_server
+from tests.sandbox_pg import PgServer, pg_server, server_log
 from tests.sandbox_schema import MASKED_TEXT, RULES, populate
 
 pytestmark = pytest.mark.integration
@@ -44,6 +46,13 @@ def cloned(server: PgServer, source: str) -> Iterator[str]:
     target = server.url("sandbox_clone_a")
     clone(source, target, parse_rules(yaml.safe_load(RULES)), SALT)
     yield target
+
+
+def _set_rule(rules: dict[str, Any], table: str, column: str, rule: object) -> None:
+    """Give a column a rule in parsed RULES, taking it off the keep list (a column is named once)."""
+    if column in rules["keep"].get(table, []):
+        rules["keep"][table].remove(column)
+    rules["tables"][table][column] = rule
 
 
 def _rows(url: str, query: str, *args: Any) -> list[tuple[Any, ...]]:
@@ -126,13 +135,42 @@ def test_masking_changes_values_but_keeps_shape(source: str, cloned: str) -> Non
 
 def test_same_salt_gives_the_same_output(server: PgServer, source: str, cloned: str) -> None:
     again = server.url("sandbox_clone_b")
-    clone(source, again, parse_rules(yaml.safe_load(RULES)), SALT)
+    events: list[tuple[str, int, int | None]] = []
+    report = clone(
+        source, again, parse_rules(yaml.safe_load(RULES)), SALT, jobs=2, progress=lambda *e: events.append(e)
+    )
+    tables = len(report.results)
+    # Every table is counted once, from whichever copying thread finished it.
+    assert events == [("copy tables", n, tables) for n in range(tables + 1)]
     for table in ("users", "addresses", "orders", "payments"):
         query = f"SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM {table} t"
         assert _rows(cloned, query) == _rows(again, query)
     other = server.url("sandbox_clone_c")
     clone(source, other, parse_rules(yaml.safe_load(RULES)), "another-salt-000000000000")
     assert _rows(cloned, "SELECT email FROM users WHERE id = 1") != _rows(other, "SELECT email FROM users WHERE id = 1")
+
+
+def test_the_salt_and_what_is_derived_from_it_never_reach_the_server_log(
+    server: PgServer, source: str, cloned: str
+) -> None:
+    # The test server logs every statement and every bound parameter in full (tests/sandbox_pg.py): a bound
+    # parameter does reach the log, so the check below can fail.
+    with psycopg.connect(server.url("postgres")) as conn:
+        conn.execute("SELECT set_config('shipyard.canary', %s, false)", ("canary-0f1e2d3c4b5a",))
+    log = server_log(server)
+    assert "canary-0f1e2d3c4b5a" in log and "COPY (SELECT" in log
+    secrets = {SALT, SALT.encode().hex(), base64.b64encode(SALT.encode()).decode(), *session_settings(SALT).values()}
+    assert [secret for secret in secrets if secret in log] == []
+
+
+def test_options_given_in_the_source_url_are_kept(server: PgServer, source: str) -> None:
+    # The masking settings ride in libpq's `options`; the URL's own must still apply to the source sessions.
+    with_options = f"{source}?options=-c%20log_min_duration_statement%3D0"
+    clone(with_options, server.url("sandbox_clone_options"), parse_rules(yaml.safe_load(RULES)), SALT)
+    lines = server_log(server).splitlines()
+    copying = {line.split("[")[1].split("]")[0] for line in lines if "statement: COPY (SELECT" in line}
+    timed = {line.split("[")[1].split("]")[0] for line in lines if "LOG:  duration: " in line}
+    assert copying & timed  # the sessions that read the source ran with the URL's option
 
 
 def test_refuses_the_production_database(server: PgServer, source: str) -> None:
@@ -150,13 +188,97 @@ def test_refuses_the_production_database(server: PgServer, source: str) -> None:
         )
 
 
-def test_strict_refuses_unclassified_text_columns(source: str, server: PgServer) -> None:
+# The review's list: free text, json/jsonb, arrays, xml, card numbers; and types that are not text at all.
+_UNNAMED_SCHEMA = """
+CREATE TYPE mood AS ENUM ('calm', 'cross');
+CREATE TABLE profiles (
+    id serial PRIMARY KEY,
+    bio text NOT NULL,
+    prefs jsonb,
+    raw json,
+    tags text[],
+    doc xml,
+    card_number varchar(19),
+    last_ip inet,
+    avatar bytea,
+    score numeric(5, 2),
+    seen_at timestamptz,
+    ref uuid UNIQUE,
+    active boolean,
+    feeling mood,
+    secret_note text
+);
+INSERT INTO profiles (bio, prefs, raw, tags, doc, card_number, last_ip, avatar, score, seen_at, ref, active, feeling,
+                      secret_note)
+VALUES ('Grew up in Quedlinburg', '{"phone": "+49 3946 1234"}', '{"a": 1}', '{Oberhuber}', '<p>Oberhuber</p>',
+        '4111111111111111', '192.0.2.7', '\\x00', 1.5, now(), gen_random_uuid(), true, 'calm', 'PIN 4711');
+"""
+
+
+@pytest.fixture(scope="module")
+def unnamed_source(server: PgServer) -> str:
+    url = server.createdb("sandbox_clone_unnamed_prod")
+    with psycopg.connect(url) as conn:
+        conn.execute(_UNNAMED_SCHEMA)
+    return url
+
+
+def test_a_column_nobody_named_is_refused_whatever_its_type(
+    server: PgServer, unnamed_source: str, tmp_path: Path
+) -> None:
+    rules = parse_rules({"tables": {"profiles": {"secret_note": "null"}}})
+    target = server.url("sandbox_clone_unnamed")
+    for dry_run in (True, False):
+        with pytest.raises(ShipyardError) as refused:
+            clone(unnamed_source, target, rules, SALT, dry_run=dry_run)
+        message = str(refused.value)
+        assert "14 column(s) have no rule" in message
+        for column in [
+            "id",
+            "bio",
+            "prefs",
+            "raw",
+            "tags",
+            "doc",
+            "card_number",
+            "last_ip",
+            "avatar",
+            "score",
+            "seen_at",
+            "ref",
+            "active",
+            "feeling",
+        ]:
+            assert f"public.profiles.{column} (" in message
+        assert "secret_note (" not in message
+    names = {n for (n,) in _rows(server.url("postgres"), "SELECT datname FROM pg_database")}
+    assert not [n for n in names if n.startswith("sandbox_clone_unnamed") and "prod" not in n]
+    # The snippet in the hint names them all; pasted into the rules file (as it is: every suggestion
+    # applies here), the clone runs, masking what may be personal and keeping the rest.
+    snippet = yaml.safe_load(message.split("review each line):\n", 1)[1])
+    assert snippet["keep"] == {"profiles": ["id", "score", "seen_at", "ref", "active", "feeling"]}
+    assert snippet["tables"]["profiles"]["bio"] == "hash"
+    assert snippet["tables"]["profiles"]["prefs"] == "null"
+    pasted = parse_rules(
+        {"keep": snippet["keep"], "tables": {"profiles": {**snippet["tables"]["profiles"], "secret_note": "null"}}}
+    )
+    report = clone(unnamed_source, target, pasted, SALT)
+    assert report.to_json()["kept"] == [
+        f"public.profiles.{c}" for c in ("id", "score", "seen_at", "ref", "active", "feeling")
+    ]
+    row = _rows(target, "SELECT bio, prefs, tags, card_number, secret_note FROM profiles")[0]
+    assert row[0] != "Grew up in Quedlinburg" and row[1:] == (None, None, None, None)
+
+
+def test_keep_and_rules_name_each_column_once(source: str, server: PgServer) -> None:
     rules = yaml.safe_load(RULES)
-    del rules["tables"]["addresses"]["city"]
-    with pytest.raises(ShipyardError, match=r"--strict: 1 text column.*public\.addresses\.city"):
-        clone(source, server.url("sandbox_clone_strict"), parse_rules(rules), SALT, strict=True)
-    report = clone(source, server.url("sandbox_clone_strict"), parse_rules(rules), SALT, dry_run=True)
-    assert report.plan.unclassified == ["public.addresses.city"]
+    rules["keep"]["public.users"] = ["email"]  # also masked under tables.users
+    with pytest.raises(ShipyardError, match=r"keep\.public\.users\.email: already given|tables\.users\.email: already"):
+        clone(source, server.url("sandbox_clone_twice_named"), parse_rules(rules), SALT, dry_run=True)
+    rules = yaml.safe_load(RULES)
+    rules["keep"]["users"].append("email")
+    with pytest.raises(ShipyardError, match=r"keep\.users: 'email' is given twice"):
+        parse_rules(rules)
 
 
 @pytest.mark.parametrize(
@@ -174,7 +296,7 @@ def test_refuses_rules_that_would_break_keys(
     source: str, server: PgServer, table: str, column: str, rule: object, message: str
 ) -> None:
     rules = yaml.safe_load(RULES)
-    rules["tables"][table][column] = rule
+    _set_rule(rules, table, column, rule)
     with pytest.raises(ShipyardError, match=message):
         clone(source, server.url("sandbox_clone_refused"), parse_rules(rules), SALT)
 
@@ -192,6 +314,19 @@ def test_a_failure_half_way_leaves_the_target_as_it_was(server: PgServer, source
     assert _rows(target, "SELECT v FROM marker") == [("before",)]
     names = {n for (n,) in _rows(server.url("postgres"), "SELECT datname FROM pg_database")}
     assert not [n for n in names if "shipyard" in n]
+
+
+def test_the_source_is_never_written_even_by_a_subset_condition(server: PgServer, source: str) -> None:
+    before = _rows(source, "SELECT last_value FROM users_id_seq")
+    with pytest.raises(ShipyardError, match="read-only transaction"):
+        clone(
+            source,
+            server.url("sandbox_clone_writes"),
+            parse_rules(yaml.safe_load(RULES)),
+            SALT,
+            subsets=["users:nextval('users_id_seq') > 0"],
+        )
+    assert _rows(source, "SELECT last_value FROM users_id_seq") == before
 
 
 def test_subset_keeps_foreign_keys(server: PgServer, source: str) -> None:
@@ -228,6 +363,9 @@ def test_cli_clone_dry_run_json_and_errors(server: PgServer, source: str, tmp_pa
     users = next(t for t in report["tables"] if t["table"] == "public.users")
     assert users["columns"]["email"] == "fake.email (disambiguated)"
     assert users["columns"]["id"] == "keep"
+    assert "public.users.id" in report["kept"] and "public.users.email" not in report["kept"]
+    proc = _cli(*args, "--dry-run", "--strict")  # the old option still parses, and says it is the default
+    assert proc.returncode == 0 and "--strict is the default now" in proc.stderr
     proc = _cli(*args, env=salt)
     assert proc.returncode == 0, proc.stderr
     assert "public.users: 600 rows" in proc.stderr
@@ -259,7 +397,7 @@ def test_failures_mid_stream_on_either_side_leave_the_target_untouched(server: P
     with psycopg.connect(checked) as conn:
         conn.execute("CREATE TABLE contacts (id serial PRIMARY KEY, email text CHECK (email LIKE '%@corp.test'))")
         conn.execute("INSERT INTO contacts (email) SELECT 'c' || g || '@corp.test' FROM generate_series(1, 5000) g")
-    rules = parse_rules({"tables": {"contacts": {"email": "fake.email"}}})
+    rules = parse_rules({"keep": {"contacts": ["id"]}, "tables": {"contacts": {"email": "fake.email"}}})
     with pytest.raises(ShipyardError, match=r"copying public\.contacts failed: .*contacts_email_check"):
         clone(checked, target, rules, SALT)
     assert _rows(target, "SELECT v FROM marker") == [("before",)]
@@ -289,11 +427,11 @@ def _session_ended(conn: psycopg.Connection[Any]) -> bool:
 
 def test_hashed_integer_keys_keep_every_foreign_key(server: PgServer, source: str) -> None:
     rules = yaml.safe_load(RULES)
-    rules["tables"]["users"]["id"] = "hash"
+    _set_rule(rules, "users", "id", "hash")
     with pytest.raises(ShipyardError, match="both must use the same rule"):
         clone(source, server.url("sandbox_clone_ids"), parse_rules(rules), SALT)
-    rules["tables"]["addresses"]["user_id"] = "hash"
-    rules["tables"]["orders"]["user_id"] = "hash"
+    _set_rule(rules, "addresses", "user_id", "hash")
+    _set_rule(rules, "orders", "user_id", "hash")
     target = server.url("sandbox_clone_ids")
     clone(source, target, parse_rules(rules), SALT)
     assert _rows(target, "SELECT count(*) FROM users WHERE id BETWEEN 1 AND 600") != [(600,)]

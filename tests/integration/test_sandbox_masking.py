@@ -12,21 +12,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shipyard.sandbox.db.catalog import Column
-from shipyard.sandbox.db.masking import expression, session_settings
+from shipyard.sandbox.db.masking import expression, startup_options
 from shipyard.sandbox.db.rules import Fake, Hash, Partial
 from tests.sandbox_pg import pg_server
 
 pytestmark = pytest.mark.integration
 
-TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
+TEXT = st.text(alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=40)
 
 
 @pytest.fixture(scope="module")
 def conn() -> Iterator[psycopg.Connection[Any]]:
     url = pg_server().createdb("sandbox_masking")
-    with psycopg.connect(url, autocommit=True) as connection:
-        for name, value in session_settings("property-salt-0123456789").items():
-            connection.execute("SELECT set_config(%s, %s, false)", (name, value))
+    with psycopg.connect(url, autocommit=True, options=startup_options("property-salt-0123456789")) as connection:
         yield connection
 
 
@@ -82,7 +80,7 @@ def test_partial_keeps_length_and_reveals_at_most_what_it_says(
     conn: psycopg.Connection[Any], value: str, keep_first: int, keep_last: int
 ) -> None:
     sql = expression(
-        Partial(rule="partial", keepFirst=keep_first, keepLast=keep_last), _column(None), key=False, where="t.c"
+        Partial(rule="partial", keep_first=keep_first, keep_last=keep_last), _column(None), key=False, where="t.c"
     )
     (masked,) = _mask(conn, sql, [value], "text")
     assert len(masked) == len(value)

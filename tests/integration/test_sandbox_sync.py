@@ -20,8 +20,7 @@ pytestmark = pytest.mark.integration
 
 NOW = datetime(2024, 11, 14, 15, 30, 45, tzinfo=UTC)
 PROD = """# production: what runs now (promotions edit the images)
-resources:
-  - generated
+kind: Component
 images:
   # the user service, promoted by digest
   - name: localhost/services/user-service
@@ -30,8 +29,7 @@ images:
     newTag: v1.0.0
 """
 SANDBOX = """# sandbox: a daily mirror of production (keep this comment)
-resources:
-  - generated
+kind: Component
 images:
   - name: localhost/services/user-service  # mirrored
     digest: sha256:0000000000000000000000000000000000000000000000000000000000000000
@@ -48,11 +46,11 @@ def _seed_config(acme: Path) -> Path:
     bare = acme / ".shipyard" / "gitops-config.git"
     work = acme.parent / "config-work"
     Git(acme.parent).run("clone", "--quiet", str(bare), str(work))
-    (work / "overlays/production/generated").mkdir(parents=True)
-    (work / "overlays/sandbox/generated").mkdir(parents=True)
-    (work / "overlays/production/kustomization.yaml").write_text(PROD.format(user=_digest("a")))
+    for folder in ("overlays/production/generated", "overlays/production/images", "overlays/sandbox/images"):
+        (work / folder).mkdir(parents=True)
+    (work / "overlays/production/images/kustomization.yaml").write_text(PROD.format(user=_digest("a")))
     (work / "overlays/production/generated/secret.yaml").write_text(SECRET)
-    (work / "overlays/sandbox/kustomization.yaml").write_text(SANDBOX)
+    (work / "overlays/sandbox/images/kustomization.yaml").write_text(SANDBOX)
     git = Git(work)
     git.run("checkout", "--quiet", "-b", "main")
     git.commit("Render the overlays")
@@ -63,7 +61,7 @@ def _seed_config(acme: Path) -> Path:
 def _promote(work: Path, user: str) -> str:
     git = Git(work)
     git.run("pull", "--quiet", "origin", "main")
-    (work / "overlays/production/kustomization.yaml").write_text(PROD.format(user=_digest(user)))
+    (work / "overlays/production/images/kustomization.yaml").write_text(PROD.format(user=_digest(user)))
     commit = git.commit("Promote user-service to production")
     git.push("origin", ["HEAD:refs/heads/main"])
     assert commit
@@ -86,7 +84,7 @@ def test_sync_mirrors_production_images_and_nothing_else(config: tuple[Path, str
     production_commit = Git(work).rev_parse("HEAD")
     outcome, commit = sync(repo, target, NOW)
     assert commit is not None
-    text = _show(acme, "overlays/sandbox/kustomization.yaml")
+    text = _show(acme, "overlays/sandbox/images/kustomization.yaml")
     assert "# sandbox: a daily mirror of production (keep this comment)" in text
     assert "# mirrored" in text
     assert f"digest: sha256:{_digest('a')}" in text
@@ -94,7 +92,7 @@ def test_sync_mirrors_production_images_and_nothing_else(config: tuple[Path, str
     assert "0000000000" not in text
     # Only the promotable state and the TTL file change: no Secret, nothing else of production's.
     changed = Git(Path(repo)).run("show", "--name-only", "--format=", "main").split()
-    assert sorted(changed) == ["overlays/sandbox/kustomization.yaml", "overlays/sandbox/sandbox-state.yaml"]
+    assert sorted(changed) == ["overlays/sandbox/images/kustomization.yaml", "overlays/sandbox/sandbox-state.yaml"]
     assert "hunter2" not in Git(Path(repo)).run("show", "main", "--", "overlays/sandbox")
     message = Git(Path(repo)).run("log", "-1", "--format=%B", "main")
     assert ("Shipyard-Mirrors", production_commit) in parse_trailers(message)
@@ -113,7 +111,7 @@ def test_a_promotion_shows_as_behind_then_sync_follows_it(config: tuple[Path, st
     target = sandbox_target(load_spec(acme / "shipyard.yaml"))
     sync(repo, target, NOW)
     promoted = _promote(work, "b")
-    before = status(repo, target, NOW + timedelta(hours=2))
+    before = status(repo, target, NOW + timedelta(hours=2)).to_json()
     assert before["upToDate"] is False
     assert before["productionCommit"] == promoted
     outcome, commit = sync(repo, target, NOW + timedelta(hours=2))
@@ -122,7 +120,7 @@ def test_a_promotion_shows_as_behind_then_sync_follows_it(config: tuple[Path, st
         ("localhost/services/user-service", f"digest sha256:{_digest('b')}")
     ]
     assert ("Shipyard-Mirrors", promoted) in parse_trailers(Git(Path(repo)).run("log", "-1", "--format=%B", "main"))
-    after = status(repo, target, NOW + timedelta(hours=3))
+    after = status(repo, target, NOW + timedelta(hours=3)).to_json()
     assert after["upToDate"] is True
     assert after["state"] == "active"
     assert after["ageSeconds"] == 3600
@@ -136,17 +134,17 @@ def test_reset_if_expired_waits_for_the_ttl_and_wipes_experiments(config: tuple[
     # Someone experiments in the sandbox with an image production does not run.
     git = Git(work)
     git.run("pull", "--quiet", "origin", "main")
-    path = work / "overlays/sandbox/kustomization.yaml"
+    path = work / "overlays/sandbox/images/kustomization.yaml"
     path.write_text(path.read_text() + "  - name: localhost/services/experiment\n    newTag: try-1\n")
     git.commit("Experiment in the sandbox")
     git.push("origin", ["HEAD:refs/heads/main"])
     early, none = sync(repo, target, NOW + timedelta(hours=23), reset=True, if_expired=True)
     assert none is None
     assert "not expired" in early.reason
-    assert status(repo, target, NOW + timedelta(hours=25))["state"] == "expired"
+    assert status(repo, target, NOW + timedelta(hours=25)).to_json()["state"] == "expired"
     _, commit = sync(repo, target, NOW + timedelta(hours=25), reset=True, if_expired=True)
     assert commit
-    assert "experiment" not in _show(acme, "overlays/sandbox/kustomization.yaml")
+    assert "experiment" not in _show(acme, "overlays/sandbox/images/kustomization.yaml")
     assert "2024-11-15T16:30:45Z" in _show(acme, "overlays/sandbox/sandbox-state.yaml")
 
 
@@ -157,7 +155,7 @@ def test_dry_run_changes_nothing(config: tuple[Path, str, Path]) -> None:
     outcome, commit = sync(repo, target, NOW, dry_run=True)
     assert commit is None
     text = outcome.plan("sandbox sync").to_text()
-    assert "overlays/sandbox/kustomization.yaml#localhost/services/user-service" in text
+    assert "overlays/sandbox/images/kustomization.yaml#localhost/services/user-service" in text
     assert Git(Path(repo)).rev_parse("main") == tip
 
 
@@ -169,7 +167,7 @@ def test_refuses_without_production_state(acme: Path) -> None:
     Git(work).run("checkout", "--quiet", "-b", "main")
     Git(work).commit("Start")
     Git(work).push("origin", ["HEAD:refs/heads/main"])
-    with pytest.raises(ShipyardError, match=r"no overlays/production/kustomization\.yaml"):
+    with pytest.raises(ShipyardError, match=r"no overlays/production/images/kustomization\.yaml"):
         sync(str(bare), sandbox_target(load_spec(acme / "shipyard.yaml")), NOW)
 
 
@@ -183,7 +181,8 @@ environments:
   - name: sandbox
     database: {url: "postgresql://production-db.production.svc.cluster.local:5432/acme", secretRef: sandbox-db}
 """
-    with pytest.raises(ShipyardError, match="same database as production's database"):
+    # Loading the spec refuses it, so sync, reset and status never see it.
+    with pytest.raises(ShipyardError, match=r"environments\[0\]\.database\.url: the sandbox's database may be"):
         sandbox_target(parse_spec(spec))
 
 

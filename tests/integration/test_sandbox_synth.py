@@ -7,8 +7,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from shipyard.sandbox.db.identity import ProductionGuardError
 from shipyard.sandbox.db.synth import synth
-from shipyard.sandbox.db.urls import ProductionGuardError
 from tests.sandbox_pg import PgServer, pg_server
 from tests.sandbox_schema import SCHEMA
 
@@ -82,7 +82,7 @@ def test_synth_is_reproducible_for_a_seed(server: PgServer) -> None:
 def test_synth_dry_run_changes_nothing_and_guard_refuses_production(server: PgServer) -> None:
     url = _schema(server, "sandbox_synth_d")
     report = synth(url, 10, dry_run=True)
-    assert report.as_json()["tables"][0]["columns"]["email"] == "faker email (unique)"
+    assert report.to_json()["tables"][0]["columns"]["email"] == "faker email (unique)"
     assert _rows(url, "SELECT count(*) FROM users") == [(0,)]
     with pytest.raises(ProductionGuardError):
         synth(url.replace("127.0.0.1", "localhost"), 10, production=[("production in shipyard.yaml", url)])

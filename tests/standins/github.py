@@ -50,8 +50,11 @@ class GitHubStandIn(ContractStandIn):
         self.comments[comment["id"]] = comment
         return comment
 
-    def add_pull(self, repo: str, number: int, state: str, *, merged: bool = False) -> dict[str, Any]:
-        """Seed a pull request: ``state`` open or closed; a merged one is closed with ``merged`` true."""
+    def add_pull(
+        self, repo: str, number: int, state: str, *, merged: bool = False, head: str | None = None
+    ) -> dict[str, Any]:
+        """Seed a pull request: ``state`` open or closed; a merged one is closed with ``merged`` true; ``head``
+        is its head commit."""
         found = self.api.find("GET", f"/repos/{repo}/pulls/{number}")
         if found is None:
             raise LookupError("GitHub's API has no pull requests")
@@ -65,6 +68,8 @@ class GitHubStandIn(ContractStandIn):
             merged_at=stamp if merged else None,
             closed_at=stamp if state == "closed" else None,
         )
+        if head is not None:
+            pull["head"]["sha"] = head
         self.pulls[(repo, number)] = pull
         return pull
 
@@ -114,14 +119,18 @@ class GitHubStandIn(ContractStandIn):
             self.comments[comment["id"]] = comment
             return 201, self._public(comment), {}
         if key == ("PATCH", "/repos/{owner}/{repo}/issues/comments/{comment_id}"):
-            comment = self.comments.get(int(values["comment_id"]))
-            if comment is None or comment["x-repo"] != repo:
+            existing = self.comments.get(int(values["comment_id"]))
+            if existing is None or existing["x-repo"] != repo:
                 return 404, _NOT_FOUND, {}
-            comment.update(body=body["body"], updated_at="2026-01-02T00:00:00Z")
-            return 200, self._public(comment), {}
+            existing.update(body=body["body"], updated_at="2026-01-02T00:00:00Z")
+            return 200, self._public(existing), {}
         if key == ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}"):
             pull = self.pulls.get((repo, int(values["pull_number"])))
             return (404, _NOT_FOUND, {}) if pull is None else (200, pull, {})
+        if key == ("GET", "/repos/{owner}/{repo}/commits/{commit_sha}/pulls"):
+            sha = values["commit_sha"]
+            heads = [p for (r, _), p in self.pulls.items() if r == repo and p["head"]["sha"] == sha]
+            return self._page(heads, path, query)
         if key == ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews"):
             number = int(values["pull_number"])
             mine = [r for r in self.reviews.values() if r["x-repo"] == repo and r["x-pr"] == number]

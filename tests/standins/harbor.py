@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import secrets
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +32,10 @@ class HarborState:
     retentions: dict[int, dict[str, Any]] = field(default_factory=dict)
     robots: dict[int, dict[str, Any]] = field(default_factory=dict)
     vulnerabilities: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    artifacts: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    """(project, repository, tag or digest) -> the artifact's digest."""
+    artifact_details: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    """(project, repository, digest) -> the whole artifact Harbor answers (tags, annotations)."""
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
 
@@ -42,6 +47,7 @@ class HarborStandin:
         self.state = HarborState()
         self.requests: list[tuple[str, str]] = []
         self.violations: list[str] = []
+        self.refusals: list[Reply] = []
         self.lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
 
@@ -56,6 +62,12 @@ class HarborStandin:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
+            def setup(self) -> None:
+                super().setup()
+                # Headers and body go out in two writes; without this, Nagle's algorithm and the client's
+                # delayed ACK hold each kept-alive answer back for about 40 ms.
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
             def log_message(self, format: str, *args: object) -> None:
                 return
 
@@ -66,7 +78,10 @@ class HarborStandin:
                 status, payload, headers = standin.handle(
                     self.command, parts.path, parse_qs(parts.query), dict(self.headers.items()), body
                 )
-                data = b"" if payload is None else json.dumps(payload).encode()
+                # Bytes go out as they are: a test can serve JSON no encoder writes (duplicate keys).
+                data = (
+                    payload if isinstance(payload, bytes) else b"" if payload is None else json.dumps(payload).encode()
+                )
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -84,6 +99,10 @@ class HarborStandin:
     def stop(self) -> None:
         stop(self.server)
 
+    def refuse_next(self, status: int, headers: dict[str, str] | None = None) -> None:
+        """Answer the next valid request with ``status`` (a rate limit, an outage) instead of serving it."""
+        self.refusals.append((status, {"errors": [{"code": str(status), "message": "refused"}]}, headers or {}))
+
     # -- request handling ----------------------------------------------------------------------
 
     def handle(
@@ -95,6 +114,8 @@ class HarborStandin:
             self.violations += problems
             if op is None or problems:
                 return 400, {"errors": [{"code": "BAD_REQUEST", "message": "; ".join(problems)}]}, {}
+            if self.refusals:
+                return self.refusals.pop(0)
             handler: Callable[..., Reply] | None = getattr(self, f"op_{op.operation_id}", None)
             if handler is None:
                 self.violations.append(f"{op.operation_id}: valid, but the stand-in does not implement it")
@@ -240,6 +261,17 @@ class HarborStandin:
         return 200, None, {}
 
     # artifacts
+    def op_getArtifact(self, params: dict[str, str], query: dict[str, list[str]], body: Any) -> Reply:
+        project, repository, reference = params["project_name"], unquote(params["repository_name"]), params["reference"]
+        digest = self.state.artifacts.get((project, repository, reference))
+        for (p, r, known), artifact in self.state.artifact_details.items():
+            tags = [t["name"] for t in artifact.get("tags") or []]
+            if (p, r) == (project, repository) and (reference in (known, *tags) or known == digest):
+                return 200, artifact, {}
+        if digest is None:
+            return self._missing("artifact")
+        return 200, {"digest": digest, "media_type": "application/vnd.oci.image.manifest.v1+json"}, {}
+
     def op_getVulnerabilitiesAddition(self, params: dict[str, str], query: dict[str, list[str]], body: Any) -> Reply:
         key = (params["project_name"], unquote(params["repository_name"]), params["reference"])
         return 200, self.state.vulnerabilities.get(key, {}), {}

@@ -72,10 +72,10 @@ def test_an_alias_to_its_own_container_is_refused() -> None:
 def test_depth_is_limited_in_json_and_yaml(depth: int) -> None:
     for parse, text in ((parse_json, nested_json(depth)), (load_yaml, nested_yaml(depth))):
         if depth <= MAX_DEPTH:
-            parse(text, "f")  # type: ignore[operator]
+            parse(text, "f")
         else:
             with pytest.raises(TooComplex, match="deeper than"):
-                parse(text, "f")  # type: ignore[operator]
+                parse(text, "f")
 
 
 def test_brackets_past_the_interpreters_recursion_limit_are_refused_too() -> None:

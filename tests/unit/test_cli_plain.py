@@ -2,14 +2,38 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from shipyard.cli import main as cli
 from shipyard.errors import ShipyardError
 
+# Imports the CLI and runs `affected`; prints its answer, then whether the CLI framework was loaded.
+_RUN_WITHOUT_TYPER = (
+    "import sys; from shipyard.cli.main import main; main(sys.argv[1:]); "
+    "print(json.dumps(sorted(m for m in ('typer', 'click') if m in sys.modules)))"
+)
 
-def test_every_plain_command_is_a_command() -> None:
-    assert set(cli.COMMANDS) >= cli.PLAIN_COMMANDS
+
+@pytest.mark.integration  # git answers which projects changed
+@pytest.mark.parametrize("name", sorted(cli.PLAIN_COMMANDS))
+def test_every_plain_command_runs_without_typer(name: str, acme: Path) -> None:
+    assert name == "affected"  # the one plain command; a new one gets its own arguments here
+    proc = subprocess.run(
+        [sys.executable, "-c", "import json; " + _RUN_WITHOUT_TYPER, name, "--base", "HEAD", "--json"],
+        cwd=acme,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    answer, frameworks = proc.stdout.rsplit("\n", 2)[:2]
+    assert json.loads(answer)["services"] == []  # nothing changed since HEAD
+    assert json.loads(frameworks) == []
 
 
 def test_help_lists_affected_in_its_place(capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from shipyard.github.feedback import MARKER, Feedback, compose_comment, parse_sections, preview_markdown
 
-_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=80).filter(
+_TEXT = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=80).filter(
     lambda t: t.strip("\n") and "<!--" not in t and "-->" not in t
 )
 

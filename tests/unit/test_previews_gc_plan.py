@@ -47,7 +47,7 @@ def test_plan_lists_deletions_and_explains_the_rest() -> None:
     assert "skipped pr-5: malformed, never treated as expired" in text
     assert "skipped pr-6: not a Shipyard preview: no readable namespace.yaml" in text
     assert "unknown state 'weird' (treated as unknown, never as closed)" in text
-    data = report.to_dict()
+    data = report.to_json()
     assert [d["reason"] for d in data["deferred"]] == ["expired", "closed"]
     assert data["prState"]["closed"] == [4] and data["maxDeletions"] == 2
 

@@ -24,7 +24,7 @@ from shipyard.previews.prstate import PrStates
 PROTECTED = protected_namespaces(["dev", "staging", "uat", "pre-prod", "production", "sandbox", "pr-5"])
 NOW = datetime(2024, 11, 21, 12, 0, 0, tzinfo=UTC)
 
-# The reference: written from the rules, independently of the code under test.
+# The reference: the clean-up's rules (docs/previews.md) written again, independently of the code under test.
 _REF_TIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})", re.IGNORECASE
 )

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shipyard.errors import ShipyardError
@@ -59,30 +59,57 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=4), inner, max_size=5),
     max_leaves=30,
 )
+# Files shaped like PR state files, right and wrong: a few PR numbers, so entries meet and contradict each other.
+NUMBERS = (1, 2, 3)
+number_texts = st.sampled_from(NUMBERS).map(str) | st.sampled_from(["0", "01", "-1", " 1", "1.0", ""])
+state_words = (
+    st.sampled_from(["closed", "merged", "open", "draft", "CLOSED", " Merged ", "Open", "weird", ""])
+    | st.none()
+    | st.booleans()
+    | st.integers(0, 2)
+)
+pulls = st.fixed_dictionaries(
+    {"number": st.sampled_from(NUMBERS) | number_texts | st.booleans() | st.none()},
+    optional={
+        "state": state_words,
+        "merged": st.booleans() | st.none(),
+        "mergedAt": st.sampled_from(["", "2024-11-14T15:30:45Z"]) | st.none(),
+        "merged_at": st.sampled_from(["", "2024-11-14T15:30:45Z"]) | st.none(),
+    },
+)
+state_files = st.one_of(
+    st.dictionaries(number_texts, state_words, max_size=5),
+    st.lists(pulls, max_size=6),
+    st.lists(pulls | json_values, max_size=6),
+    json_values,
+)
 
 
-def said_closed(data: Any, number: int) -> bool:
-    """Whether ``data`` holds an entry naming ``number`` with a closed or merged word."""
-    words = {"closed", "merged"}
+def evidence(data: Any, number: int) -> set[str]:
+    """The states (closed, open) that well-formed entries of ``data`` give for PR ``number``."""
+
+    def word(value: Any) -> set[str]:
+        text = value.strip().lower() if isinstance(value, str) else None
+        return {"closed"} if text in ("closed", "merged") else {"open"} if text in ("open", "draft") else set()
+
     if isinstance(data, dict):
-        return any(k == str(number) and isinstance(v, str) and v.strip().lower() in words for k, v in data.items())
-    if isinstance(data, list):
-        return any(
-            isinstance(item, dict)
-            and item.get("number") in (number, str(number))
-            and (
-                (isinstance(item.get("state"), str) and item["state"].strip().lower() in words)
-                or item.get("merged") is True
-                or bool(item.get("mergedAt") or item.get("merged_at"))
-            )
-            for item in data
-        )
-    return False
+        return {w for k, v in data.items() if k == str(number) for w in word(v)}
+    if not isinstance(data, list):
+        return set()
+    found: set[str] = set()
+    for item in data:
+        if not isinstance(item, dict) or isinstance(item.get("number"), bool):
+            continue
+        if item.get("number") not in (number, str(number)):
+            continue
+        merged = item.get("merged") is True or bool(item.get("mergedAt") or item.get("merged_at"))
+        found |= {"closed"} if merged else word(item.get("state"))
+    return found
 
 
-@given(json_values)
-def test_closed_only_on_positive_evidence(data: Any) -> None:
+@settings(max_examples=500)
+@given(state_files)
+def test_closed_exactly_on_uncontradicted_positive_evidence(data: Any) -> None:
     states = parse_pr_states(data, "f")
-    for number in states.states:
-        if states.is_closed(number):
-            assert said_closed(data, number)
+    for number in {*NUMBERS, *states.states}:
+        assert states.is_closed(number) == (evidence(data, number) == {"closed"}), number

@@ -5,9 +5,10 @@ applies Kargo's tag selection (allowTagsRegexes, SemVer constraint and ordering)
 sources to the registry tags the executor's freight leaves behind (version tags plus every moving alias)
 and to its promotion history. The executor's answer is ``shipyard.promotion.gates.eligible``.
 
-The stable-tag condition of production and approvals are not freight eligibility: Kargo's Stage cannot
-express the first (render marks it with an annotation and ``shipyard promote`` checks it) and the second is
-a promotion policy, compared separately below.
+The stable-tag condition of production and approvals are not freight eligibility: the first is a step of
+production's promotion (``tests/unit/test_promotion_kargo_stable.py``), the second a promotion policy,
+compared separately below. Which versions become freight at all, one version per freight, is in
+``tests/unit/test_promotion_kargo_freight.py``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from hypothesis import strategies as st
 from shipyard.k8s.yaml import load_all
 from shipyard.promotion.gates import eligible
 from shipyard.promotion.ledger import Entry, Ledger
-from shipyard.render.kargo import render_kargo
+from shipyard.render.kargo import LANES, render_kargo
 from shipyard.spec.loader import load_spec
 from shipyard.spec.model import Platform
 from shipyard.stages.graph import StageGraph, build_graph
@@ -122,8 +123,9 @@ def test_every_stage_takes_the_same_freight_as_kargo(
     ledger, services_of = _replay(graph, events)
     tags = _registry_tags(platform, ledger, services_of)
     kargo_freight = set()
-    for name in (m.value for m in graph.warehouses):
-        kargo_freight |= warehouse_freight(objects[f"Warehouse/{name}"], tags)
+    for key, warehouse in objects.items():
+        if key.startswith("Warehouse/"):
+            kargo_freight |= warehouse_freight(warehouse, tags)
     verified = {stage: {e.version for e in ledger.moves(stage)} for stage in ledger.stages()}
     for node in graph.stages:
         kargo = {f.version for f in stage_eligible(objects[f"Stage/{node.name}"], kargo_freight, verified)}
@@ -161,9 +163,11 @@ def test_the_newest_selected_tag_is_the_executors_newest_freight(
         found = objects[f"Warehouse/{warehouse}"]["spec"]["subscriptions"]
         return next(s["image"] for s in found if s["image"]["repoURL"] == image)
 
-    alpha, beta = subscription("alpha"), subscription("beta")
+    alpha, beta, hotfix = subscription("alpha"), subscription("beta"), subscription("hotfix")
     assert newest(alpha, tags) == "v1.10.0-alpha.20261101090000"
     assert newest(beta, tags | {"v1.2.0-beta.10"}) == "v1.2.0-beta.10"
+    assert newest(beta, tags | {"v1.3.0-beta.2", "v1.2.1-beta.1"}) == "v1.3.0-beta.2"
+    assert newest(hotfix, tags | {"v1.3.0-beta.2", "v1.2.1-beta.1"}) == "v1.2.1-beta.1"
 
 
 def test_rendered_stages_follow_the_stage_graph(
@@ -171,10 +175,13 @@ def test_rendered_stages_follow_the_stage_graph(
 ) -> None:
     _, graph, objects = rendered
     for node in graph.stages:
-        (request,) = objects[f"Stage/{node.name}"]["spec"]["requestedFreight"]
-        assert request["origin"]["name"] == node.origin.value
+        requests = objects[f"Stage/{node.name}"]["spec"]["requestedFreight"]
+        # Beta stages take release and patch betas: two Warehouses of the stage's maturity.
+        assert [r["origin"]["name"] for r in requests] == [lane.name for lane in LANES[node.origin]]
         expected = {"direct": True} if node.upstream is None else {"stages": [node.upstream]}
-        assert request["sources"] == expected
+        assert all(r["sources"] == expected for r in requests)
+    warehouses = sorted(key.removeprefix("Warehouse/") for key in objects if key.startswith("Warehouse/"))
+    assert warehouses == ["alpha", "beta", "hotfix"]  # no stable Warehouse: no Stage takes stable freight
 
 
 def test_replay_rejects_what_kargo_would() -> None:

@@ -5,7 +5,6 @@ configs agree value for value once Kargo's expressions are evaluated (``tests/ka
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from shipyard.render.common import config_repo_url
 from shipyard.render.kargo import render_kargo
 from shipyard.spec.loader import load_spec
 from shipyard.workspace.discovery import discover
-from tests.kargo_context import KARGO_COMMIT, KARGO_FREIGHT, promote_as_kargo, rendered
+from tests.kargo_context import KARGO_FREIGHT, promote_as_kargo, rendered
 from tests.realparts import need_reference
 
 
@@ -71,7 +70,7 @@ def test_rendered_and_local_configs_satisfy_kargos_step_schemas(acme: Path, sche
         pr="7",
         approved_by="Riley Release",
     )
-    inputs = dataclasses.replace(local_inputs(acme, move, acme / "out"), revision="c0ffee")
+    inputs = local_inputs(acme, move, acme / "out")
     for step in PROMOTION_STEPS:
         assert schema_errors(schemas, step.uses, step.config(inputs).to_dict()) == [], step.uses
 
@@ -98,7 +97,7 @@ def test_kargos_configs_are_the_local_ones_for_the_same_freight(
         version=recorded,
         images={service: (f"{image_base}{service}", d) for service, (_, d) in freight.items()},
     )
-    inputs = dataclasses.replace(local_inputs(acme, move, checkout), revision=KARGO_COMMIT)
+    inputs = local_inputs(acme, move, checkout)
     local = [
         {"uses": s.uses, **({"as": s.alias} if s.alias else {}), "config": s.config(inputs).to_dict()}
         for s in PROMOTION_STEPS

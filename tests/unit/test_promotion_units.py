@@ -81,32 +81,35 @@ def test_set_images_keeps_comments_and_the_files_indentation(tmp_path: Path) -> 
     path = tmp_path / "kustomization.yaml"
     path.write_text(
         "# top comment\n"
-        "resources:\n"
-        "  - generated   # render's output\n"
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\n"
+        "kind: Component   # included by every service's overlay\n"
         "images:\n"
         "  - name: localhost/services/api\n"
-        "    newTag: alpha   # until the first promotion\n"
+        "    newName: mirror.example/api   # pinned by hand\n"
+        "    newTag: alpha\n"
     )
-    assert set_images(path, "dev", {"localhost/services/api": "sha256:" + "1" * 64})
+    assert set_images(path, {"localhost/services/api": "sha256:" + "1" * 64})
     text = path.read_text()
-    assert text.startswith("# top comment\nresources:\n  - generated   # render's output\nimages:\n")
-    assert "  - name: localhost/services/api\n    digest: sha256:" in text and "newTag" not in text
-    assert not set_images(path, "dev", {"localhost/services/api": "sha256:" + "1" * 64})
+    assert text.startswith("# top comment\napiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component   # included")
+    assert "  - name: localhost/services/api\n    digest: sha256:" in text
+    # As Kargo's kustomize-set-image does, the digest replaces the entry whole: no tag, no other name.
+    assert "newTag" not in text and "newName" not in text
+    assert not set_images(path, {"localhost/services/api": "sha256:" + "1" * 64})
     assert read_images(path) == {"localhost/services/api": "sha256:" + "1" * 64}
 
 
-def test_set_images_creates_the_top_kustomization(tmp_path: Path) -> None:
-    path = tmp_path / "overlays" / "uat" / "kustomization.yaml"
-    assert set_images(path, "uat", {"localhost/services/web": "sha256:" + "2" * 64})
+def test_set_images_creates_the_promotable_component(tmp_path: Path) -> None:
+    path = tmp_path / "overlays" / "uat" / "images" / "kustomization.yaml"
+    assert set_images(path, {"localhost/services/web": "sha256:" + "2" * 64})
     text = path.read_text()
-    assert "kind: Kustomization\nresources:\n- generated\nimages:\n- name: localhost/services/web\n" in text
+    assert "kind: Component\nimages:\n  - name: localhost/services/web\n    digest: sha256:" in text
 
 
 def test_set_images_refuses_a_broken_file(tmp_path: Path) -> None:
     path = tmp_path / "kustomization.yaml"
     path.write_text("images: {a: b}\n")
     with pytest.raises(ShipyardError, match="must be a list"):
-        set_images(path, "dev", {"x": "sha256:" + "3" * 64})
+        set_images(path, {"x": "sha256:" + "3" * 64})
 
 
 def test_store_tags_ask_the_layout_store(tmp_path: Path) -> None:

@@ -13,11 +13,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shipyard.registry import NotFound, RegistryError, RemoteRegistry, RetryPolicy
+from shipyard.registry import NotFound, RegistryError, RemoteRegistry
 from shipyard.registry.auth import Credentials, find_credentials
+from shipyard.retry import Policy
 
 MANIFEST = b'{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json"}'
-RETRY = RetryPolicy(attempts=4, base_delay=0, max_delay=0)
+RETRY = Policy(attempts=4, base=0, cap=0, max_wait=1, max_total=1)
 
 
 def _registry(handler: httpx.MockTransport, credentials: Credentials | None = None) -> RemoteRegistry:
@@ -106,10 +107,10 @@ def test_digest_mismatch_is_refused() -> None:
         _registry(httpx.MockTransport(handle)).get_manifest("a/b", "v1")
 
 
-def test_credentials_from_env_and_auth_file(tmp_path: Path) -> None:
-    assert find_credentials("h", {"SHIPYARD_REGISTRY_USERNAME": "a", "SHIPYARD_REGISTRY_PASSWORD": "b"}) == Credentials(
-        "a", "b"
-    )
+def test_credentials_from_the_auth_file_only(tmp_path: Path) -> None:
+    # Explicit credentials come from the CLI's options (which read SHIPYARD_REGISTRY_*), not from here.
+    only_env = {"SHIPYARD_REGISTRY_USERNAME": "a", "SHIPYARD_REGISTRY_PASSWORD": "b", "REGISTRY_AUTH_FILE": "/none"}
+    assert find_credentials("h", only_env) != Credentials("a", "b")
     auth = tmp_path / "auth.json"
     auth.write_text(json.dumps({"auths": {"h:5000": {"auth": base64.b64encode(b"robot$ci:tok").decode()}}}))
     assert find_credentials("h:5000", {"REGISTRY_AUTH_FILE": str(auth)}) == Credentials("robot$ci", "tok")

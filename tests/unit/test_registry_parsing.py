@@ -7,8 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shipyard.errors import ShipyardError
+from shipyard.httpcalls import is_loopback, next_link
 from shipyard.registry.auth import parse_challenges
-from shipyard.registry.client import base_url, is_loopback, next_link
+from shipyard.registry.client import base_url
 from shipyard.registry.reference import parse_reference
 
 DIGEST = "sha256:" + "a" * 64

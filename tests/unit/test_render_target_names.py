@@ -15,7 +15,7 @@ from shipyard.workspace.discovery import discover
 
 
 def test_targets_are_named_once_and_own_disjoint_folders() -> None:
-    assert NAMES == ("kustomize", "argocd", "kargo", "bootstrap", "jobs", "verdaccio", "tekton")
+    assert NAMES == ("kustomize", "argocd", "kargo", "bootstrap", "jobs", "verdaccio", "serve", "tekton")
     roots = [root for target in TARGETS for root in target.roots]
     assert len(roots) == len(set(roots))
 

@@ -41,12 +41,20 @@ def test_the_previews_application_set_follows_the_interface(acme: Path) -> None:
 
 def test_auto_environments_sync_automatically_and_kargo_stages_are_authorized(acme: Path) -> None:
     files = _files(acme)
-    dev, production = files["argocd/applications/dev.yaml"][0], files["argocd/applications/production.yaml"][0]
+    dev = files["argocd/applications/dev/user-service.yaml"][0]
+    production = files["argocd/applications/production/user-service.yaml"][0]
+    assert dev["metadata"]["name"] == "user-service-dev"
+    assert dev["spec"]["source"]["path"] == "overlays/dev/generated/services/user-service"
     assert dev["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
     assert "automated" not in production["spec"]["syncPolicy"]
-    assert production["metadata"]["annotations"] == {"kargo.akuity.io/authorized-stage": "acme:production"}
-    assert "annotations" not in files["argocd/applications/sandbox.yaml"][0]["metadata"]
+    assert production["metadata"]["annotations"]["kargo.akuity.io/authorized-stage"] == "acme:production"
+    sandbox = files["argocd/applications/sandbox/user-service.yaml"][0]
+    assert "kargo.akuity.io/authorized-stage" not in sandbox["metadata"]["annotations"]
     assert dev["metadata"]["finalizers"] == ["resources-finalizer.argocd.argoproj.io"]
+    # What an environment's services share is its own Application, always in sync, never updated by Kargo.
+    shared = files["argocd/applications/production.yaml"][0]
+    assert shared["metadata"]["name"] == "acme-production" and shared["spec"]["syncPolicy"]["automated"]
+    assert "kargo.akuity.io/authorized-stage" not in shared["metadata"]["annotations"]
     project, config = files["kargo/project.yaml"]
     assert "spec" not in project
     auto = {p["stageSelector"]["name"]: p["autoPromotionEnabled"] for p in config["spec"]["promotionPolicies"]}
@@ -56,18 +64,21 @@ def test_auto_environments_sync_automatically_and_kargo_stages_are_authorized(ac
 def test_stages_request_freight_as_the_graph_says(acme: Path) -> None:
     files = _files(acme)
 
-    def request(stage: str) -> tuple[str, dict]:  # type: ignore[type-arg]
-        (freight,) = files[f"kargo/stages/{stage}.yaml"][0]["spec"]["requestedFreight"]
-        return freight["origin"]["name"], freight["sources"]
+    def request(stage: str) -> list[tuple[str, dict]]:  # type: ignore[type-arg]
+        return [
+            (f["origin"]["name"], f["sources"])
+            for f in files[f"kargo/stages/{stage}.yaml"][0]["spec"]["requestedFreight"]
+        ]
 
-    assert request("dev") == ("alpha", {"direct": True})
-    assert request("staging") == ("alpha", {"stages": ["dev"]})
-    assert request("uat") == ("beta", {"direct": True})
-    assert request("preprod") == ("beta", {"stages": ["uat"]})
-    assert request("production") == ("beta", {"stages": ["preprod"]})
+    assert request("dev") == [("alpha", {"direct": True})]
+    assert request("staging") == [("alpha", {"stages": ["dev"]})]
+    assert request("uat") == [("beta", {"direct": True}), ("hotfix", {"direct": True})]
+    assert request("preprod") == [("beta", {"stages": ["uat"]}), ("hotfix", {"stages": ["uat"]})]
+    assert request("production") == [("beta", {"stages": ["preprod"]}), ("hotfix", {"stages": ["preprod"]})]
     (warehouse,) = files["kargo/warehouses/beta.yaml"]
     image = warehouse["spec"]["subscriptions"][0]["image"]
-    assert image["allowTagsRegexes"] == [r"^v\d+\.\d+\.\d+-beta\.\d+$"] and image["constraint"] == ">=0.0.0-0"
+    assert image["allowTagsRegexes"] == [r"^v\d+\.\d+\.0-beta\.\d+$"] and image["constraint"] == ">=0.0.0-0"
+    assert "kargo/warehouses/stable.yaml" not in files  # no Stage takes stable freight
     steps = [s["uses"] for s in files["kargo/promotions/promote.yaml"][0]["spec"]["steps"]]
     assert steps == ["git-clone", "kustomize-set-image", "git-commit", "git-push", "argocd-update"]
 
@@ -94,7 +105,9 @@ def test_a_secret_store_turns_credentials_into_external_secrets(acme: Path) -> N
     assert "external-secrets.yaml" in files["overlays/production/generated/kustomization.yaml"][0]["resources"]
     git, registry = files["kargo/credentials.yaml"]
     assert git["spec"]["target"]["template"]["metadata"]["labels"] == {"kargo.akuity.io/cred-type": "git"}
-    assert registry["spec"]["target"]["template"]["data"]["repoURL"] == "localhost"
+    # Kargo compares repoURL exactly unless it is a regex: this one names every service repository.
+    data = registry["spec"]["target"]["template"]["data"]
+    assert (data["repoURL"], data["repoURLIsRegex"]) == ("^localhost/services/", "true")
     assert files["jobs/git-credentials.yaml"][0]["spec"]["secretStoreRef"] == {
         "name": "vault",
         "kind": "ClusterSecretStore",
@@ -237,3 +250,42 @@ def test_github_repo_names() -> None:
         (".", None),
     ):
         assert github_repo(parse_spec(base + f"repos: {{app: '{url}'}}\n")) == repo, url
+
+
+def test_a_prometheus_analysis_judges_the_canarys_own_answers_at_ingress_nginx(acme: Path) -> None:
+    files = _files(
+        acme,
+        "environments:\n  - name: preprod\n    strategy:\n      canary:\n        analysis:\n          smoke: null\n"
+        "          prometheus: {address: 'http://prometheus.monitoring.svc:9090/', successRate: 0.99}\n",
+    )
+    objects = files["overlays/preprod/generated/services/user-service/objects.yaml"]
+    template = next(d for d in objects if d["kind"] == "AnalysisTemplate")
+    (metric,) = template["spec"]["metrics"]
+    assert metric["provider"]["prometheus"]["address"] == "http://prometheus.monitoring.svc:9090"
+    query = metric["provider"]["prometheus"]["query"]
+    # ingress-nginx labels a request sent to the canary backend with its upstream, <namespace>-<service>-<port>.
+    assert 'canary="pre-prod-user-service-canary-80"' in query and 'status!~"5.."' in query and "[120s]" in query
+    assert metric["successCondition"].endswith("result[0] >= 0.99") and metric["interval"] == "60s"
+
+
+def test_each_cluster_runs_its_cronjobs_with_secrets_from_the_store_beside_them(acme: Path) -> None:
+    files = _files(
+        acme,
+        "clusters:\n  - name: staging\n  - name: production\n    server: https://prod.example.com\n"
+        "secrets:\n  store: vault\nsandbox:\n  database:\n    strategy: synthetic\n",
+    )
+    folders: dict[str, set[str]] = {}
+    for path, docs in files.items():
+        if path.startswith("jobs/"):
+            folder = path.rsplit("/", 1)[0]
+            folders.setdefault(folder, set()).update(f"{d['kind']}/{d['metadata']['name']}" for d in docs)
+    assert folders["jobs/production"] >= {
+        "CronJob/sandbox-sync",
+        "CronJob/sandbox-db-synth",
+        "ExternalSecret/shipyard-git",
+        "ExternalSecret/shipyard-sandbox-db",
+        "Namespace/shipyard-system",
+        "ConfigMap/shipyard-spec",
+    }
+    assert "CronJob/preview-cleanup" in folders["jobs"] and "ExternalSecret/shipyard-git" in folders["jobs"]
+    assert "ExternalSecret/shipyard-sandbox-db" not in folders["jobs"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from shipyard.configrepo.promotable import promotable_path, set_images
 from shipyard.plan import Op
 from shipyard.render.engine import RenderResult, config_trees, render
 from shipyard.render.writer import HEADER_MARK
@@ -31,9 +32,10 @@ def test_owned_files_carry_the_header_and_the_promotable_state_does_not(acme: Pa
     out = tmp_path / "config"
     _render(acme, out)
     assert HEADER_MARK in (out / "base/user-service/deployment.yaml").read_text().splitlines()[0]
-    top = (out / "overlays/dev/kustomization.yaml").read_text()
+    top = (out / "overlays/dev/images/kustomization.yaml").read_text()
     assert HEADER_MARK not in top
-    assert "resources:\n- generated\nimages:\n- name: localhost/services/notification-service\n  newTag: alpha" in top
+    # A new environment starts on nothing: no moving tag, the first promotion pins digests.
+    assert top.endswith("kind: Component\nimages: []\n")
 
 
 def test_rendering_is_deterministic_and_a_second_render_changes_nothing(acme: Path, tmp_path: Path) -> None:
@@ -49,22 +51,26 @@ def test_orphans_it_owned_are_removed_and_other_files_are_kept(acme: Path, tmp_p
     _render(acme, out)
     (out / "README.md").write_text("# our config repo\n")
     (out / "base/notes.txt").write_text("hand-written\n")
+    set_images(out / promotable_path("dev"), {"localhost/services/payment-service": "sha256:" + "c" * 64})
     shutil.rmtree(acme / "services" / "payment-service")
     result = _render(acme, out)
     deleted = sorted(c.relative for c in result.changes if c.op is Op.delete)
     assert "base/payment-service/deployment.yaml" in deleted
-    assert "overlays/production/generated/patches/payment-service.yaml" in deleted
+    assert "overlays/production/generated/services/payment-service/patch.yaml" in deleted
+    assert "argocd/applications/production/payment-service.yaml" in deleted
     assert not (out / "base/payment-service").exists()
     assert (out / "README.md").exists() and (out / "base/notes.txt").exists()
     # The promotable state is never rewritten, even when it still names the removed service.
-    assert "payment-service" in (out / "overlays/dev/kustomization.yaml").read_text()
+    assert "payment-service" in (out / "overlays/dev/images/kustomization.yaml").read_text()
 
 
 def test_promotions_in_the_top_kustomization_are_not_differences(acme: Path, tmp_path: Path) -> None:
     out = tmp_path / "config"
     _render(acme, out)
-    top = out / "overlays/production/kustomization.yaml"
-    promoted = top.read_text().replace("newTag: stable", "digest: sha256:" + "b" * 64)
+    top = out / "overlays/production/images/kustomization.yaml"
+    promoted = top.read_text().replace(
+        "images: []", "images:\n- name: localhost/services/user-service\n  digest: sha256:" + "b" * 64
+    )
     top.write_text(promoted)
     assert _render(acme, out, write=False).up_to_date
     _render(acme, out)
@@ -74,11 +80,11 @@ def test_promotions_in_the_top_kustomization_are_not_differences(acme: Path, tmp
 def test_a_hand_edited_top_kustomization_is_reported_never_rewritten(acme: Path, tmp_path: Path) -> None:
     out = tmp_path / "config"
     _render(acme, out)
-    top = out / "overlays/uat/kustomization.yaml"
-    edited = top.read_text().replace("- generated", "- generated\n- extra.yaml")
+    top = out / "overlays/uat/images/kustomization.yaml"
+    edited = top.read_text() + "resources:\n- extra.yaml\n"
     top.write_text(edited)
     result = _render(acme, out)
-    assert [c.relative for c in result.changes] == ["overlays/uat/kustomization.yaml"]
+    assert [c.relative for c in result.changes] == ["overlays/uat/images/kustomization.yaml"]
     assert result.plan().empty and "fix it by hand" in result.plan().notes[0]
     assert top.read_text() == edited
 

@@ -52,7 +52,8 @@ images:
 
 def test_mirror_creates_the_overlay_when_render_has_not() -> None:
     text, _ = mirror_images(PROD, None)
-    assert text.startswith("resources:\n  - generated\nimages:\n")
+    assert text.startswith("# The promotable state of this environment")
+    assert "kind: Component\nimages:\n  - name: reg/services/a\n" in text
 
 
 def test_state_round_trips_and_expires() -> None:

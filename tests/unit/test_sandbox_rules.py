@@ -1,4 +1,4 @@
-"""Rules files, the masking SQL for each rule, and the production guard's URL comparison (no database)."""
+"""Rules files, the masking SQL for each rule, and the production guard's spelling comparison (no database)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 
 from shipyard.errors import ShipyardError
 from shipyard.sandbox.db.catalog import Column, quote_ident, quote_literal
+from shipyard.sandbox.db.identity import ProductionGuardError, refuse_by_spelling
 from shipyard.sandbox.db.masking import RuleError, expression
-from shipyard.sandbox.db.rules import Fake, Fixed, Hash, Partial, Shift, parse_rules
-from shipyard.sandbox.db.urls import ProductionGuardError, endpoint, redact, refuse_production, same_database
+from shipyard.sandbox.db.rules import Fake, Fixed, Hash, Null, Partial, Shift, parse_rules
 
 
 def _col(name: str = "c", typname: str = "text", max_length: int | None = None, not_null: bool = False) -> Column:
@@ -33,13 +33,14 @@ def test_rules_shorthand_and_long_forms() -> None:
             }
         }
     )
-    users = rules.tables["users"]
-    assert isinstance(users["email"], Fake)
-    assert users["notes"].rule == "null"
-    assert users["nick"].rule == "null"
-    assert isinstance(users["card"], Partial) and users["card"].keep_last == 4
-    assert isinstance(users["born"], Shift) and users["born"].days == 10
-    assert isinstance(users["country"], Fixed)
+    assert rules.tables["users"] == {
+        "email": Fake(rule="fake.email"),
+        "notes": Null(rule="null"),
+        "nick": Null(rule="null"),
+        "card": Partial(rule="partial", keep_last=4),
+        "born": Shift(rule="shift", days=10),
+        "country": Fixed(rule="fixed", value="NL"),
+    }
 
 
 @pytest.mark.parametrize(
@@ -90,31 +91,37 @@ def test_quoting_round_trips_any_name(name: str) -> None:
         assert quote_literal(name)[1:-1].replace("''", "'") == name
 
 
-def test_endpoint_applies_libpq_defaults() -> None:
-    assert endpoint("postgresql://app@db.example.com/shop") == endpoint("postgresql://app@DB.example.com:5432/shop")
-    assert endpoint("postgresql://app@db/shop").port == 5432
-    assert endpoint("host=db port=6432 dbname=shop user=app").port == 6432
-    assert endpoint("postgresql://app@db").dbname == "app"
-
-
-def test_same_database_compares_host_port_and_name() -> None:
-    assert same_database("postgresql://a@127.0.0.1:5432/shop", "postgresql://b@localhost/shop")
-    assert not same_database("postgresql://a@127.0.0.1:5432/shop", "postgresql://a@127.0.0.1:5433/shop")
-    assert not same_database("postgresql://a@127.0.0.1/shop", "postgresql://a@127.0.0.1/sandbox")
-    assert same_database(
-        "postgresql://a@production-db.production.svc.cluster.local/acme",
-        "host=PRODUCTION-DB.production.svc.cluster.local dbname=acme user=x",
-    )
-
-
-def test_refuse_production_names_where_the_url_came_from() -> None:
+def test_refuse_by_spelling_names_where_the_url_came_from() -> None:
     with pytest.raises(ProductionGuardError, match=r"production in shipyard\.yaml"):
-        refuse_production(
+        refuse_by_spelling(
             "postgresql://sb@localhost/acme", [("production in shipyard.yaml", "postgresql://p@127.0.0.1/acme")]
         )
-    refuse_production("postgresql://sb@localhost/sandbox", [("production", "postgresql://p@127.0.0.1/acme")])
+    refuse_by_spelling("postgresql://sb@localhost/sandbox", [("production", "postgresql://p@127.0.0.1/acme")])
 
 
-def test_redact_hides_passwords() -> None:
-    assert redact("postgresql://u:secret@h/db") == "postgresql://u:***@h/db"
-    assert "secret" not in redact("host=h password=secret dbname=db")
+@given(salt=st.text(min_size=16, max_size=64))
+def test_masking_start_up_options_carry_derived_values_only(salt: str) -> None:
+    from shipyard.sandbox.db.masking import KEY_SETTING, session_settings, startup_options
+
+    settings = session_settings(salt)
+    assert len(settings[KEY_SETTING]) == 64 and all(c in "0123456789abcdef" for c in settings[KEY_SETTING])
+    assert all(value.isdigit() for name, value in settings.items() if name != KEY_SETTING)
+    options = startup_options(salt, "-c search_path=app").split(" ")
+    assert options[:2] == ["-c", "search_path=app"]
+    # Nothing but the derived settings follows: the salt itself is never among them.
+    assert options[2:] == [part for name, value in settings.items() for part in ("-c", f"{name}={value}")]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"keep": ["users.id"]}, "'keep' must map table names"),
+        ({"keep": {"users": "id"}}, r"keep\.users: must be a list"),
+        ({"keep": {"users": ["id", "id"]}}, r"keep\.users: 'id' is given twice"),
+        ({"keep": {"users": ["email"]}, "tables": {"users": {"email": "hash"}}}, "'email' is given twice"),
+    ],
+)
+def test_keep_lists_are_checked(data: object, message: str) -> None:
+    with pytest.raises(ShipyardError, match=message):
+        parse_rules(data, "rules.yaml")
+    assert parse_rules({"keep": {"users": ["id", "created_at"]}}).keep == {"users": ["id", "created_at"]}

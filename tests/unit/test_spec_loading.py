@@ -168,3 +168,26 @@ def test_a_spec_that_is_not_utf8_names_the_place(tmp_path: Path) -> None:
     assert [str(p) for p in info.value.problems] == [
         f"{path}:7:9: (encoding): not UTF-8 text; valid: save the file as UTF-8"
     ]
+
+
+def test_a_cluster_argo_cd_does_not_run_in_needs_the_secret_store() -> None:
+    clusters = "clusters:\n  - name: staging\n  - name: production\n    server: https://prod.example.com\n"
+    (found,) = problems(MINIMAL + clusters)
+    assert "clusters[1].server" in found and "credentials for it, and they come only from the secret store" in found
+    assert "acme/clusters/production" in found
+    platform = parse_spec(MINIMAL + clusters + "secrets: {store: vault}\n", "shipyard.yaml")
+    assert [c.remote for c in platform.clusters] == [False, True]
+
+
+def test_analyses_abort_by_something_and_blue_green_only_smoke_tests() -> None:
+    canary = "environments:\n  - name: preprod\n    strategy: {canary: {analysis: {smoke: null}}}\n"
+    (found,) = problems(MINIMAL + canary)
+    assert "an analysis needs smoke, prometheus or both" in found
+    blue_green = "environments:\n  - name: production\n    strategy: {blueGreen: {analysis: {prometheus: {address: 'http://p:9090'}}}}\n"
+    (found,) = problems(MINIMAL + blue_green)
+    assert "no ingress sends it traffic: use smoke" in found
+    address = (
+        "environments:\n  - name: preprod\n    strategy: {canary: {analysis: {prometheus: {address: 'p:9090'}}}}\n"
+    )
+    (found,) = problems(MINIMAL + address)
+    assert "is not an http(s) URL" in found

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shipyard.errors import SpecError
-from shipyard.spec.duration import parse_duration
 from shipyard.spec.loader import parse_spec
 
 KEYS = [
@@ -77,16 +73,3 @@ def test_any_text_loads_or_reports_problems(text: str) -> None:
         parse_spec(text)
     except SpecError as exc:
         assert exc.problems
-
-
-@given(st.lists(st.tuples(st.integers(1, 10_000), st.sampled_from("smhdw")), min_size=1, max_size=4))
-def test_duration_sums_its_parts(parts: list[tuple[int, str]]) -> None:
-    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-    text = "".join(f"{n}{unit}" for n, unit in parts)
-    assert parse_duration(text) == timedelta(seconds=sum(n * seconds[u] for n, u in parts))
-
-
-@pytest.mark.parametrize("text", ["", "7", "d", "7 d", "-1d", "0d", "1.5h", "7days"])
-def test_bad_durations(text: str) -> None:
-    with pytest.raises(ValueError, match="duration"):
-        parse_duration(text)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from shipyard.errors import SpecError
@@ -119,7 +119,7 @@ entry = st.fixed_dictionaries(
         "maturities": st.lists(st.sampled_from(["alpha", "beta", "stable"]), unique=True, max_size=3),
     },
 )
-entries = st.lists(entry, max_size=6, unique_by=lambda e: e["name"])
+entries = st.lists(entry, max_size=6, unique_by=lambda e: str(e["name"]))
 
 
 def acceptable(environments: list[dict[str, Any]]) -> bool:
@@ -157,6 +157,13 @@ def acceptable(environments: list[dict[str, Any]]) -> bool:
 
 @settings(max_examples=300, deadline=None)
 @given(entries)
+# The sandbox's database defaults to the URL of the environment named sandbox, here a mirror's source.
+@example(
+    [
+        {"name": "sandbox", "upstream": None, "promotion": "auto"},
+        {"name": "dev", "promotion": "mirror", "upstream": "sandbox"},
+    ]
+)
 def test_a_spec_the_loader_accepts_gives_a_stage_graph(given_entries: list[dict[str, Any]]) -> None:
     data = {"org": "acme", "domain": "acme.example.com", "registry": {"url": "h"}, "environments": given_entries}
     text = yaml.safe_dump(data, sort_keys=False)
@@ -165,9 +172,11 @@ def test_a_spec_the_loader_accepts_gives_a_stage_graph(given_entries: list[dict[
     try:
         platform = parse_spec(text, "shipyard.yaml")
     except SpecError as exc:
-        assert not acceptable(merged), exc
+        # A database URL that may be a mirror's source is the sandbox guard's refusal, not the stage graph's.
+        if any(not problem.field.endswith("database.url") for problem in exc.problems):
+            assert not acceptable(merged), exc
         for problem in exc.problems:
-            assert problem.location.line is not None and problem.field.startswith("environments"), problem
+            assert problem.location.line is not None and problem.field.startswith(("environments", "sandbox.")), problem
         return
     assert acceptable(merged)
     graph = build_graph(platform)

@@ -26,8 +26,12 @@ def versions(draw: st.DrawFn, build: bool = True) -> Version:
     return Version(*core, pre, meta)
 
 
+def shipyard_version(core: tuple[int, int, int], kind: str, n: int) -> Version:
+    return Version(*core, (kind, n) if kind != "stable" else ())
+
+
 shipyard_versions = st.builds(
-    lambda core, kind, n: Version(*core, (kind, n) if kind != "stable" else ()),
+    shipyard_version,
     st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(0, 3)),
     st.sampled_from(["alpha", "beta", "stable"]),
     st.integers(1, 30),
@@ -63,20 +67,20 @@ def test_git_sort_trap() -> None:
 
 
 @given(shipyard_versions, st.lists(shipyard_versions, max_size=8))
-def test_aliases_move_only_forward(version: Version, published: list[Version]) -> None:
+def test_aliases_move_forward_and_only_forward(version: Version, published: list[Version]) -> None:
     tags = image_tags(version, published)
-    same = [v for v in published if v.maturity == version.maturity]
+    newest_of_its_maturity = all(version >= v for v in published if v.maturity == version.maturity)
+    stable = version.maturity == "stable"
     stables = [v for v in published if v.maturity == "stable"]
     assert tags[0] == version.format()
+    assert len(set(tags)) == len(tags)
+    # An alias moves to a version exactly when it is the newest of what the alias names.
     for alias in ("alpha", "latest-alpha", "beta", "latest-beta"):
-        if alias in tags:
-            assert version.maturity == alias.removeprefix("latest-") and all(version >= v for v in same)
-    if "latest" in tags or "stable" in tags:
-        assert version.maturity == "stable" and all(version >= v for v in stables)
-    if f"v{version.major}" in tags:
-        assert all(version >= v for v in stables if v.major == version.major)
-    if version.maturity == "stable" and all(version >= v for v in stables):
-        assert {"stable", "latest", f"v{version.major}", f"v{version.major}.{version.minor}"} <= set(tags)
+        assert (alias in tags) == (version.maturity == alias.removeprefix("latest-") and newest_of_its_maturity)
+    assert ("stable" in tags) == ("latest" in tags) == (stable and newest_of_its_maturity)
+    major, minor = f"v{version.major}", f"v{version.major}.{version.minor}"
+    assert (major in tags) == (stable and all(version >= v for v in stables if v.major == version.major))
+    assert (minor in tags) == (stable and all(version >= v for v in stables if v.core[:2] == version.core[:2]))
 
 
 @given(shipyard_versions, st.lists(shipyard_versions, max_size=8))
@@ -85,10 +89,9 @@ def test_npm_dist_tags(version: Version, published: list[Version]) -> None:
     assert npm_version(version) == version.format("")
     # npm refuses a dist-tag that parses as a version range, such as "1.2" or "v1".
     assert not re.fullmatch(r"v?\d+(\.\d+){0,2}.*", tag)
-    if tag == "latest":
-        assert version.maturity == "stable"
-        assert all(version >= v for v in published if v.maturity == "stable")
-    elif version.maturity == "stable":
-        assert tag == f"latest-{version.major}.{version.minor}"
+    newest_of_its_maturity = all(version >= v for v in published if v.maturity == version.maturity)
+    line = f"{version.major}.{version.minor}"
+    if version.maturity == "stable":
+        assert tag == ("latest" if newest_of_its_maturity else f"latest-{line}")
     else:
-        assert tag.startswith(str(version.maturity))
+        assert tag == (str(version.maturity) if newest_of_its_maturity else f"{version.maturity}-{line}")

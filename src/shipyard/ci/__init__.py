@@ -1,2 +1,2 @@
-"""CI glue: webhook routing (``ci plan``), the steps the rendered pipelines call (batches, the stable
-release's source), and the webhook signature check."""
+"""CI glue: webhook routing (``ci plan``), the local Tekton executor (``ci run``), the steps the rendered
+pipelines call (batches, the stable release's source), and the webhook signature check."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,33 @@ MAX_LIST_FILE = 4 * MIB
 """The size limit of a matrix or batches file (20,000 project names fit many times over)."""
 # A project's folder name; the names are printed for step scripts, so nothing that reads as an option.
 _PROJECT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,99}", re.ASCII)
+
+
+@dataclass(frozen=True)
+class Batches:
+    """The batches of affected services, and the index array the matrix fans out over."""
+
+    batches: list[list[str]]
+
+    @property
+    def indexes(self) -> str:
+        """The Tekton array result (see ``result_text``)."""
+        return result_text(self.batches)
+
+    def to_json(self) -> dict[str, Any]:
+        """For JSON output: each batch's services, by index."""
+        return {"batches": self.batches}
+
+
+@dataclass(frozen=True)
+class ServiceList:
+    """Service names, one per line for people and steps."""
+
+    services: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        """For JSON output."""
+        return {"services": self.services}
 
 
 def read_matrix(path: Path) -> list[str]:

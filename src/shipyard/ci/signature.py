@@ -20,13 +20,14 @@ class SignatureError(ShipyardError):
     exit_code = 2
 
 
-def read_secret(path: Path) -> bytes:
-    """The webhook secret from a file; a trailing newline (as ``echo`` writes) is not part of it."""
+def read_secret(path: Path, what: str = "the webhook secret") -> bytes:
+    """A shared secret from a file, read by ``shipyard.secretfile`` (size-limited, stripped, one line of
+    printable ASCII); messages name the file, never its content."""
     from shipyard.secretfile import SecretError
     from shipyard.secretfile import read_secret as read_secret_file
 
     try:
-        return read_secret_file(path, "the webhook secret").encode("ascii")
+        return read_secret_file(path, what).encode("ascii")
     except SecretError as exc:
         raise SignatureError(exc.message, hint=exc.hint) from None
 

@@ -19,9 +19,9 @@ class StableSource:
     source_tag: str
     reason: str
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         """As JSON data."""
-        return {"mode": self.mode, "source_tag": self.source_tag or None, "reason": self.reason}
+        return {"mode": self.mode, "sourceTag": self.source_tag or None, "reason": self.reason}
 
 
 def _tree(git: Git, ref: str) -> str:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import typer
 
-from shipyard.cli.output import emit_json, exit_with, say
-from shipyard.spec.locate import find_root
-from shipyard.versioning.branch import BranchError, check_pr_target, classify
+from shipyard.cli.context import workspace_root
+from shipyard.cli.output import Format, chosen, emit, exit_with, is_machine, json_option, output_option, say
+from shipyard.versioning.branch import check_branch
 from shipyard.workspace.discovery import discover
 
 
@@ -29,35 +29,19 @@ def check(
         "--root",
         help="A folder inside the workspace; feature branches must name one of its services or packages.",
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    output: Format = output_option(),
+    as_json: bool = json_option(),
 ) -> None:
     """Exit 0 when NAME follows the branch rules (and may merge into --target), 1 with the reason when not."""
-    workspace_root = find_root(root)
-    projects = list(discover(workspace_root).projects) if workspace_root else None
-    result: dict[str, object] = {"name": name, "valid": False}
-    try:
-        branch = classify(name, projects)
-    except BranchError as exc:
-        result["reason"] = str(exc)
+    fmt = chosen(output, as_json)
+    found = workspace_root(root)
+    result = check_branch(name, target, list(discover(found).projects) if found else None)
+    if is_machine(fmt):
+        emit(result.to_json(), fmt)
+    elif result.valid and result.branch is not None:
+        print(f"{name}: {result.branch.kind.value} branch" + (f" -> {target}" if target else ""))
     else:
-        result.update(kind=branch.kind.value, valid=True)
-        if branch.version:
-            result["version"] = "{}.{}.{}".format(*branch.version)
-        if branch.project:
-            result["project"] = branch.project
-        if target is not None:
-            result["target"] = target
-            problem = check_pr_target(branch, target)
-            if problem:
-                result.update(valid=False, reason=problem)
-    if projects is None and result.get("kind") == "feature":
-        result["note"] = "no shipyard.yaml found: the feature branch's project was not checked"
-    if as_json:
-        emit_json(result)
-    elif result["valid"]:
-        print(f"{name}: {result['kind']} branch" + (f" -> {target}" if target else ""))
-    else:
-        say(f"{result['reason']}")
-    if "note" in result and not as_json:
-        say(f"note: {result['note']}")
-    exit_with(0 if result["valid"] else 1)
+        say(f"{result.reason}")
+    if result.note and not is_machine(fmt):
+        say(f"note: {result.note}")
+    exit_with(0 if result.valid else 1)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from shipyard.cli.output import emit_json
+from shipyard.cli.output import Format, chosen, emit, is_machine, json_option, output_option
 
 
 def register(app: typer.Typer) -> None:
@@ -16,14 +16,18 @@ def register(app: typer.Typer) -> None:
 
 def check(
     root: Path = typer.Option(Path(), "--root", help="A folder inside the workspace."),
-    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    output: Format = output_option(),
+    as_json: bool = json_option(),
 ) -> None:
     """Validate shipyard.yaml and the monorepo; print services, packages, edges and environments."""
+    from shipyard.cli.context import load_context
     from shipyard.summary import summarize
 
-    summary = summarize(root)
-    if as_json:
-        emit_json(summary)
+    fmt = chosen(output, as_json)
+    ctx = load_context(root)
+    summary = summarize(ctx.spec_path, ctx.platform, ctx.workspace()).to_json()
+    if is_machine(fmt):
+        emit(summary, fmt)
         return
     from rich.console import Console
     from rich.table import Table

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from shipyard.cli.output import CONFIG_REPO_HELP, emit_json, emit_plan, say
+from shipyard.cli import options
+from shipyard.cli.output import Format, chosen, emit, emit_plan, is_machine, json_option, output_option, say
 
 
 def register(app: typer.Typer) -> None:
@@ -28,20 +29,31 @@ def add(
     package: list[str] = typer.Option([], "--package", help="NAME=VERSION of a package; repeat for each."),
     source_commit: str | None = typer.Option(None, "--source-commit", help="The monorepo commit it was built from."),
     pr: int | None = typer.Option(None, "--pr", help="The pull request it came from."),
-    config_repo: str | None = typer.Option(None, "--config-repo", help=CONFIG_REPO_HELP),
+    author: list[str] = typer.Option(
+        [],
+        "--author",
+        help="EMAIL of an author of the source commit (repeat for each); default: its author and co-authors "
+        "in the workspace's git history. The four-eyes rule keeps them from approving it.",
+    ),
+    config_repo: str | None = options.CONFIG_REPO,
     root: Path = typer.Option(Path(), "--root", help="A folder inside the workspace."),
+    registry_username: str | None = options.REGISTRY_USERNAME,
+    registry_password: str | None = options.REGISTRY_PASSWORD,
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; change nothing."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    output: Format = output_option(),
+    as_json: bool = json_option(),
 ) -> None:
     """Record freight VERSION in the config repo (freight/VERSION.yaml), committed with trailers and pushed."""
     from shipyard.cli.context import load_context
     from shipyard.errors import ShipyardError
+    from shipyard.promotion.authors import commit_authors
     from shipyard.promotion.executor import record_freight
-    from shipyard.promotion.freight import FreightImage, make_freight, parse_image_option
-    from shipyard.workspace.discovery import discover
+    from shipyard.promotion.freight import FreightImage, Recorded, make_freight, parse_image_option
 
-    ctx = load_context(root, config_repo)
-    services = [p.name for p in discover(ctx.root).services]
+    fmt = chosen(output, as_json)
+    credentials = options.registry_credentials(registry_username, registry_password)
+    ctx = load_context(root, config_repo, registry_credentials=credentials)
+    services = [p.name for p in ctx.workspace().services]
     image_of = {s: ctx.platform.registry.image(s) for s in services}
     images = dict(parse_image_option(text, image_of) for text in image)
     if from_registry:
@@ -58,35 +70,35 @@ def add(
         if not sep or not name or not value:
             raise ShipyardError(f"--package '{text}' must be NAME=VERSION, e.g. @acme/utils=1.2.0-beta.1")
         packages[name] = value
-    freight = make_freight(version, images, packages, source_commit, pr, ctx.platform.versioning.tag_prefix)
+    authors = list(author)
+    if source_commit and not authors:
+        authors = list(commit_authors(ctx.root, source_commit) or ())
+    prefix = ctx.platform.versioning.tag_prefix
+    freight = make_freight(version, images, packages, source_commit, pr, prefix, authors=authors)
     plan, commit = record_freight(ctx.config_repo, freight, dry_run=dry_run)
-    if as_json:
-        dumped = freight.model_dump(mode="json", by_alias=True)
-        emit_json({"freight": dumped, "commit": commit, "plan": plan.model_dump(mode="json")})
+    if is_machine(fmt):
+        emit(Recorded(freight, plan, commit).to_json(), fmt)
         return
-    emit_plan(plan, False)
+    emit_plan(plan, fmt)
     if commit:
         say(f"recorded freight {freight.version} as {freight.short_id} ({commit[:12]})")
 
 
 def list_freight(
-    config_repo: str | None = typer.Option(None, "--config-repo", help=CONFIG_REPO_HELP),
+    config_repo: str | None = options.CONFIG_REPO,
     root: Path = typer.Option(Path(), "--root", help="A folder inside the workspace."),
-    as_json: bool = typer.Option(False, "--json", help="Print the freight as JSON."),
+    output: Format = output_option(),
+    as_json: bool = json_option(),
 ) -> None:
     """List the freight recorded in the config repo, oldest version first."""
     from shipyard.cli.context import load_context
-    from shipyard.promotion.ledger import read_ledger
+    from shipyard.promotion.ledger import FreightRecords, read_ledger
 
+    fmt = chosen(output, as_json)
     ctx = load_context(root, config_repo)
-    records = read_ledger(ctx.config_repo).recorded()
-    if as_json:
-        emit_json(
-            [
-                {"id": r.freight, "version": r.version, "commit": r.commit, "date": r.date, "services": dict(r.images)}
-                for r in records
-            ]
-        )
+    records = FreightRecords(read_ledger(ctx.config_repo).recorded())
+    if is_machine(fmt):
+        emit(records.to_json(), fmt)
         return
-    for r in records:
+    for r in records.entries:
         print(f"{r.freight[:12]}  {r.version:<32} {', '.join(s for s, _ in r.images)}")

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from shipyard.cli.output import emit_json, exit_with, say
+from shipyard.cli import options
+from shipyard.cli.output import Format, chosen, emit, exit_with, is_machine, json_option, output_option, say
 
 if TYPE_CHECKING:
     from shipyard.registry.harbor.client import HarborClient
@@ -17,7 +18,6 @@ harbor_app = typer.Typer(help="Harbor: projects, policies, webhook and CI robot 
 
 _ROOT = typer.Option(Path(), "--root", help="A folder inside the workspace.")
 _URL = typer.Option("", "--url", help="Harbor's URL (default: https://<registry.url>).")
-_JSON = typer.Option(False, "--json", help="Print JSON for machines.")
 
 
 def register(app: typer.Typer) -> None:
@@ -25,13 +25,12 @@ def register(app: typer.Typer) -> None:
     app.add_typer(harbor_app, name="harbor")
 
 
-def _client(root: Path, url: str) -> tuple[Platform, HarborClient]:
-    from shipyard.registry.harbor.client import HarborClient, harbor_credentials
-    from shipyard.spec.loader import load_spec
-    from shipyard.spec.locate import find_spec
+def _client(root: Path, url: str, username: str | None, password: str | None) -> tuple[Platform, HarborClient]:
+    from shipyard.cli.context import load_context
+    from shipyard.registry.harbor.client import HarborClient
 
-    platform = load_spec(find_spec(root))
-    return platform, HarborClient(url or platform.registry.url, harbor_credentials())
+    platform = load_context(root).platform
+    return platform, HarborClient(url or platform.registry.url, options.harbor_credentials(username, password))
 
 
 @harbor_app.command("apply")
@@ -41,37 +40,42 @@ def apply(
     webhook_url: str = typer.Option(
         "", "--webhook-url", help="Where Harbor sends events (default: https://ci.<domain>/hooks/harbor)."
     ),
+    webhook_auth: str | None = typer.Option(
+        None,
+        "--webhook-auth",
+        envvar="SHIPYARD_HARBOR_WEBHOOK_AUTH",
+        show_default=False,
+        help="The Authorization header Harbor sends with each event. A secret: prefer the environment variable.",
+    ),
+    harbor_username: str | None = options.HARBOR_USERNAME,
+    harbor_password: str | None = options.HARBOR_PASSWORD,
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the requests that would change Harbor."),
-    as_json: bool = _JSON,
+    output: Format = output_option(),
+    as_json: bool = json_option(),
 ) -> None:
     """Projects with scan policy, immutable stable tags, retention, webhook and a least-privilege CI robot.
 
-    Credentials: SHIPYARD_HARBOR_USERNAME / SHIPYARD_HARBOR_PASSWORD. The webhook's Authorization header
-    comes from SHIPYARD_HARBOR_WEBHOOK_AUTH when set. The robot's secret is printed once, when created.
+    The robot's secret is printed once, when created.
     """
-    import os
+    from shipyard.registry.harbor.apply import ApplyResult, apply_changes, plan_harbor
 
-    from shipyard.registry.harbor.apply import apply_changes, plan_harbor
-
-    platform, client = _client(root, url)
+    fmt = chosen(output, as_json)
+    platform, client = _client(root, url, harbor_username, harbor_password)
     hook_url = webhook_url or f"https://ci.{platform.domain}/hooks/harbor"
     try:
-        changes = plan_harbor(client, platform, hook_url, os.environ.get("SHIPYARD_HARBOR_WEBHOOK_AUTH"))
-        secret = None if dry_run else apply_changes(client, changes).robot_secret
+        changes = plan_harbor(client, platform, hook_url, webhook_auth)
+        result = ApplyResult(changes, dry_run=True) if dry_run else apply_changes(client, changes)
     finally:
         client.close()
-    if as_json:
-        out: dict[str, object] = {"command": "shipyard harbor apply", "dryRun": dry_run}
-        out["changes"] = [c.to_json() for c in changes]
-        out["robot"] = {"name": "robot$shipyard-ci", "secret": secret} if secret else None
-        emit_json(out)
+    if is_machine(fmt):
+        emit(result.to_json(), fmt)
         return
     print(f"shipyard harbor apply: {len(changes) or 'nothing to'} change{'s' if len(changes) != 1 else ''}")
     for change in changes:
         print(f"  {change.action:<7} {change.target}  ({change.method} {change.path})")
-    if secret:
+    if result.robot_secret:
         say("the CI robot's secret is shown once, now; store it in the CI's secret store:")
-        print(f"robot$shipyard-ci {secret}")
+        print(f"robot$shipyard-ci {result.robot_secret}")
 
 
 @harbor_app.command("report")
@@ -79,24 +83,28 @@ def report(
     image: str = typer.Argument(..., help="host/project/repository:tag or @sha256:..."),
     root: Path = _ROOT,
     url: str = _URL,
-    as_json: bool = _JSON,
+    harbor_username: str | None = options.HARBOR_USERNAME,
+    harbor_password: str | None = options.HARBOR_PASSWORD,
+    output: Format = output_option(),
+    as_json: bool = json_option(),
 ) -> None:
     """An artifact's vulnerability counts; exit 1 when it has not been scanned (never treated as clean)."""
     from shipyard.errors import ShipyardError
     from shipyard.registry.harbor.vulnerabilities import vulnerability_report
     from shipyard.registry.reference import parse_reference
 
+    fmt = chosen(output, as_json)
     ref = parse_reference(image)
     project, _, repository = ref.repository.partition("/")
     if not repository or ref.ref is None:
         raise ShipyardError(f"'{image}' must name a project, a repository and a tag or digest")
-    _platform, client = _client(root, url)
+    _platform, client = _client(root, url, harbor_username, harbor_password)
     try:
         result = vulnerability_report(client, project, repository, ref.ref)
     finally:
         client.close()
-    if as_json:
-        emit_json(result.to_json())
+    if is_machine(fmt):
+        emit(result.to_json(), fmt)
     elif result.scanned:
         counts = ", ".join(f"{k}: {v}" for k, v in result.counts().items()) or "no vulnerabilities"
         print(f"{result.reference}: {counts}")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from shipyard.cli.output import emit_plan
+from shipyard.cli.output import Format, chosen, emit_plan, json_option, output_option
 
 
 def register(app: typer.Typer) -> None:
@@ -23,14 +23,16 @@ def start(
     remote: str = typer.Option("origin", "--remote", help="The shared repository."),
     root: Path = typer.Option(Path(), "--root", help="A folder inside the repository."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; change nothing."),
-    as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
+    output: Format = output_option(),
+    as_json: bool = json_option("Print the plan as JSON (the same as -o json)."),
 ) -> None:
     """Create hotfix/DESC from main (or --from vX.Y.Z); refuses while another hotfix on that line is open."""
-    from shipyard.versioning.policy import policy_for
+    from shipyard.cli.context import versioning_policy
     from shipyard.versioning.release import Workflow
 
-    change = Workflow(root, remote, policy_for(root)[0]).hotfix_start(description, source, dry_run)
-    emit_plan(change.plan, as_json)
+    fmt = chosen(output, as_json)
+    change = Workflow(root, remote, versioning_policy(root)[0]).hotfix_start(description, source, dry_run)
+    emit_plan(change.plan, fmt)
 
 
 def finish(
@@ -38,12 +40,14 @@ def finish(
     remote: str = typer.Option("origin", "--remote", help="The shared repository."),
     root: Path = typer.Option(Path(), "--root", help="A folder inside the repository."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; change nothing."),
-    as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
+    output: Format = output_option(),
+    as_json: bool = json_option("Print the plan as JSON (the same as -o json)."),
 ) -> None:
     """Release the hotfix as the next patch: merged into main and back into develop, or, on an older line,
     tagged where it is."""
-    from shipyard.versioning.policy import policy_for
+    from shipyard.cli.context import versioning_policy
     from shipyard.versioning.release import Workflow
 
-    change = Workflow(root, remote, policy_for(root)[0]).hotfix_finish(branch, dry_run)
-    emit_plan(change.plan, as_json)
+    fmt = chosen(output, as_json)
+    change = Workflow(root, remote, versioning_policy(root)[0]).hotfix_finish(branch, dry_run)
+    emit_plan(change.plan, fmt)

@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from shipyard.cli.output import emit_json, say
+from shipyard.cli import options
+from shipyard.cli.output import Format, chosen, emit, is_machine, json_option, output_option, say
 
 if TYPE_CHECKING:
-    from shipyard.registry.tagging import ImageTagging
+    from shipyard.registry.stores import Stores
+    from shipyard.registry.tagging import TaggingReport
 
 image_app = typer.Typer(
     help="OCI images: resolve, list tags, tag by manifest, release with aliases.", no_args_is_help=True
@@ -18,7 +20,6 @@ image_app = typer.Typer(
 
 _ROOT = typer.Option(Path(), "--root", help="A folder inside the workspace (its shipyard.yaml names the registry).")
 _INSECURE = typer.Option(False, "--insecure", help="Allow plain HTTP to a registry that is not on loopback.")
-_JSON = typer.Option(False, "--json", help="Print JSON for machines.")
 _DRY = typer.Option(False, "--dry-run", help="Print what would change; change nothing.")
 
 
@@ -27,27 +28,36 @@ def register(app: typer.Typer) -> None:
     app.add_typer(image_app, name="image")
 
 
+def _stores(root: Path, insecure: bool, username: str | None, password: str | None) -> Stores:
+    """The image stores of the workspace at ``root`` (plain registries outside one), with the credentials given."""
+    from shipyard.cli.context import find_context, open_stores
+
+    credentials = options.registry_credentials(username, password)
+    return open_stores(find_context(root, registry_credentials=credentials), insecure=insecure, credentials=credentials)
+
+
 @image_app.command("resolve")
 def resolve(
     reference: str = typer.Argument(..., help="An image reference, e.g. host/services/api:v1.2.0."),
     root: Path = _ROOT,
     insecure: bool = _INSECURE,
-    as_json: bool = _JSON,
+    registry_username: str | None = options.REGISTRY_USERNAME,
+    registry_password: str | None = options.REGISTRY_PASSWORD,
+    output: Format = output_option(),
+    as_json: bool = json_option(),
 ) -> None:
     """Print the digest a tag (or digest) names."""
-    from shipyard.registry import NotFound, Stores, parse_reference
+    from shipyard.registry import parse_reference
+    from shipyard.registry.lookup import resolve as resolve_digest
 
+    fmt = chosen(output, as_json)
     ref = parse_reference(reference)
-    if ref.ref is None:
-        ref = ref.with_tag("latest")
-    with Stores.for_workspace(root, insecure=insecure) as stores:
-        digest = stores.store(ref).head_manifest(ref.repository, ref.ref or "latest")
-    if digest is None:
-        raise NotFound(f"{ref}: not found")
-    if as_json:
-        emit_json({"reference": str(ref), "digest": digest})
+    with _stores(root, insecure, registry_username, registry_password) as stores:
+        resolved = resolve_digest(stores, ref)
+    if is_machine(fmt):
+        emit(resolved.to_json(), fmt)
     else:
-        print(digest)
+        print(resolved.digest)
 
 
 @image_app.command("tags")
@@ -55,31 +65,33 @@ def tags(
     repository: str = typer.Argument(..., help="A repository, e.g. host/services/api."),
     root: Path = _ROOT,
     insecure: bool = _INSECURE,
-    as_json: bool = _JSON,
+    registry_username: str | None = options.REGISTRY_USERNAME,
+    registry_password: str | None = options.REGISTRY_PASSWORD,
+    output: Format = output_option(),
+    as_json: bool = json_option(),
 ) -> None:
     """List a repository's tags (every page)."""
-    from shipyard.registry import Stores, parse_reference
+    from shipyard.registry import parse_reference
+    from shipyard.registry.lookup import list_tags
 
+    fmt = chosen(output, as_json)
     ref = parse_reference(repository)
-    with Stores.for_workspace(root, insecure=insecure) as stores:
-        found = stores.store(ref).list_tags(ref.repository)
-    if as_json:
-        emit_json({"repository": ref.name, "tags": found})
+    with _stores(root, insecure, registry_username, registry_password) as stores:
+        found = list_tags(stores, ref)
+    if is_machine(fmt):
+        emit(found.to_json(), fmt)
     else:
-        for tag in found:
+        for tag in found.tags:
             print(tag)
 
 
-def _report(command: str, taggings: list[ImageTagging], dry_run: bool, as_json: bool) -> None:
-    from shipyard.registry.tagging import tagging_plan
-
-    if as_json:
-        emit_json({"command": command, "dryRun": dry_run, "images": [t.to_json() for t in taggings]})
+def _report(report: TaggingReport, fmt: Format) -> None:
+    if is_machine(fmt):
+        emit(report.to_json(), fmt)
         return
-    print(tagging_plan(command, taggings).to_text())
-    if not dry_run:
-        moved = sum(1 for t in taggings for c in t.changes if c.action != "keep")
-        say(f"tagged: {moved} tag(s) on {len(taggings)} image(s)")
+    print(report.plan().to_text())
+    if not report.dry_run:
+        say(f"tagged: {report.moved} tag(s) on {len(report.taggings)} image(s)")
 
 
 @image_app.command("tag")
@@ -88,19 +100,23 @@ def tag(
     new_tags: list[str] = typer.Argument(..., metavar="TAG...", help="Tags to add in the same repository."),
     root: Path = _ROOT,
     insecure: bool = _INSECURE,
+    registry_username: str | None = options.REGISTRY_USERNAME,
+    registry_password: str | None = options.REGISTRY_PASSWORD,
     dry_run: bool = _DRY,
-    as_json: bool = _JSON,
+    output: Format = output_option(),
+    as_json: bool = json_option(),
 ) -> None:
     """Add tags to an existing image by manifest (no layer moves); tags that exist are moved to it."""
-    from shipyard.registry import Stores, parse_reference
-    from shipyard.registry.tagging import apply_taggings, plan_tag
+    from shipyard.registry import parse_reference
+    from shipyard.registry.tagging import TaggingReport, apply_taggings, plan_tag
 
+    fmt = chosen(output, as_json)
     ref = parse_reference(source)
-    with Stores.for_workspace(root, insecure=insecure) as stores:
+    with _stores(root, insecure, registry_username, registry_password) as stores:
         tagging = plan_tag(stores.store(ref), ref, new_tags)
         if not dry_run:
             apply_taggings([tagging])
-    _report("shipyard image tag", [tagging], dry_run, as_json)
+    _report(TaggingReport("shipyard image tag", [tagging], dry_run), fmt)
 
 
 @image_app.command("release")
@@ -109,28 +125,33 @@ def release(
     version: str = typer.Option(..., "--version", help="The release version, e.g. v1.2.0."),
     root: Path = _ROOT,
     insecure: bool = _INSECURE,
+    registry_username: str | None = options.REGISTRY_USERNAME,
+    registry_password: str | None = options.REGISTRY_PASSWORD,
     dry_run: bool = _DRY,
-    as_json: bool = _JSON,
+    output: Format = output_option(),
+    as_json: bool = json_option(),
 ) -> None:
     """Tag each image with the version and the aliases that move forward (stable, latest, vX.Y, vX...).
 
     Idempotent: tags already right are kept, so a re-run completes a partial release.
     """
+    from shipyard.cli.progress import progress_bars
     from shipyard.errors import ShipyardError
-    from shipyard.registry import Stores, parse_reference
-    from shipyard.registry.tagging import apply_taggings, plan_releases
+    from shipyard.registry import parse_reference
+    from shipyard.registry.tagging import TaggingReport, apply_taggings, plan_releases
     from shipyard.versioning.semver import Version, VersionError
 
+    fmt = chosen(output, as_json)
     refs = [parse_reference(image) for image in images]
-    with Stores.for_workspace(root, insecure=insecure) as stores:
+    with _stores(root, insecure, registry_username, registry_password) as stores, progress_bars(fmt) as progress:
         try:
             parsed = Version.parse(version, stores.tag_prefix)
         except VersionError as exc:
             raise ShipyardError(f"--version: {exc}") from exc
-        taggings = plan_releases(stores.store, refs, parsed, stores.tag_prefix)
+        taggings = plan_releases(stores.store, refs, parsed, stores.tag_prefix, progress=progress)
         if not dry_run:
-            apply_taggings(taggings)
-    _report("shipyard image release", taggings, dry_run, as_json)
+            apply_taggings(taggings, progress=progress)
+    _report(TaggingReport("shipyard image release", taggings, dry_run), fmt)
 
 
 @image_app.command("base")
@@ -138,56 +159,62 @@ def base(
     runtime: str = typer.Argument(..., help="node or python: the runtime of this host to pack."),
     root: Path = _ROOT,
     insecure: bool = _INSECURE,
-    as_json: bool = _JSON,
+    registry_username: str | None = options.REGISTRY_USERNAME,
+    registry_password: str | None = options.REGISTRY_PASSWORD,
+    output: Format = output_option(),
+    as_json: bool = json_option(),
 ) -> None:
     """Build a base image from this host's runtime and push it to <registry>/base-images/<runtime>:<version>."""
-    from shipyard.registry import Stores
+    from shipyard.cli.context import load_context
     from shipyard.registry.baseimage import build_base_image
     from shipyard.registry.reference import Reference
-    from shipyard.spec.loader import load_spec
-    from shipyard.spec.locate import find_spec
 
-    registry = load_spec(find_spec(root)).registry
+    fmt = chosen(output, as_json)
+    ctx = load_context(root, registry_credentials=options.registry_credentials(registry_username, registry_password))
+    registry = ctx.platform.registry
     project = registry.projects.base_images
-    with Stores.for_workspace(root, insecure=insecure) as stores:
-        built = build_base_image(stores.store(Reference(registry.host, f"{project}/{runtime}")), project, runtime)
-    image = f"{registry.host}/{built.repository}:{built.tag}"
-    if as_json:
-        emit_json({"image": image, "digest": built.digest, "size": built.size})
+    with ctx.stores(insecure=insecure) as stores:
+        store = stores.store(Reference(registry.host, f"{project}/{runtime}"))
+        built = build_base_image(store, project, runtime, registry.host)
+    if is_machine(fmt):
+        emit(built.to_json(), fmt)
     else:
-        print(f"{image} {built.digest}")
+        print(f"{built.image} {built.digest}")
 
 
 @image_app.command("build")
 def build(
     service: str = typer.Argument(..., help="The service to build (services/<service>/Dockerfile)."),
     tag: str = typer.Option(..., "--tag", help="The tag to push, e.g. pr-12-abc1234."),
+    pr: int | None = typer.Option(None, "--pr", min=1, help="The pull request built, recorded as an annotation."),
     root: Path = _ROOT,
     insecure: bool = _INSECURE,
+    registry_username: str | None = options.REGISTRY_USERNAME,
+    registry_password: str | None = options.REGISTRY_PASSWORD,
     dry_run: bool = _DRY,
-    as_json: bool = _JSON,
+    output: Format = output_option(),
+    as_json: bool = json_option(),
 ) -> None:
-    """Build a service with buildah (--isolation chroot) and push it to the platform's registry."""
+    """Build a service with buildah (--isolation chroot), annotated with its commit, source, version and PR,
+    and push it to the platform's registry."""
     import shlex
 
-    from shipyard.registry import Stores
+    from shipyard.cli.context import load_context
     from shipyard.registry.build import plan_build, run_build
-    from shipyard.spec.loader import load_spec
-    from shipyard.spec.locate import find_spec
 
-    spec = find_spec(root)
-    plan = plan_build(load_spec(spec), spec.parent, service, tag, insecure)
+    fmt = chosen(output, as_json)
+    ctx = load_context(root, registry_credentials=options.registry_credentials(registry_username, registry_password))
+    plan = plan_build(ctx.platform, ctx.root, service, tag, insecure, pr)
     if dry_run:
-        build_command = plan.build_command(Path("<tmp>/layout"))
-        if as_json:
-            emit_json({"service": service, "image": f"{plan.image}:{tag}", "build": build_command, "push": plan.push})
+        if is_machine(fmt):
+            emit(plan.to_json(), fmt)
         else:
-            print(shlex.join(build_command))
+            print(shlex.join(plan.build_command(Path("<tmp>/layout"))))
             print(shlex.join(plan.push))
         return
-    with Stores.for_workspace(root, insecure=insecure) as stores:
+    with ctx.stores(insecure=insecure) as stores:
         result = run_build(plan, stores)
-    if as_json:
-        emit_json({"service": service, "image": f"{result.image}:{tag}", "digest": result.digest})
+    if is_machine(fmt):
+        emit(result.to_json(), fmt)
     else:
         print(f"{result.image}:{tag} {result.digest}")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from shipyard.cli.output import emit_plan, say
+from shipyard.cli.output import Format, chosen, emit_plan, is_machine, json_option, output_option, say
 
 
 def register(app: typer.Typer) -> None:
@@ -24,16 +24,20 @@ def init(
         help="Harbor host for images. Without it: a local OCI layout and a local config repo.",
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print what would be created, change nothing."),
-    as_json: bool = typer.Option(False, "--json", help="With --dry-run: print the plan as JSON."),
+    output: Format = output_option(),
+    as_json: bool = json_option("Print the plan (what was, or would be, created) as JSON (the same as -o json)."),
 ) -> None:
     """Scaffold services, packages and shipyard.yaml as a git repository with main and develop."""
     from shipyard.scaffold.init import InitOptions, plan_init
     from shipyard.scaffold.init import init as do_init
 
+    fmt = chosen(output, as_json)
     options = InitOptions(directory=directory, org=org, domain=domain, registry=registry)
     if dry_run:
-        emit_plan(plan_init(options), as_json)
+        emit_plan(plan_init(options), fmt)
         return
     plan = do_init(options)
+    if is_machine(fmt):
+        emit_plan(plan, fmt)
     say(f"created {len(plan.actions)} items in {directory}")
     say(f"next: cd {directory} && shipyard check")

@@ -36,8 +36,10 @@ COMMANDS: dict[str, str] = {
     "rollback": "shipyard.cli.promote_cmd",
     "status": "shipyard.cli.status_cmd",
     "trace": "shipyard.cli.status_cmd",
+    "approvals": "shipyard.cli.approvals_cmd",
     "preview": "shipyard.cli.preview_cmd",
     "sandbox": "shipyard.cli.sandbox_cmd",
+    "serve": "shipyard.cli.serve_cmd",
 }
 # Commands parsed with argparse (see shipyard.cli.plain): run without loading typer.
 PLAIN_COMMANDS = frozenset({"affected"})
@@ -60,7 +62,7 @@ def build_app(only: str | None = None) -> typer.Typer:
         help="Shipyard: a GitOps release platform for monorepos, from pull request to production.",
         no_args_is_help=True,
         pretty_exceptions_enable=False,
-        add_completion=False,
+        add_completion=True,
         rich_markup_mode=None,
     )
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from shipyard.cli.output import emit_json, say
+from shipyard.cli.output import Format, chosen, emit, is_machine, json_option, output_option, say
 
 packages_app = typer.Typer(
     help="npm packages: aligned versions published to the private registry.", no_args_is_help=True
@@ -23,32 +23,39 @@ def publish(
     names: list[str] = typer.Argument(None, metavar="[PACKAGE...]", help="Packages to publish (default: all)."),
     version: str = typer.Option(..., "--version", help="The release version, e.g. v1.3.0-alpha.20250101120000."),
     registry: str = typer.Option("", "--registry", help="The npm registry URL (default: the spec's npm.registry)."),
+    token: str | None = typer.Option(
+        None,
+        "--token",
+        envvar=["SHIPYARD_NPM_TOKEN", "NPM_TOKEN"],
+        show_default=False,
+        help="The npm registry's token. A secret: prefer the environment variable to the command line.",
+    ),
     root: Path = typer.Option(Path(), "--root", help="A folder inside the workspace."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print what would be published; publish nothing."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
+    output: Format = output_option(),
+    as_json: bool = json_option(),
 ) -> None:
     """Publish packages in dependency order with the release version, exact workspace deps and the dist-tag.
 
-    The token comes from SHIPYARD_NPM_TOKEN (or NPM_TOKEN). Already-published versions are skipped.
+    Already-published versions are skipped.
     """
+    from shipyard.cli.context import load_context
     from shipyard.errors import ShipyardError
     from shipyard.packages.npm_registry import NpmRegistry, npm_token
-    from shipyard.packages.publish import apply_publish, plan_publish
-    from shipyard.spec.loader import load_spec
-    from shipyard.spec.locate import find_spec
+    from shipyard.packages.publish import PublishReport, apply_publish, plan_publish
     from shipyard.versioning.semver import Version, VersionError
-    from shipyard.workspace.discovery import discover
 
-    spec = find_spec(root)
-    platform = load_spec(spec)
+    fmt = chosen(output, as_json)
+    token = npm_token(token)
+    ctx = load_context(root)
+    platform = ctx.platform
     try:
         parsed = Version.parse(version, platform.versioning.tag_prefix)
     except VersionError as exc:
         raise ShipyardError(f"--version: {exc}") from exc
     url = registry or platform.npm_registry
     url = url if url.endswith("/") else url + "/"
-    token = npm_token()
-    workspace = discover(spec.parent)
+    workspace = ctx.workspace()
     client = NpmRegistry(url, token)
     try:
         releases = plan_publish(workspace, parsed, client, names or None)
@@ -58,15 +65,8 @@ def publish(
             apply_publish(workspace, releases, url, token, client)
     finally:
         client.close()
-    if as_json:
-        emit_json(
-            {
-                "command": "shipyard packages publish",
-                "dryRun": dry_run,
-                "registry": url,
-                "packages": [r.to_json() for r in releases],
-            }
-        )
+    if is_machine(fmt):
+        emit(PublishReport(url, releases, dry_run).to_json(), fmt)
         return
     verb = {"publish": "would publish" if dry_run else "published", "tag": "would tag" if dry_run else "tagged"}
     for r in releases:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from shipyard.cli.output import emit_plan, say
+from shipyard.cli import options
+from shipyard.cli.output import Format, chosen, emit_plan, is_machine, json_option, output_option, say
 
 
 def register(app: typer.Typer) -> None:
@@ -26,10 +27,12 @@ def comment(
     affected: Path | None = typer.Option(None, "--affected", help="`shipyard affected --format matrix` output."),
     preview_url: list[str] = typer.Option([], "--preview-url", help="A preview URL to show (repeatable)."),
     pipeline_status: str | None = typer.Option(None, "--pipeline-status", help="Tekton's $(tasks.status)."),
-    token_file: Path | None = typer.Option(None, "--token-file", help="File with the token (else GITHUB_TOKEN)."),
+    token_file: Path | None = typer.Option(None, "--token-file", help="File with the GitHub token."),
+    github_token: str | None = options.GITHUB_TOKEN,
     api_url: str = typer.Option("https://api.github.com", "--api-url", help="GitHub's API (Enterprise: .../api/v3)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Read the PR and print what would change."),
-    as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
+    output: Format = output_option(),
+    as_json: bool = json_option("Print the plan as JSON (the same as -o json)."),
 ) -> None:
     """Post or update the Shipyard comment on a PR; request changes when the gate fails, dismiss when it passes."""
     from shipyard.ci.batches import read_matrix
@@ -37,6 +40,7 @@ def comment(
     from shipyard.github.feedback import Feedback, apply_feedback, plan_feedback
     from shipyard.scan import ScanInputError, Severity, evaluate, load_allowlist, load_report
 
+    fmt = chosen(output, as_json)
     if threshold.upper() not in Severity.__members__ or threshold.upper() == "NONE":
         raise typer.BadParameter("valid: unknown, low, medium, high, critical", param_hint="--threshold")
     feedback = Feedback(
@@ -57,10 +61,10 @@ def comment(
             ignore_unfixed=ignore_unfixed,
             allowlist=load_allowlist(allowlist) if allowlist else None,
         )
-    client = GitHubClient(token=load_token(token_file), api_url=api_url)
+    client = GitHubClient(token=load_token(token_file, github_token), api_url=api_url)
     plan = plan_feedback(client, repo, pr, feedback)
     if not dry_run:
         apply_feedback(client, repo, pr, feedback, plan)
-    emit_plan(plan, as_json)
-    if feedback.gate_failed and not as_json and not dry_run:
+    emit_plan(plan, fmt)
+    if feedback.gate_failed and not is_machine(fmt) and not dry_run:
         say("the vulnerability gate failed: changes are requested on the pull request")

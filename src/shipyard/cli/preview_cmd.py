@@ -4,24 +4,24 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
-from shipyard.cli.output import CONFIG_REPO_HELP, emit_json, emit_plan, exit_with, say
+from shipyard.cli import options
+from shipyard.cli.output import Format, chosen, emit, emit_plan, exit_with, is_machine, json_option, output_option, say
 from shipyard.errors import ShipyardError
 
 if TYPE_CHECKING:
     from shipyard.github.client import GitHubClient, GitHubError
-    from shipyard.plan import Plan
+    from shipyard.plan.progress import Progress
+    from shipyard.previews.repo import CommentOutcome
     from shipyard.spec.model import Platform
 
-_CONFIG_REPO = typer.Option(None, "--config-repo", help=CONFIG_REPO_HELP)
 _ROOT = typer.Option(Path(), "--root", help="A folder inside the workspace (where shipyard.yaml is found).")
-_JSON = typer.Option(False, "--json", help="Print the result as JSON.")
 _NOW = typer.Option(None, "--now", help="The current time, RFC 3339 (e.g. 2024-11-21T00:00:00Z); default: now.")
 _REPO = typer.Option(None, "--repo", help="owner/name of the GitHub repository (with --comment / --github).")
-_TOKEN_FILE = typer.Option(None, "--token-file", help="File with the GitHub token (else GITHUB_TOKEN).")
+_TOKEN_FILE = typer.Option(None, "--token-file", help="File with the GitHub token.")
 _API_URL = typer.Option("https://api.github.com", "--api-url", help="GitHub's API (Enterprise: .../api/v3).")
 
 
@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
 def _now(text: str | None) -> datetime:
     from datetime import UTC
 
-    from shipyard.previews.marks import parse_rfc3339
+    from shipyard.times import parse_rfc3339
 
     if text is None:
         return datetime.now(UTC).replace(microsecond=0)
@@ -53,7 +53,7 @@ def _now(text: str | None) -> datetime:
 
 
 def _github(
-    enabled: bool, repo: str | None, token_file: Path | None, api_url: str, flag: str
+    enabled: bool, repo: str | None, token_file: Path | None, token: str | None, api_url: str, flag: str
 ) -> tuple[GitHubClient, str] | None:
     """The GitHub client and repository when ``flag`` is given; checked before anything changes."""
     from shipyard.github.client import GitHubClient, load_token
@@ -66,36 +66,21 @@ def _github(
     if not repo:
         raise ShipyardError(f"{flag} needs --repo OWNER/NAME (the GitHub repository of the pull requests)")
     check_api_url(api_url)
-    return GitHubClient(token=load_token(token_file), api_url=api_url), check_repo(repo)
+    return GitHubClient(token=load_token(token_file, token), api_url=api_url), check_repo(repo)
 
 
 def _comment(
     github: tuple[GitHubClient, str], pr: int, section: str, command: str, dry_run: bool
-) -> tuple[Plan | None, GitHubError | None]:
+) -> tuple[CommentOutcome, GitHubError | None]:
     """Write the preview section of the PR's comment; a GitHub failure is returned, to be raised after the output."""
     from shipyard.github.client import GitHubError
     from shipyard.previews.github import comment_preview
+    from shipyard.previews.repo import CommentOutcome
 
     try:
-        return comment_preview(*github, pr, section, command=command, dry_run=dry_run), None
+        return CommentOutcome(comment_preview(*github, pr, section, command=command, dry_run=dry_run)), None
     except GitHubError as exc:
-        return None, exc
-
-
-def _comment_json(plan: Plan | None, failure: GitHubError | None) -> dict[str, Any]:
-    """The ``comment`` and ``commentError`` keys of ``--json`` (none without ``--comment``)."""
-    if plan is None and failure is None:
-        return {}
-    comment = plan.model_dump(mode="json") if plan else None
-    return {"comment": comment, "commentError": str(failure) if failure else None}
-
-
-def _platform(root: Path) -> tuple[Platform, Path]:
-    from shipyard.spec.loader import load_spec
-    from shipyard.spec.locate import find_spec
-
-    spec = find_spec(root)
-    return load_spec(spec), spec.parent
+        return CommentOutcome(None, str(exc)), exc
 
 
 def up(
@@ -104,7 +89,7 @@ def up(
     services: list[str] = typer.Option(
         [], "--services", help="Services to run (repeat or comma-separate); default: every service."
     ),
-    config_repo: str | None = _CONFIG_REPO,
+    config_repo: str | None = options.CONFIG_REPO,
     root: Path = _ROOT,
     now: str | None = _NOW,
     comment: bool = typer.Option(
@@ -112,35 +97,36 @@ def up(
     ),
     repo: str | None = _REPO,
     token_file: Path | None = _TOKEN_FILE,
+    github_token: str | None = options.GITHUB_TOKEN,
     api_url: str = _API_URL,
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; change nothing."),
-    as_json: bool = _JSON,
+    output: Format = output_option(),
+    as_json: bool = json_option(),
 ) -> None:
     """Create or update the preview of a pull request (previews/pr-<n>/) and push it; print its URLs."""
-    from shipyard.configrepo.location import resolve_config_repo
+    from shipyard.cli.context import load_context
     from shipyard.previews.repo import check_request, preview_up
-    from shipyard.workspace.discovery import discover
 
-    platform, root_dir = _platform(root)
-    known = [s.name for s in discover(root_dir).services]
+    fmt = chosen(output, as_json)
+    ctx = load_context(root, config_repo)
+    known = [s.name for s in ctx.workspace().services]
     wanted = [name.strip() for item in services for name in item.split(",") if name.strip()]
     request = check_request(pr, sha, wanted, known)
     # Before any push: a missing token or --repo must fail the command before it changes anything.
-    github = _github(comment, repo, token_file, api_url, "--comment")
-    source = resolve_config_repo(platform, root_dir, config_repo)
-    result = preview_up(source, platform, request, _now(now), dry_run=dry_run)
-    comment_plan, failure = None, None
+    github = _github(comment, repo, token_file, github_token, api_url, "--comment")
+    result = preview_up(ctx.config_repo, ctx.platform, request, _now(now), dry_run=dry_run)
+    failure = None
     if github is not None:
         from shipyard.previews.github import preview_section
 
         section = preview_section(result.urls, result.namespace, request.tag)
-        comment_plan, failure = _comment(github, pr, section, f"shipyard preview up --pr {pr} --comment", dry_run)
-    if as_json:
-        emit_json({**result.to_dict(), **_comment_json(comment_plan, failure), "dryRun": dry_run})
+        result.comment, failure = _comment(github, pr, section, f"shipyard preview up --pr {pr} --comment", dry_run)
+    if is_machine(fmt):
+        emit(result.to_json(), fmt)
     else:
-        emit_plan(result.plan, False)
-        if comment_plan is not None:
-            emit_plan(comment_plan, False)
+        emit_plan(result.plan, fmt)
+        if result.comment is not None and result.comment.plan is not None:
+            emit_plan(result.comment.plan, fmt)
         if not dry_run:
             state = "pushed " + result.commit[:12] if result.commit else "already up to date"
             say(f"preview {result.namespace}: {state}")
@@ -152,32 +138,35 @@ def up(
 
 def down(
     pr: int = typer.Option(..., "--pr", help="The pull request number."),
-    config_repo: str | None = _CONFIG_REPO,
+    config_repo: str | None = options.CONFIG_REPO,
     root: Path = _ROOT,
     comment: bool = typer.Option(False, "--comment", help="Remove the preview URLs from the PR's Shipyard comment."),
     repo: str | None = _REPO,
     token_file: Path | None = _TOKEN_FILE,
+    github_token: str | None = options.GITHUB_TOKEN,
     api_url: str = _API_URL,
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; change nothing."),
-    as_json: bool = _JSON,
+    output: Format = output_option(),
+    as_json: bool = json_option(),
 ) -> None:
     """Remove the preview of a pull request from the config repo; Argo CD prunes its namespace."""
-    from shipyard.configrepo.location import resolve_config_repo
-    from shipyard.previews.repo import preview_down
+    from shipyard.cli.context import load_context
+    from shipyard.previews.repo import DownResult, preview_down
 
-    platform, root_dir = _platform(root)
-    github = _github(comment, repo, token_file, api_url, "--comment")
-    plan, commit = preview_down(resolve_config_repo(platform, root_dir, config_repo), platform, pr, dry_run=dry_run)
-    comment_plan, failure = None, None
+    fmt = chosen(output, as_json)
+    ctx = load_context(root, config_repo)
+    github = _github(comment, repo, token_file, github_token, api_url, "--comment")
+    plan, commit = preview_down(ctx.config_repo, ctx.platform, pr, dry_run=dry_run)
+    result = DownResult(plan, commit, dry_run)
+    failure = None
     if github is not None:
-        comment_plan, failure = _comment(github, pr, "", f"shipyard preview down --pr {pr} --comment", dry_run)
-    if as_json:
-        data = {"plan": plan.model_dump(mode="json"), "commit": commit, **_comment_json(comment_plan, failure)}
-        emit_json({**data, "dryRun": dry_run})
+        result.comment, failure = _comment(github, pr, "", f"shipyard preview down --pr {pr} --comment", dry_run)
+    if is_machine(fmt):
+        emit(result.to_json(), fmt)
     else:
-        emit_plan(plan, False)
-        if comment_plan is not None:
-            emit_plan(comment_plan, False)
+        emit_plan(plan, fmt)
+        if result.comment is not None and result.comment.plan is not None:
+            emit_plan(result.comment.plan, fmt)
         if commit:
             say(f"pushed {commit[:12]}")
     if failure is not None:
@@ -193,21 +182,22 @@ def _age(seconds: int | None) -> str:
 
 
 def list_(
-    config_repo: str | None = _CONFIG_REPO,
+    config_repo: str | None = options.CONFIG_REPO,
     root: Path = _ROOT,
     now: str | None = _NOW,
-    as_json: bool = _JSON,
+    output: Format = output_option(),
+    as_json: bool = json_option(),
 ) -> None:
     """List the previews in the config repo with their age, expiry and URLs."""
-    from shipyard.configrepo.location import resolve_config_repo
-    from shipyard.previews.marks import format_rfc3339
-    from shipyard.previews.repo import list_previews
+    from shipyard.cli.context import load_context
+    from shipyard.previews.repo import PreviewList, list_previews
 
-    platform, root_dir = _platform(root)
+    fmt = chosen(output, as_json)
+    ctx = load_context(root, config_repo)
     moment = _now(now)
-    infos = list_previews(resolve_config_repo(platform, root_dir, config_repo), platform, moment)
-    if as_json:
-        emit_json({"now": format_rfc3339(moment), "previews": [i.to_dict() for i in infos]})
+    infos = list_previews(ctx.config_repo, ctx.platform, moment)
+    if is_machine(fmt):
+        emit(PreviewList(moment, infos).to_json(), fmt)
         return
     if not infos:
         print("no previews")
@@ -247,6 +237,7 @@ def gc(
     ),
     repo: str | None = _REPO,
     token_file: Path | None = _TOKEN_FILE,
+    github_token: str | None = options.GITHUB_TOKEN,
     api_url: str = _API_URL,
     cluster: bool = typer.Option(
         False, "--cluster", help="Check the live namespaces for orphans (preview namespaces with no directory)."
@@ -254,41 +245,61 @@ def gc(
     delete_orphans: bool = typer.Option(False, "--delete-orphans", help="With --cluster: delete the orphans."),
     kubeconfig: Path | None = typer.Option(None, "--kubeconfig", help="With --cluster: the kubeconfig file."),
     context: str | None = typer.Option(None, "--context", help="With --cluster: the kubeconfig context."),
-    config_repo: str | None = _CONFIG_REPO,
+    config_repo: str | None = options.CONFIG_REPO,
     root: Path = _ROOT,
-    as_json: bool = _JSON,
+    output: Format = output_option(),
+    as_json: bool = json_option(),
 ) -> None:
     """Remove expired previews (and those of closed PRs) from the config repo; with --cluster, find orphans."""
-    from shipyard.configrepo.location import resolve_config_repo
+    from shipyard.cli.context import load_context
+    from shipyard.cli.progress import progress_bars
 
+    fmt = chosen(output, as_json)
     if (delete_orphans or kubeconfig or context) and not cluster:
         raise ShipyardError("--delete-orphans, --kubeconfig and --context need --cluster")
     if cluster and (pr_state or github):
         raise ShipyardError("--pr-state and --github apply to the config repo clean-up, not to --cluster")
     if pr_state and github:
         raise ShipyardError("give one PR state source: --pr-state FILE or --github")
-    lookup = _github(github, repo, token_file, api_url, "--github")
-    platform, root_dir = _platform(root)
-    source = resolve_config_repo(platform, root_dir, config_repo)
+    lookup = _github(github, repo, token_file, github_token, api_url, "--github")
+    ctx = load_context(root, config_repo)
     moment = _now(now)
-    if cluster:
-        _gc_cluster(source, platform, moment, max_deletions, delete_orphans, dry_run, kubeconfig, context, as_json)
-        return
-    from shipyard.previews.cleanup import preview_gc
-    from shipyard.previews.prstate import PrStateLookup, PrStates, read_pr_states
+    with progress_bars(fmt) as progress:
+        if cluster:
+            _gc_cluster(
+                ctx.config_repo,
+                ctx.platform,
+                moment,
+                max_deletions,
+                delete_orphans,
+                dry_run,
+                kubeconfig,
+                context,
+                fmt,
+                progress,
+            )
+            return
+        from shipyard.previews.cleanup import GcOutcome, preview_gc
+        from shipyard.previews.prstate import PrStateLookup, PrStates, read_pr_states
 
-    states: PrStates | PrStateLookup | None = read_pr_states(pr_state) if pr_state else None
-    if lookup is not None:
-        from shipyard.previews.github import GitHubPrStates
+        states: PrStates | PrStateLookup | None = read_pr_states(pr_state) if pr_state else None
+        if lookup is not None:
+            from shipyard.previews.github import GitHubPrStates
 
-        states = GitHubPrStates(*lookup)
-    report, commit = preview_gc(
-        source, platform, moment, max_deletions=max_deletions, pr_states=states, dry_run=dry_run
-    )
-    if as_json:
-        emit_json({**report.to_dict(), "dryRun": dry_run, "commit": commit})
+            states = GitHubPrStates(*lookup, progress=progress)
+        report, commit = preview_gc(
+            ctx.config_repo,
+            ctx.platform,
+            moment,
+            max_deletions=max_deletions,
+            pr_states=states,
+            dry_run=dry_run,
+            progress=progress,
+        )
+    if is_machine(fmt):
+        emit(GcOutcome(report, commit, dry_run).to_json(), fmt)
         return
-    emit_plan(report.plan(), False)
+    emit_plan(report.plan(), fmt)
     if commit:
         say(f"pushed {commit[:12]}")
 
@@ -302,7 +313,8 @@ def _gc_cluster(
     dry_run: bool,
     kubeconfig: Path | None,
     context: str | None,
-    as_json: bool,
+    fmt: Format,
+    progress: Progress | None,
 ) -> None:
     from shipyard.previews.cluster import api_client, cluster_gc
 
@@ -316,20 +328,15 @@ def _gc_cluster(
             max_deletions=max_deletions,
             delete_orphans=delete_orphans,
             dry_run=dry_run,
+            progress=progress,
         )
     finally:
         client.close()
     failed = [d for d in outcome.deleted if not d.ok]
-    if as_json:
-        data: dict[str, Any] = outcome.report.to_dict()
-        data.update(
-            dryRun=dry_run,
-            deleteOrphans=delete_orphans,
-            deleted=[{"name": d.name, "ok": d.ok, "detail": d.detail} for d in outcome.deleted],
-        )
-        emit_json(data)
+    if is_machine(fmt):
+        emit(outcome.to_json(), fmt)
     else:
-        emit_plan(outcome.report.plan(delete_orphans=delete_orphans), False)
+        emit_plan(outcome.report.plan(delete_orphans=delete_orphans), fmt)
         for result in outcome.deleted:
             say(f"{'deleted' if result.ok else 'NOT deleted'} namespace/{result.name}: {result.detail}")
     if failed:

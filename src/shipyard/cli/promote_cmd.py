@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from shipyard.cli.output import CONFIG_REPO_HELP, emit_json, exit_with, say
+from shipyard.cli import options
+from shipyard.cli.output import Format, chosen, emit, exit_with, is_machine, json_option, output_option, say
 
 if TYPE_CHECKING:
     from shipyard.promotion.executor import Outcome
+    from shipyard.promotion.gates import GateRefused
 
 
 def register(app: typer.Typer) -> None:
@@ -24,30 +26,45 @@ def promote(
     freight: str | None = typer.Option(None, "--freight", help="The freight id (or a unique prefix)."),
     version: str | None = typer.Option(None, "--version", help="The freight's version."),
     auto: bool = typer.Option(False, "--auto", help="Promote new freight into every auto stage whose upstream has it."),
-    approve: bool = typer.Option(False, "--approve", help="Approve a manual stage (records who approved)."),
-    config_repo: str | None = typer.Option(None, "--config-repo", help=CONFIG_REPO_HELP),
+    approve: bool = typer.Option(
+        False, "--approve", help="Approve a manual stage: your approval is recorded, then counted with the others."
+    ),
+    approver: str | None = options.APPROVER,
+    comment: str | None = typer.Option(None, "--comment", help="A comment recorded with your approval."),
+    app_repo: Path | None = options.APP_REPO,
+    config_repo: str | None = options.CONFIG_REPO,
     root: Path = typer.Option(Path(), "--root", help="A folder inside the workspace."),
+    harbor_username: str | None = options.HARBOR_USERNAME,
+    harbor_password: str | None = options.HARBOR_PASSWORD,
+    registry_username: str | None = options.REGISTRY_USERNAME,
+    registry_password: str | None = options.REGISTRY_PASSWORD,
     dry_run: bool = typer.Option(False, "--dry-run", help="Check the gates and print the plan; change nothing."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    output: Format = output_option(),
+    as_json: bool = json_option(),
 ) -> None:
     """Promote freight into a stage after its gates (maturity, upstream, stable tag, approval, vulnerabilities).
 
-    Exit 1 if refused. Manual stages re-read Harbor's vulnerability reports (SHIPYARD_HARBOR_USERNAME/PASSWORD).
+    Exit 1 if refused. With people listed in shipyard.yaml, --approve records your approval first, and the
+    promotion follows once the stage's required approvals are in. Manual stages re-read Harbor's
+    vulnerability reports (with the Harbor credentials).
     """
     from shipyard.cli.context import load_context
     from shipyard.errors import ShipyardError
-    from shipyard.promotion.executor import approver_name, promote_auto
     from shipyard.promotion.executor import promote as run_promote
+    from shipyard.promotion.executor import promote_auto
     from shipyard.promotion.gates import GateRefused
+    from shipyard.promotion.people import Directory, approver_text, git_identity
 
+    fmt = chosen(output, as_json)
     if auto == (to is not None):
         raise ShipyardError("use either --auto, or --to STAGE with --freight ID or --version V")
     if to is not None and (freight is None) == (version is None):
         raise ShipyardError("name the freight with exactly one of --freight ID or --version V")
-    ctx = load_context(root, config_repo)
+    credentials = options.registry_credentials(registry_username, registry_password)
+    ctx = load_context(root, config_repo, registry_credentials=credentials)
     try:
         if auto:
-            _report(promote_auto(ctx.platform, ctx.config_repo, ctx.tags, dry_run=dry_run), as_json)
+            _report(promote_auto(ctx.platform, ctx.config_repo, ctx.tags, dry_run=dry_run), fmt)
             return
         assert to is not None
         outcome = run_promote(
@@ -58,44 +75,55 @@ def promote(
             freight=freight,
             version=version,
             approve=approve,
-            approver=approver_name(root) if approve else None,
+            approver=approver_text(Directory.of(ctx.platform), approver, git_identity(root)) if approve else None,
+            comment=comment,
             dry_run=dry_run,
+            harbor_credentials=options.harbor_credentials(harbor_username, harbor_password),
+            app_repo=app_repo if app_repo is not None else ctx.root,
         )
     except GateRefused as refused:
-        if as_json:
-            emit_json({"refused": True, "stage": to, "gates": [g.to_json() for g in refused.gates]})
-        else:
-            for gate in refused.gates:
-                say(f"  {'ok ' if gate.passed else 'NO '} {gate.name}: {gate.reason}")
-            say(f"refused: promotion to {to} did not happen")
-        exit_with(1)
+        report_refusal(refused, fmt, f"promotion to {to} did not happen")
         return
     finally:
         ctx.close()
-    _report(outcome, as_json)
+    _report(outcome, fmt)
 
 
 def rollback(
     env: str = typer.Option(..., "--env", help="The environment to roll back."),
     to: str | None = typer.Option(None, "--to", help="A version the environment ran before; default: the previous."),
-    config_repo: str | None = typer.Option(None, "--config-repo", help=CONFIG_REPO_HELP),
+    approver: str | None = options.APPROVER,
+    config_repo: str | None = options.CONFIG_REPO,
     root: Path = typer.Option(Path(), "--root", help="A folder inside the workspace."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; change nothing."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    output: Format = output_option(),
+    as_json: bool = json_option(),
 ) -> None:
     """Return ENV to an earlier freight it ran, as a new commit (history is never rewritten)."""
     from shipyard.cli.context import load_context
     from shipyard.promotion.executor import approver_name
     from shipyard.promotion.executor import rollback as run_rollback
 
+    fmt = chosen(output, as_json)
     ctx = load_context(root, config_repo)
-    outcome = run_rollback(ctx.platform, ctx.config_repo, env, to=to, actor=approver_name(root), dry_run=dry_run)
-    _report(outcome, as_json)
+    actor = approver_name(root, approver)
+    _report(run_rollback(ctx.platform, ctx.config_repo, env, to=to, actor=actor, dry_run=dry_run), fmt)
 
 
-def _report(outcome: Outcome, as_json: bool) -> None:
-    if as_json:
-        emit_json(outcome.to_json())
+def report_refusal(refused: GateRefused, fmt: Format, what: str) -> None:
+    """Print every gate of a refusal (or its JSON) and exit 1."""
+    if is_machine(fmt):
+        emit(refused.to_json(), fmt)
+    else:
+        for gate in refused.gates:
+            say(f"  {'ok ' if gate.passed else 'NO '} {gate.name}: {gate.reason}")
+        say(f"refused: {what}")
+    exit_with(1)
+
+
+def _report(outcome: Outcome, fmt: Format) -> None:
+    if is_machine(fmt):
+        emit(outcome.to_json(), fmt)
         return
     for move in outcome.moves:
         for gate in move.gates:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from shipyard.cli.output import emit_json, emit_plan, say
+from shipyard.cli.output import Format, chosen, emit, emit_plan, is_machine, json_option, output_option, say
 
 
 def register(app: typer.Typer) -> None:
@@ -24,22 +24,24 @@ def tag(
     branch: str | None = typer.Option(None, "--branch", help="The branch of a detached HEAD (CI checkouts)."),
     root: Path = typer.Option(Path(), "--root", help="A folder inside the repository."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the tags that would be created."),
-    as_json: bool = typer.Option(False, "--json", help="Print the version and the plan as JSON."),
+    output: Format = output_option(),
+    as_json: bool = json_option("Print the version and the plan as JSON (the same as -o json)."),
 ) -> None:
     """Create the annotated version tag for HEAD (and any untagged commits before it on a release branch).
 
     Safe when many CI runs tag at once: a lost race is detected and the version recomputed."""
-    from shipyard.versioning.policy import policy_for
-    from shipyard.versioning.tagging import tag_release
+    from shipyard.cli.context import versioning_policy
+    from shipyard.versioning.tagging import Tagged, tag_release
 
-    prefix, bump = policy_for(root)
+    fmt = chosen(output, as_json)
+    prefix, bump = versioning_policy(root)
     info, plan = tag_release(
         root, ref, branch, remote=push, dry_run=dry_run, tag_prefix=prefix, bump=bump, progress=say
     )
-    if as_json:
-        emit_json({"version": info.to_json(), "plan": plan.model_dump(mode="json"), "dryRun": dry_run})
+    if is_machine(fmt):
+        emit(Tagged(info, plan, dry_run).to_json(), fmt)
         return
-    emit_plan(plan, False)
+    emit_plan(plan, fmt)
     print(info.version)
 
 
@@ -48,14 +50,16 @@ def start(
     remote: str = typer.Option("origin", "--remote", help="The shared repository."),
     root: Path = typer.Option(Path(), "--root", help="A folder inside the repository."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; change nothing."),
-    as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
+    output: Format = output_option(),
+    as_json: bool = json_option("Print the plan as JSON (the same as -o json)."),
 ) -> None:
     """Cut release/vX.Y.Z from develop on the remote."""
-    from shipyard.versioning.policy import policy_for
+    from shipyard.cli.context import versioning_policy
     from shipyard.versioning.release import Workflow
 
-    change = Workflow(root, remote, policy_for(root)[0]).release_start(version, dry_run)
-    emit_plan(change.plan, as_json)
+    fmt = chosen(output, as_json)
+    change = Workflow(root, remote, versioning_policy(root)[0]).release_start(version, dry_run)
+    emit_plan(change.plan, fmt)
 
 
 def finish(
@@ -65,13 +69,15 @@ def finish(
     remote: str = typer.Option("origin", "--remote", help="The shared repository."),
     root: Path = typer.Option(Path(), "--root", help="A folder inside the repository."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; change nothing."),
-    as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
+    output: Format = output_option(),
+    as_json: bool = json_option("Print the plan as JSON (the same as -o json)."),
 ) -> None:
     """Merge the release into main (--no-ff), tag the stable version, merge main back into develop.
 
     Refuses unless main is an ancestor of the release (so no hotfix is lost); stops on a conflict."""
-    from shipyard.versioning.policy import policy_for
+    from shipyard.cli.context import versioning_policy
     from shipyard.versioning.release import Workflow
 
-    change = Workflow(root, remote, policy_for(root)[0]).release_finish(branch, dry_run)
-    emit_plan(change.plan, as_json)
+    fmt = chosen(output, as_json)
+    change = Workflow(root, remote, versioning_policy(root)[0]).release_finish(branch, dry_run)
+    emit_plan(change.plan, fmt)

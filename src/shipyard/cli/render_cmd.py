@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from shipyard.cli.output import emit_plan, exit_with, say
+from shipyard.cli.output import Format, chosen, emit_plan, exit_with, is_machine, json_option, output_option, say
 
 
 def register(app: typer.Typer) -> None:
@@ -25,13 +25,17 @@ def render(
     diff: bool = typer.Option(False, "--diff", help="Show the changes as a unified diff; write nothing."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; write nothing."),
     commit: bool = typer.Option(False, "--commit", help="Commit and push the render to the config repo's main."),
-    as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
     only: list[str] | None = typer.Option(
         None,
         "--only",
         metavar="TARGET",
         help="Render only this target (repeatable); a wrong name lists the valid ones.",
     ),
+    no_cache: bool = typer.Option(
+        False, "--no-cache", envvar="SHIPYARD_NO_CACHE", help="Render everything, even when the inputs are unchanged."
+    ),
+    output: Format = output_option(),
+    as_json: bool = json_option("Print the plan as JSON (the same as -o json)."),
 ) -> None:
     """Render Kustomize bases and overlays, Argo CD, Kargo, bootstrap, CronJobs and tekton/, deterministically."""
     render_targets(
@@ -42,7 +46,8 @@ def render(
         diff=diff,
         dry_run=dry_run,
         commit=commit,
-        as_json=as_json,
+        fmt=chosen(output, as_json),
+        no_cache=no_cache,
         only=only or [],
     )
 
@@ -56,11 +61,13 @@ def render_targets(
     diff: bool,
     dry_run: bool,
     commit: bool,
-    as_json: bool,
+    fmt: Format,
+    no_cache: bool,
     only: list[str],
 ) -> None:
     """``shipyard render`` with its options as plain values: the one path every render command takes."""
     from shipyard.cli.context import load_context
+    from shipyard.cli.progress import progress_bars
     from shipyard.configrepo.checkout import ensure_checkout, publish
     from shipyard.configrepo.location import is_remote
     from shipyard.errors import ShipyardError
@@ -94,16 +101,25 @@ def render_targets(
         return
     write = not (check or diff or dry_run)
     trees = config_trees(out, app_root, targets)
-    result = render(platform, workspace, trees, write=write, use_cache=write, cache_root=app_root)
+    with progress_bars(fmt) as progress:
+        result = render(
+            platform,
+            workspace,
+            trees,
+            write=write,
+            use_cache=write and not no_cache,
+            cache_root=app_root,
+            progress=progress,
+        )
     if diff:
         for change in result.changes:
             sys.stdout.write(change.diff())
-    elif check and not as_json:
+    elif check and not is_machine(fmt):
         for change in result.changes:
             print(f"{change.op.value:<7} {change.relative}")
     else:
-        emit_plan(result.plan(), as_json)
+        emit_plan(result.plan(), fmt)
     if check and not result.up_to_date:
-        if not as_json:
+        if not is_machine(fmt):
             say(f"render --check: {len(result.changes)} file(s) out of date; run `shipyard render`")
         exit_with(1)

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
 
-from shipyard.cli.output import CONFIG_REPO_HELP, emit_json, emit_plan, say
+from shipyard.cli import options
+from shipyard.cli.output import Format, chosen, emit, emit_plan, is_machine, json_option, output_option, say
+from shipyard.sandbox.db.identity import Unreachable
+
+_UNREACHABLE_HELP = (
+    "When a production database named in shipyard.yaml cannot be reached to ask which database it is: "
+    "refuse (the default), or compare-urls (compare it with the target by the spelling of the URLs only)."
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -27,83 +33,82 @@ def register(app: typer.Typer) -> None:
     app.add_typer(group, name="sandbox")
 
 
-def _context(root: Path, config_repo: str | None) -> tuple[str, Any]:
-    from shipyard.configrepo.location import resolve_config_repo
-    from shipyard.sandbox.mirror import sandbox_target
-    from shipyard.spec.loader import load_spec
-    from shipyard.spec.locate import find_spec
-
-    spec = find_spec(root)
-    platform = load_spec(spec)
-    return resolve_config_repo(platform, spec.parent, config_repo), sandbox_target(platform)
-
-
 def _run_sync(
-    root: Path, config_repo: str | None, *, reset: bool, if_expired: bool, dry_run: bool, as_json: bool
+    root: Path, config_repo: str | None, *, reset: bool, if_expired: bool, dry_run: bool, fmt: Format
 ) -> None:
     from datetime import UTC, datetime
 
+    from shipyard.cli.context import load_context
+    from shipyard.sandbox.mirror import sandbox_target
     from shipyard.sandbox.mirror import sync as do_sync
 
-    location, target = _context(root, config_repo)
-    outcome, commit = do_sync(location, target, datetime.now(UTC), reset=reset, if_expired=if_expired, dry_run=dry_run)
+    ctx = load_context(root, config_repo)
+    target = sandbox_target(ctx.platform)
+    outcome, commit = do_sync(
+        ctx.config_repo, target, datetime.now(UTC), reset=reset, if_expired=if_expired, dry_run=dry_run
+    )
     command = "sandbox reset" if reset else "sandbox sync"
     if dry_run:
-        emit_plan(outcome.plan(command), as_json)
+        emit_plan(outcome.plan(command), fmt)
         return
-    result = {
-        "commit": commit,
-        "mirrors": outcome.mirrors,
-        "reason": outcome.reason,
-        "changes": [{"image": c.name, "before": c.before, "after": c.after} for c in outcome.changes],
-        "expiresAt": outcome.state.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ") if outcome.state else None,
-    }
-    if as_json:
-        emit_json(result)
+    if is_machine(fmt):
+        emit(outcome.to_json(), fmt)
     elif commit:
         say(f"{command}: {outcome.reason}; commit {commit[:7]} mirrors {target.source} at {outcome.mirrors[:7]}")
         for change in outcome.changes:
             say(f"  {change.name}: {change.line()}")
-        say(f"  expires at {result['expiresAt']}")
+        say(f"  expires at {outcome.expires_at}")
     else:
         say(f"{command}: nothing to change ({outcome.reason})")
 
 
+_ROOT = typer.Option(Path(), "--root", help="A folder inside the workspace.")
+_DRY_RUN = typer.Option(False, "--dry-run", help="Print what would change, change nothing.")
+
+
 def sync(
-    root: Path = typer.Option(Path(), "--root", help="A folder inside the workspace."),
-    config_repo: str | None = typer.Option(None, "--config-repo", help=CONFIG_REPO_HELP),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print what would change, change nothing."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    root: Path = _ROOT,
+    config_repo: str | None = options.CONFIG_REPO,
+    dry_run: bool = _DRY_RUN,
+    output: Format = output_option(),
+    as_json: bool = json_option(),
 ) -> None:
     """Make the sandbox overlay run exactly production's images, with a fresh TTL when anything changed."""
-    _run_sync(root, config_repo, reset=False, if_expired=False, dry_run=dry_run, as_json=as_json)
+    fmt = chosen(output, as_json)
+    _run_sync(root, config_repo, reset=False, if_expired=False, dry_run=dry_run, fmt=fmt)
 
 
 def reset(
-    root: Path = typer.Option(Path(), "--root", help="A folder inside the workspace."),
-    config_repo: str | None = typer.Option(None, "--config-repo", help=CONFIG_REPO_HELP),
+    root: Path = _ROOT,
+    config_repo: str | None = options.CONFIG_REPO,
     if_expired: bool = typer.Option(False, "--if-expired", help="Only when the TTL has run out (the TTL check)."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print what would change, change nothing."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    dry_run: bool = _DRY_RUN,
+    output: Format = output_option(),
+    as_json: bool = json_option(),
 ) -> None:
     """Wipe the sandbox overlay's images, re-mirror production and restart the TTL."""
-    _run_sync(root, config_repo, reset=True, if_expired=if_expired, dry_run=dry_run, as_json=as_json)
+    fmt = chosen(output, as_json)
+    _run_sync(root, config_repo, reset=True, if_expired=if_expired, dry_run=dry_run, fmt=fmt)
 
 
 def status(
-    root: Path = typer.Option(Path(), "--root", help="A folder inside the workspace."),
-    config_repo: str | None = typer.Option(None, "--config-repo", help=CONFIG_REPO_HELP),
-    as_json: bool = typer.Option(False, "--json", help="Print the status as JSON."),
+    root: Path = _ROOT,
+    config_repo: str | None = options.CONFIG_REPO,
+    output: Format = output_option(),
+    as_json: bool = json_option(),
 ) -> None:
     """Show the sandbox's age, expiry, and which production commit it mirrors."""
     from datetime import UTC, datetime
 
+    from shipyard.cli.context import load_context
+    from shipyard.sandbox.mirror import sandbox_target
     from shipyard.sandbox.mirror import status as read_status
 
-    location, target = _context(root, config_repo)
-    result = read_status(location, target, datetime.now(UTC))
-    if as_json:
-        emit_json(result)
+    fmt = chosen(output, as_json)
+    ctx = load_context(root, config_repo)
+    result = read_status(ctx.config_repo, sandbox_target(ctx.platform), datetime.now(UTC)).to_json()
+    if is_machine(fmt):
+        emit(result, fmt)
         return
     print(f"sandbox ({result['namespace']}): {result['state']}")
     if result["mirrors"]:
@@ -117,6 +122,15 @@ def status(
         print(f"  {image['name']}: {reference}")
 
 
+def _production_urls(root: Path) -> list[tuple[str, str]]:
+    """The database URLs the target must never be: production's (and the mirrored environment's) in the spec."""
+    from shipyard.cli.context import find_context
+    from shipyard.sandbox.db.secrets import production_urls
+
+    ctx = find_context(root)
+    return production_urls(ctx.platform if ctx else None)
+
+
 def db_clone(
     source: str = typer.Option(..., "--from", help="The production database URL (read only, in one snapshot)."),
     target: str = typer.Option(..., "--to", help="The sandbox database URL; replaced only when the copy succeeded."),
@@ -124,58 +138,72 @@ def db_clone(
     subset: list[str] = typer.Option(
         [], "--subset", help="TABLE:CONDITION to copy only some rows (tables referencing it follow). Repeatable."
     ),
-    strict: bool = typer.Option(False, "--strict", help="Refuse while any text column has no rule."),
+    strict: bool = typer.Option(False, "--strict", hidden=True, help="The default now; kept for old scripts."),
     salt_file: Path | None = typer.Option(
-        None, "--salt-file", help="A file holding the secret salt (default: $SHIPYARD_SANDBOX_SALT)."
+        None, "--salt-file", help="A file holding the secret salt (one line; wins over --salt)."
+    ),
+    salt: str | None = typer.Option(
+        None,
+        "--salt",
+        envvar="SHIPYARD_SANDBOX_SALT",
+        show_default=False,
+        help="The secret masking salt. A secret: prefer the environment variable or --salt-file.",
     ),
     maintenance_db: str = typer.Option(
         "postgres", "--maintenance-db", help="Database on the target server used to create and swap databases."
     ),
     jobs: int = typer.Option(2, "--jobs", min=1, help="Tables copied at once (all from one snapshot)."),
     root: Path = typer.Option(Path(), "--root", help="A folder inside the workspace (for production's URL)."),
+    unreachable: Unreachable = typer.Option(Unreachable.refuse, "--unreachable-production", help=_UNREACHABLE_HELP),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the rules per column and what would be copied."),
-    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    output: Format = output_option(),
+    as_json: bool = json_option(),
 ) -> None:
     """Copy a PostgreSQL database into the sandbox database, masking it inside PostgreSQL as it streams."""
-    from shipyard.redact import redact
+    from shipyard.cli.progress import progress_bars, wanted
+    from shipyard.dburl import redact
     from shipyard.sandbox.db.clone import TableResult, clone
     from shipyard.sandbox.db.rules import load_rules
-    from shipyard.sandbox.db.secrets import production_urls, read_salt
+    from shipyard.sandbox.db.secrets import read_salt
 
+    fmt = chosen(output, as_json)
+    if strict:
+        say("note: --strict is the default now (every column needs a rule or a keep: entry); it will be removed")
     rules = load_rules(rules_file)
-    salt = "" if dry_run else read_salt(salt_file)  # a dry run reads only the catalog
+    secret = "" if dry_run else read_salt(salt_file, salt)  # a dry run reads only the catalog
 
-    def progress(result: TableResult) -> None:
+    def log(result: TableResult) -> None:
         masked = f", masked: {', '.join(result.masked)}" if result.masked else ""
         say(f"  {result.table}: {result.rows} rows, {result.bytes / 1e6:.1f} MB in {result.seconds:.2f}s{masked}")
 
-    report = clone(
-        source,
-        target,
-        rules,
-        salt,
-        subsets=subset,
-        strict=strict,
-        dry_run=dry_run,
-        production=production_urls(root),
-        maintenance_db=maintenance_db,
-        jobs=jobs,
-        filename=str(rules_file),
-        on_table=None if as_json else progress,
-    )
-    if as_json:
-        emit_json(report.as_json())
+    with progress_bars(fmt) as progress:
+        report = clone(
+            source,
+            target,
+            rules,
+            secret,
+            subsets=subset,
+            dry_run=dry_run,
+            production=_production_urls(root),
+            unreachable=unreachable,
+            maintenance_db=maintenance_db,
+            jobs=jobs,
+            filename=str(rules_file),
+            # A line per table for logs; on a terminal the bar shows the same.
+            on_table=None if is_machine(fmt) or wanted(fmt) else log,
+            progress=progress,
+        )
+    if is_machine(fmt):
+        emit(report.to_json(), fmt)
     elif dry_run:
         for table in report.plan.tables:
             print(f"{table.table}" + (f"  (where {table.filter})" if table.filter else ""))
             for column in table.columns:
-                print(f"  {column.name}: {column.rule}" + ("" if column.classified else "  (no rule: kept)"))
+                print(f"  {column.name}: {column.rule}")
     else:
         rows = sum(r.rows for r in report.results)
         where = redact(target)
         say(f"cloned {len(report.results)} tables, {rows} rows in {report.seconds:.1f}s into {where}")
-    if report.plan.unclassified and not as_json:
-        say(f"warning: text columns without a rule (copied as is): {', '.join(report.plan.unclassified)}")
 
 
 def db_synth(
@@ -183,23 +211,26 @@ def db_synth(
     rows: int = typer.Option(..., "--rows", help="Rows per table."),
     seed: int = typer.Option(0, "--seed", help="The same seed (and Faker version) gives the same data."),
     root: Path = typer.Option(Path(), "--root", help="A folder inside the workspace (for production's URL)."),
+    unreachable: Unreachable = typer.Option(Unreachable.refuse, "--unreachable-production", help=_UNREACHABLE_HELP),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the tables, their order and generators."),
-    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    output: Format = output_option(),
+    as_json: bool = json_option(),
 ) -> None:
     """Replace the sandbox database's rows with synthetic data that honours its schema's constraints."""
-    from shipyard.sandbox.db.secrets import production_urls
     from shipyard.sandbox.db.synth import synth
 
+    fmt = chosen(output, as_json)
     report = synth(
         target,
         rows,
         seed=seed,
         dry_run=dry_run,
-        production=production_urls(root),
-        on_table=None if as_json else lambda table, written: say(f"  {table}: {written} rows"),
+        production=_production_urls(root),
+        unreachable=unreachable,
+        on_table=None if is_machine(fmt) else lambda table, written: say(f"  {table}: {written} rows"),
     )
-    if as_json:
-        emit_json(report.as_json())
+    if is_machine(fmt):
+        emit(report.to_json(), fmt)
         return
     if dry_run:
         for table in report.plan.tables:

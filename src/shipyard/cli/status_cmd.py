@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from shipyard.cli.output import CONFIG_REPO_HELP, emit_json
+from shipyard.cli import options
+from shipyard.cli.output import Format, chosen, emit, is_machine, json_option, output_option
 
 COLORS = {"alpha": "yellow", "beta": "cyan", "stable": "green"}
 
@@ -18,20 +19,25 @@ def register(app: typer.Typer) -> None:
 
 
 def status(
-    config_repo: str | None = typer.Option(None, "--config-repo", help=CONFIG_REPO_HELP),
+    config_repo: str | None = options.CONFIG_REPO,
     root: Path = typer.Option(Path(), "--root", help="A folder inside the workspace."),
-    as_json: bool = typer.Option(False, "--json", help="Print the board as JSON."),
+    output: Format = output_option(),
+    as_json: bool = json_option(),
 ) -> None:
-    """The board: one row per service, one column per environment, versions colored by maturity, pending moves."""
+    """The board: one row per service, one column per environment, versions colored by maturity, pending moves
+    (with who approved them so far)."""
     from shipyard.cli.context import load_context
     from shipyard.promotion.board import board
+    from shipyard.promotion.decide import approval_queue
     from shipyard.promotion.ledger import read_ledger
     from shipyard.stages.graph import build_graph
 
+    fmt = chosen(output, as_json)
     ctx = load_context(root, config_repo)
-    result = board(build_graph(ctx.platform), read_ledger(ctx.config_repo))
-    if as_json:
-        emit_json(result.to_json())
+    ledger = read_ledger(ctx.config_repo)
+    result = board(build_graph(ctx.platform), ledger, approval_queue(ctx.platform, ledger, ctx.root).waiting)
+    if is_machine(fmt):
+        emit(result.to_json(), fmt)
         return
     from rich.console import Console
     from rich.table import Table
@@ -56,20 +62,23 @@ def status(
 def trace(
     service: str = typer.Argument(..., help="The service to trace."),
     env: str | None = typer.Option(None, "--env", help="Only this environment."),
-    config_repo: str | None = typer.Option(None, "--config-repo", help=CONFIG_REPO_HELP),
+    config_repo: str | None = options.CONFIG_REPO,
     root: Path = typer.Option(Path(), "--root", help="A folder inside the workspace."),
-    as_json: bool = typer.Option(False, "--json", help="Print the trace as JSON."),
+    output: Format = output_option(),
+    as_json: bool = json_option(),
 ) -> None:
     """What runs where for SERVICE: version, source commit and PR, since when, promoted by whom, the path taken."""
     from shipyard.cli.context import load_context
+    from shipyard.promotion.board import Trace
     from shipyard.promotion.board import trace as run_trace
     from shipyard.promotion.ledger import read_ledger
     from shipyard.stages.graph import build_graph
 
+    fmt = chosen(output, as_json)
     ctx = load_context(root, config_repo)
     placements = run_trace(build_graph(ctx.platform), read_ledger(ctx.config_repo), service, env)
-    if as_json:
-        emit_json({"service": service, "environments": [p.to_json() for p in placements]})
+    if is_machine(fmt):
+        emit(Trace(service, placements).to_json(), fmt)
         return
     if not placements:
         print(f"{service} runs nowhere yet")
@@ -78,6 +87,6 @@ def trace(
         if p.pr:
             origin += f", PR #{p.pr}"
         how = "rolled back" if p.rollback else "promoted"
-        print(f"{p.env}: {p.version} ({p.digest[:19]}) from {origin}")
+        print(f"{p.env}: {p.version} ({p.digest[:19]}) from {origin}; Argo CD Application {p.application}")
         print(f"  since {p.since}, {how} by {p.promoted_by} in {p.commit[:12]}; freight {p.freight[:12]}")
         print("  path: " + " -> ".join(f"{hop.stage} ({hop.date}, {hop.by})" for hop in p.path))

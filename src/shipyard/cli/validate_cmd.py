@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from shipyard.cli.output import emit_json, exit_with, say
+from shipyard.cli.output import Format, chosen, emit, exit_with, is_machine, json_option, output_option, say
 
 
 def register(app: typer.Typer) -> None:
@@ -22,7 +22,8 @@ def validate(
         None, "--schemas", help="A folder of CRDs and Kargo JSON Schemas (searched recursively)."
     ),
     build: bool = typer.Option(True, "--build/--no-build", help="Build every overlay with kubectl kustomize."),
-    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    output: Format = output_option(),
+    as_json: bool = json_option(),
 ) -> None:
     """Exit 0 when every document, overlay and policy check passes, 1 when any fails."""
     import shutil
@@ -31,6 +32,7 @@ def validate(
     from shipyard.k8s.schemas import load_schemas
     from shipyard.k8s.validate import validate_tree
 
+    fmt = chosen(output, as_json)
     if directory is None:
         directory = _default_directory()
     if not directory.is_dir():
@@ -41,8 +43,8 @@ def validate(
             "kubectl is not installed, so overlays cannot be built", hint="install it, or pass --no-build"
         )
     report = validate_tree(directory, load_schemas(schemas) if schemas else None, kubectl)
-    if as_json:
-        emit_json(report.to_json())
+    if is_machine(fmt):
+        emit(report.to_json(), fmt)
     else:
         for finding in report.findings:
             print(finding.line())
@@ -57,16 +59,11 @@ def validate(
 
 def _default_directory() -> Path:
     """The checkout `shipyard render` uses for a local config repo, when run inside such a workspace."""
-    from shipyard.configrepo.location import is_remote
+    from shipyard.cli.context import find_context
     from shipyard.errors import ShipyardError
-    from shipyard.spec.loader import load_spec
-    from shipyard.spec.locate import find_spec
 
     try:
-        spec = find_spec(Path())
-        config = load_spec(spec).repos.config
-    except ShipyardError:
+        ctx = find_context(Path())
+    except ShipyardError:  # an invalid spec: validate the folder it is run in
         return Path()
-    if config and not is_remote(config):
-        return spec.parent / ".shipyard" / "gitops-config"
-    return Path()
+    return (ctx.local_checkout if ctx else None) or Path()

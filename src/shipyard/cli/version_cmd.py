@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from shipyard.cli.output import emit_json
+from shipyard.cli.output import Format, chosen, emit, is_machine, json_option, output_option
 
 
 def register(app: typer.Typer) -> None:
@@ -23,17 +23,19 @@ def version(
     remote: str | None = typer.Option(None, "--remote", help="Where a shallow clone deepens from (default: origin)."),
     fetch: bool = typer.Option(True, "--fetch/--no-fetch", help="May a shallow clone be deepened?"),
     root: Path = typer.Option(Path(), "--root", help="A folder inside the repository."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    output: Format = output_option(),
+    as_json: bool = json_option(),
 ) -> None:
     """Print the version of a commit from git alone: alpha on develop, beta on release and hotfix branches,
     stable on main, a build tag for pull requests."""
+    from shipyard.cli.context import versioning_policy
     from shipyard.versioning.compute import compute_version
-    from shipyard.versioning.policy import policy_for
 
-    prefix, bump = policy_for(root)
+    fmt = chosen(output, as_json)
+    prefix, bump = versioning_policy(root)
     info = compute_version(root, ref, branch, pr, prefix, bump=bump, remote=remote, fetch=fetch)
-    if as_json:
-        emit_json(info.to_json())
+    if is_machine(fmt):
+        emit(info.to_json(), fmt)
         return
     print(info.version)
     print(f"  maturity: {info.maturity}   base: {info.base}   npm: {info.npm.version} ({info.npm.dist_tag})")

@@ -37,7 +37,7 @@ def ensure_branch(git: Git) -> None:
     git.run("checkout", "--quiet", "--orphan", BRANCH)
     (git.path / "README.md").write_text(
         "# GitOps config\n\nWritten by Shipyard: `shipyard render` writes the manifests, promotions edit\n"
-        "`overlays/<env>/kustomization.yaml`, and `freight/` records what can be promoted.\n",
+        "`overlays/<env>/images/kustomization.yaml`, and `freight/` records what can be promoted.\n",
         encoding="utf-8",
     )
     git.commit("Start the GitOps config repo")
@@ -55,8 +55,11 @@ def ensure_checkout(remote: Path, checkout: Path) -> None:
     Git(checkout.parent).run("clone", "--quiet", str(remote.resolve()), str(checkout))
 
 
-def publish(checkout: Path, apply: Callable[[Path], str | None], trailers: Trailers = ()) -> str | None:
+def publish(
+    checkout: Path, apply: Callable[[Path], str | None], trailers: Trailers = (), *, allow_empty: bool = False
+) -> str | None:
     """Apply a change to the config repo's branch in ``checkout`` and push it: the pushed commit, or None
     when ``apply`` found nothing to change. ``apply`` edits the work tree (reset to the newest tip) and
-    returns the commit message; on a lost race it runs again on the new tip (see ``change_branch``)."""
-    return change_branch(checkout, REMOTE, BRANCH, apply, trailers)
+    returns the commit message; on a lost race it runs again on the new tip (see ``change_branch``).
+    ``allow_empty`` commits even an unchanged tree (a decision that lives in the commit message only)."""
+    return change_branch(checkout, REMOTE, BRANCH, apply, trailers, allow_empty=allow_empty)

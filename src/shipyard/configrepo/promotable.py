@@ -1,9 +1,13 @@
-"""The promotable state of each environment: the ``images:`` of ``overlays/<env>/kustomization.yaml``.
+"""The promotable state of each environment: the ``images:`` of the Kustomize Component
+``overlays/<env>/images/kustomization.yaml``, which the overlay of every service of that environment includes
+(one Argo CD Application per service and environment builds one such overlay).
 
 Render creates the file once and never rewrites it; promotions (local, or Kargo's ``kustomize-set-image``)
-and the sandbox sync edit only it, so a promotion is one commit per stage. The file belongs to the user as
-much as to Shipyard (people comment it), so it is edited with a round-trip parser: comments, key order,
-quoting and indentation stay as they were, and only the entries of the images that move change.
+and the sandbox sync edit only it, so a promotion is one commit per stage however many services move. It starts
+empty: a service whose image it does not pin runs nothing (see ``k8s.kustomize.UNPROMOTED_DIGEST``), never a
+moving tag. The file belongs to the user as much as to Shipyard (people comment it), so it is edited with a
+round-trip parser: comments, key order, quoting and indentation stay as they were, and only the entries of the
+images that move change.
 """
 
 from __future__ import annotations
@@ -21,14 +25,14 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
 from shipyard.errors import ShipyardError
-from shipyard.k8s.kustomize import Image, Kustomization
+from shipyard.k8s.kustomize import Component, Image
 from shipyard.k8s.yaml import dump
 
-SEEDED = re.compile(r"overlays/[^/\n]+/kustomization\.yaml")
-"""The promotable files, relative to the config repo: render creates them once and never rewrites them."""
-
-
 KUSTOMIZATION = "kustomization.yaml"
+PROMOTABLE = "images"
+"""The promotable Component's folder in each environment's overlay folder."""
+SEEDED = re.compile(rf"overlays/[^/\n]+/{PROMOTABLE}/kustomization\.yaml")
+"""The promotable files, relative to the config repo: render creates them once and never rewrites them."""
 
 
 def overlay_dir(env: str) -> str:
@@ -36,9 +40,14 @@ def overlay_dir(env: str) -> str:
     return f"overlays/{env}"
 
 
-def overlay_path(env: str) -> str:
-    """The environment's top kustomization, relative to the config repo."""
-    return f"{overlay_dir(env)}/{KUSTOMIZATION}"
+def promotable_dir(env: str) -> str:
+    """The folder of the environment's promotable Component (what ``kustomize-set-image`` is pointed at)."""
+    return f"{overlay_dir(env)}/{PROMOTABLE}"
+
+
+def promotable_path(env: str) -> str:
+    """The environment's promotable file, relative to the config repo."""
+    return f"{promotable_dir(env)}/{KUSTOMIZATION}"
 
 
 def _yaml(text: str = "") -> YAML:
@@ -65,30 +74,31 @@ def _sequence_offset(text: str) -> int:
     return 2
 
 
-def seed_text(env: str, images: Sequence[Image] = ()) -> str:
-    """The first version of an environment's promotable state: its generated objects and ``images``."""
-    kustomization = Kustomization(resources=["generated"], images=list(images))
+def seed_text(images: Sequence[Image] = ()) -> str:
+    """The first version of an environment's promotable state: a Component pinning ``images`` (none, as render
+    creates it: a service runs nothing there until a promotion pins its digest)."""
     return (
-        f"# The promotable state of {env}: promotions (shipyard promote, Kargo's kustomize-set-image)\n"
-        "# and the sandbox sync edit `images:` here. shipyard render created this file and never rewrites it.\n"
-        + dump(kustomization.to_dict())
+        "# The promotable state of this environment, included by the overlay of each of its services.\n"
+        "# Promotions (shipyard promote, Kargo's kustomize-set-image) and the sandbox sync pin digests\n"
+        "# in `images:`; a service not pinned here runs nothing.\n"
+        "# shipyard render created this file and never rewrites it.\n" + dump(Component(images=list(images)).to_dict())
     )
 
 
-def set_images(path: Path, env: str, images: Mapping[str, str]) -> bool:
-    """Pin ``images`` (repository -> digest) in the kustomization at ``path``; True when the file changed.
+def set_images(path: Path, images: Mapping[str, str]) -> bool:
+    """Pin ``images`` (repository -> digest) in the promotable file at ``path``; True when the file changed.
 
-    An entry's ``newTag`` gives way to ``digest``; images not named keep their entries; a missing file
-    is created first.
+    An entry's ``newTag`` and ``newName`` give way to ``digest``, as Kargo's ``kustomize-set-image`` replaces
+    an entry whole; images not named keep their entries; a missing file is created first.
     """
-    original = path.read_text(encoding="utf-8") if path.exists() else seed_text(env)
+    original = path.read_text(encoding="utf-8") if path.exists() else seed_text()
     yaml = _yaml(original)
     try:
         document = yaml.load(original)
     except YAMLError as exc:
         raise ShipyardError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(document, CommentedMap):
-        raise ShipyardError(f"{path}: expected a Kustomization mapping")
+        raise ShipyardError(f"{path}: expected a Kustomize Component (a mapping)")
     entries = document.get("images")
     if entries is None or (isinstance(entries, CommentedSeq) and not entries and entries.fa.flow_style()):
         # `images: []` (or none yet): start a block list, the form people edit.
@@ -101,8 +111,9 @@ def set_images(path: Path, env: str, images: Mapping[str, str]) -> bool:
         if entry is None:
             entries.append(CommentedMap([("name", name), ("digest", digest)]))
             continue
-        if "newTag" in entry:
-            del entry["newTag"]
+        for key in ("newName", "newTag"):
+            if key in entry:
+                del entry[key]
         entry["digest"] = digest
     out = io.StringIO()
     yaml.dump(document, out)
@@ -163,11 +174,12 @@ def mirror_images(source_text: str, target_text: str | None, *, fresh: bool = Fa
     yaml = _yaml(target_text or "")
     source = yaml.load(source_text) or {}
     wanted = [entry for entry in source.get("images") or [] if isinstance(entry, dict) and entry.get("name")]
-    document = yaml.load(target_text) if target_text else None
+    document = yaml.load(target_text or seed_text())
     if not isinstance(document, CommentedMap):
-        document = CommentedMap([("resources", CommentedSeq(["generated"])), ("images", CommentedSeq())])
+        document = yaml.load(seed_text())
     images = document.get("images")
-    if not isinstance(images, CommentedSeq):
+    if not isinstance(images, CommentedSeq) or (not images and images.fa.flow_style()):
+        # None yet, or the seed's `images: []`: a block list, the form people edit.
         images = CommentedSeq()
         document["images"] = images
     before = {str(e.get("name")): _reference(e) for e in images if isinstance(e, dict)}

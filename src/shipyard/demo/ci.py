@@ -50,7 +50,7 @@ def scan_gate(ctx: DemoContext) -> None:
         "- id: CVE-2024-0001\n  package: libssl3\n  reason: the TLS code path is not reachable in this service\n"
         "  expires: 2099-12-31\n"
     )
-    ctx.shipyard("scan", "gate", str(report), "--allowlist", str(allow), "--format", "markdown")
+    ctx.shipyard("scan", "gate", str(report), "--allowlist", str(allow), "-o", "markdown")
     truncated = ctx.scratch / "truncated.json"
     truncated.write_text(json.dumps(_REPORT)[:120])
     ctx.shipyard("scan", "gate", str(truncated), expect=2)

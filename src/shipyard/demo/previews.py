@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from shipyard.demo.context import DemoContext
 from shipyard.git import Git
+from shipyard.times import format_rfc3339
 
 
 def lifecycle(ctx: DemoContext) -> None:
@@ -13,7 +14,7 @@ def lifecycle(ctx: DemoContext) -> None:
     sha = Git(ctx.repo).rev_parse("HEAD")
     ctx.shipyard("preview", "up", "--pr", "42", "--sha", sha)
     ctx.shipyard("preview", "list")
-    later = (datetime.now(UTC) + timedelta(days=8)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    later = format_rfc3339(datetime.now(UTC) + timedelta(days=8))
     ctx.shipyard("preview", "gc", "--now", later, "--dry-run")
     ctx.shipyard("preview", "gc", "--now", later)
     ctx.shipyard("preview", "list")

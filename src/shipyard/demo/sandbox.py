@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import tempfile
 from pathlib import Path
@@ -20,7 +21,11 @@ INSERT INTO orders (user_id, contact_email, total) VALUES
   (1, 'ada.lovelace@analytical.example', 12.50), (2, NULL, 99.00), (3, 'alan.turing@bletchley.example', 5.25);
 """
 
-_RULES = """# Masking rules: per table and column. The salt is a secret and never lives here.
+_RULES = """# Masking rules: every column is named, copied as it is (keep) or masked by a rule. The salt is a
+# secret and never lives here.
+keep:
+  users: [id]
+  orders: [id, user_id, total]
 tables:
   users:
     email: fake.email
@@ -61,7 +66,7 @@ def clone_database(ctx: DemoContext) -> None:
         target = server.url("shop_sandbox")
         common = ["--from", source, "--rules", str(rules), "--salt-file", str(salt)]
         ctx.shipyard("sandbox", "db", "clone", *common, "--to", target, "--dry-run")
-        ctx.shipyard("sandbox", "db", "clone", *common, "--to", target, "--strict")
+        ctx.shipyard("sandbox", "db", "clone", *common, "--to", target)
         ctx.console.print(f"before (production): {_first_user(source)}")
         ctx.console.print(f"after  (sandbox):    {_first_user(target)}")
         # The guard: the sandbox never writes to the production database, however the URL is spelled.
@@ -70,15 +75,13 @@ def clone_database(ctx: DemoContext) -> None:
         server.stop()
 
 
-_PRODUCTION_OVERLAY = """# production: what runs now (promotions edit only the images)
-resources:
-  - generated
-images:
-{images}"""
+def _stand_in_digest(service: str) -> str:
+    return "sha256:" + hashlib.sha256(f"demo {service} v1.0.0".encode()).hexdigest()
 
 
 def _ensure_production_state(ctx: DemoContext) -> bool:
-    """Give the local config repo the production overlay's promotable state when render has not run."""
+    """Give the local config repo production's promotable state when render has not run."""
+    from shipyard.configrepo.promotable import promotable_path, set_images
     from shipyard.git import Git
     from shipyard.spec.loader import load_spec
     from shipyard.workspace.discovery import discover
@@ -88,14 +91,10 @@ def _ensure_production_state(ctx: DemoContext) -> bool:
         ctx.console.print("[yellow]skipped:[/] this platform has no local config repo")
         return False
     repo = Git(bare)
-    if (
-        repo.has_ref("main")
-        and repo.execute("cat-file", "-e", "main:overlays/production/kustomization.yaml").returncode == 0
-    ):
+    if repo.has_ref("main") and repo.execute("cat-file", "-e", f"main:{promotable_path('production')}").returncode == 0:
         return True
     platform = load_spec(ctx.repo / "shipyard.yaml")
     services = sorted(project.name for project in discover(ctx.repo).services)
-    images = "".join(f"  - name: {platform.registry.image(name)}\n    newTag: v1.0.0\n" for name in services)
     work = ctx.scratch / "config-work"
     Git(ctx.scratch).run("clone", "--quiet", str(bare), str(work))
     git = Git(work)
@@ -103,12 +102,14 @@ def _ensure_production_state(ctx: DemoContext) -> bool:
         git.run("checkout", "--quiet", "-b", "main")
     else:
         git.run("checkout", "--quiet", "main")
-    path = work / "overlays" / "production" / "kustomization.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(_PRODUCTION_OVERLAY.format(images=images), encoding="utf-8")
+    # Stand-in digests: what a promotion pins (the sandbox mirrors them; nothing here pulls them).
+    set_images(
+        work / promotable_path("production"),
+        {platform.registry.image(name): _stand_in_digest(name) for name in services},
+    )
     git.commit("Production runs v1.0.0 (demo stand-in for render and a promotion)")
     git.push("origin", ["HEAD:refs/heads/main"])
-    ctx.console.print("render has not run: created the production overlay's promotable state in the config repo")
+    ctx.console.print("render has not run: created production's promotable state in the config repo")
     return True
 
 

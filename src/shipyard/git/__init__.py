@@ -1,19 +1,17 @@
 """The git layer: the only code that starts ``git``. Reading refs, trees and history; commits with
 trailers; pushes that retry when another writer got there first."""
 
-from shipyard.git.change import ATTEMPTS, back_off, change_branch, checkout_tip, outpushed, temporary_clone
+from shipyard.git.change import change_branch, checkout_tip, outpushed, temporary_clone
 from shipyard.git.repo import Git, GitError, Identity, PushRejected
 from shipyard.git.trailers import TRAILER_KEYS, Trailers, format_message, parse_trailers
 
 __all__ = [
-    "ATTEMPTS",
     "TRAILER_KEYS",
     "Git",
     "GitError",
     "Identity",
     "PushRejected",
     "Trailers",
-    "back_off",
     "change_branch",
     "checkout_tip",
     "format_message",

@@ -3,10 +3,8 @@ another writer got there first, so concurrent writers never lose an update."""
 
 from __future__ import annotations
 
-import random
 import shutil
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +13,7 @@ from shipyard.errors import ShipyardError
 from shipyard.git.refname import check_value
 from shipyard.git.repo import Git, PushRejected
 from shipyard.git.trailers import Trailers
+from shipyard.retry import PUSH_RACE, GaveUp, Retrier
 
 
 @contextmanager
@@ -29,10 +28,6 @@ def temporary_clone(url: str, *options: str) -> Iterator[Path]:
         yield clone
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-
-
-ATTEMPTS = 20
-"""How many times a change is applied and pushed before other writers are said to keep winning."""
 
 
 def checkout_tip(git: Git, remote: str, branch: str) -> None:
@@ -53,11 +48,6 @@ def checkout_tip(git: Git, remote: str, branch: str) -> None:
     git.run("clean", "-fdq")
 
 
-def back_off(lost: int) -> None:
-    """Wait a little after the ``lost``-th lost race (1, 2, ...): growing, with jitter so racers spread out."""
-    time.sleep(min(0.05 * (2 ** (lost - 1)), 1.0) * random.uniform(0.5, 1.5))
-
-
 def outpushed(remote: str, branch: str, attempts: int) -> ShipyardError:
     """The error when every one of ``attempts`` pushes to ``branch`` lost the race."""
     return ShipyardError(
@@ -73,7 +63,8 @@ def change_branch(
     apply: Callable[[Path], str | None],
     trailers: Trailers = (),
     *,
-    attempts: int = ATTEMPTS,
+    retry: Retrier | None = None,
+    allow_empty: bool = False,
 ) -> str | None:
     """Apply a change to ``branch`` of ``remote`` and push it, retrying when another writer won the race.
 
@@ -82,20 +73,25 @@ def change_branch(
     change was needed. Each retry fetches, resets to the new tip and calls ``apply`` again, so the
     change is re-derived from the newest state rather than replayed blindly. When ``remote`` does not
     have ``branch`` yet (a brand-new repository), ``apply`` starts from an empty tree and its commit
-    starts the branch; if another writer starts it first, the retry applies on top of theirs.
+    starts the branch; if another writer starts it first, the retry applies on top of theirs. Lost races
+    are retried under ``retry`` (default ``shipyard.retry.PUSH_RACE``: 20 attempts, full-jitter backoff).
+    With ``allow_empty`` the commit is made even when the tree does not change: a commit that records a
+    decision in its message and trailers only.
     """
     git = Git(checkout)
-    for attempt in range(attempts):
+
+    def attempt() -> str | None:
         checkout_tip(git, remote, branch)
         message = apply(checkout)
         if message is None:
             return None
-        commit = git.commit(message, trailers)
+        commit = git.commit(message, trailers, allow_empty=allow_empty)
         if commit is None:
             return None
-        try:
-            git.push(remote, [f"HEAD:refs/heads/{branch}"])
-            return commit
-        except PushRejected:
-            back_off(attempt + 1)  # someone else pushed first: redo on their tip
-    raise outpushed(remote, branch, attempts)
+        git.push(remote, [f"HEAD:refs/heads/{branch}"])  # PushRejected: someone else pushed first; redo
+        return commit
+
+    try:
+        return (retry or Retrier(PUSH_RACE)).call(attempt, on=(PushRejected,))
+    except GaveUp as exc:
+        raise outpushed(remote, branch, exc.attempts) from exc

@@ -153,10 +153,6 @@ class Git:
         name = self.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False).strip()
         return name or None
 
-    def is_clean(self) -> bool:
-        """True when the work tree has no uncommitted changes."""
-        return not self.run("status", "--porcelain").strip()
-
     # Changing
 
     def commit(

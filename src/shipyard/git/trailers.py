@@ -15,6 +15,9 @@ TRAILER_KEYS = (
     "Shipyard-Freight",
     "Shipyard-Stage",
     "Shipyard-Approved-By",
+    "Shipyard-Rejected-By",
+    "Shipyard-Decision",
+    "Shipyard-Source-Author",
     "Shipyard-Mirrors",
 )
 

@@ -118,6 +118,9 @@ class Feedback:
 def find_comment(client: GitHubClient, repo: str, number: int) -> tuple[dict[str, Any] | None, list[int]]:
     """The PR's Shipyard comment (None when there is none yet), and the ids of any later ones with the marker."""
     owner_repo = check_repo(repo)
+    problem = pr_number_problem(number)
+    if problem:
+        raise GitHubError(f"--pr {problem}")
     mine = [
         c for c in client.paginate(f"/repos/{owner_repo}/issues/{number}/comments") if MARKER in (c.get("body") or "")
     ]
@@ -129,11 +132,15 @@ def plan_comment(client: GitHubClient, repo: str, number: int, owned: Mapping[st
 
     The new body travels in the action's ``body`` detail; ``apply_comment`` writes it.
     """
-    problem = pr_number_problem(number)
-    if problem:
-        raise GitHubError(f"--pr {problem}")
-    plan = Plan(command=command)
     found, extras = find_comment(client, repo, number)
+    return plan_comment_on(found, extras, repo, number, owned, command)
+
+
+def plan_comment_on(
+    found: dict[str, Any] | None, extras: list[int], repo: str, number: int, owned: Mapping[str, str], command: str
+) -> Plan:
+    """``plan_comment`` for a comment already read with ``find_comment`` (None: the PR has none yet)."""
+    plan = Plan(command=command)
     body = compose_comment(found.get("body") if found else None, owned)
     if found is None:
         if any(text.strip() for text in owned.values()):
@@ -159,19 +166,37 @@ def apply_comment(client: GitHubClient, repo: str, number: int, plan: Plan) -> N
 
 def plan_feedback(client: GitHubClient, repo: str, number: int, feedback: Feedback) -> Plan:
     """What has to change on the PR (reads comments and reviews; writes nothing)."""
-    owner_repo = check_repo(repo)
     plan = plan_comment(client, repo, number, feedback.sections(), "pr comment")
+    plan_review(client, repo, number, plan, failed=feedback.gate_failed, body=feedback.review_body())
+    return plan
+
+
+def plan_review(
+    client: GitHubClient,
+    repo: str,
+    number: int,
+    plan: Plan,
+    *,
+    failed: bool,
+    body: str,
+    marker: str = REVIEW_MARKER,
+) -> None:
+    """Add to ``plan`` what the gate asks of the PR's reviews: a change request when it ``failed`` (unless the
+    same one stands), else the dismissal of every change request carrying ``marker``.
+
+    Each gate has its own marker, so one gate passing never dismisses another gate's change request. The
+    review's text travels in the action's ``body`` detail.
+    """
+    owner_repo = check_repo(repo)
     reviews = [
-        r
-        for r in client.paginate(f"/repos/{owner_repo}/pulls/{number}/reviews")
-        if REVIEW_MARKER in (r.get("body") or "")
+        r for r in client.paginate(f"/repos/{owner_repo}/pulls/{number}/reviews") if marker in (r.get("body") or "")
     ]
     blocking = [r for r in reviews if r.get("state") == "CHANGES_REQUESTED"]
-    if feedback.gate_failed:
-        if blocking and blocking[-1].get("body") == feedback.review_body():
+    if failed:
+        if blocking and blocking[-1].get("body") == body:
             plan.notes.append("changes are already requested by Shipyard")
         else:
-            plan.add(Op.create, f"{repo}#{number} review", "request changes: the gate failed", kind="review")
+            plan.add(Op.create, f"{repo}#{number} review", "request changes: the gate failed", kind="review", body=body)
     else:
         for review in blocking:
             plan.add(
@@ -181,7 +206,6 @@ def plan_feedback(client: GitHubClient, repo: str, number: int, feedback: Feedba
                 kind="dismissal",
                 id=review["id"],
             )
-    return plan
 
 
 def apply_feedback(client: GitHubClient, repo: str, number: int, feedback: Feedback, plan: Plan) -> None:
@@ -192,7 +216,7 @@ def apply_feedback(client: GitHubClient, repo: str, number: int, feedback: Feedb
         if action.details["kind"] == "comment":
             client.request("POST", f"/repos/{owner_repo}/issues/{number}/comments", {"body": action.details["body"]})
         else:
-            review = {"event": "REQUEST_CHANGES", "body": feedback.review_body()}
+            review = {"event": "REQUEST_CHANGES", "body": action.details.get("body") or feedback.review_body()}
             client.request("POST", f"/repos/{owner_repo}/pulls/{number}/reviews", review)
 
     def update(action: Action) -> None:

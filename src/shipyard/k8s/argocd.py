@@ -10,11 +10,24 @@ from shipyard.k8s.base import K8sModel, ObjectMeta
 
 ARGOCD_NAMESPACE = "argocd"
 RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
+IN_CLUSTER = "https://kubernetes.default.svc"
+"""How Argo CD addresses the cluster it runs in; every other destination server needs a cluster Secret."""
+CLUSTER_SECRET_LABEL = "argocd.argoproj.io/secret-type"
+"""Argo CD reads a Secret of its namespace with this label set to ``cluster`` as a destination cluster's
+``name``, ``server`` and connection ``config``."""
+MANIFEST_PATHS = "argocd.argoproj.io/manifest-generate-paths"
+"""The folders an Application's manifests come from: a commit touching none of them reuses its cached manifests,
+so a promotion of one environment does not regenerate every other Application of the repository."""
 
 
-def application_name(org: str, env: str) -> str:
-    """The Argo CD Application that deploys an environment: the render names it, Kargo's and the local
-    executor's ``argocd-update`` step name it too."""
+def application_name(service: str, env: str) -> str:
+    """The Argo CD Application that deploys one service in one environment (``user-service-dev``): the render
+    names it, Kargo's and the local executor's ``argocd-update`` step name it too."""
+    return f"{service}-{env}"
+
+
+def environment_application_name(org: str, env: str) -> str:
+    """The Argo CD Application of what an environment's services share: its Namespace and database Secret."""
     return f"{org}-{env}"
 
 
@@ -54,6 +67,12 @@ class Automated(K8sModel):
 
     prune: bool
     self_heal: bool
+
+
+SKIP_DRY_RUN = "SkipDryRunOnMissingResource=true"
+"""Sync option: apply without a dry run for kinds whose CRD is not served yet. Argo CD assesses no
+Application health by default, so an app-of-apps' sync waves do not wait for the Application that brings
+a CRD; with this option and retries, an Application using that CRD converges once it is there."""
 
 
 class Retry(K8sModel):

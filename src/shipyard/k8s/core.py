@@ -75,11 +75,34 @@ class ExecAction(K8sModel):
     command: list[str]
 
 
-class Probe(K8sModel):
-    """A check the kubelet runs against a container."""
+class HTTPGetAction(K8sModel):
+    """An HTTP GET against the container; a 2xx or 3xx answer is success."""
 
-    exec: ExecAction
+    path: str
+    port: int | str
+
+
+class Probe(K8sModel):
+    """A check the kubelet runs against a container: a command, or an HTTP GET."""
+
+    exec: ExecAction | None = None
+    http_get: HTTPGetAction | None = None
+    initial_delay_seconds: int | None = None
     period_seconds: int | None = None
+    timeout_seconds: int | None = None
+    failure_threshold: int | None = None
+
+
+class Capabilities(K8sModel):
+    """Linux capabilities added to or dropped from a container."""
+
+    drop: list[str] | None = None
+
+
+class SeccompProfile(K8sModel):
+    """The seccomp filter a pod or container runs under."""
+
+    type: Literal["RuntimeDefault", "Localhost", "Unconfined"]
 
 
 class SecurityContext(K8sModel):
@@ -87,6 +110,20 @@ class SecurityContext(K8sModel):
 
     privileged: bool | None = None
     run_as_user: int | None = None
+    run_as_non_root: bool | None = None
+    allow_privilege_escalation: bool | None = None
+    read_only_root_filesystem: bool | None = None
+    capabilities: Capabilities | None = None
+
+
+class PodSecurityContext(K8sModel):
+    """Who a pod's processes run as, and the owner of the volumes it mounts."""
+
+    run_as_non_root: bool | None = None
+    run_as_user: int | None = None
+    run_as_group: int | None = None
+    fs_group: int | None = None
+    seccomp_profile: SeccompProfile | None = None
 
 
 class Container(K8sModel):
@@ -103,6 +140,8 @@ class Container(K8sModel):
     resources: ResourceRequirements | None = None
     volume_mounts: list[VolumeMount] | None = None
     readiness_probe: Probe | None = None
+    liveness_probe: Probe | None = None
+    security_context: SecurityContext | None = None
 
 
 class ConfigMapVolumeSource(K8sModel):
@@ -122,6 +161,12 @@ class SecretVolumeSource(K8sModel):
     default_mode: int | None = None
 
 
+class PersistentVolumeClaimVolumeSource(K8sModel):
+    """A PersistentVolumeClaim mounted as a volume."""
+
+    claim_name: str
+
+
 class Volume(K8sModel):
     """A pod volume: a ConfigMap or a scratch directory (Shipyard mounts no secrets it did not reference by name)."""
 
@@ -129,6 +174,7 @@ class Volume(K8sModel):
     config_map: ConfigMapVolumeSource | None = None
     empty_dir: EmptyDirVolumeSource | None = None
     secret: SecretVolumeSource | None = None
+    persistent_volume_claim: PersistentVolumeClaimVolumeSource | None = None
 
 
 class PodSpec(K8sModel):
@@ -136,6 +182,7 @@ class PodSpec(K8sModel):
 
     service_account_name: str | None = None
     restart_policy: Literal["Always", "OnFailure", "Never"] | None = None
+    security_context: PodSecurityContext | None = None
     containers: list[Container]
     volumes: list[Volume] | None = None
 
@@ -233,6 +280,28 @@ class Service(K8sModel):
     kind: Literal["Service"] = "Service"
     metadata: ObjectMeta
     spec: ServiceSpec
+
+
+class VolumeResources(K8sModel):
+    """The storage a claim asks for."""
+
+    requests: dict[str, str]
+
+
+class PersistentVolumeClaimSpec(K8sModel):
+    """How a claim's volume may be mounted, and how large it is."""
+
+    access_modes: list[Literal["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"]]
+    resources: VolumeResources
+
+
+class PersistentVolumeClaim(K8sModel):
+    """Storage that outlives a pod."""
+
+    api_version: Literal["v1"] = "v1"
+    kind: Literal["PersistentVolumeClaim"] = "PersistentVolumeClaim"
+    metadata: ObjectMeta
+    spec: PersistentVolumeClaimSpec
 
 
 class ConfigMap(K8sModel):

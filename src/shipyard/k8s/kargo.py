@@ -68,11 +68,18 @@ class Subscription(K8sModel):
     image: ImageSubscription
 
 
+class FreightCreationCriteria(K8sModel):
+    """An expression over the newest discovered artifacts that must hold for automatic freight (v1.11)."""
+
+    expression: str
+
+
 class WarehouseSpec(K8sModel):
     """Warehouse spec."""
 
     interval: str = "5m0s"
     freight_creation_policy: Literal["Automatic", "Manual"] = "Automatic"
+    freight_creation_criteria: FreightCreationCriteria | None = None
     subscriptions: list[Subscription] = Field(min_length=1)
 
 
@@ -220,19 +227,32 @@ class GitPushConfig(K8sModel):
     target_branch: str
 
 
-class ArgoCDSourceUpdate(K8sModel):
-    """Point an Application's source at the commit just pushed."""
+class HttpHeader(K8sModel):
+    """A request header of the ``http`` step."""
 
-    repo_url: str = Field(alias="repoURL")
-    desired_revision: str
+    name: str
+    value: str
+
+
+class HttpConfig(K8sModel):
+    """``http``: one request, and expressions over its response that pass or fail the step."""
+
+    method: Literal["GET", "HEAD"] = "GET"
+    url: str
+    headers: list[HttpHeader] | None = None
+    insecure_skip_tls_verify: bool | None = Field(default=None, alias="insecureSkipTLSVerify")
+    success_expression: str
+    failure_expression: str
+    error_expression: str | None = None
 
 
 class ArgoCDAppUpdate(K8sModel):
-    """One Application ``argocd-update`` syncs."""
+    """One Application ``argocd-update`` syncs. It names no source and no ``desiredRevision``: the
+    Applications track the config repo's shared branch, where an exact desired commit would make the
+    Stage unhealthy as soon as another writer pushes (see ``promotion.steps.ArgoCDUpdateStep``)."""
 
     name: str
     namespace: str
-    sources: list[ArgoCDSourceUpdate]
 
 
 class ArgoCDUpdateConfig(K8sModel):

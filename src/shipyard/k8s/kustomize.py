@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from shipyard.k8s.base import K8sModel
 
@@ -33,8 +33,14 @@ class Patch(K8sModel):
         return self
 
 
+UNPROMOTED_DIGEST = "sha256:" + "0" * 64
+"""The digest a base names its service's image by until a promotion pins a real one: no content hashes to it, so
+a pod of a service never promoted to an environment pulls nothing and runs nothing (never a moving tag).
+Kustomize's ``images:`` matches an image by name whatever its tag or digest, and replaces both."""
+
+
 class Image(K8sModel):
-    """An image override: the promotable state (a digest, or a tag before the first promotion)."""
+    """An image override: the promotable state (a digest; a tag only in previews, which run a pull request's build)."""
 
     name: str
     new_name: str | None = None
@@ -59,8 +65,18 @@ class Kustomization(K8sModel):
     labels: list[Labels] | None = None
     resources: list[str] | None = None
     configurations: list[str] | None = None
+    components: list[str] | None = None
     images: list[Image] | None = None
     patches: list[Patch] | None = None
+
+
+class Component(K8sModel):
+    """kustomize.config.k8s.io/v1alpha1 Component: transformations a Kustomization includes with ``components:``,
+    applied to the including kustomization's resources. Each environment's ``images:`` live in one."""
+
+    api_version: Literal["kustomize.config.k8s.io/v1alpha1"] = "kustomize.config.k8s.io/v1alpha1"
+    kind: Literal["Component"] = "Component"
+    images: list[Image] = Field(default_factory=list)
 
 
 class FieldSpec(K8sModel):

@@ -1,6 +1,7 @@
 """Typed models of the Tekton objects Shipyard renders: a misspelt field cannot be written.
 
-Only the fields Shipyard uses are modelled; each model rejects unknown fields (``K8sModel``). Built-in
+Only the fields Shipyard uses, or that ``ci run`` executes, are modelled; each model rejects unknown fields
+(``K8sModel``), which is also how ``ci run`` finds the Tekton features it does not support. Built-in
 Kubernetes parts (environment variables, security contexts, ServiceAccounts, RBAC) come from ``shipyard.k8s.core``.
 """
 
@@ -68,6 +69,8 @@ class Step(K8sModel):
     env: list[EnvVar] | None = None
     script: str
     security_context: SecurityContext | None = None
+    on_error: Literal["continue", "stopAndFail"] | None = None
+    timeout: str | None = None
 
 
 class TaskSpec(K8sModel):
@@ -95,10 +98,18 @@ class TaskRef(K8sModel):
     name: str
 
 
+class MatrixInclude(K8sModel):
+    """An explicit matrix combination, added to (or merged into) the generated ones."""
+
+    name: str | None = None
+    params: list[Param]
+
+
 class Matrix(K8sModel):
     """Fan a pipeline task out over array parameters."""
 
-    params: list[Param]
+    params: list[Param] | None = None
+    include: list[MatrixInclude] | None = None
 
 
 class WhenExpression(K8sModel):
@@ -119,6 +130,8 @@ class PipelineTask(K8sModel):
     params: list[Param] | None = None
     matrix: Matrix | None = None
     workspaces: list[WorkspaceBinding] | None = None
+    on_error: Literal["continue", "stopAndFail"] | None = None
+    timeout: str | None = None
 
 
 class PipelineSpec(K8sModel):

@@ -1,37 +1,46 @@
-"""Reading an npm registry (Verdaccio): a package's published versions and dist-tags."""
+"""Reading an npm registry (Verdaccio): a package's published versions and dist-tags, retried under
+``shipyard.retry.HTTP`` (429, 502, 503, 504 and dropped connections)."""
 
 from __future__ import annotations
 
-import os
+import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from shipyard.errors import ShipyardError
-from shipyard.httplimit import bounded
+from shipyard.httpcalls import client, send
+from shipyard.retry import HTTP, GaveUp, Policy, Retrier
 
-TOKEN_VARIABLES = ("SHIPYARD_NPM_TOKEN", "NPM_TOKEN")
 
-
-def npm_token(environ: dict[str, str] | None = None) -> str | None:
-    """The registry token from ``SHIPYARD_NPM_TOKEN`` (or ``NPM_TOKEN``)."""
+def npm_token(value: str | None) -> str | None:
+    """The registry token given (the CLI reads ``SHIPYARD_NPM_TOKEN`` or ``NPM_TOKEN``), checked by
+    ``shipyard.secretfile``; None when none is given."""
     from shipyard.secretfile import check_secret
 
-    env = os.environ if environ is None else environ
-    name = next((name for name in TOKEN_VARIABLES if env.get(name)), None)
-    return None if name is None else check_secret(env[name], f"the npm token in {name}")
+    return check_secret(value, "the npm token (--token, SHIPYARD_NPM_TOKEN or NPM_TOKEN)") if value else None
 
 
 class NpmRegistry:
     """An npm registry's read API, authenticated with a bearer token when one is given."""
 
-    def __init__(self, url: str, token: str | None = None, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+        *,
+        retry: Policy = HTTP,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.url = url.rstrip("/") + "/"
         headers = {"Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        self._http = httpx.Client(headers=headers, timeout=30.0, transport=bounded(transport))
+        self._http = client(headers=headers, timeout=30.0, transport=transport)
+        self._retrier = Retrier(retry, sleep=sleep)
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -40,15 +49,10 @@ class NpmRegistry:
     def packument(self, name: str) -> dict[str, Any] | None:
         """The package document (``versions``, ``dist-tags``), or None when nothing is published."""
         url = self.url + quote(name, safe="@")
-        for attempt in range(4):
-            try:
-                reply = self._http.get(url)
-            except httpx.TransportError as exc:
-                if attempt == 3:
-                    raise ShipyardError(f"npm registry {self.url} is unreachable: {exc!r}") from exc
-                continue
-            if reply.status_code < 500:
-                break
+        try:
+            reply = send(self._retrier, "GET", lambda: self._http.get(url))
+        except GaveUp as exc:
+            raise ShipyardError(f"npm registry {self.url}: GET {name} {exc.message}") from exc
         if reply.status_code == 404:
             return None
         if reply.status_code in (401, 403):

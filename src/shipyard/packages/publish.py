@@ -61,6 +61,24 @@ class PackageRelease:
         }
 
 
+@dataclass(frozen=True)
+class PublishReport:
+    """What ``packages publish`` did (or, on a dry run, would do) at one registry."""
+
+    registry: str
+    releases: list[PackageRelease]
+    dry_run: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """For JSON output (documented in docs/registries.md)."""
+        return {
+            "command": "shipyard packages publish",
+            "dryRun": self.dry_run,
+            "registry": self.registry,
+            "packages": [r.to_json() for r in self.releases],
+        }
+
+
 def _manifest(workspace: Workspace, path: str) -> dict[str, Any]:
     data = json.loads((workspace.root / path / "package.json").read_text(encoding="utf-8"))
     if not isinstance(data, dict):

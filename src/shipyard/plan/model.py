@@ -6,9 +6,9 @@ operation. Dry runs print the same Plan that a real run applies, so what you see
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -73,9 +73,9 @@ class Plan(BaseModel):
         lines += [f"  note: {note}" for note in self.notes]
         return "\n".join(lines)
 
-    def to_json(self) -> str:
-        """The plan as stable JSON (sorted keys), for machines."""
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, indent=2)
+    def to_json(self) -> dict[str, Any]:
+        """The plan as JSON data, for machines."""
+        return self.model_dump(mode="json")
 
 
 Handler = Callable[[Action], None]

@@ -7,11 +7,11 @@ again, as ``change_branch`` does. No work tree is ever written, so a run over th
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from shipyard.configrepo.location import BRANCH, REMOTE
 from shipyard.errors import ShipyardError
@@ -19,7 +19,24 @@ from shipyard.git import Git, PushRejected, format_message, temporary_clone
 from shipyard.previews.gc import GcReport, plan_gc
 from shipyard.previews.prstate import PrStateLookup, PrStates
 from shipyard.previews.read import PREVIEWS, preview_marks, read_committed_candidates
+from shipyard.retry import PUSH_RACE, GaveUp, Retrier
 from shipyard.spec.model import Platform
+
+if TYPE_CHECKING:
+    from shipyard.plan.progress import Progress
+
+
+@dataclass
+class GcOutcome:
+    """What ``preview gc`` decided, and the commit that applied it (None: nothing pushed)."""
+
+    report: GcReport
+    commit: str | None
+    dry_run: bool
+
+    def to_json(self) -> dict[str, Any]:
+        """For JSON output (documented in docs/previews.md)."""
+        return {**self.report.to_json(), "dryRun": self.dry_run, "commit": self.commit}
 
 
 def remote_tip(clone: Path) -> str | None:
@@ -64,6 +81,7 @@ def plan_repo_gc(
     now: datetime,
     max_deletions: int,
     pr_states: PrStates | PrStateLookup | None,
+    progress: Progress | None = None,
 ) -> GcReport:
     """The clean-up's decisions for the previews committed at ``rev`` (none when ``rev`` is None).
 
@@ -72,6 +90,8 @@ def plan_repo_gc(
     """
     names, protected = preview_marks(platform)
     candidates = read_committed_candidates(clone, rev) if rev else []
+    if progress is not None:
+        progress("read previews", len(candidates), len(candidates))
 
     def decide(states: PrStates | None) -> GcReport:
         return plan_gc(
@@ -87,7 +107,7 @@ def plan_repo_gc(
 def gc_message(report: GcReport) -> str:
     """The commit message of a clean-up, with one Shipyard-PR trailer per removed preview."""
     lines = [f"Clean up {len(report.delete)} preview(s)", ""]
-    lines += [f"- {d.name}: {d.to_dict()['reason']}" for d in report.delete]
+    lines += [f"- {d.name}: {d.reason}" for d in report.delete]
     trailers = [("Shipyard-PR", str(d.marked.number)) for d in report.delete]
     return format_message("\n".join(lines), trailers)
 
@@ -100,30 +120,35 @@ def preview_gc(
     max_deletions: int,
     pr_states: PrStates | PrStateLookup | None,
     dry_run: bool,
-    attempts: int = 20,
+    retry: Retrier | None = None,
+    progress: Progress | None = None,
 ) -> tuple[GcReport, str | None]:
     """Remove expired and closed previews from the config repo (at most ``max_deletions``) and push.
 
     ``pr_states`` is a PR state mapping (``--pr-state FILE``) or a lookup asked per run (``--github``).
+    ``progress`` is told how many previews were read.
 
     It works on git's objects alone (a bare clone, a scratch index), so a run over thousands of previews
     writes no files. Like ``change_branch``, a push that loses a race fetches the new tip and decides again
-    from it, so a preview updated or removed meanwhile is judged as it is now.
+    from it, so a preview updated or removed meanwhile is judged as it is now. Lost races are retried under
+    ``retry`` (default ``shipyard.retry.PUSH_RACE``).
     """
     with temporary_clone(source, "--bare") as clone:
         git = Git(clone)
-        for attempt in range(attempts):
+
+        def attempt() -> tuple[GcReport, str | None]:
             tip = remote_tip(clone)
-            report = plan_repo_gc(clone, tip, platform, now, max_deletions, pr_states)
+            report = plan_repo_gc(clone, tip, platform, now, max_deletions, pr_states, progress)
             if tip is None or dry_run or not report.delete:
                 return report, None
             commit = commit_removal(clone, tip, [d.name for d in report.delete], gc_message(report))
-            try:
-                git.push(REMOTE, [f"{commit}:refs/heads/{BRANCH}"])
-                return report, commit
-            except PushRejected:
-                time.sleep(min(0.05 * (2**attempt), 1.0) * random.uniform(0.5, 1.5))
-    raise ShipyardError(
-        f"could not push the clean-up to {BRANCH} after {attempts} attempts: other writers kept winning",
-        hint="run it again; nothing was half-applied",
-    )
+            git.push(REMOTE, [f"{commit}:refs/heads/{BRANCH}"])  # PushRejected: decide again from the new tip
+            return report, commit
+
+        try:
+            return (retry or Retrier(PUSH_RACE)).call(attempt, on=(PushRejected,))
+        except GaveUp as exc:
+            raise ShipyardError(
+                f"could not push the clean-up to {BRANCH} after {exc.attempts} attempts: other writers kept winning",
+                hint="run it again; nothing was half-applied",
+            ) from exc

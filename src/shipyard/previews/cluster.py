@@ -1,8 +1,7 @@
-"""Live preview namespaces, read and deleted through the official Kubernetes Python client.
+"""Live preview namespaces, read and deleted through Shipyard's small Kubernetes API client (``shipyard.k8s.api``).
 
-Namespaces are listed in pages and read as the API's own JSON (the client's model objects are slow to
-build for thousands of namespaces and would hide fields we do not need). A deletion carries preconditions
-on the namespace's uid and resourceVersion, so what is deleted is exactly the object that was judged: a
+Namespaces are listed in pages and read as the API's own JSON. A deletion carries preconditions on the
+namespace's uid and resourceVersion, so what is deleted is exactly the object that was judged: a
 namespace re-created or relabelled since the listing makes the delete fail, and is left for the next run.
 """
 
@@ -11,36 +10,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
-from shipyard.bounded import MAX_BODY, parse_json
 from shipyard.errors import ShipyardError
 from shipyard.previews.gc import Candidate, Decision
 
-PAGE_SIZE = 500
+if TYPE_CHECKING:
+    from shipyard.k8s.api import KubeApi
+    from shipyard.plan.progress import Progress
+
+MANAGED_BY = {"app.kubernetes.io/managed-by": "shipyard"}
 
 
-def api_client(kubeconfig: Path | None = None, context: str | None = None) -> Any:
-    """A Kubernetes ApiClient: in-cluster credentials when running in a pod (the CronJob), else kubeconfig."""
-    from kubernetes import client, config
+def api_client(kubeconfig: Path | None = None, context: str | None = None) -> KubeApi:
+    """A Kubernetes API client: in-cluster credentials when running in a pod (the CronJob), else kubeconfig."""
+    from shipyard.k8s.api import KubeApi
+    from shipyard.k8s.kubeconfig import load_connection
 
-    try:
-        if kubeconfig is None and context is None:
-            try:
-                config.load_incluster_config()  # type: ignore[no-untyped-call]
-                return client.ApiClient()
-            except config.ConfigException:
-                pass
-        configuration = client.Configuration()
-        config.load_kube_config(  # type: ignore[no-untyped-call]
-            config_file=str(kubeconfig) if kubeconfig else None, context=context, client_configuration=configuration
-        )
-        return client.ApiClient(configuration)
-    except (config.ConfigException, OSError) as exc:
-        raise ShipyardError(
-            f"cannot configure the Kubernetes client: {exc}",
-            hint="pass --kubeconfig FILE (and --context), or run in a pod with a service account",
-        ) from None
+    return KubeApi(load_connection(kubeconfig, context))
 
 
 def namespace_candidate(item: Any) -> Candidate:
@@ -68,35 +56,10 @@ def candidates_from_list(namespace_list: Any) -> list[Candidate]:
     return [namespace_candidate(item) for item in items]
 
 
-def _api_error(action: str, exc: Exception) -> ShipyardError:
-    status = getattr(exc, "status", None)
-    reason = getattr(exc, "reason", None) or type(exc).__name__
-    detail = f"HTTP {status} {reason}" if status else str(exc).splitlines()[0]
-    return ShipyardError(f"Kubernetes API: {action} failed: {detail}")
-
-
-def list_namespaces(client: Any) -> Iterator[Candidate]:
+def list_namespaces(client: KubeApi) -> Iterator[Candidate]:
     """Every namespace of the cluster, page by page; an API error stops with a ShipyardError (never a guess)."""
-    from kubernetes.client import CoreV1Api
-    from kubernetes.client.exceptions import ApiException
-    from urllib3.exceptions import HTTPError
-
-    api = CoreV1Api(client)
-    token: str | None = None
-    while True:
-        try:
-            kwargs: dict[str, Any] = {"limit": PAGE_SIZE, "_preload_content": False, "_request_timeout": 60}
-            if token:
-                kwargs["_continue"] = token
-            response: Any = api.list_namespace(**kwargs)
-            # At most MAX_BODY bytes of a page are read; a larger answer is not a NamespaceList of 500.
-            page = parse_json(response.read(MAX_BODY + 1), "the namespace list", limit=MAX_BODY)
-        except (ApiException, HTTPError) as exc:
-            raise _api_error("listing namespaces", exc) from None
-        yield from candidates_from_list(page)
-        token = (page.get("metadata") or {}).get("continue") or None
-        if not token:
-            return
+    for item in client.list_items("/api/v1/namespaces", "listing namespaces"):
+        yield namespace_candidate(item)
 
 
 @dataclass(frozen=True)
@@ -107,29 +70,33 @@ class Deleted:
     ok: bool
     detail: str
 
+    def to_json(self) -> dict[str, Any]:
+        """For JSON output."""
+        return {"name": self.name, "ok": self.ok, "detail": self.detail}
 
-def delete_namespace(client: Any, decision: Decision) -> Deleted:
+
+def delete_namespace(client: KubeApi, decision: Decision) -> Deleted:
     """Delete one orphan namespace, only if it is still the very object that was judged."""
-    from kubernetes.client import CoreV1Api, V1DeleteOptions, V1Preconditions
-    from kubernetes.client.exceptions import ApiException
-    from urllib3.exceptions import HTTPError
+    from shipyard.k8s.api import KubeError
 
     candidate = decision.candidate
     if not candidate.uid or not candidate.resource_version:
         return Deleted(decision.name, False, "no uid/resourceVersion to pin the deletion to; left alone")
-    body = V1DeleteOptions(
-        preconditions=V1Preconditions(uid=candidate.uid, resource_version=candidate.resource_version)
-    )
+    body = {
+        "apiVersion": "v1",
+        "kind": "DeleteOptions",
+        "preconditions": {"uid": candidate.uid, "resourceVersion": candidate.resource_version},
+    }
     try:
-        CoreV1Api(client).delete_namespace(decision.name, body=body, _request_timeout=60)
-    except ApiException as exc:
-        if exc.status == 404:
-            return Deleted(decision.name, True, "already gone")
-        if exc.status == 409:
-            return Deleted(decision.name, False, "changed since it was read; left for the next run")
-        return Deleted(decision.name, False, f"HTTP {exc.status} {exc.reason}")
-    except HTTPError as exc:
-        return Deleted(decision.name, False, str(exc).splitlines()[0])
+        response = client.request("DELETE", f"/api/v1/namespaces/{quote(decision.name, safe='')}", body=body)
+    except KubeError as exc:
+        return Deleted(decision.name, False, exc.message)
+    if response.status_code == 404:
+        return Deleted(decision.name, True, "already gone")
+    if response.status_code == 409:
+        return Deleted(decision.name, False, "changed since it was read; left for the next run")
+    if not response.is_success:
+        return Deleted(decision.name, False, f"HTTP {response.status_code} {response.reason_phrase}")
     return Deleted(decision.name, True, "deleting")
 
 
@@ -139,10 +106,22 @@ class ClusterGc:
 
     report: Any  # GcReport; typed loosely to keep this module's imports light for the CLI
     deleted: list[Deleted]
+    dry_run: bool = False
+    delete_orphans: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """For JSON output: the decisions (as ``preview gc``'s) plus each deletion's result."""
+        data: dict[str, Any] = self.report.to_json()
+        return {
+            **data,
+            "dryRun": self.dry_run,
+            "deleteOrphans": self.delete_orphans,
+            "deleted": [d.to_json() for d in self.deleted],
+        }
 
 
 def cluster_gc(
-    client: Any,
+    client: KubeApi,
     source: str,
     platform: Any,
     now: Any,
@@ -150,19 +129,27 @@ def cluster_gc(
     max_deletions: int,
     delete_orphans: bool,
     dry_run: bool,
+    progress: Progress | None = None,
 ) -> ClusterGc:
     """Report (and with ``delete_orphans`` delete) preview namespaces that have no directory in the config repo.
+
+    ``progress`` counts the namespaces read, then the deletions.
 
     The cluster is read before the config repo: a directory always exists before its namespace, so a
     namespace seen first and then missing its directory really is an orphan, not a preview being opened.
     """
     from shipyard.git import temporary_clone
+    from shipyard.plan.progress import Counter
     from shipyard.previews.cleanup import remote_tip
     from shipyard.previews.gc import plan_orphans
     from shipyard.previews.marks import NamePattern, protected_namespaces
     from shipyard.previews.read import committed_directories
 
-    namespaces = list(list_namespaces(client))
+    listed = Counter(progress, "read namespaces", None)
+    namespaces: list[Candidate] = []
+    for namespace in list_namespaces(client):
+        namespaces.append(namespace)
+        listed.step()
     with temporary_clone(source, "--bare") as clone:
         directories = committed_directories(clone, remote_tip(clone))
     protected = protected_namespaces([e.ns for e in platform.environments] + [platform.sandbox.namespace])
@@ -177,11 +164,15 @@ def cluster_gc(
     )
     deleted: list[Deleted] = []
     if delete_orphans and not dry_run:
-        deleted = [delete_namespace(client, decision) for decision in report.delete]
-    return ClusterGc(report, deleted)
+        deleting = Counter(progress, "delete namespaces", len(report.delete))
+        deleting.start()
+        for decision in report.delete:
+            deleted.append(delete_namespace(client, decision))
+            deleting.step()
+    return ClusterGc(report, deleted, dry_run=dry_run, delete_orphans=delete_orphans)
 
 
-def ensure_db_secret(client: Any, namespace: str, name: str, username: str, database: str) -> bool:
+def ensure_db_secret(client: KubeApi, namespace: str, name: str, username: str, database: str) -> bool:
     """Create the preview database's Secret with a fresh random password unless it exists; True when created.
 
     Run inside the preview's namespace by its credentials Job, so the password is born there and never
@@ -189,30 +180,23 @@ def ensure_db_secret(client: Any, namespace: str, name: str, username: str, data
     """
     import secrets
 
-    from kubernetes.client import CoreV1Api, V1ObjectMeta, V1Secret
-    from kubernetes.client.exceptions import ApiException
-    from urllib3.exceptions import HTTPError
-
-    api = CoreV1Api(client)
-    try:
-        api.read_namespaced_secret(name, namespace, _preload_content=False, _request_timeout=60)
+    secrets_path = f"/api/v1/namespaces/{quote(namespace, safe='')}/secrets"
+    what = f"secret {namespace}/{name}"
+    found = client.request("GET", f"{secrets_path}/{quote(name, safe='')}")
+    if found.status_code == 200:
         return False
-    except ApiException as exc:
-        if exc.status != 404:
-            raise _api_error(f"reading secret {namespace}/{name}", exc) from None
-    except HTTPError as exc:
-        raise _api_error(f"reading secret {namespace}/{name}", exc) from None
-    secret = V1Secret(
-        metadata=V1ObjectMeta(name=name, labels={"app.kubernetes.io/managed-by": "shipyard"}),
-        type="Opaque",
-        string_data={"username": username, "password": secrets.token_hex(32), "database": database},
-    )
-    try:
-        api.create_namespaced_secret(namespace, secret, _preload_content=False, _request_timeout=60)
-    except ApiException as exc:
-        if exc.status == 409:  # another run of the Job created it first: theirs stands
-            return False
-        raise _api_error(f"creating secret {namespace}/{name}", exc) from None
-    except HTTPError as exc:
-        raise _api_error(f"creating secret {namespace}/{name}", exc) from None
+    if found.status_code != 404:
+        raise client.refusal(f"reading {what}", found)
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "labels": MANAGED_BY},
+        "type": "Opaque",
+        "stringData": {"username": username, "password": secrets.token_hex(32), "database": database},
+    }
+    created = client.request("POST", secrets_path, body=secret)
+    if created.status_code == 409:  # another run of the Job created it first: theirs stands
+        return False
+    if not created.is_success:
+        raise client.refusal(f"creating {what}", created)
     return True

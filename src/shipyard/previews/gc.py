@@ -25,10 +25,10 @@ from shipyard.previews.marks import (
     LABEL_PREVIEW,
     Marked,
     NamePattern,
-    format_rfc3339,
     read_marks,
 )
 from shipyard.previews.prstate import PrStates
+from shipyard.times import format_rfc3339
 
 Reason = Literal["expired", "closed", "orphan"]
 
@@ -63,7 +63,7 @@ class Decision:
         """The namespace (and directory) name."""
         return self.marked.name
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         """For JSON output."""
         created, expires = self.marked.created_at, self.marked.expires_at
         return {
@@ -82,7 +82,7 @@ class Skip:
     name: str
     reason: str
 
-    def to_dict(self) -> dict[str, str]:
+    def to_json(self) -> dict[str, str]:
         """For JSON output."""
         return {"name": self.name, "reason": self.reason}
 
@@ -121,18 +121,18 @@ class GcReport:
             plan.notes.extend(f"PR state: {p} (treated as unknown, never as closed)" for p in self.pr_states.problems)
         return plan
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         """For JSON output (stable keys, documented in docs/previews.md)."""
         return {
             "mode": self.mode,
             "now": format_rfc3339(self.now),
             "maxDeletions": self.max_deletions,
-            "delete": [d.to_dict() for d in self.delete],
-            "deferred": [d.to_dict() for d in self.deferred],
-            "skipped": [s.to_dict() for s in self.skipped],
+            "delete": [d.to_json() for d in self.delete],
+            "deferred": [d.to_json() for d in self.deferred],
+            "skipped": [s.to_json() for s in self.skipped],
             "kept": self.kept,
             "ignored": self.ignored,
-            "prState": self.pr_states.to_dict() if self.pr_states else None,
+            "prState": self.pr_states.to_json() if self.pr_states else None,
         }
 
 

@@ -13,11 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from shipyard.github.client import GitHubClient, GitHubError
 from shipyard.github.feedback import apply_comment, check_repo, plan_comment, preview_markdown
 from shipyard.plan import Plan
 from shipyard.previews.prstate import PrStates, parse_pr_states
+
+if TYPE_CHECKING:
+    from shipyard.plan.progress import Progress
 
 PREVIEW_SECTION = "preview"
 # Answers about one pull request alone; any other failure says nothing good about the next request either.
@@ -46,6 +50,7 @@ class GitHubPrStates:
     states: dict[int, str] = field(default_factory=dict)
     problems: dict[int, str] = field(default_factory=dict)
     stopped: str | None = None
+    progress: Progress | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         check_repo(self.repo)
@@ -57,9 +62,14 @@ class GitHubPrStates:
 
     def __call__(self, numbers: Sequence[int]) -> PrStates:
         """The states of ``numbers``; what GitHub did not positively answer is unknown and listed as a problem."""
-        for number in sorted(set(numbers)):
-            if number not in self.states and number not in self.problems:
-                self._ask(number)
+        from shipyard.plan.progress import Counter
+
+        unasked = [n for n in sorted(set(numbers)) if n not in self.states and n not in self.problems]
+        counter = Counter(self.progress, "ask GitHub", len(unasked))
+        counter.start()
+        for number in unasked:
+            self._ask(number)
+            counter.step()
         asked = set(numbers)
         problems = [self.problems[n] for n in sorted(asked & self.problems.keys())]
         return PrStates(self.source, {n: s for n, s in self.states.items() if n in asked}, tuple(problems))

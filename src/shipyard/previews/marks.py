@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from shipyard.spec.duration import parse_duration
 from shipyard.spec.model import MAX_PR_NUMBER
+from shipyard.times import add, parse_duration, parse_rfc3339
 
 LABEL_PREVIEW = "shipyard.dev/preview"
 ANNOTATION_MANAGED_BY = "shipyard.dev/managed-by"
@@ -28,44 +28,7 @@ MANAGER = "shipyard"
 # Namespaces no clean-up may ever match, whatever they carry; the environments' own are added per platform.
 ALWAYS_PROTECTED = frozenset({"kube-system", "kube-public", "kube-node-lease", "default", "argocd"})
 
-_RFC3339 = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))",
-    re.ASCII,  # \d would otherwise accept any script's digits
-)
 _PR_NUMBER = re.compile(r"[1-9][0-9]{0,9}")
-
-
-def format_rfc3339(moment: datetime) -> str:
-    """A moment as RFC 3339 in UTC with a ``Z``, to the second (what the created-at annotation holds)."""
-    if moment.tzinfo is None:
-        raise ValueError("a timestamp needs a time zone")
-    utc = moment.astimezone(UTC)
-    # strftime's %Y does not pad years before 1000 on every platform; RFC 3339 needs four digits.
-    return f"{utc.year:04d}-{utc:%m-%dT%H:%M:%S}Z"
-
-
-def parse_rfc3339(text: str) -> datetime:
-    """Parse an RFC 3339 timestamp (``T`` separator, offset or ``Z`` required) into an aware UTC datetime.
-
-    Stricter than ``datetime.fromisoformat``: a date alone, a missing offset, the basic ISO format or a
-    leap second are refused with ValueError, because a wrong reading here deletes a live preview.
-    """
-    match = _RFC3339.fullmatch(text) if isinstance(text, str) else None
-    if not match:
-        raise ValueError(f"'{text}' is not an RFC 3339 timestamp such as 2024-11-14T15:30:45Z")
-    year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
-    micro = int((fraction or "0")[:6].ljust(6, "0"))
-    if zulu:
-        offset = timedelta(0)
-    else:
-        if int(off_h) > 23 or int(off_m) > 59:
-            raise ValueError(f"'{text}' has an invalid UTC offset")
-        offset = timedelta(hours=int(off_h), minutes=int(off_m)) * (1 if sign == "+" else -1)
-    try:
-        local = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tzinfo=UTC)
-    except ValueError as exc:
-        raise ValueError(f"'{text}' is not a valid date and time: {exc}") from None
-    return local - offset
 
 
 def protected_namespaces(environment_namespaces: Iterable[str]) -> frozenset[str]:
@@ -147,12 +110,12 @@ def read_marks(
     else:
         try:
             ttl = parse_duration(ttl_text)
-        except (ValueError, OverflowError) as exc:
+        except ValueError as exc:
             problems.append(f"annotation {ANNOTATION_TTL}: {exc}")
     expires: datetime | None = None
     if created is not None and ttl is not None:
         try:
-            expires = created + ttl
-        except OverflowError:
-            problems.append(f"annotation {ANNOTATION_TTL}: '{ttl_text}' runs past the year 9999")
+            expires = add(created, ttl)
+        except ValueError as exc:
+            problems.append(f"annotation {ANNOTATION_TTL}: {exc}")
     return Marked(name, number, created, ttl, expires, "; ".join(problems) or None)

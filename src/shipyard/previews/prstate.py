@@ -40,7 +40,7 @@ class PrStates:
         """True only when the source positively said this PR is closed or merged."""
         return self.states.get(number) == "closed"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         """For JSON output."""
         return {
             "source": self.source,

@@ -13,8 +13,9 @@ from shipyard.git import Git
 from shipyard.k8s.yaml import load_all
 from shipyard.previews.fastyaml import read_namespace
 from shipyard.previews.gc import Candidate
-from shipyard.previews.marks import NamePattern, format_rfc3339, protected_namespaces, read_marks
+from shipyard.previews.marks import NamePattern, protected_namespaces, read_marks
 from shipyard.spec.model import Platform
+from shipyard.times import format_rfc3339
 
 PREVIEWS = "previews"
 MAX_PREVIEW_FILE = 1 * MIB
@@ -130,7 +131,7 @@ class PreviewInfo:
         """True when the TTL has run out; None when unreadable."""
         return self.expires_at <= self.now if self.expires_at else None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         """For JSON output."""
         return {
             "name": self.name,

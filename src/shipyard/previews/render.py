@@ -62,9 +62,9 @@ from shipyard.previews.marks import (
     LABEL_PREVIEW,
     MANAGER,
     NamePattern,
-    format_rfc3339,
 )
 from shipyard.spec.model import Platform
+from shipyard.times import format_rfc3339
 
 DB_NAME = "preview-db"
 DB_SECRET = "preview-db"

@@ -22,10 +22,11 @@ from shipyard.configrepo.location import BRANCH, REMOTE
 from shipyard.errors import ShipyardError
 from shipyard.git import Git, temporary_clone
 from shipyard.plan import Op, Plan
-from shipyard.previews.marks import Marked, NamePattern, format_rfc3339, read_marks
+from shipyard.previews.marks import Marked, NamePattern, read_marks
 from shipyard.previews.read import PREVIEWS, PreviewInfo, directory_candidate, preview_info, preview_marks
 from shipyard.previews.render import PreviewRequest, preview_urls, render_preview
 from shipyard.spec.model import Platform, pr_number_problem
+from shipyard.times import format_rfc3339
 
 _SHA = re.compile(r"[0-9a-fA-F]{7,64}", re.ASCII)
 
@@ -57,6 +58,18 @@ def checkout_branch(checkout: Path) -> bool:
     return True
 
 
+@dataclass
+class CommentOutcome:
+    """The preview section written to (or planned for) the PR's comment, or why GitHub refused it."""
+
+    plan: Plan | None
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``comment`` and ``commentError`` keys of ``up`` and ``down``."""
+        return {"comment": self.plan.to_json() if self.plan else None, "commentError": self.error}
+
+
 # up
 
 
@@ -69,15 +82,19 @@ class UpResult:
     created_at: datetime
     urls: dict[str, str]
     commit: str | None = None
+    dry_run: bool = False
+    comment: CommentOutcome | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """For JSON output."""
+    def to_json(self) -> dict[str, Any]:
+        """For JSON output (documented in docs/previews.md); ``comment`` keys only with ``--comment``."""
         return {
             "namespace": self.namespace,
             "createdAt": format_rfc3339(self.created_at),
             "urls": self.urls,
             "commit": self.commit,
-            "plan": self.plan.model_dump(mode="json"),
+            "plan": self.plan.to_json(),
+            "dryRun": self.dry_run,
+            **(self.comment.to_json() if self.comment else {}),
         }
 
 
@@ -161,7 +178,9 @@ def preview_up(source: str, platform: Platform, request: PreviewRequest, now: da
         checkout_branch(checkout)
         created = _existing_created_at(checkout / PREVIEWS / names.name(request.number), names, protected)
         plan, _ = plan_up(checkout, platform, request, now)
-        result = UpResult(plan, names.name(request.number), created or now, preview_urls(platform, request))
+        result = UpResult(
+            plan, names.name(request.number), created or now, preview_urls(platform, request), dry_run=dry_run
+        )
         if dry_run or plan.empty:
             return result
 
@@ -184,6 +203,21 @@ def preview_up(source: str, platform: Platform, request: PreviewRequest, now: da
 
 
 # down
+
+
+@dataclass
+class DownResult:
+    """What ``preview down`` did or would do."""
+
+    plan: Plan
+    commit: str | None
+    dry_run: bool
+    comment: CommentOutcome | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """For JSON output (documented in docs/previews.md); ``comment`` keys only with ``--comment``."""
+        data: dict[str, Any] = {"plan": self.plan.to_json(), "commit": self.commit, "dryRun": self.dry_run}
+        return {**data, **(self.comment.to_json() if self.comment else {})}
 
 
 def plan_down(checkout: Path, platform: Platform, number: int) -> Plan:
@@ -222,6 +256,18 @@ def preview_down(source: str, platform: Platform, number: int, *, dry_run: bool)
 
 
 # list
+
+
+@dataclass
+class PreviewList:
+    """The previews ``preview list`` shows, as of ``now``."""
+
+    now: datetime
+    previews: list[PreviewInfo]
+
+    def to_json(self) -> dict[str, Any]:
+        """For JSON output (documented in docs/previews.md)."""
+        return {"now": format_rfc3339(self.now), "previews": [p.to_json() for p in self.previews]}
 
 
 def list_previews(source: str, platform: Platform, now: datetime) -> list[PreviewInfo]:

@@ -6,9 +6,12 @@ and for anyone who can clone the config repo; no cluster or registry is asked.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from shipyard.errors import ShipyardError
+from shipyard.k8s.argocd import application_name
+from shipyard.promotion.approvals import Tally
 from shipyard.promotion.gates import pending
 from shipyard.promotion.ledger import Entry, Ledger
 from shipyard.stages.graph import StageGraph
@@ -16,8 +19,9 @@ from shipyard.stages.graph import StageGraph
 
 @dataclass(frozen=True)
 class Cell:
-    """One service in one environment."""
+    """One service in one environment, deployed by its own Argo CD Application."""
 
+    application: str
     version: str
     maturity: str | None
     freight: str
@@ -28,6 +32,7 @@ class Cell:
     def to_json(self) -> dict[str, object]:
         """The cell as JSON."""
         return {
+            "application": self.application,
             "version": self.version,
             "maturity": self.maturity,
             "freight": self.freight,
@@ -47,6 +52,8 @@ class Pending:
     mode: str
     """"auto" (the next ``promote --auto`` takes it) or "manual" (waits for an approval)."""
     note: str
+    approval: Tally | None = None
+    """For a manual stage: the decisions recorded so far, counted."""
 
     def to_json(self) -> dict[str, object]:
         """As JSON."""
@@ -56,6 +63,7 @@ class Pending:
             "freight": self.freight,
             "mode": self.mode,
             "note": self.note,
+            "approval": self.approval.to_json() if self.approval is not None else None,
         }
 
 
@@ -84,8 +92,9 @@ class Board:
         }
 
 
-def _cell(entry: Entry, digest: str, since: Entry) -> Cell:
+def _cell(application: str, entry: Entry, digest: str, since: Entry) -> Cell:
     return Cell(
+        application=application,
         version=entry.version,
         maturity=entry.maturity,
         freight=entry.freight,
@@ -106,8 +115,11 @@ def _since(moves: list[Entry], service: str, digest: str, latest: Entry) -> Entr
     return since or latest
 
 
-def board(graph: StageGraph, ledger: Ledger) -> Board:
-    """The status board: every stage of the graph (and any other promoted environment), every service seen."""
+def board(graph: StageGraph, ledger: Ledger, approvals: Sequence[Tally] = ()) -> Board:
+    """The status board: every stage of the graph (and any other promoted environment), every service seen.
+
+    ``approvals`` (``decide.approval_queue``) add to each manual stage's pending freight who approved it so far.
+    """
     environments = [node.name for node in graph.stages]
     environments += [stage for stage in ledger.stages() if stage not in environments]
     cells: dict[tuple[str, str], Cell] = {}
@@ -116,7 +128,8 @@ def board(graph: StageGraph, ledger: Ledger) -> Board:
         moves = ledger.moves(env)
         for service, entry in ledger.running(env).items():
             digest = dict(entry.images)[service]
-            cells[(service, env)] = _cell(entry, digest, _since(moves, service, digest, entry))
+            since = _since(moves, service, digest, entry)
+            cells[(service, env)] = _cell(application_name(service, env), entry, digest, since)
     waiting = []
     for node in graph.stages:
         candidate = pending(graph, ledger, node.name)
@@ -125,8 +138,11 @@ def board(graph: StageGraph, ledger: Ledger) -> Board:
         note = "next `shipyard promote --auto`" if node.auto else "waits for approval"
         if node.requires_stable_tag:
             note += "; its digests must carry the stable tag"
+        counted = next((t for t in approvals if t.policy.stage == node.name and t.freight == candidate.freight), None)
+        if counted is not None and (counted.approvals or counted.rejection is not None):
+            note += f"; {counted.summary()}"
         waiting.append(
-            Pending(node.name, candidate.version, candidate.freight, "auto" if node.auto else "manual", note)
+            Pending(node.name, candidate.version, candidate.freight, "auto" if node.auto else "manual", note, counted)
         )
     return Board(environments=environments, services=sorted(services), cells=cells, pending=waiting)
 
@@ -151,6 +167,8 @@ class Placement:
     """Where a service runs in one environment, and how it got there."""
 
     env: str
+    application: str
+    """The Argo CD Application that deploys the service there."""
     version: str
     freight: str
     digest: str
@@ -166,6 +184,7 @@ class Placement:
         """As JSON (see docs/promotion.md)."""
         return {
             "env": self.env,
+            "application": self.application,
             "version": self.version,
             "freight": self.freight,
             "digest": self.digest,
@@ -177,6 +196,18 @@ class Placement:
             "rollback": self.rollback,
             "path": [hop.to_json() for hop in self.path],
         }
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Where one service runs, environment by environment."""
+
+    service: str
+    placements: list[Placement]
+
+    def to_json(self) -> dict[str, object]:
+        """As JSON (see docs/promotion.md)."""
+        return {"service": self.service, "environments": [p.to_json() for p in self.placements]}
 
 
 def trace(graph: StageGraph, ledger: Ledger, service: str, env: str | None = None) -> list[Placement]:
@@ -206,6 +237,7 @@ def trace(graph: StageGraph, ledger: Ledger, service: str, env: str | None = Non
         found.append(
             Placement(
                 env=name,
+                application=application_name(service, name),
                 version=entry.version,
                 freight=entry.freight,
                 digest=digest,

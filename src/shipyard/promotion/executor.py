@@ -1,30 +1,38 @@
 """The local promotion executor: freight into a stage, automatic promotions, rollbacks, recording freight.
 
 Each move runs the step registry of ``promotion.steps``, the very steps the rendered Kargo PromotionTask
-lists: git-clone, kustomize-set-image (the stage's top kustomization, by digest), git-commit (with
+lists: git-clone, kustomize-set-image (the stage's promotable Component, by digest), git-commit (with
 Shipyard's trailers), git-push and argocd-update. On a lost push race the steps from kustomize-set-image
 on run again on the newest tip, so concurrent promotions never lose an update.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from shipyard.configrepo.checkout import publish, scratch_clone
 from shipyard.configrepo.location import BRANCH, REMOTE
-from shipyard.configrepo.promotable import overlay_path
+from shipyard.configrepo.promotable import promotable_path
 from shipyard.errors import ShipyardError
 from shipyard.git import Git, format_message
 from shipyard.k8s.argocd import application_name
 from shipyard.k8s.kargo import KustomizeImage
 from shipyard.plan import Op, Plan
+from shipyard.promotion.approvals import (
+    Review,
+    Tally,
+    clean_comment,
+    commit_decision,
+    decision_version,
+    recorded,
+    review,
+)
+from shipyard.promotion.authors import known_authors
 from shipyard.promotion.freight import Freight, all_freight, find_freight, freight_path
 from shipyard.promotion.gates import (
     Gate,
     GateRefused,
-    approval_gate,
     maturity_gate,
     pending,
     stable_tag,
@@ -58,6 +66,9 @@ class Move:
     changed: bool = False
     steps: list[StepRun] = field(default_factory=list)
     """The promotion steps as they ran (none on a dry run)."""
+    approval: Tally | None = None
+    """The decisions counted for a manual stage; its approvers are the commit's ``Shipyard-Approved-By``."""
+    review: Review | None = field(default=None, repr=False)
 
     @property
     def subject(self) -> str:
@@ -73,8 +84,9 @@ class Move:
             found.append(("Shipyard-Source-Commit", self.source_commit))
         if self.pr:
             found.append(("Shipyard-PR", self.pr))
-        if self.approved_by:
-            found.append(("Shipyard-Approved-By", self.approved_by))
+        approvers = self.approval.approved_by if self.approval is not None else ()
+        for name in approvers or ((self.approved_by,) if self.approved_by else ()):
+            found.append(("Shipyard-Approved-By", name))
         for service, (_, digest) in sorted(self.images.items()):
             found += [("Shipyard-Service", service), ("Shipyard-Digest", digest)]
         return found
@@ -83,7 +95,7 @@ class Move:
         """Add this move's actions to ``plan``."""
         plan.add(
             Op.update,
-            overlay_path(self.stage),
+            promotable_path(self.stage),
             f"{self.stage} -> {self.version}",
             images=[f"{image}@{digest}" for _, (image, digest) in sorted(self.images.items())],
         )
@@ -101,6 +113,7 @@ class Move:
             "sourceCommit": self.source_commit,
             "pr": self.pr,
             "approvedBy": self.approved_by,
+            "approval": self.approval.to_json() if self.approval is not None else None,
             "gates": [g.to_json() for g in self.gates],
             "commit": self.commit,
             "changed": self.changed,
@@ -118,13 +131,14 @@ class Move:
                 KustomizeImage(image=image, digest=digest) for _, (image, digest) in sorted(self.images.items())
             ),
             message=format_message(self.subject, self.trailers()),
-            app=application_name(platform.org, self.stage),
+            apps=tuple(application_name(service, self.stage) for service in sorted(self.images)),
         )
 
 
-def approver_name(cwd: Path) -> str | None:
-    """Who approves: ``SHIPYARD_APPROVER``, else ``git config user.name`` where the command runs."""
-    named = " ".join(os.environ.get("SHIPYARD_APPROVER", "").split())  # one line: it becomes a trailer
+def approver_name(cwd: Path, given: str | None = None) -> str | None:
+    """Who rolls back: ``given`` (the CLI reads SHIPYARD_APPROVER), else ``git config user.name`` where the
+    command runs. Approvals identify people instead (``promotion.people.approver_text``)."""
+    named = " ".join((given or "").split())  # one line: it becomes a trailer
     if named:
         return named
     return Git(cwd).run("config", "user.name", check=False).strip() or None
@@ -172,8 +186,12 @@ def check(
     tags: TagLookup,
     approve: bool,
     approver: str | None,
+    authors: tuple[str, ...] = (),
 ) -> Move:
-    """Every gate of ``node`` for ``freight``; the move it would make (its gates say whether it may)."""
+    """Every gate of ``node`` for ``freight``; the move it would make (its gates say whether it may).
+
+    ``authors`` wrote the freight's source commit (the four-eyes rule); the freight's own record counts too.
+    """
     gates = [maturity_gate(node, freight.id, freight.version), upstream_gate(node, ledger, freight.id, freight.version)]
     version = freight.version
     if node.requires_stable_tag:
@@ -181,17 +199,69 @@ def check(
         gates.append(stable_tag_gate(node, _images(freight), freight.version, tags, prefix))
         # What runs there is the release: record its stable version, the freight id says which build it is.
         version = stable_tag(freight.version, prefix)
-    gates.append(approval_gate(node, approve, approver))
-    return Move(
+    move = Move(
         stage=node.name,
         freight=freight.id,
         version=version,
         images=_images(freight),
         source_commit=freight.source_commit,
         pr=str(freight.pr) if freight.pr is not None else None,
-        approved_by=approver if not node.auto and approve else None,
         gates=gates,
     )
+    verdict = review(
+        platform,
+        node,
+        ledger,
+        freight.id,
+        decision_version(node, freight.version, platform.versioning.tag_prefix),
+        approve=approve,
+        approver=approver,
+        authors=(*(freight.authors or ()), *authors),
+        source_commit=freight.source_commit,
+    )
+    _set_review(move, verdict)
+    return move
+
+
+def _set_review(move: Move, verdict: Review) -> None:
+    """Put the approval gate's verdict on ``move``: its gate (in place of an earlier one), its tally, who approved."""
+    names = [g.name for g in move.gates]
+    if "approval" in names:
+        move.gates[names.index("approval")] = verdict.gate
+    else:
+        move.gates.append(verdict.gate)
+    move.review = verdict
+    move.approval = verdict.tally
+    move.approved_by = ", ".join(verdict.approvers) or None
+
+
+def _record_approval(
+    platform: Platform, node: StageNode, checkout: Path, move: Move, plan: Plan, dry_run: bool, comment: str
+) -> None:
+    """Commit the runner's approval before the promotion, once every other gate has passed; then count
+    again on the newest tip, where other approvals may have landed meanwhile."""
+    verdict = move.review
+    if verdict is None or verdict.record is None or not all(g.passed for g in move.gates if g.name != "approval"):
+        return
+    decision = replace(verdict.record, comment=comment)
+    plan.add(Op.commit, BRANCH, decision.subject, freight=decision.freight, approvedBy=decision.person)
+    plan.add(Op.push, f"{REMOTE}/{BRANCH}")
+    if dry_run:
+        return
+    commit = commit_decision(checkout, decision)
+    ledger = Ledger.read(Git(checkout), BRANCH)
+    again = review(
+        platform,
+        node,
+        ledger,
+        decision.freight,
+        decision.version,
+        approve=True,
+        approver=decision.person,
+        authors=verdict.tally.authors if verdict.tally is not None else (),
+        source_commit=decision.source_commit,
+    )
+    _set_review(move, recorded(again, decision, commit))
 
 
 def execute(platform: Platform, url: str, checkout: Path, move: Move) -> Move:
@@ -216,7 +286,7 @@ class Outcome:
         return {
             "dryRun": self.dry_run,
             "moves": [m.to_json() for m in self.moves],
-            "plan": self.plan.model_dump(mode="json"),
+            "plan": self.plan.to_json(),
         }
 
 
@@ -231,17 +301,30 @@ def promote(
     approve: bool = False,
     approver: str | None = None,
     dry_run: bool = False,
+    harbor_credentials: tuple[str, str] | None = None,
+    app_repo: Path | None = None,
+    comment: str | None = None,
 ) -> Outcome:
-    """Promote one freight into ``stage``; GateRefused (exit 1) when a gate says no."""
+    """Promote one freight into ``stage``; GateRefused (exit 1) when a gate says no.
+
+    ``harbor_credentials`` read Harbor's vulnerability reports before a manual stage. For a manual stage
+    with people listed, ``approve`` first records ``approver``'s approval (a commit), and the promotion
+    follows once the stage's required approvals are recorded, ``comment`` with it. ``app_repo`` is the
+    application repository whose history names the source commit's authors (the four-eyes rule)."""
     graph = build_graph(platform)
     node = graph.stage(stage)
+    text = clean_comment(comment)
     outcome = Outcome(plan=Plan(command=f"shipyard promote --to {stage}"), dry_run=dry_run)
     with scratch_clone(url) as checkout:
         ledger = Ledger.read(Git(checkout), BRANCH)
         chosen = resolve(node, checkout, ledger, freight, version)
-        move = check(platform, node, ledger, chosen, tags, approve, approver)
-        if (scan := vulnerability_gate(platform, node, move.images)) is not None:  # manual stages: Harbor's reports
+        authors = known_authors((), chosen.source_commit, app_repo) if not node.auto else ()
+        move = check(platform, node, ledger, chosen, tags, approve, approver, authors)
+        if (
+            scan := vulnerability_gate(platform, node, move.images, credentials=harbor_credentials)
+        ) is not None:  # manual stages: Harbor's reports
             move.gates.append(scan)
+        _record_approval(platform, node, checkout, move, outcome.plan, dry_run, text)
         if not all(g.passed for g in move.gates):
             raise GateRefused(stage, move.gates)
         move.plan(outcome.plan)
@@ -390,6 +473,7 @@ def record_freight(url: str, freight: Freight, *, dry_run: bool = False) -> tupl
         trailers = [("Shipyard-Freight", freight.id), ("Shipyard-Version", freight.version)]
         if freight.source_commit:
             trailers.append(("Shipyard-Source-Commit", freight.source_commit))
+        trailers += [("Shipyard-Source-Author", email) for email in freight.authors or []]
         if freight.pr is not None:
             trailers.append(("Shipyard-PR", str(freight.pr)))
         for service, img in sorted(freight.images.items()):

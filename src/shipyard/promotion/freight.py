@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
@@ -20,6 +21,7 @@ from pydantic.alias_generators import to_camel
 from shipyard.errors import ShipyardError
 from shipyard.k8s.yaml import dump
 from shipyard.packages.publish import NPM_NAME
+from shipyard.plan import Plan
 from shipyard.spec.model import pr_number_problem
 from shipyard.versioning.semver import Version
 from shipyard.versioning.tags import parse_tag, split_tag, try_parse_tag
@@ -29,6 +31,8 @@ _COMMIT = re.compile(r"[0-9a-fA-F]{7,64}", re.ASCII)
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 # pydantic checks the pattern with Rust's regex, where `$` is the end of the text.
 Digest = Annotated[str, Field(pattern=rf"^{DIGEST.pattern}$")]
+EMAIL = re.compile(r"[^@\s<>,;:\"]+@[^@\s<>,;:\"]+")
+Email = Annotated[str, Field(pattern=rf"^{EMAIL.pattern}$", max_length=254)]
 
 
 class _Model(BaseModel):
@@ -50,6 +54,8 @@ class Freight(_Model):
     id: str
     version: str
     source_commit: str | None = None
+    authors: list[Email] | None = None
+    """The emails of the source commit's author and co-authors: who may not approve it (four-eyes)."""
     pr: int | None = None
     images: dict[str, FreightImage] = Field(default_factory=dict)
     packages: dict[str, str] = Field(default_factory=dict)
@@ -105,6 +111,23 @@ class Freight(_Model):
         """The freight file's text (deterministic)."""
         return dump(self.model_dump(mode="json", by_alias=True, exclude_none=True))
 
+    def to_json(self) -> dict[str, Any]:
+        """The freight as JSON data (the file's keys, nulls included)."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What ``freight add`` did (or would do): the freight, the plan and the pushed commit (None: none)."""
+
+    freight: Freight
+    plan: Plan
+    commit: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        """For JSON output (documented in docs/promotion.md)."""
+        return {"freight": self.freight.to_json(), "commit": self.commit, "plan": self.plan.to_json()}
+
 
 def version_problem(version: str, prefix: str | None = None) -> str | None:
     """Why ``version`` is not a release version Shipyard promotes, or None.
@@ -150,8 +173,11 @@ def make_freight(
     source_commit: str | None = None,
     pr: int | None = None,
     prefix: str = "v",
+    authors: list[str] | None = None,
 ) -> Freight:
-    """A freight of ``version``; refuses an empty one and a version that is not ``prefix`` + SemVer."""
+    """A freight of ``version``; refuses an empty one and a version that is not ``prefix`` + SemVer.
+
+    ``authors`` are the emails of the source commit's author and co-authors (kept lower-case, sorted)."""
     problem = version_problem(version, prefix)
     if problem:
         raise ShipyardError(f"--version {problem}")
@@ -161,11 +187,15 @@ def make_freight(
             hint="name images with --image SERVICE=sha256:..., or use --from-registry",
         )
     packages = packages or {}
+    for email in authors or []:
+        if not EMAIL.fullmatch(email) or len(email) > 254:
+            raise ShipyardError(f"--author '{email}' is not an email such as dana@acme.example.com")
     try:
         return Freight(
             id=freight_id(images, packages),
             version=version,
             source_commit=source_commit,
+            authors=sorted({email.casefold() for email in authors}) if authors else None,
             pr=pr,
             images=images,
             packages=packages,

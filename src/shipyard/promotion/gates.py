@@ -5,7 +5,8 @@
 2. upstream: a stage with an upstream takes only freight that passed it (was promoted there);
 3. stable tag: a stage that accepts only stable versions but is fed beta freight (production) takes it
    once every image digest also carries the release's stable tag (build once, promote by digest);
-4. approval: a manual stage needs ``--approve``, and records who approved.
+4. approval: a manual stage takes freight once the people its spec names have approved it (see
+   ``promotion.approvals``, which counts the decisions recorded in the config repo).
 
 Gates 1 and 2 decide which freight is *eligible* (what Kargo's ``requestedFreight`` expresses); 3 and
 4 are checked when the promotion runs.
@@ -43,7 +44,12 @@ class GateRefused(ShipyardError):
     def __init__(self, stage: str, gates: list[Gate]) -> None:
         failed = [g for g in gates if not g.passed]
         super().__init__(f"promotion to {stage} refused: " + "; ".join(g.reason for g in failed))
+        self.stage = stage
         self.gates = gates
+
+    def to_json(self) -> dict[str, object]:
+        """For JSON output: every gate, passed or not (documented in docs/promotion.md)."""
+        return {"refused": True, "stage": self.stage, "gates": [g.to_json() for g in self.gates]}
 
 
 def stable_tag(version: str, prefix: str) -> str:
@@ -99,21 +105,6 @@ def stable_tag_gate(
             f"not tagged {wanted}: {', '.join(missing)}",
         )
     return Gate("stable-tag", True, f"every digest carries {wanted}")
-
-
-def approval_gate(node: StageNode, approve: bool, approver: str | None) -> Gate:
-    """A manual stage needs ``--approve`` and someone to record as the approver."""
-    if node.auto:
-        return Gate("approval", True, f"{node.name} promotes automatically")
-    if not approve:
-        return Gate("approval", False, f"{node.name} is a manual stage: pass --approve to promote")
-    if not approver:
-        return Gate(
-            "approval",
-            False,
-            "no approver known: set SHIPYARD_APPROVER or `git config user.name` to record who approves",
-        )
-    return Gate("approval", True, f"approved by {approver}")
 
 
 def eligible(graph: StageGraph, ledger: Ledger, stage: str) -> list[Entry]:

@@ -3,8 +3,11 @@
 Every change the executor makes is a commit whose trailers say what moved: ``Shipyard-Freight``,
 ``Shipyard-Version``, ``Shipyard-Stage``, ``Shipyard-Approved-By``, the source commit and PR, and one
 ``Shipyard-Service`` followed by its ``Shipyard-Digest`` per image. A commit recording a freight has no
-``Shipyard-Stage``; a promotion or rollback has one. Status, trace and the gates all read this ledger,
-so they need nothing but the repo's history.
+``Shipyard-Stage`` (and names the source commit's authors, ``Shipyard-Source-Author``); a promotion or
+rollback has one. A decision on a manual stage (``Shipyard-Decision: approve`` or ``reject``) names the
+freight and the stage, who decided (``Shipyard-Approved-By`` or ``Shipyard-Rejected-By``) and carries the
+comment in its body; it moves nothing. Status, trace and the gates all read this ledger, so they need
+nothing but the repo's history.
 
 "Freight passed a stage" means: a commit of this ledger put that freight into that stage. The
 promotion commit is the verification record: the executor has no cluster to watch, and on a cluster
@@ -15,13 +18,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from shipyard.configrepo.location import config_for_reading
 from shipyard.git import Git, parse_trailers
 from shipyard.versioning.tags import try_parse_tag
 
-EntryKind = Literal["freight", "promotion", "rollback"]
+EntryKind = Literal["freight", "promotion", "rollback", "decision"]
+DecisionKind = Literal["approve", "reject"]
+DECISIONS: tuple[DecisionKind, ...] = ("approve", "reject")
 ROLLBACK_SUBJECT = "Roll back "
 _FIELD = "\x1f"
 _RECORD = "\x1e"
@@ -29,7 +34,8 @@ _RECORD = "\x1e"
 
 @dataclass(frozen=True)
 class Entry:
-    """One commit of the config repo that Shipyard made: a freight recorded, promoted or rolled back."""
+    """One commit of the config repo that Shipyard made: a freight recorded, promoted or rolled back, or a
+    decision on freight for a manual stage."""
 
     commit: str
     author: str
@@ -42,8 +48,15 @@ class Entry:
     source_commit: str | None = None
     pr: str | None = None
     approved_by: str | None = None
+    """Who approved; several approvers of one promotion are joined with ", "."""
     images: tuple[tuple[str, str], ...] = ()
     """(service, digest) pairs, in the order the trailers name them."""
+    decision: DecisionKind | None = None
+    rejected_by: str | None = None
+    comment: str = ""
+    """A decision's comment: the message between its subject and its trailers."""
+    authors: tuple[str, ...] = ()
+    """A freight record's source-commit authors (emails), as ``freight add`` found them."""
 
     @property
     def maturity(self) -> str | None:
@@ -62,6 +75,8 @@ def entry_from_commit(commit: str, author: str, date: str, message: str) -> Entr
     trailers = parse_trailers(message)
     values: dict[str, str] = {}
     images: list[tuple[str, str]] = []
+    approvers: list[str] = []
+    authors: list[str] = []
     service: str | None = None
     for key, value in trailers:
         if key == "Shipyard-Service":
@@ -69,6 +84,10 @@ def entry_from_commit(commit: str, author: str, date: str, message: str) -> Entr
         elif key == "Shipyard-Digest" and service is not None:
             images.append((service, value))
             service = None
+        elif key == "Shipyard-Approved-By":
+            approvers.append(value)
+        elif key == "Shipyard-Source-Author":
+            authors.append(value)
         else:
             values.setdefault(key, value)
     if "Shipyard-Freight" not in values or "Shipyard-Version" not in values:
@@ -76,7 +95,17 @@ def entry_from_commit(commit: str, author: str, date: str, message: str) -> Entr
     subject = message.strip().splitlines()[0] if message.strip() else ""
     stage = values.get("Shipyard-Stage")
     kind: EntryKind = "freight"
-    if stage is not None:
+    decision: DecisionKind | None = None
+    comment = ""
+    if "Shipyard-Decision" in values:
+        decision = next((d for d in DECISIONS if d == values["Shipyard-Decision"]), None)
+        decider = approvers[0] if decision == "approve" and approvers else values.get("Shipyard-Rejected-By")
+        if stage is None or decision is None or not decider:
+            return None  # a decision that does not say on what, or by whom, decides nothing
+        kind = "decision"
+        paragraphs = [p for p in message.strip().split("\n\n") if p.strip()]
+        comment = "\n\n".join(paragraphs[1:-1])
+    elif stage is not None:
         kind = "rollback" if subject.startswith(ROLLBACK_SUBJECT) else "promotion"
     return Entry(
         commit=commit,
@@ -89,9 +118,34 @@ def entry_from_commit(commit: str, author: str, date: str, message: str) -> Entr
         stage=stage,
         source_commit=values.get("Shipyard-Source-Commit"),
         pr=values.get("Shipyard-PR"),
-        approved_by=values.get("Shipyard-Approved-By"),
+        approved_by=", ".join(approvers) or None,
         images=tuple(images),
+        decision=decision,
+        rejected_by=values.get("Shipyard-Rejected-By") if decision == "reject" else None,
+        comment=comment,
+        authors=tuple(authors),
     )
+
+
+@dataclass(frozen=True)
+class FreightRecords:
+    """The freight recorded in the config repo, oldest first (what ``freight list`` shows)."""
+
+    entries: list[Entry]
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """For JSON output (documented in docs/promotion.md)."""
+        return [
+            {
+                "id": e.freight,
+                "version": e.version,
+                "commit": e.commit,
+                "date": e.date,
+                "services": dict(e.images),
+                "authors": list(e.authors),
+            }
+            for e in self.entries
+        ]
 
 
 @dataclass
@@ -124,7 +178,17 @@ class Ledger:
 
     def moves(self, stage: str | None = None) -> list[Entry]:
         """Promotions and rollbacks (into ``stage`` when given), oldest first."""
-        return [e for e in self.entries if e.stage is not None and (stage is None or e.stage == stage)]
+        return [e for e in self.entries if e.kind in ("promotion", "rollback") and (stage is None or e.stage == stage)]
+
+    def decisions(self, stage: str | None = None, freight: str | None = None) -> list[Entry]:
+        """Approvals and rejections (for ``stage`` and ``freight`` when given), oldest first."""
+        return [
+            e
+            for e in self.entries
+            if e.kind == "decision"
+            and (stage is None or e.stage == stage)
+            and (freight is None or e.freight == freight)
+        ]
 
     def stages(self) -> list[str]:
         """Every stage something was promoted into, in the order they first appear."""

@@ -14,7 +14,6 @@ rebases its commit and pushes again, which gives the same result for the one fil
 
 from __future__ import annotations
 
-import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,13 +21,12 @@ from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
 from shipyard.configrepo.location import REMOTE
-from shipyard.configrepo.promotable import KUSTOMIZATION, overlay_dir, set_images
-from shipyard.git import ATTEMPTS, Git, PushRejected, back_off, checkout_tip, outpushed
+from shipyard.configrepo.promotable import KUSTOMIZATION, promotable_dir, promotable_path, set_images
+from shipyard.git import Git, PushRejected, checkout_tip, outpushed
 from shipyard.k8s.argocd import ARGOCD_NAMESPACE
 from shipyard.k8s.base import K8sModel
 from shipyard.k8s.kargo import (
     ArgoCDAppUpdate,
-    ArgoCDSourceUpdate,
     ArgoCDUpdateConfig,
     GitCheckout,
     GitCloneConfig,
@@ -38,6 +36,7 @@ from shipyard.k8s.kargo import (
     KustomizeSetImageConfig,
     PromotionStep,
 )
+from shipyard.retry import PUSH_RACE, GaveUp, Retrier, TryAgain
 
 Config = TypeVar("Config", bound=K8sModel)
 
@@ -58,10 +57,8 @@ class Inputs:
     """Every image the freight moves, by digest, sorted by service."""
     message: str
     """The commit message, trailers included."""
-    app: str
-    """The Argo CD Application that deploys the stage."""
-    revision: str = ""
-    """The commit ``argocd-update`` points the Application at: ``git-commit``'s output."""
+    apps: tuple[str, ...]
+    """The Argo CD Applications that deploy the stage: one per service the freight moves."""
 
 
 @dataclass(frozen=True)
@@ -134,23 +131,23 @@ class GitCloneStep(Step[GitCloneConfig]):
 
 
 class KustomizeSetImageStep(Step[KustomizeSetImageConfig]):
-    """``kustomize-set-image``: pin the freight's digests in the stage's promotable kustomization."""
+    """``kustomize-set-image``: pin the freight's digests in the stage's promotable Component."""
 
     uses = "kustomize-set-image"
     alias = "update-images"
     retried = True
 
     def config(self, inputs: Inputs) -> KustomizeSetImageConfig:
-        """The stage's overlay folder and the images, by digest."""
+        """The stage's promotable folder and the images, by digest."""
         return KustomizeSetImageConfig(
-            path=f"{inputs.checkout}/{overlay_dir(inputs.overlay)}", images=list(inputs.images)
+            path=f"{inputs.checkout}/{promotable_dir(inputs.overlay)}", images=list(inputs.images)
         )
 
     def perform(self, config: KustomizeSetImageConfig, ctx: StepContext) -> str:
         """Edit the kustomization in place (comments and layout kept); create it when it is missing."""
         folder = Path(config.path)
-        changed = set_images(folder / KUSTOMIZATION, folder.name, {i.image: i.digest for i in config.images})
-        where = f"{overlay_dir(folder.name)}/{KUSTOMIZATION}"
+        changed = set_images(folder / KUSTOMIZATION, {i.image: i.digest for i in config.images})
+        where = promotable_path(folder.parent.name)
         if not changed:
             return f"{where} already pins these digests"
         return f"pinned {len(config.images)} image(s) by digest in {where}"
@@ -171,10 +168,8 @@ class GitCommitStep(Step[GitCommitConfig]):
         """Commit every change in the clone; with none, stay at the tip (as Kargo's step does)."""
         git = Git(Path(config.path))
         ctx.commit = git.commit(config.message)
-        revision = ctx.commit or git.rev_parse("HEAD")
-        ctx.inputs = dataclasses.replace(ctx.inputs, revision=revision)
         if ctx.commit is None:
-            return f"nothing to commit: the branch stays at {revision[:12]}"
+            return f"nothing to commit: the branch stays at {git.rev_parse('HEAD')[:12]}"
         return f"committed {ctx.commit[:12]}: {config.message.splitlines()[0]}"
 
 
@@ -197,30 +192,28 @@ class GitPushStep(Step[GitPushConfig]):
 
 
 class ArgoCDUpdateStep(Step[ArgoCDUpdateConfig]):
-    """``argocd-update``: point the stage's Application at the pushed commit and sync it."""
+    """``argocd-update``: sync every Application of the stage to the branch's newest tip.
+
+    No ``desiredRevision``: the branch is shared (other stages, previews, freight records and render push
+    to it), and Kargo's health check calls a Stage unhealthy as soon as the Application's synced revision
+    is not exactly the desired commit, while its update re-syncs until they match. A sync started after
+    the push resolves the branch then (Argo CD compares with no revision cache when it syncs), and the
+    branch only moves forward, so what it deploys always holds this promotion's commit. Kargo refuses (and
+    fails the promotion on) an Application named here that lacks its ``authorized-stage`` annotation, so
+    none is skipped.
+    """
 
     uses = "argocd-update"
 
     def config(self, inputs: Inputs) -> ArgoCDUpdateConfig:
-        """The Application and the revision of the config repo it should deploy."""
-        return ArgoCDUpdateConfig(
-            apps=[
-                ArgoCDAppUpdate(
-                    name=inputs.app,
-                    namespace=ARGOCD_NAMESPACE,
-                    sources=[ArgoCDSourceUpdate(repo_url=inputs.repo_url, desired_revision=inputs.revision)],
-                )
-            ]
-        )
+        """The Applications to sync; they track the config repo's branch."""
+        return ArgoCDUpdateConfig(apps=[ArgoCDAppUpdate(name=app, namespace=ARGOCD_NAMESPACE) for app in inputs.apps])
 
     def perform(self, config: ArgoCDUpdateConfig, ctx: StepContext) -> str:
         """Nothing to call: no Argo CD runs here. Say so, and what a cluster's Argo CD would deploy."""
-        (app,) = config.apps
-        (source,) = app.sources
-        return (
-            f"no Argo CD here, nothing synced: on a cluster Application {app.name} deploys "
-            f"{source.desired_revision[:12]}, which the config repo's branch now holds"
-        )
+        names = ", ".join(app.name for app in config.apps)
+        held = f"which holds {ctx.commit[:12]}" if ctx.commit else "which already held this state"
+        return f"no Argo CD here, nothing synced: on a cluster Argo CD syncs {names} to the branch's newest tip, {held}"
 
 
 PROMOTION_STEPS: tuple[Step[Any], ...] = (
@@ -234,31 +227,36 @@ PROMOTION_STEPS: tuple[Step[Any], ...] = (
 
 
 def run_steps(
-    ctx: StepContext, steps: Sequence[Step[Any]] = PROMOTION_STEPS, *, attempts: int = ATTEMPTS
+    ctx: StepContext, steps: Sequence[Step[Any]] = PROMOTION_STEPS, *, retry: Retrier | None = None
 ) -> list[StepRun]:
     """Run ``steps`` here, in order; the runs of the last attempt.
 
     When a push is rejected (another writer pushed first), fetch the branch's newest tip and run again
     from the first retried step, so the edit is made anew on top of the other writer's commit and no
-    update is lost. After ``attempts`` lost races, a ShipyardError; nothing was pushed.
+    update is lost. Lost races are retried under ``retry`` (default ``shipyard.retry.PUSH_RACE``); when
+    they run out, a ShipyardError, and nothing was pushed.
     """
     first_retried = next((i for i, step in enumerate(steps) if step.retried), len(steps))
-    runs: list[StepRun] = []
-    index, lost = 0, 0
-    while index < len(steps):
-        step = steps[index]
-        try:
-            runs.append(step.run(ctx))
-        except PushRejected:
-            if not step.retried:
-                raise
-            lost += 1
-            if lost >= attempts:
-                raise outpushed(REMOTE, ctx.inputs.branch, attempts) from None
-            back_off(lost)
+    # A PushRejected before the retried steps is not a race this loop can redo: it goes to the caller.
+    runs = [step.run(ctx) for step in steps[:first_retried]]
+    tries = 0
+
+    def attempt() -> list[StepRun]:
+        nonlocal tries
+        tries += 1
+        if tries > 1:  # after the wait: the newest tip, which the other writer's commit is part of
             checkout_tip(Git(Path(ctx.inputs.checkout)), REMOTE, ctx.inputs.branch)
-            del runs[first_retried:]
-            index = first_retried
-            continue
-        index += 1
-    return runs
+        done: list[StepRun] = []
+        for step in steps[first_retried:]:
+            try:
+                done.append(step.run(ctx))
+            except PushRejected as exc:
+                if not step.retried:
+                    raise
+                raise TryAgain(f"{step.uses}: another writer pushed first") from exc
+        return done
+
+    try:
+        return runs + (retry or Retrier(PUSH_RACE)).call(attempt)
+    except GaveUp as exc:
+        raise outpushed(REMOTE, ctx.inputs.branch, exc.attempts) from None

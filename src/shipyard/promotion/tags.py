@@ -1,8 +1,8 @@
 """Which digest a tag names: the one registry question of the production gate and ``freight add --from-registry``.
 
 The promotion executor depends on this small protocol, not on a registry client. Its one implementation,
-``StoreTags``, asks the ``ImageStore`` that holds each image (the registries issue's ``Stores`` picks it
-from ``shipyard.yaml``): the local OCI layout for ``registry.kind: local``, the OCI distribution client for
+``StoreTags``, asks the ``ImageStore`` that holds each image (``registry.stores.Stores`` picks it from
+``shipyard.yaml``): the local OCI layout for ``registry.kind: local``, the OCI distribution client for
 ``oci`` and ``harbor``. Tests can pass any object with ``digest_of``.
 """
 

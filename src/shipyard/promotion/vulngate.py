@@ -33,22 +33,24 @@ def vulnerability_gate(
     node: StageNode,
     images: dict[str, tuple[str, str]],
     client: HarborClient | None = None,
+    *,
+    credentials: tuple[str, str] | None = None,
 ) -> Gate | None:
     """Harbor's current reports of ``images`` (service -> (repository, digest)) against the threshold.
 
-    None for an auto stage (not re-checked). ``client`` defaults to Harbor at ``registry.url`` with the
-    credentials ``shipyard harbor`` uses (SHIPYARD_HARBOR_USERNAME / SHIPYARD_HARBOR_PASSWORD).
+    None for an auto stage (not re-checked). ``client`` defaults to Harbor at ``registry.url`` with
+    ``credentials`` (the CLI reads them as ``shipyard harbor`` does, from SHIPYARD_HARBOR_USERNAME/PASSWORD).
     """
     if node.auto:
         return None
     registry = platform.registry
     if registry.kind != "harbor":
         return Gate(NAME, True, f"not checked: registry does not scan (registry.kind: {registry.kind})")
-    from shipyard.registry.harbor.client import HarborClient, harbor_credentials  # the HTTP stack only where Harbor is
+    from shipyard.registry.harbor.client import HarborClient  # the HTTP stack only where Harbor is
 
     threshold = Severity.parse(registry.scan.severity_threshold)
     own = client is None
-    harbor = client if client is not None else HarborClient(registry.url, harbor_credentials())
+    harbor = client if client is not None else HarborClient(registry.url, credentials)
     try:
         problems = [
             problem

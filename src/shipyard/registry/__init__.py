@@ -1,6 +1,6 @@
 """Images: references, the OCI distribution client, the local OCI layout store, and tagging by manifest."""
 
-from shipyard.registry.client import RemoteRegistry, RetryPolicy
+from shipyard.registry.client import RemoteRegistry
 from shipyard.registry.layout import LayoutStore
 from shipyard.registry.reference import Reference, parse_reference
 from shipyard.registry.store import ImageStore, Manifest, NotFound, RegistryError
@@ -14,7 +14,6 @@ __all__ = [
     "Reference",
     "RegistryError",
     "RemoteRegistry",
-    "RetryPolicy",
     "Stores",
     "parse_reference",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,18 +113,17 @@ class Credentials:
         return "Basic " + base64.b64encode(raw).decode("ascii")
 
 
-def find_credentials(host: str, environ: dict[str, str] | None = None) -> Credentials | None:
-    """Credentials for ``host``: ``SHIPYARD_REGISTRY_USERNAME``/``_PASSWORD``, else the auth file
-    that docker, podman, buildah and skopeo share (``REGISTRY_AUTH_FILE`` or ``~/.docker/config.json``)."""
+def find_credentials(host: str, environ: Mapping[str, str] | None = None) -> Credentials | None:
+    """Credentials for ``host`` from the auth file that docker, podman, buildah and skopeo share
+    (``REGISTRY_AUTH_FILE`` or ``~/.docker/config.json``), read within a size limit.
+
+    The one variable a library reads itself: it is the containers tools' convention, and the rendered
+    Tekton build step sets it for buildah and Shipyard alike. Explicit credentials (the CLI's
+    ``--registry-username``/``--registry-password``) are passed to the client instead."""
     from shipyard.bounded import MIB, InputError, read_json
     from shipyard.secretfile import check_secret
 
     env = os.environ if environ is None else environ
-    user, password = env.get("SHIPYARD_REGISTRY_USERNAME"), env.get("SHIPYARD_REGISTRY_PASSWORD")
-    if user and password is not None:
-        return Credentials(
-            check_secret(user, "SHIPYARD_REGISTRY_USERNAME"), check_secret(password, "SHIPYARD_REGISTRY_PASSWORD")
-        )
     candidates = [env.get("REGISTRY_AUTH_FILE"), str(Path.home() / ".docker" / "config.json")]
     for candidate in candidates:
         if not candidate:

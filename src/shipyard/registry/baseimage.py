@@ -17,6 +17,7 @@ import subprocess
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from shipyard.errors import ShipyardError
 from shipyard.registry.assemble import push_image_content
@@ -34,6 +35,16 @@ class BaseImage:
     tag: str
     digest: str
     size: int
+    host: str = ""
+
+    @property
+    def image(self) -> str:
+        """``host/repository:tag``."""
+        return f"{self.host}/{self.repository}:{self.tag}" if self.host else f"{self.repository}:{self.tag}"
+
+    def to_json(self) -> dict[str, Any]:
+        """For JSON output (documented in docs/registries.md)."""
+        return {"image": self.image, "digest": self.digest, "size": self.size}
 
 
 def _run(*args: str) -> str:
@@ -102,8 +113,9 @@ def _layer(files: list[Path], links: list[tuple[str, str]]) -> bytes:
     return raw.getvalue()
 
 
-def build_base_image(store: ImageStore, project: str, runtime: str) -> BaseImage:
-    """Build the runtime's base image and push it to ``<project>/<runtime>:<version>`` in ``store``."""
+def build_base_image(store: ImageStore, project: str, runtime: str, host: str = "") -> BaseImage:
+    """Build the runtime's base image and push it to ``<project>/<runtime>:<version>`` in ``store`` (the
+    registry ``host``, which names the result)."""
     tag, files, links, command = _runtime_files(runtime)
     repository = f"{project}/{runtime}"
     document = push_image_content(
@@ -111,4 +123,4 @@ def build_base_image(store: ImageStore, project: str, runtime: str) -> BaseImage
     )
     manifest = Manifest.from_bytes(json.dumps(document, sort_keys=True).encode(), OCI_MANIFEST)
     digest = store.put_manifest(repository, tag, manifest)
-    return BaseImage(repository, tag, digest, sum(layer["size"] for layer in document["layers"]))
+    return BaseImage(repository, tag, digest, sum(layer["size"] for layer in document["layers"]), host)

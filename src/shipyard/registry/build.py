@@ -18,15 +18,24 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from shipyard.errors import ShipyardError
-from shipyard.registry.client import is_loopback
+from shipyard.git import Git
+from shipyard.httpcalls import is_loopback
 from shipyard.registry.reference import check_tag, parse_reference
 from shipyard.registry.stores import Stores
 from shipyard.spec.model import Platform
 
 _SERVICE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", re.ASCII)
 _BASE_ARG = re.compile(r"^\s*ARG\s+BASE_IMAGE=(\S+)\s*$", re.MULTILINE)
+
+# OCI annotations (image-spec annotations.md) on every image Shipyard builds: Kargo copies a manifest's
+# annotations into its Freight, so a promotion commit made on a cluster names the source commit and PR.
+REVISION = "org.opencontainers.image.revision"
+SOURCE = "org.opencontainers.image.source"
+VERSION = "org.opencontainers.image.version"
+PULL_REQUEST = "dev.shipyard.pull-request"
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,15 @@ class BuildPlan:
             return self.build
         return [*self.build[:-1], "--build-arg", f"BASE_IMAGE=oci:{base_link}:{self.base_ref}", self.build[-1]]
 
+    def to_json(self) -> dict[str, Any]:
+        """What ``image build --dry-run`` prints (documented in docs/registries.md)."""
+        return {
+            "service": self.service,
+            "image": f"{self.image}:{self.tag}",
+            "build": self.build_command(Path("<tmp>/layout")),
+            "push": self.push,
+        }
+
 
 @dataclass(frozen=True)
 class BuildResult:
@@ -61,9 +79,31 @@ class BuildResult:
     tag: str
     digest: str
 
+    def to_json(self) -> dict[str, Any]:
+        """What ``image build`` prints (documented in docs/registries.md)."""
+        return {"service": self.service, "image": f"{self.image}:{self.tag}", "digest": self.digest}
 
-def plan_build(platform: Platform, root: Path, service: str, tag: str, insecure: bool = False) -> BuildPlan:
-    """The buildah commands for ``service`` (``services/<service>/Dockerfile``, context: the repository)."""
+
+def build_annotations(platform: Platform, root: Path, tag: str, pr: int | None = None) -> dict[str, str]:
+    """The OCI annotations of a build of the workspace at ``root``: the commit (HEAD), the source repository
+    when ``repos.app`` is a URL, the tag as the version, and the pull request when there is one."""
+    found = {VERSION: tag}
+    revision = Git(root).run("rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False).strip()
+    if revision:
+        found[REVISION] = revision
+    app = platform.repos.app or ""
+    if "://" in app or app.startswith("git@"):
+        found[SOURCE] = app
+    if pr is not None:
+        found[PULL_REQUEST] = str(pr)
+    return dict(sorted(found.items()))
+
+
+def plan_build(
+    platform: Platform, root: Path, service: str, tag: str, insecure: bool = False, pr: int | None = None
+) -> BuildPlan:
+    """The buildah commands for ``service`` (``services/<service>/Dockerfile``, context: the repository),
+    its image annotated with where it comes from (``build_annotations``)."""
     check_tag(tag)
     if not _SERVICE.fullmatch(service):
         # The name makes a path and an image name: '../x' or '--file=...' must never reach buildah.
@@ -83,7 +123,10 @@ def plan_build(platform: Platform, root: Path, service: str, tag: str, insecure:
     registry = platform.registry
     image = registry.image(service)
     local_tag = f"localhost/shipyard-build/{service}:{tag}"
-    build = [*common, "bud", "--isolation", "chroot", "--layers=false", "-f", str(dockerfile), "-t", local_tag]
+    build = [*common, "bud", "--isolation", "chroot", "--layers=false", "--format", "oci", "-f", str(dockerfile)]
+    for key, value in build_annotations(platform, root, tag, pr).items():
+        build += ["--annotation", f"{key}={value}"]
+    build += ["-t", local_tag]
     push = [*common, "push"]
     base_layout: Path | None = None
     base_ref: str | None = None

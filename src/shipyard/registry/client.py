@@ -1,5 +1,5 @@
 """A client of the OCI distribution API (the protocol of docker-registry, Harbor, and every other
-registry): manifests, tags, blobs, token and basic auth, retries with backoff.
+registry): manifests, tags, blobs, token and basic auth, retries under ``shipyard.retry.HTTP``.
 
 One ``httpx.Client`` per registry, safe to share between threads, so a release of many images runs
 its requests concurrently over a small pool of kept-alive connections.
@@ -7,55 +7,22 @@ its requests concurrently over a small pool of kept-alive connections.
 
 from __future__ import annotations
 
-import ipaddress
-import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import httpx
 
-from shipyard.httplimit import bounded
+from shipyard.httpcalls import Pages, PagingError, client, is_loopback, send
 from shipyard.registry.auth import Credentials, challenge_for, find_credentials, parse_challenges
 from shipyard.registry.store import MANIFEST_TYPES, Manifest, NotFound, RegistryError, sha256_digest
+from shipyard.retry import HTTP, GaveUp, Policy, Retrier
 
-_RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 _ACCEPT = ", ".join(MANIFEST_TYPES)
 _LOGIN_HINT = (
     "set SHIPYARD_REGISTRY_USERNAME and SHIPYARD_REGISTRY_PASSWORD, or log in with `skopeo login` / `buildah login`"
 )
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how patiently to retry 429, 5xx and dropped connections."""
-
-    attempts: int = 6
-    base_delay: float = 0.1
-    max_delay: float = 5.0
-
-    def delay(self, attempt: int, retry_after: str | None = None) -> float:
-        """Seconds to wait before retry number ``attempt`` (1-based); honours a numeric Retry-After."""
-        if retry_after is not None:
-            try:
-                return min(max(float(retry_after), 0.0), self.max_delay * 4)
-            except ValueError:
-                pass
-        # Full jitter: concurrent clients that failed together do not retry together.
-        return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
-
-
-def is_loopback(host: str) -> bool:
-    """True for ``localhost`` and loopback addresses (with or without a port)."""
-    name = urlsplit(f"//{host}").hostname or host
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def base_url(host: str, insecure: bool = False) -> str:
@@ -90,7 +57,7 @@ class RemoteRegistry:
         *,
         insecure: bool = False,
         credentials: Credentials | None = None,
-        retry: RetryPolicy | None = None,
+        retry: Policy = HTTP,
         transport: httpx.BaseTransport | None = None,
         max_connections: int = 32,
         timeout: float = 30.0,
@@ -100,15 +67,10 @@ class RemoteRegistry:
         self.host = host.split("://", 1)[-1].rstrip("/")
         self.base = base_url(host, insecure)
         self.credentials = credentials if credentials is not None else find_credentials(self.host)
-        self.retry = retry or RetryPolicy()
         self.page_size = page_size
-        self._sleep = sleep
+        self._retrier = Retrier(retry, sleep=sleep)
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-        self._http = httpx.Client(
-            transport=bounded(transport or httpx.HTTPTransport(limits=limits, retries=0)),
-            timeout=timeout,
-            follow_redirects=True,
-        )
+        self._http = client(transport=transport, limits=limits, timeout=timeout, follow_redirects=True)
         # Authorization per repository, from the last challenge answered for it.
         self._auth: dict[str, str] = {}
         self._token_lock = threading.Lock()
@@ -131,30 +93,26 @@ class RemoteRegistry:
         repository: str,
         headers: dict[str, str] | None = None,
         content: bytes | None = None,
+        *,
+        idempotent: bool | None = None,
     ) -> httpx.Response:
         """Send with auth and retries; returns the final response (any status) for the caller to judge."""
-        answered_challenge = False
-        attempt = 0
-        while True:
+
+        def once() -> httpx.Response:
             request_headers = dict(headers or {})
-            if repository in self._auth:
+            if repository in self._auth:  # read on every attempt: another thread may have fetched a token
                 request_headers["Authorization"] = self._auth[repository]
+            return self._http.request(method, url, headers=request_headers, content=content)
+
+        what = f"{self.host}: {method} {urlsplit(url).path}"
+        answered_challenge = False
+        while True:
             try:
-                response = self._http.request(method, url, headers=request_headers, content=content)
+                response = send(self._retrier, method, once, idempotent=idempotent)
+            except GaveUp as exc:
+                raise RegistryError(f"{what} {exc.message}") from exc
             except httpx.TransportError as exc:
-                attempt += 1
-                if attempt >= self.retry.attempts:
-                    raise RegistryError(
-                        f"{self.host}: {method} {urlsplit(url).path} failed after {attempt} attempts: {exc!r}"
-                    ) from exc
-                self._sleep(self.retry.delay(attempt))
-                continue
-            if response.status_code in _RETRY_STATUS:
-                attempt += 1
-                if attempt >= self.retry.attempts:
-                    return response
-                self._sleep(self.retry.delay(attempt, response.headers.get("retry-after")))
-                continue
+                raise RegistryError(f"{what} was cut off after it was sent ({exc!r}); not sent again") from exc
             if response.status_code == 401 and not answered_challenge:
                 answered_challenge = True
                 if self._answer(response, repository):
@@ -182,21 +140,11 @@ class RemoteRegistry:
 
     def _fetch_token(self, realm: str, params: dict[str, str]) -> str:
         headers = {"Authorization": self.credentials.basic_header()} if self.credentials else {}
-        attempt = 0
-        while True:
-            try:
-                reply = self._http.get(realm, params=params, headers=headers)
-            except httpx.TransportError as exc:
-                attempt += 1
-                if attempt >= self.retry.attempts:
-                    raise RegistryError(f"{self.host}: the token service {realm} is unreachable: {exc!r}") from exc
-                self._sleep(self.retry.delay(attempt))
-                continue
-            if reply.status_code in _RETRY_STATUS and attempt + 1 < self.retry.attempts:
-                attempt += 1
-                self._sleep(self.retry.delay(attempt, reply.headers.get("retry-after")))
-                continue
-            break
+        try:
+            reply = send(self._retrier, "GET", lambda: self._http.get(realm, params=params, headers=headers))
+        except (GaveUp, httpx.TransportError) as exc:
+            detail = exc.message if isinstance(exc, GaveUp) else repr(exc)
+            raise RegistryError(f"{self.host}: the token service {realm}: {detail}") from exc
         if reply.status_code in (401, 403):
             raise RegistryError(
                 f"{self.host}: the token service refused the credentials ({reply.status_code})", hint=_LOGIN_HINT
@@ -281,6 +229,7 @@ class RemoteRegistry:
         """Every tag, following ``Link: <...>; rel="next"`` pages."""
         tags: list[str] = []
         url: str | None = self._url(repository, "tags", "list") + f"?n={self.page_size}"
+        pages = Pages(f"{self.host}/{repository}: listing tags")
         while url:
             response = self._send("GET", url, repository)
             if response.status_code == 404:
@@ -292,7 +241,10 @@ class RemoteRegistry:
             except (ValueError, AttributeError) as exc:
                 raise RegistryError(f"{self.host}/{repository}: the tag list is not JSON") from exc
             tags.extend(str(t) for t in page)
-            url = next_link(response.headers.get("link"), str(response.url))
+            try:
+                url = pages.next_url(response.headers.get("link"), str(response.url))
+            except PagingError as exc:
+                raise RegistryError(exc.message, hint=exc.hint) from exc
         return sorted(set(tags))
 
     def has_blob(self, repository: str, digest: str) -> bool:
@@ -309,7 +261,8 @@ class RemoteRegistry:
         digest = sha256_digest(data)
         if self.has_blob(repository, digest):
             return digest
-        start = self._send("POST", self._url(repository, "blobs", "uploads") + "/", repository)
+        # Opening an upload session twice only leaves an unused session behind: safe to repeat.
+        start = self._send("POST", self._url(repository, "blobs", "uploads") + "/", repository, idempotent=True)
         if start.status_code != 202 or "location" not in start.headers:
             raise self._fail(start, "start a blob upload", repository)
         location = httpx.URL(str(start.url)).join(start.headers["location"])
@@ -318,18 +271,3 @@ class RemoteRegistry:
         if done.status_code not in (201, 204) and not self.has_blob(repository, digest):
             raise self._fail(done, f"upload blob {digest}", repository)
         return digest
-
-
-def next_link(header: str | None, current: str) -> str | None:
-    """The absolute URL of a ``Link`` header's ``rel="next"`` entry, or None."""
-    if not header:
-        return None
-    for part in header.split(","):
-        target, _, params = part.partition(";")
-        target = target.strip()
-        if not (target.startswith("<") and target.endswith(">")):
-            continue
-        rels = [p.strip() for p in params.split(";")]
-        if any(r.replace(" ", "") in ('rel="next"', "rel=next") for r in rels):
-            return str(httpx.URL(current).join(target[1:-1]))
-    return None

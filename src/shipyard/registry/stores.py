@@ -7,7 +7,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shipyard.registry.client import RemoteRegistry, RetryPolicy
+from shipyard.registry.auth import Credentials
+from shipyard.registry.client import RemoteRegistry
 from shipyard.registry.layout import LayoutStore
 from shipyard.registry.reference import Reference
 from shipyard.registry.store import ImageStore
@@ -26,42 +27,39 @@ class Stores:
         layout_host: str = "localhost",
         insecure: bool = False,
         insecure_hosts: frozenset[str] = frozenset(),
-        retry: RetryPolicy | None = None,
         tag_prefix: str = "v",
+        credentials: Credentials | None = None,
     ) -> None:
         self.tag_prefix = tag_prefix
+        self.credentials = credentials
         self.layout = layout
         self.layout_host = layout_host
         self.insecure = insecure
         self.insecure_hosts = insecure_hosts
-        self.retry = retry
         self._open: dict[str, ImageStore] = {}
         self._lock = threading.Lock()
 
     @classmethod
-    def for_workspace(cls, start: Path, *, insecure: bool = False, retry: RetryPolicy | None = None) -> Stores:
-        """Stores as the platform at or above ``start`` configures them (plain defaults outside one)."""
-        from shipyard.spec.locate import SPEC_FILENAME, find_root
-
-        root = find_root(start)
-        if root is None:
-            return cls(insecure=insecure, retry=retry)
-        from shipyard.spec.loader import load_spec
-
-        return cls.for_platform(load_spec(root / SPEC_FILENAME), root, insecure=insecure, retry=retry)
-
-    @classmethod
     def for_platform(
-        cls, platform: Platform, root: Path, *, insecure: bool = False, retry: RetryPolicy | None = None
+        cls,
+        platform: Platform,
+        root: Path,
+        *,
+        insecure: bool = False,
+        credentials: Credentials | None = None,
     ) -> Stores:
         """Stores as ``platform`` (whose ``shipyard.yaml`` is in ``root``) configures them."""
         registry, prefix = platform.registry, platform.versioning.tag_prefix
         if registry.kind == "local":
             return cls(
-                layout=root / registry.url, layout_host=registry.host, insecure=insecure, retry=retry, tag_prefix=prefix
+                layout=root / registry.url,
+                layout_host=registry.host,
+                insecure=insecure,
+                tag_prefix=prefix,
+                credentials=credentials,
             )
         hosts = frozenset({registry.host}) if registry.insecure else frozenset()
-        return cls(insecure=insecure, insecure_hosts=hosts, retry=retry, tag_prefix=prefix)
+        return cls(insecure=insecure, insecure_hosts=hosts, tag_prefix=prefix, credentials=credentials)
 
     def store(self, reference: Reference) -> ImageStore:
         """The store holding ``reference``'s repository."""
@@ -73,7 +71,7 @@ class Stores:
                     self._open[reference.host] = RemoteRegistry(
                         reference.host,
                         insecure=self.insecure or reference.host in self.insecure_hosts,
-                        retry=self.retry,
+                        credentials=self.credentials,
                     )
             return self._open[reference.host]
 

@@ -20,6 +20,7 @@ from shipyard.versioning.semver import Version
 
 if TYPE_CHECKING:
     from shipyard.plan import Plan
+    from shipyard.plan.progress import Progress
 
 Action = Literal["create", "move", "keep"]
 T = TypeVar("T")
@@ -67,6 +68,28 @@ class ImageTagging:
             "mediaType": self.manifest.media_type,
             "tags": [{"tag": c.tag, "action": c.action, "previous": c.previous} for c in self.changes],
         }
+
+
+@dataclass
+class TaggingReport:
+    """What ``image tag`` or ``image release`` did (or, on a dry run, would do) to each image."""
+
+    command: str
+    taggings: list[ImageTagging]
+    dry_run: bool = False
+
+    @property
+    def moved(self) -> int:
+        """How many tags are created or moved (kept tags are already right)."""
+        return sum(1 for t in self.taggings for c in t.changes if c.action != "keep")
+
+    def plan(self) -> Plan:
+        """The taggings as a Plan (see ``tagging_plan``)."""
+        return tagging_plan(self.command, self.taggings)
+
+    def to_json(self) -> dict[str, Any]:
+        """For JSON output (documented in docs/registries.md)."""
+        return {"command": self.command, "dryRun": self.dry_run, "images": [t.to_json() for t in self.taggings]}
 
 
 def _changes(
@@ -129,22 +152,41 @@ def plan_releases(
     version: Version,
     prefix: str = "v",
     workers: int = DEFAULT_WORKERS,
+    progress: Progress | None = None,
 ) -> list[ImageTagging]:
-    """Plan the release of many images at once (one per repository), concurrently."""
+    """Plan the release of many images at once (one per repository), concurrently; ``progress`` counts
+    the images read."""
+    from shipyard.plan.progress import Counter
+
     seen: set[str] = set()
     for source in sources:
         if source.name in seen:
             raise ShipyardError(f"{source.name} is named twice; a release tags one image per repository")
         seen.add(source.name)
-    return concurrently(lambda s: plan_release(store_for(s), s, version, prefix), list(sources), workers)
+    counter = Counter(progress, "read images", len(sources))
+    counter.start()
+
+    def one(source: Reference) -> ImageTagging:
+        tagging = plan_release(store_for(source), source, version, prefix)
+        counter.step()
+        return tagging
+
+    return concurrently(one, list(sources), workers)
 
 
-def apply_taggings(taggings: Sequence[ImageTagging], workers: int = DEFAULT_WORKERS) -> None:
+def apply_taggings(
+    taggings: Sequence[ImageTagging], workers: int = DEFAULT_WORKERS, progress: Progress | None = None
+) -> None:
     """PUT the source manifest under every tag that is not yet right, all images at once.
 
-    Each PUT must report the source digest; re-running after a failure completes the set.
+    Each PUT must report the source digest; re-running after a failure completes the set. ``progress``
+    counts the tags written.
     """
+    from shipyard.plan.progress import Counter
+
     work = [(t, c) for t in taggings for c in t.changes if c.action != "keep"]
+    counter = Counter(progress, "write tags", len(work))
+    counter.start()
 
     def put(item: tuple[ImageTagging, TagChange]) -> None:
         tagging, change = item
@@ -155,6 +197,7 @@ def apply_taggings(taggings: Sequence[ImageTagging], workers: int = DEFAULT_WORK
                 f"{tagging.repository}:{change.tag}: the registry stored {digest}, not the source's "
                 f"{tagging.manifest.digest}; the manifest was altered on the way"
             )
+        counter.step()
 
     concurrently(put, work, workers)
 

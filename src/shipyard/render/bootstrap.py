@@ -1,4 +1,5 @@
-"""``bootstrap/``: the seed's installation steps as Argo CD Applications, each at a pinned version.
+"""``bootstrap/``: the seed's installation steps as Argo CD Applications, each at a pinned version, in the
+cluster Argo CD runs in; Argo Rollouts in every cluster that runs a Rollout.
 
 Tekton and Argo Rollouts publish release manifests, not charts: their Applications build a small
 kustomization here that points at the pinned release file. Kargo, Harbor and Verdaccio are Helm
@@ -12,19 +13,30 @@ from typing import Any
 from shipyard.configrepo.location import BRANCH
 from shipyard.k8s.argocd import (
     ARGOCD_NAMESPACE,
+    IN_CLUSTER,
     RESOURCES_FINALIZER,
+    SKIP_DRY_RUN,
     Application,
     ApplicationSource,
     ApplicationSourceHelm,
     ApplicationSpec,
     Automated,
     Destination,
+    Retry,
     SyncPolicy,
 )
 from shipyard.k8s.base import ObjectMeta
 from shipyard.k8s.kustomize import Kustomization
-from shipyard.render.common import IN_CLUSTER, config_repo_url, part_of, yaml_of
-from shipyard.spec.model import Platform
+from shipyard.render.common import (
+    cluster_folder,
+    cluster_server,
+    config_repo_url,
+    part_of,
+    store_secret,
+    yaml_of,
+)
+from shipyard.render.kustomize import uses_rollout
+from shipyard.spec.model import Environment, Platform
 from shipyard.workspace.model import Workspace
 
 # The one place the platform's component versions are pinned.
@@ -34,10 +46,15 @@ VERSIONS = {
     "tekton-dashboard": "v0.62.0",
     "argo-rollouts": "v1.9.1",
     "kargo": "1.11.2",
+    "cert-manager": "v1.18.2",
     "harbor": "1.19.1",
     "verdaccio": "4.26.1",
 }
 _TEKTON = "https://storage.googleapis.com/tekton-releases"
+KARGO_ADMIN_SECRET = "kargo-api-admin"
+SYNC_WAVE = "argocd.argoproj.io/sync-wave"
+BOOTSTRAP_RETRY = Retry(limit=10)
+ROLLOUTS = "argo-rollouts"
 
 
 def _manifests() -> dict[str, tuple[str, list[str]]]:
@@ -67,17 +84,24 @@ def render_bootstrap(platform: Platform, workspace: Workspace) -> dict[str, str]
     files: dict[str, str] = {}
     repo = config_repo_url(platform)
     for name, (namespace, urls) in _manifests().items():
+        servers = {"": IN_CLUSTER}
+        if name == ROLLOUTS:
+            # Every cluster that runs a Rollout needs the controller: without it the Rollout objects are never
+            # acted on (and without its CRDs, not even accepted).
+            servers = {
+                cluster_folder(platform, e.cluster): cluster_server(platform, e.cluster) for e in rollout_envs(platform)
+            }
+        if not servers:
+            continue
         files[f"bootstrap/{name}/kustomization.yaml"] = yaml_of(Kustomization(resources=urls))
-        files[f"bootstrap/{name}.yaml"] = yaml_of(
-            _app(
-                platform,
-                name,
-                namespace,
-                ApplicationSource(repo_url=repo, target_revision=BRANCH, path=f"bootstrap/{name}"),
-            )
-        )
+        for folder, server in sorted(servers.items()):
+            app_name = f"{name}-{folder}" if folder else name
+            source = ApplicationSource(repo_url=repo, target_revision=BRANCH, path=f"bootstrap/{name}")
+            files[f"bootstrap/{app_name}.yaml"] = yaml_of(_app(platform, app_name, namespace, source, server))
     charts: list[tuple[str, str, str, str, dict[str, Any]]] = [
-        ("kargo", "kargo", "ghcr.io/akuity/kargo-charts", "kargo", _kargo_values()),
+        # Kargo's chart makes its webhook and API certificates with cert-manager (selfSignedCert).
+        ("cert-manager", "cert-manager", "https://charts.jetstack.io", "cert-manager", {"crds": {"enabled": True}}),
+        ("kargo", "kargo", "ghcr.io/akuity/kargo-charts", "kargo", kargo_values(platform)),
         ("verdaccio", "verdaccio", "https://charts.verdaccio.org", "verdaccio", _verdaccio_values(platform)),
     ]
     if platform.registry.kind == "harbor":
@@ -89,11 +113,31 @@ def render_bootstrap(platform: Platform, workspace: Workspace) -> dict[str, str]
             target_revision=VERSIONS[name],
             helm=ApplicationSourceHelm(release_name=name, values_object=values),
         )
-        files[f"bootstrap/{name}.yaml"] = yaml_of(_app(platform, name, namespace, source))
+        app = _app(platform, name, namespace, source)
+        if name == "cert-manager":
+            app.metadata.annotations = {SYNC_WAVE: "-1"}
+        files[f"bootstrap/{name}.yaml"] = yaml_of(app)
+    if platform.secrets.store and platform.auth.admin_enabled:
+        files["bootstrap/kargo-admin.yaml"] = yaml_of(
+            store_secret(
+                platform,
+                KARGO_ADMIN_SECRET,
+                "kargo-admin",
+                {"ADMIN_ACCOUNT_PASSWORD_HASH": "passwordHash", "ADMIN_ACCOUNT_TOKEN_SIGNING_KEY": "tokenSigningKey"},
+                namespace="kargo",
+            )
+        )
     return files
 
 
-def _app(platform: Platform, name: str, namespace: str, source: ApplicationSource) -> Application:
+def rollout_envs(platform: Platform) -> list[Environment]:
+    """The environments whose strategy runs an Argo Rollout (canary, blue-green)."""
+    return [env for env in platform.environments if uses_rollout(env)]
+
+
+def _app(
+    platform: Platform, name: str, namespace: str, source: ApplicationSource, server: str = IN_CLUSTER
+) -> Application:
     return Application(
         metadata=ObjectMeta(
             name=name, namespace=ARGOCD_NAMESPACE, labels=part_of(platform), finalizers=[RESOURCES_FINALIZER]
@@ -101,18 +145,35 @@ def _app(platform: Platform, name: str, namespace: str, source: ApplicationSourc
         spec=ApplicationSpec(
             project="default",
             source=source,
-            destination=Destination(server=IN_CLUSTER, namespace=namespace),
+            destination=Destination(server=server, namespace=namespace),
             sync_policy=SyncPolicy(
                 automated=Automated(prune=True, self_heal=True),
-                sync_options=["CreateNamespace=true", "ServerSideApply=true"],
+                # Argo CD assesses no Application health by default, so the sync waves of these Applications
+                # do not wait for the CRDs another one brings (cert-manager's, for Kargo's Certificates): the
+                # dry run skips kinds not served yet, and the retries apply them once they are.
+                sync_options=["CreateNamespace=true", "ServerSideApply=true", SKIP_DRY_RUN],
+                retry=BOOTSTRAP_RETRY,
             ),
         ),
     )
 
 
-def _kargo_values() -> dict[str, Any]:
-    # The admin account needs a password hash and signing key: it stays off; people sign in through SSO.
-    return {"api": {"enabled": True, "adminAccount": {"enabled": False}}, "controller": {"enabled": True}}
+def kargo_values(platform: Platform) -> dict[str, Any]:
+    """The Kargo chart's values from ``auth``: the admin account (its password hash and token signing key in
+    the ``kargo-api-admin`` Secret, never in git) and the OIDC provider. Certificates stay the chart's
+    default (self-signed, through cert-manager, which bootstrap installs)."""
+    auth = platform.auth
+    api: dict[str, Any] = {"enabled": True, "adminAccount": {"enabled": auth.admin_enabled}}
+    if auth.admin_enabled:
+        api["secret"] = {"name": KARGO_ADMIN_SECRET}
+    if auth.oidc is not None:
+        oidc: dict[str, Any] = {"enabled": True, "issuerURL": auth.oidc.issuer_url, "clientID": auth.oidc.client_id}
+        if auth.oidc.cli_client_id:
+            oidc["cliClientID"] = auth.oidc.cli_client_id
+        if auth.oidc.admins:
+            oidc["admins"] = {"claims": {"email": list(auth.oidc.admins)}}
+        api["oidc"] = oidc
+    return {"api": api, "controller": {"enabled": True}}
 
 
 def _harbor_values(platform: Platform) -> dict[str, Any]:

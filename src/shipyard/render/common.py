@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shipyard.k8s.argocd import IN_CLUSTER
 from shipyard.k8s.base import K8sModel, ObjectMeta
 from shipyard.k8s.core import (
     ExternalSecret,
@@ -16,8 +17,6 @@ from shipyard.k8s.yaml import dump_all
 from shipyard.spec.model import Access, Platform
 from shipyard.workspace.model import Workspace
 
-# The cluster Argo CD itself runs in: platform parts (bootstrap, Kargo, jobs) are installed there.
-IN_CLUSTER = "https://kubernetes.default.svc"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "shipyard"}
 # Ingress classes by access: one ingress controller faces the internet, the other only the private network.
 INGRESS_CLASS = {Access.public: "nginx-public", Access.internal: "nginx-internal"}
@@ -39,11 +38,17 @@ def config_repo_url(platform: Platform) -> str:
 
 
 def cluster_server(platform: Platform, cluster: str) -> str:
-    """The API server URL of a cluster named in the spec."""
-    for entry in platform.clusters:
-        if entry.name == cluster:
-            return entry.server
-    raise KeyError(cluster)
+    """The API server URL of a cluster named in the spec, as Argo CD addresses it."""
+    return platform.cluster(cluster).server
+
+
+def cluster_folder(platform: Platform, cluster: str) -> str:
+    """How a folder of things that run on one cluster is named: "" for Argo CD's own cluster (the platform
+    parts' cluster), else the name of the first cluster of the spec reached at the same server."""
+    server = cluster_server(platform, cluster)
+    if server == IN_CLUSTER:
+        return ""
+    return next(c.name for c in platform.clusters if c.server == server)
 
 
 def kargo_project(platform: Platform) -> str:

@@ -9,6 +9,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shipyard import __version__
 from shipyard.cache import Cache
@@ -19,6 +20,9 @@ from shipyard.render.targets import TARGETS, Target
 from shipyard.render.writer import Change, apply_changes, compare_tree, plan_changes
 from shipyard.spec.model import Platform
 from shipyard.workspace.model import Workspace
+
+if TYPE_CHECKING:
+    from shipyard.plan.progress import Counter, Progress
 
 CACHE_KIND = "render"
 
@@ -56,7 +60,9 @@ class RenderResult:
         return plan
 
 
-def render_files(platform: Platform, workspace: Workspace, targets: Sequence[Target]) -> dict[str, str]:
+def render_files(
+    platform: Platform, workspace: Workspace, targets: Sequence[Target], counter: Counter | None = None
+) -> dict[str, str]:
     """Run targets (and their checks); two targets writing the same path is a bug, reported rather than merged."""
     files: dict[str, str] = {}
     for target in targets:
@@ -64,6 +70,8 @@ def render_files(platform: Platform, workspace: Workspace, targets: Sequence[Tar
             if path in files:
                 raise ShipyardError(f"two render targets both produce '{path}'")
             files[path] = text
+        if counter is not None:
+            counter.step()
     return files
 
 
@@ -82,12 +90,18 @@ def config_trees(out: Path | None, app_dir: Path, targets: Sequence[Target] = TA
     return trees
 
 
-def compute_changes(platform: Platform, workspace: Workspace, trees: Sequence[Tree]) -> tuple[list[Change], list[Path]]:
+def compute_changes(
+    platform: Platform, workspace: Workspace, trees: Sequence[Tree], progress: Progress | None = None
+) -> tuple[list[Change], list[Path]]:
     """Every difference between the rendered trees and the disk, and every path the render produces.
 
     Every tree is rendered (and checked) before any is compared, so a failing target leaves the disk untouched.
-    """
-    rendered = [(tree, render_files(platform, workspace, tree.targets)) for tree in trees]
+    ``progress`` counts the targets rendered."""
+    from shipyard.plan.progress import Counter
+
+    counter = Counter(progress, "render targets", sum(len(tree.targets) for tree in trees))
+    counter.start()
+    rendered = [(tree, render_files(platform, workspace, tree.targets, counter)) for tree in trees]
     changes: list[Change] = []
     produced: list[Path] = []
     for tree, files in rendered:
@@ -145,16 +159,19 @@ def render(
     write: bool,
     use_cache: bool,
     cache_root: Path,
+    progress: Progress | None = None,
 ) -> RenderResult:
-    """Render into ``trees``; write when asked. The cache is consulted only when writing and allowed."""
+    """Render into ``trees``; write when asked. The cache is consulted only when writing and allowed.
+
+    ``progress`` counts the targets rendered, then the files written."""
     cache = Cache.for_repository(cache_root) if use_cache else Cache(None)
     key = input_key(platform, workspace, trees) if cache.folder is not None else ""
     unchanged: bool | None = cache.read(CACHE_KIND, key, _files_unchanged) if key else None
     if unchanged:
         return RenderResult(cached=True)
-    changes, produced = compute_changes(platform, workspace, trees)
+    changes, produced = compute_changes(platform, workspace, trees, progress)
     if write:
-        apply_changes(changes)
+        apply_changes(changes, progress)
         if key:
             cache.put(CACHE_KIND, key, _stats(produced))
     return RenderResult(changes=changes)

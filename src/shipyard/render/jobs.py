@@ -1,5 +1,5 @@
 """The platform's scheduled jobs: the daily sandbox reset and its database, the TTL check, and the
-preview clean-up every six hours.
+preview clean-up every six hours, each on the cluster it works on.
 
 Each runs a ``shipyard`` command in Shipyard's own pinned image (no shell scripts), with the spec
 mounted from a ConfigMap and credentials from Secrets referenced by name, never rendered.
@@ -34,7 +34,7 @@ from shipyard.k8s.core import (
     VolumeMount,
 )
 from shipyard.k8s.yaml import dump
-from shipyard.render.common import config_repo_url, part_of, store_secret, yaml_of
+from shipyard.render.common import cluster_folder, config_repo_url, part_of, store_secret, yaml_of
 from shipyard.spec.model import Platform
 from shipyard.workspace.model import Workspace
 
@@ -57,56 +57,75 @@ _GITHUB_REPO = re.compile(
 
 
 def render_jobs(platform: Platform, workspace: Workspace) -> dict[str, str]:
-    """``jobs/``: the namespace, the spec ConfigMap, a ServiceAccount and the two CronJobs."""
-    labels = part_of(platform)
+    """``jobs/``: per cluster that runs CronJobs, the namespace, the spec ConfigMap, a ServiceAccount, the
+    Secrets from the store and its CronJobs. Each CronJob runs on the cluster whose namespaces and databases
+    it works on: the sandbox's on the sandbox's cluster, the preview clean-up on the previews' cluster
+    (Argo CD's own cluster is ``jobs/``, another one ``jobs/<cluster>/``)."""
     rules = _masking_rules(platform, workspace)
+    sandbox = _folder(platform, platform.sandbox_cluster)
+    preview = _folder(platform, platform.preview.cluster)
+    cronjobs: dict[str, list[CronJob]] = {sandbox: [], preview: []}
+    # The daily clone is a reset, not a sync: a sync keeps a TTL that has not run out, so a sandbox made
+    # a few seconds after midnight would live two days. The hourly TTL check ends a TTL shorter than the
+    # schedule on time.
+    cronjobs[sandbox] += [
+        _cronjob(platform, "sandbox-sync", platform.sandbox.schedule, ["sandbox", "reset", *CONFIG_REPO_ARGS]),
+        _cronjob(platform, "sandbox-ttl-check", "0 * * * *", ["sandbox", "reset", "--if-expired", *CONFIG_REPO_ARGS]),
+    ]
+    database_job = _sandbox_database_job(platform, bool(rules))
+    if database_job is not None:
+        cronjobs[sandbox].append(database_job)
+    cronjobs[preview].append(_preview_cleanup(platform))
+    files: dict[str, str] = {}
+    for folder, jobs in cronjobs.items():
+        files.update(_folder_files(platform, folder, jobs, rules if folder == sandbox else {}))
+    return files
+
+
+def _folder(platform: Platform, cluster: str) -> str:
+    """``jobs/`` or ``jobs/<cluster>/``, with its trailing slash."""
+    name = cluster_folder(platform, cluster)
+    return f"jobs/{name}/" if name else "jobs/"
+
+
+def _folder_files(platform: Platform, folder: str, jobs: list[CronJob], rules: dict[str, str]) -> dict[str, str]:
+    """One cluster's jobs and what they read there: every Secret comes from the store (git for all, the GitHub
+    token when previews ask GitHub, the database files when the sandbox database job runs)."""
+    labels = part_of(platform)
     files = {
-        "jobs/namespace.yaml": yaml_of(Namespace(metadata=ObjectMeta(name=JOBS_NAMESPACE, labels=labels))),
-        "jobs/spec.yaml": yaml_of(
+        f"{folder}namespace.yaml": yaml_of(Namespace(metadata=ObjectMeta(name=JOBS_NAMESPACE, labels=labels))),
+        f"{folder}spec.yaml": yaml_of(
             ConfigMap(
                 metadata=ObjectMeta(name=SPEC_CONFIGMAP, namespace=JOBS_NAMESPACE, labels=labels),
                 data={"shipyard.yaml": dump(platform.model_dump(mode="json", by_alias=True)), **rules},
             )
         ),
-        "jobs/serviceaccount.yaml": yaml_of(
+        f"{folder}serviceaccount.yaml": yaml_of(
             ServiceAccount(metadata=ObjectMeta(name="shipyard", namespace=JOBS_NAMESPACE, labels=labels))
         ),
-        # The daily clone is a reset, not a sync: a sync keeps a TTL that has not run out, so a sandbox made
-        # a few seconds after midnight would live two days.
-        "jobs/sandbox-sync.yaml": yaml_of(
-            _cronjob(platform, "sandbox-sync", platform.sandbox.schedule, ["sandbox", "reset", *CONFIG_REPO_ARGS])
-        ),
-        # The TTL check: a TTL shorter than the daily schedule still ends on time.
-        "jobs/sandbox-ttl-check.yaml": yaml_of(
-            _cronjob(
-                platform, "sandbox-ttl-check", "0 * * * *", ["sandbox", "reset", "--if-expired", *CONFIG_REPO_ARGS]
-            )
-        ),
-        "jobs/preview-cleanup.yaml": yaml_of(_preview_cleanup(platform)),
     }
-    database_job = _sandbox_database_job(platform, bool(rules))
-    if database_job is not None:
-        files[f"jobs/{database_job.metadata.name}.yaml"] = yaml_of(database_job)
-    if platform.secrets.store:
-        # Every Secret a CronJob reads, from the store: git for all, the token when previews ask GitHub,
-        # the database files when the sandbox database job runs.
-        files["jobs/git-credentials.yaml"] = yaml_of(
-            store_secret(
-                platform,
-                GIT_SECRET,
-                "git",
-                {"GIT_USERNAME": "git_username", "GIT_PASSWORD": "git_password"},
-                namespace=JOBS_NAMESPACE,
-            )
+    for job in jobs:
+        files[f"{folder}{job.metadata.name}.yaml"] = yaml_of(job)
+    if not platform.secrets.store:
+        return files
+    files[f"{folder}git-credentials.yaml"] = yaml_of(
+        store_secret(
+            platform,
+            GIT_SECRET,
+            "git",
+            {"GIT_USERNAME": "git_username", "GIT_PASSWORD": "git_password"},
+            namespace=JOBS_NAMESPACE,
         )
-        if github_repo(platform) is not None:
-            token = store_secret(platform, GITHUB_SECRET, "github", {"token": "token"}, namespace=JOBS_NAMESPACE)
-            files["jobs/github-token.yaml"] = yaml_of(token)
-        if database_job is not None:
-            keys = {"pgpass": "pgpass"} | ({"salt": "salt"} if database_job.metadata.name == "sandbox-db-clone" else {})
-            files["jobs/sandbox-db-credentials.yaml"] = yaml_of(
-                store_secret(platform, SANDBOX_DB_SECRET, "sandbox-db", keys, namespace=JOBS_NAMESPACE)
-            )
+    )
+    names = {job.metadata.name for job in jobs}
+    if "preview-cleanup" in names and github_repo(platform) is not None:
+        token = store_secret(platform, GITHUB_SECRET, "github", {"token": "token"}, namespace=JOBS_NAMESPACE)
+        files[f"{folder}github-token.yaml"] = yaml_of(token)
+    if names & {"sandbox-db-clone", "sandbox-db-synth"}:
+        keys = {"pgpass": "pgpass"} | ({"salt": "salt"} if "sandbox-db-clone" in names else {})
+        files[f"{folder}sandbox-db-credentials.yaml"] = yaml_of(
+            store_secret(platform, SANDBOX_DB_SECRET, "sandbox-db", keys, namespace=JOBS_NAMESPACE)
+        )
     return files
 
 

@@ -16,6 +16,7 @@ from shipyard.render.bootstrap import render_bootstrap
 from shipyard.render.jobs import render_jobs
 from shipyard.render.kargo import render_kargo
 from shipyard.render.kustomize import render_kustomize
+from shipyard.render.serve import render_serve
 from shipyard.render.tekton.checks import check_files
 from shipyard.render.tekton.target import render_tekton
 from shipyard.render.verdaccio import render_verdaccio
@@ -57,6 +58,7 @@ TARGETS: tuple[Target, ...] = (
     Target("bootstrap", render_bootstrap, ("bootstrap",)),
     Target("jobs", render_jobs, ("jobs",)),
     Target("verdaccio", render_verdaccio, ("verdaccio",)),
+    Target("serve", render_serve, ("serve",)),
     Target("tekton", render_tekton, ("tekton",), app=True, check=check_files),
 )
 NAMES = tuple(t.name for t in TARGETS)

@@ -1,5 +1,4 @@
-"""The private npm registry's configuration (the seed's section 6): Verdaccio's ``config.yaml`` and
-the Helm values that deploy it.
+"""The private npm registry's configuration: Verdaccio's ``config.yaml`` and the Helm values that deploy it.
 
 The platform's scope (``@<org>/*``) is served only from Verdaccio, readable and publishable by
 authenticated users and **never proxied**, so a public package of the same name can never be

@@ -1,7 +1,7 @@
 """The sandbox lifecycle in the config repo: mirror production's images, keep a TTL, report status.
 
-``sync`` makes ``overlays/sandbox/kustomization.yaml`` carry exactly the image references of
-``overlays/production/kustomization.yaml`` (digests, or tags before the first promotion), editing the
+``sync`` makes the sandbox's promotable Component (``overlays/sandbox/images/kustomization.yaml``) carry exactly
+the image references of production's (its digests; none before production's first promotion), editing the
 file in place so comments and layout survive, and writes the TTL state (``sandbox_state.py``). It
 copies nothing else from production: no Secrets, no database settings; the sandbox's own overlay
 (rendered from the spec's sandbox environment) points at the sandbox's namespace, hosts, database and
@@ -18,13 +18,13 @@ from typing import Any
 
 from shipyard.configrepo.checkout import publish, scratch_clone
 from shipyard.configrepo.location import BRANCH, REMOTE, config_for_reading
-from shipyard.configrepo.promotable import ImageChange, mirror_images, overlay_path, read_entries
+from shipyard.configrepo.promotable import ImageChange, mirror_images, overlay_dir, promotable_path, read_entries
 from shipyard.errors import ShipyardError
 from shipyard.git import Git
 from shipyard.plan import Op, Plan
-from shipyard.sandbox.db.urls import refuse_production
 from shipyard.sandbox.state import STATE_FILE, SandboxState
 from shipyard.spec.model import Platform
+from shipyard.times import format_rfc3339
 
 
 @dataclass(frozen=True)
@@ -39,32 +39,28 @@ class SandboxTarget:
     @property
     def kustomization(self) -> str:
         """The sandbox's promotable state, relative to the config repo."""
-        return overlay_path(self.env)
+        return promotable_path(self.env)
 
     @property
     def source_kustomization(self) -> str:
         """Production's promotable state, relative to the config repo."""
-        return overlay_path(self.source)
+        return promotable_path(self.source)
 
     @property
     def state_file(self) -> str:
         """The TTL state file, relative to the config repo."""
-        return f"overlays/{self.env}/{STATE_FILE}"
+        return f"{overlay_dir(self.env)}/{STATE_FILE}"
 
 
 def sandbox_target(platform: Platform) -> SandboxTarget:
     """The sandbox of a platform: the environment that mirrors another one (``sandbox`` by default).
 
-    Refuses a spec whose sandbox database is production's: the guard holds for the config too.
+    A spec whose sandbox database may be production's never gets here: loading it refuses it.
     """
-    mirrors = [env for env in platform.environments if env.promotion.value == "mirror"]
-    env = next((e for e in mirrors if e.name == "sandbox"), mirrors[0] if mirrors else None)
+    env = platform.sandbox_environment
     if env is None:
         raise ShipyardError("shipyard.yaml has no sandbox environment (an environment with promotion: mirror)")
     source = platform.environment(env.upstream or "production")
-    production = [(f"{source.name}'s database in shipyard.yaml", source.database.url)] if source.database else []
-    for url in {platform.sandbox.database.url, *([env.database.url] if env.database else [])}:
-        refuse_production(url, production)
     return SandboxTarget(env=env.name, source=source.name, namespace=env.ns, ttl=platform.sandbox.ttl)
 
 
@@ -78,6 +74,22 @@ class SyncOutcome:
     changes: list[ImageChange] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
     reason: str = ""
+    commit: str | None = None  # set by ``sync`` once pushed
+
+    @property
+    def expires_at(self) -> str | None:
+        """The new TTL's end (RFC 3339, UTC), when the sandbox changed."""
+        return format_rfc3339(self.state.expires_at) if self.state else None
+
+    def to_json(self) -> dict[str, Any]:
+        """The outcome of a sync or reset as JSON data (documented in docs/sandbox.md)."""
+        return {
+            "commit": self.commit,
+            "mirrors": self.mirrors,
+            "reason": self.reason,
+            "changes": [{"image": c.name, "before": c.before, "after": c.after} for c in self.changes],
+            "expiresAt": self.expires_at,
+        }
 
     def plan(self, command: str) -> Plan:
         """The outcome as a Plan (what --dry-run prints)."""
@@ -91,8 +103,7 @@ class SyncOutcome:
             if path != self.target.kustomization or not self.changes:
                 plan.add(Op.update, path)
         if self.state:
-            expires = self.state.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-            plan.add(Op.commit, BRANCH, f"mirror {self.target.source} at {self.mirrors[:7]}, expires {expires}")
+            plan.add(Op.commit, BRANCH, f"mirror {self.target.source} at {self.mirrors[:7]}, expires {self.expires_at}")
         plan.add(Op.push, f"{REMOTE}/{BRANCH}")
         plan.notes.append(self.reason)
         return plan
@@ -173,6 +184,7 @@ def sync(
             return f"{verb} the sandbox to {target.source} at {outcome.mirrors[:7]}\n\n{outcome.reason}."
 
         commit = publish(checkout, apply, trailers)
+        decided[0].commit = commit
         return decided[0], commit
 
 
@@ -181,7 +193,47 @@ def _show(repo: Git, ref: str, path: str) -> str | None:
     return proc.stdout if proc.returncode == 0 else None
 
 
-def status(config_repo: str, target: SandboxTarget, now: datetime) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SandboxStatus:
+    """The sandbox as the config repo records it, seen at ``now``."""
+
+    target: SandboxTarget
+    production_commit: str | None
+    images: list[dict[str, str]]
+    state: SandboxState | None
+    now: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        """As JSON data (documented in docs/sandbox.md)."""
+        target, state = self.target, self.state
+        result: dict[str, Any] = {
+            "environment": target.env,
+            "namespace": target.namespace,
+            "source": target.source,
+            "ttl": target.ttl,
+            "productionCommit": self.production_commit,
+            "images": self.images,
+            "state": "never-synced",
+            "mirrors": None,
+            "createdAt": None,
+            "expiresAt": None,
+            "ageSeconds": None,
+            "upToDate": False,
+        }
+        if state is not None:
+            result.update(
+                state="expired" if state.expired(self.now) else "active",
+                mirrors=state.mirrors,
+                createdAt=format_rfc3339(state.created_at),
+                expiresAt=format_rfc3339(state.expires_at),
+                ageSeconds=int(state.age(self.now).total_seconds()),
+                ttl=state.ttl,
+                upToDate=state.mirrors == self.production_commit,
+            )
+        return result
+
+
+def status(config_repo: str, target: SandboxTarget, now: datetime) -> SandboxStatus:
     """The sandbox's age, expiry, the production commit it mirrors and whether production moved since."""
     with config_for_reading(config_repo) as (git, ref):
         if not git.has_ref(ref):
@@ -190,31 +242,7 @@ def status(config_repo: str, target: SandboxTarget, now: datetime) -> dict[str, 
         images_text = _show(git, ref, target.kustomization)
         production = _last_change(git, target.source_kustomization, ref)
     state = SandboxState.from_yaml(state_text) if state_text else None
-    result: dict[str, Any] = {
-        "environment": target.env,
-        "namespace": target.namespace,
-        "source": target.source,
-        "ttl": target.ttl,
-        "productionCommit": production,
-        "images": read_entries(images_text) if images_text else [],
-        "state": "never-synced",
-        "mirrors": None,
-        "createdAt": None,
-        "expiresAt": None,
-        "ageSeconds": None,
-        "upToDate": False,
-    }
-    if state is not None:
-        result.update(
-            state="expired" if state.expired(now) else "active",
-            mirrors=state.mirrors,
-            createdAt=state.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            expiresAt=state.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            ageSeconds=int(state.age(now).total_seconds()),
-            ttl=state.ttl,
-            upToDate=state.mirrors == production,
-        )
-    return result
+    return SandboxStatus(target, production, read_entries(images_text) if images_text else [], state, now)
 
 
 def _read_config_file(path: Path) -> str:

@@ -12,26 +12,22 @@ so the answer does not depend on what happens to be running in the cluster.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from shipyard.errors import ShipyardError
 from shipyard.k8s.yaml import dump
-from shipyard.spec.duration import parse_duration
+from shipyard.times import add, format_rfc3339, parse_duration, parse_rfc3339
 
 STATE_FILE = "sandbox-state.yaml"
 PREFIX = "shipyard.dev/"
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _parse(text: str, field: str) -> datetime:
     try:
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    except ValueError:
-        raise ShipyardError(f"{STATE_FILE}: {field} '{text}' is not a UTC time such as 2024-11-14T15:30:45Z") from None
+        return parse_rfc3339(text)
+    except ValueError as exc:
+        raise ShipyardError(f"{STATE_FILE}: {field}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -47,7 +43,7 @@ class SandboxState:
     @property
     def expires_at(self) -> datetime:
         """The moment the TTL runs out."""
-        return self.created_at + parse_duration(self.ttl)
+        return add(self.created_at, parse_duration(self.ttl))
 
     def age(self, now: datetime) -> timedelta:
         """How long ago the sandbox was created."""
@@ -60,8 +56,8 @@ class SandboxState:
     def to_yaml(self) -> str:
         """The state as a ConfigMap document (valid Kubernetes, should anyone choose to apply it)."""
         annotations = {
-            f"{PREFIX}created-at": _iso(self.created_at),
-            f"{PREFIX}expires-at": _iso(self.expires_at),
+            f"{PREFIX}created-at": format_rfc3339(self.created_at),
+            f"{PREFIX}expires-at": format_rfc3339(self.expires_at),
             f"{PREFIX}ttl": self.ttl,
             f"{PREFIX}mirrors": self.mirrors,
         }
@@ -90,7 +86,7 @@ class SandboxState:
             annotations = metadata["annotations"]
             created = _parse(str(annotations[f"{PREFIX}created-at"]), "created-at")
             ttl = str(annotations[f"{PREFIX}ttl"])
-            parse_duration(ttl)
+            add(created, parse_duration(ttl))  # a TTL that runs past the year 9999 is malformed too
             return cls(
                 namespace=str(metadata["namespace"]),
                 created_at=created,

@@ -19,7 +19,7 @@ class Hit:
     finding: Finding
     entry: AllowEntry | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         """The finding as JSON data."""
         data: dict[str, Any] = {
             "report": self.report,
@@ -74,7 +74,7 @@ class GateResult:
                 totals[severity] += number
         return totals
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         """The result as JSON data (the shape documented in docs/ci.md)."""
 
         def counts(values: dict[Severity, int]) -> dict[str, int]:
@@ -83,18 +83,18 @@ class GateResult:
         return {
             "passed": self.passed,
             "threshold": self.threshold.label,
-            "ignore_unfixed": self.ignore_unfixed,
+            "ignoreUnfixed": self.ignore_unfixed,
             "totals": counts(self.totals),
             "targets": [
                 {"report": t.report, "target": t.target, "counts": counts(t.counts), "blocking": t.blocking}
                 for t in self.targets
             ],
-            "blocking": [h.to_dict() for h in self.blocking],
-            "allowed": [h.to_dict() for h in self.allowed],
-            "expired_allowlist_entries": [
+            "blocking": [h.to_json() for h in self.blocking],
+            "allowed": [h.to_json() for h in self.allowed],
+            "expiredAllowlistEntries": [
                 {"id": e.id, "reason": e.reason, "expires": e.expires.isoformat()} for e in self.expired
             ],
-            "ignored_unfixed": self.ignored_unfixed,
+            "ignoredUnfixed": self.ignored_unfixed,
             "notes": self.notes,
         }
 

@@ -17,11 +17,15 @@ class Severity(IntEnum):
     CRITICAL = 5
 
     @classmethod
-    def parse(cls, word: str | None) -> Severity:
-        """Either scanner's spelling (``HIGH``, ``High``); anything unrecognised counts as UNKNOWN."""
-        if not word:
-            return cls.UNKNOWN
-        return cls.__members__.get(word.strip().upper(), cls.UNKNOWN)
+    def parse(cls, word: str) -> Severity:
+        """A severity by its name in any case (``HIGH``, ``High``); ValueError for any other word.
+
+        Never a default: a word nobody recognised is not a low severity, it is something not understood.
+        """
+        found = cls.__members__.get(word.upper()) if isinstance(word, str) else None
+        if found is None:
+            raise ValueError(f"unknown severity {word!r}; valid: {', '.join(s.name for s in SEVERITY_ORDER)}")
+        return found
 
     @property
     def label(self) -> str:

@@ -10,10 +10,19 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, field_validator, model_validator
 
 from shipyard.errors import ShipyardError
+from shipyard.k8s.argocd import IN_CLUSTER
+from shipyard.spec.approvals import (
+    ApprovalPolicy,
+    GroupName,
+    IdentitySettings,
+    Person,
+    PersonId,
+    approval_problems,
+)
+from shipyard.spec.base import DNS_LABEL, DnsLabel, SpecModel
 from shipyard.spec.cron import cron_problem
 from shipyard.spec.duration import Duration
 from shipyard.spec.template import TemplateError, dns_subdomain_problem, parse_template
@@ -22,11 +31,9 @@ from shipyard.spec.urls import credential_problem, text_problem
 API_VERSION: Literal["shipyard.dev/v1alpha1"] = "shipyard.dev/v1alpha1"
 KIND: Literal["Platform"] = "Platform"
 
-_DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 # pydantic checks patterns with Rust's regex, whose `$` is the end of the text (no trailing newline).
-DnsLabel = Annotated[str, Field(pattern=rf"^{_DNS_LABEL}$", max_length=63)]
-DnsSubdomain = Annotated[str, Field(pattern=rf"^{_DNS_LABEL}(\.{_DNS_LABEL})*$", max_length=253)]
-_DOMAIN = re.compile(rf"{_DNS_LABEL}(\.{_DNS_LABEL})+")
+DnsSubdomain = Annotated[str, Field(pattern=rf"^{DNS_LABEL}(\.{DNS_LABEL})*$", max_length=253)]
+_DOMAIN = re.compile(rf"{DNS_LABEL}(\.{DNS_LABEL})+")
 
 MAX_PR_NUMBER = 2**31 - 1
 """The largest pull request number Shipyard accepts (GitHub's numbers are 32-bit); it bounds the length of
@@ -100,17 +107,53 @@ class PromotionMode(StrEnum):
     mirror = "mirror"
 
 
-class SpecModel(BaseModel):
-    """Base of every spec model: camelCase keys, unknown keys rejected, immutable once loaded."""
+class Smoke(SpecModel):
+    """Argo Rollouts' controller asks the new version's pods directly, through their Service: an answer
+    outside 2xx (or none) three times in a row aborts the rollout. Needs no traffic and nothing installed."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+    path: str = Field(default="/", pattern=r"^/[^\s]*$")
+    """The path requested, e.g. /healthz; the service must answer it with 2xx."""
+    interval: Duration = "30s"
+
+
+class Prometheus(SpecModel):
+    """The canary's share of answers that are not 5xx, from ingress-nginx's request metrics in Prometheus."""
+
+    address: str
+    """The Prometheus server, e.g. http://prometheus-operated.monitoring.svc:9090."""
+    success_rate: float = Field(default=0.95, gt=0, le=1)
+    """The lowest share of non-5xx answers a canary may give, measured over two intervals."""
+    interval: Duration = "1m"
+
+    @field_validator("address")
+    @classmethod
+    def _http_url(cls, address: str) -> str:
+        parts = urlsplit(address)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"'{address}' is not an http(s) URL such as http://prometheus.monitoring.svc:9090")
+        return address.rstrip("/")
+
+
+class Analysis(SpecModel):
+    """What aborts a bad new version by itself: a smoke check (the default), Prometheus metrics, or both."""
+
+    smoke: Smoke | None = Field(default_factory=Smoke)
+    prometheus: Prometheus | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> Analysis:
+        if self.smoke is None and self.prometheus is None:
+            raise ValueError("an analysis needs smoke, prometheus or both; without one a bad version is never aborted")
+        return self
 
 
 class Canary(SpecModel):
-    """A canary rollout: traffic weights in percent, each followed by a pause (the last one is not)."""
+    """A canary rollout: traffic weights in percent (ingress-nginx sends exactly that share of requests to the
+    canary), each followed by a pause (the last one is not), with an analysis running in the background."""
 
     steps: list[Annotated[int, Field(ge=1, le=100)]] = Field(default_factory=lambda: [10, 25, 50, 100])
     pause: Duration = "5m"
+    analysis: Analysis = Field(default_factory=Analysis)
 
     @field_validator("steps")
     @classmethod
@@ -121,10 +164,22 @@ class Canary(SpecModel):
 
 
 class BlueGreen(SpecModel):
-    """Blue-green: a preview service receives the new version before the active one switches."""
+    """Blue-green: a preview service receives the new version before the active one switches. The smoke
+    analysis runs on the preview before the switch; a failure aborts it and the active version stays."""
 
     auto_promotion_enabled: bool = False
     scale_down_delay: Duration = "30s"
+    analysis: Analysis = Field(default_factory=Analysis)
+
+    @field_validator("analysis")
+    @classmethod
+    def _smoke_only(cls, analysis: Analysis) -> Analysis:
+        if analysis.prometheus is not None or analysis.smoke is None:
+            raise ValueError(
+                "blue-green analyses the preview before the switch, and no ingress sends it traffic: "
+                "use smoke (and no prometheus)"
+            )
+        return analysis
 
 
 class Strategy(SpecModel):
@@ -172,12 +227,20 @@ class Strategy(SpecModel):
 
 
 def _check_url_has_no_password(url: str) -> str:
+    from shipyard.dburl import ConninfoError, parse_conninfo, redact
+
     parts = urlsplit(url)
-    if parts.password:
-        raise ValueError("a database url must not carry a password; put it in the Secret named by secretRef")
-    _location(url, "database")
     if not parts.scheme or not (parts.hostname or parts.path):
-        raise ValueError(f"'{url}' is not a URL such as postgresql://host:5432/dbname")
+        raise ValueError(f"'{redact(url)}' is not a URL such as postgresql://host:5432/dbname")
+    try:
+        params = parse_conninfo(url)  # as libpq reads it: a password may also hide in the query string
+    except ConninfoError as exc:
+        raise ValueError(f"'{redact(url)}' cannot be read as libpq reads it: {exc.message}") from None
+    credential = credential_problem(url, "database")
+    if parts.password or "password" in params or credential:
+        reason = credential or "put it in the Secret named by secretRef"
+        raise ValueError(f"a database url must not carry a password: {reason}")
+    _location(url, "database")
     return url
 
 
@@ -206,6 +269,8 @@ class Environment(SpecModel):
     maturities: list[Maturity] = Field(default_factory=lambda: [Maturity.alpha])
     host: str = "{service}.{env}.{domain}"
     upstream: str | None = None
+    approvals: ApprovalPolicy | None = None
+    """Who decides on freight entering this manual stage (see spec/approvals.py for the default)."""
 
     @field_validator("host")
     @classmethod
@@ -234,10 +299,24 @@ class Environment(SpecModel):
 
 
 class Cluster(SpecModel):
-    """A Kubernetes cluster Argo CD deploys to."""
+    """A Kubernetes cluster Argo CD deploys to. Argo CD calls the cluster it runs in ``IN_CLUSTER``; every other
+    cluster is reached with credentials that come from the secret store, never from git."""
 
     name: DnsLabel
-    server: str = "https://kubernetes.default.svc"
+    server: str = IN_CLUSTER
+    credentials: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+    """The secret store's key (under ``<org>/``) of Argo CD's connection ``config`` for this cluster; default
+    ``clusters/<name>``. Only a cluster that is not Argo CD's own needs it."""
+
+    @property
+    def remote(self) -> bool:
+        """True when Argo CD does not run in this cluster, so it needs credentials to reach it."""
+        return self.server != IN_CLUSTER
+
+    @property
+    def credentials_key(self) -> str:
+        """The secret store key of the cluster's credentials, below the org."""
+        return self.credentials or f"clusters/{self.name}"
 
     @field_validator("server")
     @classmethod
@@ -249,7 +328,7 @@ class Cluster(SpecModel):
 
 
 class ScanPolicy(SpecModel):
-    """Harbor's project-level scanning policy (the seed's section 5)."""
+    """Harbor's project-level scanning policy: scan on push, and refuse pulls at or above a severity."""
 
     scan_on_push: bool = True
     prevent_vulnerable: bool = True
@@ -323,7 +402,7 @@ class Repos(SpecModel):
 
 
 class Preview(SpecModel):
-    """Per-pull-request environments (the seed's section 11)."""
+    """Per-pull-request environments: a namespace and hosts per PR, removed when it closes or its TTL runs out."""
 
     cluster: DnsLabel = "staging"
     namespace: str = "pr-{number}"
@@ -343,7 +422,7 @@ class Preview(SpecModel):
             raise ValueError("the preview namespace pattern must contain {number} once, e.g. pr-{number}")
         for number in (1, MAX_PR_NUMBER):
             name = template.render(number=str(number))
-            if len(name) > 63 or not re.fullmatch(_DNS_LABEL, name):
+            if len(name) > 63 or not re.fullmatch(DNS_LABEL, name):
                 raise ValueError(
                     f"'{value}' makes '{name}' for PR {number}: not a DNS label of at most 63 characters "
                     "(lower-case letters, digits, '-', starting with a letter or digit)"
@@ -390,7 +469,7 @@ class SandboxDatabase(SpecModel):
 
 
 class Sandbox(SpecModel):
-    """The daily production clone (the seed's section 10)."""
+    """The daily production clone: production's images in their own namespace, with their own data and a TTL."""
 
     cluster: DnsLabel = "production"
     namespace: DnsLabel = "sandbox"
@@ -455,11 +534,56 @@ class Secrets(SpecModel):
     store: DnsSubdomain | None = None
 
 
+class Oidc(SpecModel):
+    """The identity provider people sign in to Kargo with (OpenID Connect; Kargo uses PKCE, so no secret)."""
+
+    issuer_url: str
+    client_id: str = Field(min_length=1)
+    cli_client_id: str | None = None
+    """A second client for Kargo's CLI, when the provider needs one for ``http://localhost`` redirects."""
+    admins: list[str] = Field(default_factory=list)
+    """E-mail addresses made Kargo admins (the ``email`` claim)."""
+
+    @field_validator("issuer_url")
+    @classmethod
+    def _https(cls, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.hostname:
+            raise ValueError(f"'{url}' is not an https URL such as https://login.acme.example.com")
+        return url
+
+
+class Auth(SpecModel):
+    """Who can sign in to Kargo to approve promotions: its admin account, people of an OIDC provider, or both.
+
+    Without ``oidc`` the admin account is on, so someone can always sign in; its password hash and token
+    signing key come from a Secret, never from here."""
+
+    admin: bool | None = None
+    oidc: Oidc | None = None
+
+    @model_validator(mode="after")
+    def _someone_signs_in(self) -> Auth:
+        if self.admin is False and self.oidc is None:
+            raise ValueError(
+                "with the admin account off and no oidc, nobody could sign in to Kargo to approve a promotion; "
+                "set auth.oidc (issuerUrl, clientId) or auth.admin: true"
+            )
+        return self
+
+    @property
+    def admin_enabled(self) -> bool:
+        """Whether Kargo's admin account is on: as set, else only when there is no OIDC provider."""
+        return self.admin if self.admin is not None else self.oidc is None
+
+
 DEFAULT_REPLICAS = {"dev": 1, "staging": 1, "uat": 1, "preprod": 2, "production": 3, "sandbox": 1}
 
 
 def default_environments(org: str) -> list[dict[str, Any]]:
-    """The seed's environment matrix (section 9) with its strategies (section 8) and stages (section 7)."""
+    """The default environments: dev and staging take alpha freight automatically, uat and preprod beta freight
+    by hand, production the stable; each with its cluster, namespace, access, database and deployment strategy
+    (recreate, rolling, a canary in preprod, blue-green in production), and the sandbox mirroring production."""
 
     def db(env: str) -> dict[str, str]:
         return {"url": f"postgresql://{env}-db.{env}.svc.cluster.local:5432/{org}", "secretRef": f"{env}-db"}
@@ -657,6 +781,55 @@ def reference_problems(platform: Platform) -> list[tuple[Loc, str]]:
                 f"cluster '{platform.sandbox.cluster}' is not defined; valid: {', '.join(clusters)}",
             )
         )
+    if platform.secrets.store is None:
+        for index, cluster in enumerate(platform.clusters):
+            if cluster.remote:
+                problems.append(
+                    (
+                        ("clusters", index, "server"),
+                        f"cluster '{cluster.name}' is not Argo CD's own ({IN_CLUSTER}), so Argo CD needs "
+                        f"credentials for it, and they come only from the secret store: set secrets.store "
+                        f"(the key is {platform.org}/{cluster.credentials_key}, property config)",
+                    )
+                )
+    return problems + sandbox_database_problems(platform)
+
+
+def sandbox_database_problems(platform: Platform) -> list[tuple[Loc, str]]:
+    """The sandbox's databases must not be production's, nor the environment's the sandbox mirrors.
+
+    Compared by spelling, as libpq reads the URLs (``shipyard.dburl``): a spec can be checked where no
+    server is reachable. The sandbox commands that write a database also ask the servers themselves.
+    """
+    from shipyard.dburl import ConninfoError, may_be_same
+
+    mirrors = [env for env in platform.environments if env.promotion is PromotionMode.mirror]
+    sources = {"production", *(env.upstream or "production" for env in mirrors)}
+    production: list[tuple[Loc, str, str]] = []
+    sandbox: list[tuple[Loc, str, str]] = [
+        (("sandbox", "database", "url"), "sandbox.database.url", platform.sandbox.database.url)
+    ]
+    for index, env in enumerate(platform.environments):
+        if env.database is None:
+            continue
+        entry = (("environments", index, "database", "url"), f"environments[{env.name}].database.url", env.database.url)
+        if env in mirrors:
+            sandbox.append(entry)
+        elif env.name in sources:  # a mirror of itself is a stage-graph problem, reported by stage_feeds
+            production.append(entry)
+    if any(url == platform.sandbox.database.url for _, _, url in sandbox[1:]):
+        del sandbox[0]  # the sandbox's database URL defaults to the sandbox environment's: one report is enough
+    problems: list[tuple[Loc, str]] = []
+    for loc, field, url in sandbox:
+        for _, other_field, other in production:
+            try:
+                reason = may_be_same(url, other)
+            except ConninfoError as exc:
+                problems.append((loc, f"cannot tell whether {field} is {other_field}: {exc.message}"))
+                break
+            if reason is not None:
+                problems.append((loc, f"the sandbox's database may be the one of {other_field} ({other}): {reason}"))
+                break
     return problems
 
 
@@ -773,6 +946,10 @@ class Platform(SpecModel):
     services: dict[DnsLabel, ServiceOverride] = Field(default_factory=dict)
     workspace: WorkspaceRules = Field(default_factory=WorkspaceRules)
     secrets: Secrets = Field(default_factory=Secrets)
+    auth: Auth = Field(default_factory=Auth)
+    people: dict[PersonId, Person] = Field(default_factory=dict)
+    groups: dict[GroupName, list[PersonId]] = Field(default_factory=dict)
+    identity: IdentitySettings = Field(default_factory=IdentitySettings)
 
     @field_validator("domain")
     @classmethod
@@ -795,7 +972,7 @@ class Platform(SpecModel):
 
     @model_validator(mode="after")
     def _cross_references(self) -> Platform:
-        problems = reference_problems(self) + stage_feeds(self.environments)[1]
+        problems = reference_problems(self) + stage_feeds(self.environments)[1] + approval_problems(self)
         if problems:
             raise ReferenceProblems(problems)
         return self
@@ -854,6 +1031,22 @@ class Platform(SpecModel):
             if env.name == name:
                 return env
         raise KeyError(f"no environment '{name}'; valid: {', '.join(e.name for e in self.environments)}")
+
+    @property
+    def sandbox_environment(self) -> Environment | None:
+        """The environment that mirrors another one: ``sandbox`` when several do, None when none does."""
+        mirrors = [env for env in self.environments if env.promotion is PromotionMode.mirror]
+        return next((e for e in mirrors if e.name == "sandbox"), mirrors[0] if mirrors else None)
+
+    @property
+    def sandbox_cluster(self) -> str:
+        """Where the sandbox's namespace and database are (its environment's cluster): its CronJobs run there."""
+        env = self.sandbox_environment
+        return env.cluster if env is not None else self.sandbox.cluster
+
+    def cluster(self, name: str) -> Cluster:
+        """The cluster called ``name`` (names are checked on load)."""
+        return next(c for c in self.clusters if c.name == name)
 
     def service(self, name: str) -> ServiceOverride:
         """The settings of a service, its overrides applied."""

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from shipyard.spec.model import Platform
 
 # The files whose code decides what a spec means; editing them invalidates every view.
-_MEANING = tuple(str(Path(__file__).with_name(name)) for name in ("model.py", "loader.py"))
+_MEANING = tuple(str(Path(__file__).with_name(name)) for name in ("model.py", "loader.py", "base.py", "approvals.py"))
 
 
 class SpecView(Protocol):

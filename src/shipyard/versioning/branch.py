@@ -1,5 +1,5 @@
-"""The branch model of the seed's section 1: main, develop, release/vX.Y.Z, feature/<project>-<desc>,
-hotfix/<desc>. Anything else is rejected with the rule it breaks."""
+"""The branch model (GitFlow): main, develop, release/vX.Y.Z, feature/<project>-<desc>, hotfix/<desc>.
+Anything else is rejected with the rule it breaks."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from shipyard.git.refname import ref_format_problem
 
@@ -106,6 +107,55 @@ def check_pr_target(branch: Branch, target: str) -> str | None:
     if target not in allowed:
         return f"{branch.kind.value} branches merge into {' or '.join(allowed)}, not {_printable(target)}"
     return None
+
+
+@dataclass(frozen=True)
+class BranchCheck:
+    """The answer of ``branch check``: is the name a workflow branch, and may it merge into ``target``?"""
+
+    name: str
+    branch: Branch | None
+    target: str | None = None
+    reason: str | None = None
+    note: str | None = None
+
+    @property
+    def valid(self) -> bool:
+        """True when the name follows the rules (and, with a target, may merge into it)."""
+        return self.reason is None
+
+    def to_json(self) -> dict[str, Any]:
+        """For JSON output: only the keys that apply (``kind``, ``version``, ``project`` of a valid name)."""
+        data: dict[str, Any] = {"name": self.name, "valid": self.valid}
+        branch = self.branch
+        if branch is not None:
+            data["kind"] = branch.kind.value
+            if branch.version:
+                data["version"] = "{}.{}.{}".format(*branch.version)
+            if branch.project:
+                data["project"] = branch.project
+        if self.target is not None and branch is not None:
+            data["target"] = self.target
+        for key, value in (("reason", self.reason), ("note", self.note)):
+            if value is not None:
+                data[key] = value
+        return data
+
+
+def check_branch(name: str, target: str | None, projects: Iterable[str] | None) -> BranchCheck:
+    """Check ``name`` against the workflow's rules and, with ``target``, the pull request's direction.
+
+    ``projects`` None means no workspace was found: a feature branch's project is then not checked (and the
+    answer says so)."""
+    try:
+        branch = classify(name, projects)
+    except BranchError as exc:
+        return BranchCheck(name, None, reason=str(exc))
+    note = None
+    if projects is None and branch.kind is BranchKind.feature:
+        note = "no shipyard.yaml found: the feature branch's project was not checked"
+    reason = check_pr_target(branch, target) if target is not None else None
+    return BranchCheck(name, branch, target, reason, note)
 
 
 def _printable(name: str) -> str:

@@ -1,4 +1,4 @@
-"""The version of a commit, from git alone: the rules of the seed's sections 1 and 3.
+"""The version of a commit, from git alone, by the branch it is on and the tags that exist:
 
 - A tagged commit keeps its tag (one version per maturity per commit), on every branch.
 - develop: ``vX.Y.Z-alpha.<UTC yyyymmddHHMMSS>``; X.Y.Z is the next minor after the highest of the

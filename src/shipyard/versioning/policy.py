@@ -1,19 +1,15 @@
-"""The versioning policy of a workspace (tag prefix, bump policy) from its shipyard.yaml, if any."""
+"""The versioning policy of a workspace (tag prefix, bump policy): its spec's, or the defaults without one."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from shipyard.spec.locate import SPEC_FILENAME, find_root
+if TYPE_CHECKING:
+    from shipyard.spec.model import Platform
 
 
-def policy_for(start: Path) -> tuple[str, Literal["minor", "conventional"]]:
-    """``(tag prefix, bump policy)`` from the nearest shipyard.yaml; the defaults without one."""
-    root = find_root(start)
-    if root is None:
+def policy_of(platform: Platform | None) -> tuple[str, Literal["minor", "conventional"]]:
+    """``(tag prefix, bump policy)`` of ``platform``; the defaults (``v``, ``minor``) outside a workspace."""
+    if platform is None:
         return "v", "minor"
-    from shipyard.spec.loader import load_spec
-
-    versioning = load_spec(root / SPEC_FILENAME).versioning
-    return versioning.tag_prefix, versioning.bump
+    return platform.versioning.tag_prefix, platform.versioning.bump

@@ -9,8 +9,6 @@ that finds its work already done changes nothing.
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +17,7 @@ from shipyard.errors import ShipyardError
 from shipyard.git import Git, PushRejected
 from shipyard.git.refname import check_value
 from shipyard.plan import Op, Plan
+from shipyard.retry import LEASE_RACE, GaveUp, Retrier
 from shipyard.versioning.branch import BranchError, BranchKind, classify
 from shipyard.versioning.history import History, ShallowCloneError, TruncatedHistory
 from shipyard.versioning.refs import RefSnapshot
@@ -67,11 +66,11 @@ class Change:
 class Workflow:
     """The workflow steps on the checkout at ``repo``, against ``remote``."""
 
-    def __init__(self, repo: Path, remote: str = "origin", prefix: str = "v", attempts: int = 10) -> None:
+    def __init__(self, repo: Path, remote: str = "origin", prefix: str = "v", retry: Retrier | None = None) -> None:
         self.git = Git(repo)
         self.remote = check_value(remote, "--remote")
         self.prefix = prefix
-        self.attempts = attempts
+        self.retry = retry or Retrier(LEASE_RACE)
         if remote not in self.git.remotes():
             raise ShipyardError(
                 f"'{remote}' is not a remote of {repo}",
@@ -152,23 +151,25 @@ class Workflow:
     # Running a step
 
     def run(self, prepare: Callable[[RefSnapshot], Change], dry_run: bool) -> Change:
-        """Fetch, prepare the change, and (unless ``dry_run``) apply it; redo from scratch on a lost race."""
-        for attempt in range(self.attempts):
+        """Fetch, prepare the change, and (unless ``dry_run``) apply it; redo from scratch on a lost race
+        (under ``self.retry``, by default ``shipyard.retry.LEASE_RACE``)."""
+
+        def attempt() -> Change:
             change = prepare(self._fetch())
             if dry_run or change.plan.empty:
                 return change
-            try:
-                self._apply(change)
-            except PushRejected:
-                time.sleep(min(0.1 * 2**attempt, 2.0) * random.uniform(0.5, 1.5))
-                continue
+            self._apply(change)  # PushRejected: a lease no longer held; fetch and prepare again
             if change.conflict:
                 raise MergeConflict(change.conflict)
             return change
-        raise ShipyardError(
-            f"{self.remote} kept changing while the step ran ({self.attempts} attempts)",
-            hint="run it again; nothing was half-pushed",
-        )
+
+        try:
+            return self.retry.call(attempt, on=(PushRejected,))
+        except GaveUp as exc:
+            raise ShipyardError(
+                f"{self.remote} kept changing while the step ran ({exc.attempts} attempts)",
+                hint="run it again; nothing was half-pushed",
+            ) from exc
 
     def _apply(self, change: Change) -> None:
         names = [name for name, _, _ in change.tags]

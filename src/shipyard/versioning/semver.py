@@ -18,8 +18,6 @@ MAX_TAG = 128
 """The longest version tag, prefix included: an OCI tag holds at most 128 characters, and every version
 becomes an image tag."""
 
-MATURITIES = ("alpha", "beta", "stable")
-
 
 class VersionError(ValueError):
     """Text that is not a semantic version."""
@@ -96,11 +94,6 @@ class Version:
             return self.prerelease[1]
         return None
 
-    def _key(self) -> tuple[tuple[int, int, int], int, tuple[tuple[int, int | str], ...]]:
-        # A release sorts above all of its prereleases; numeric identifiers sort below alphanumeric ones.
-        idents = tuple((0, p) if isinstance(p, int) else (1, p) for p in self.prerelease)
-        return (self.core, 0 if self.prerelease else 1, idents)
-
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, Version):
             return NotImplemented
@@ -116,6 +109,7 @@ class Version:
 
 
 def _compare(a: Version, b: Version) -> int:
+    # SemVer precedence: a release above its prereleases, numeric identifiers below alphanumeric ones.
     if a.core != b.core:
         return -1 if a.core < b.core else 1
     if a.prerelease == b.prerelease:

@@ -15,17 +15,30 @@ remote has on another commit are dropped first, so the remote still wins.
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from shipyard.errors import ShipyardError
 from shipyard.git import Git, PushRejected
 from shipyard.git.refname import check_revision, check_value
 from shipyard.plan import Op, Plan
+from shipyard.retry import TAG_RACE, GaveUp, Retrier
 from shipyard.versioning.compute import VersionInfo, compute_version
+
+
+@dataclass(frozen=True)
+class Tagged:
+    """What ``release tag`` did (or, on a dry run, would do): the version and the plan of its tags."""
+
+    info: VersionInfo
+    plan: Plan
+    dry_run: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """For JSON output (documented in docs/versioning.md)."""
+        return {"version": self.info.to_json(), "plan": self.plan.to_json(), "dryRun": self.dry_run}
 
 
 def tag_plan(info: VersionInfo, remote: str | None) -> Plan:
@@ -52,19 +65,21 @@ def tag_release(
     dry_run: bool = False,
     tag_prefix: str = "v",
     bump: Literal["minor", "conventional"] = "minor",
-    attempts: int = 40,
+    retry: Retrier | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> tuple[VersionInfo, Plan]:
     """Tag ``ref`` with its version (and, on a release or hotfix branch, its untagged first parents).
 
-    Returns the version and the plan that was applied (or, with ``dry_run``, would be).
+    Returns the version and the plan that was applied (or, with ``dry_run``, would be). Lost races are
+    retried under ``retry`` (default ``shipyard.retry.TAG_RACE``: 40 attempts).
     """
     check_revision(ref, "--ref")
     if remote is not None:
         check_value(remote, "--push")
     git = Git(repo)
     shallow = remote is not None and git.is_shallow()
-    for attempt in range(attempts):
+
+    def attempt() -> tuple[VersionInfo, Plan]:
         if remote and shallow:
             _drop_stale_tags(git, remote, tag_prefix)
         elif remote:
@@ -87,16 +102,20 @@ def tag_release(
             return info, plan
         try:
             git.push(remote, [f"refs/tags/{name}" for name in names], atomic=True)
-            return info, plan
         except PushRejected:
             git.delete_tags(names)
             if progress:
                 progress(f"lost a race for {', '.join(names)} on {remote}; recomputing")
-            time.sleep(min(0.05 * (2 ** min(attempt, 5)), 1.0) * random.uniform(0.5, 1.5))
-    raise ShipyardError(
-        f"could not tag {ref} on {remote} after {attempts} attempts: other runs kept winning",
-        hint="run the command again; no tag was half-pushed",
-    )
+            raise
+        return info, plan
+
+    try:
+        return (retry or Retrier(TAG_RACE)).call(attempt, on=(PushRejected,))
+    except GaveUp as exc:
+        raise ShipyardError(
+            f"could not tag {ref} on {remote} after {exc.attempts} attempts: other runs kept winning",
+            hint="run the command again; no tag was half-pushed",
+        ) from exc
 
 
 def _sync(git: Git, remote: str, prefix: str) -> None:

@@ -235,6 +235,17 @@ class ApplyResult:
 
     changes: list[Change]
     robot_secret: str | None = None
+    dry_run: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """For JSON output (documented in docs/registries.md); the robot's secret appears once, when created."""
+        robot = {"name": f"robot${desired.ROBOT_NAME}", "secret": self.robot_secret} if self.robot_secret else None
+        return {
+            "command": "shipyard harbor apply",
+            "dryRun": self.dry_run,
+            "changes": [c.to_json() for c in self.changes],
+            "robot": robot,
+        }
 
 
 def apply_changes(client: HarborClient, changes: list[Change]) -> ApplyResult:

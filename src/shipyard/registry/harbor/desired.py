@@ -1,11 +1,12 @@
-"""The Harbor state the spec asks for (the seed's section 5), as API bodies. Pure data, no requests."""
+"""The Harbor state the spec asks for (project scanning, immutable stable tags, retention, the webhook, the CI
+robot account), as API bodies. Pure data, no requests."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from shipyard.spec.duration import parse_duration
 from shipyard.spec.model import Platform
+from shipyard.times import parse_duration
 
 ROBOT_NAME = "shipyard-ci"
 WEBHOOK_NAME = "shipyard"

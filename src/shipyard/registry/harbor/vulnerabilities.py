@@ -1,6 +1,9 @@
 """An artifact's vulnerability report from Harbor, for the scan gate.
 
 Harbor answers ``{}`` when the artifact has not been scanned (yet): that is "unknown", never "clean".
+The answer is decoded and read by the scan gate's own strict parser, so a report Harbor serves is held to
+the same rules as a report file: duplicate keys, a null vulnerability list or a severity nobody knows
+are errors, never a clean result.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shipyard.registry.harbor.client import HarborClient, repository_path
+from shipyard.scan.parse import ScanInputError, decode_json, parse_report
 
 
 @dataclass(frozen=True)
@@ -25,13 +29,17 @@ class VulnerabilityReport:
         return any(isinstance(r, dict) and isinstance(r.get("vulnerabilities"), list) for r in self.reports.values())
 
     def counts(self) -> dict[str, int]:
-        """Vulnerabilities by severity (Harbor's words: Critical, High, ...), over every report."""
+        """Vulnerabilities by severity (Harbor's words: Critical, High, ...), over every report.
+
+        ScanInputError when a report is not understood: nothing the gate would refuse is counted here.
+        """
+        if not self.reports:
+            return {}
+        parse_report(self.reports, self.reference)
         found: Counter[str] = Counter()
         for report in self.reports.values():
-            if isinstance(report, dict):
-                for item in report.get("vulnerabilities") or []:
-                    if isinstance(item, dict):
-                        found[str(item.get("severity") or "Unknown")] += 1
+            for item in report.get("vulnerabilities") or []:
+                found[item["severity"]] += 1
         return dict(sorted(found.items()))
 
     def to_json(self) -> dict[str, Any]:
@@ -40,7 +48,10 @@ class VulnerabilityReport:
 
 
 def vulnerability_report(client: HarborClient, project: str, repository: str, reference: str) -> VulnerabilityReport:
-    """GET the artifact's vulnerabilities addition."""
+    """GET the artifact's vulnerabilities addition; ScanInputError when Harbor's answer is not understood."""
     path = f"{repository_path(project, repository)}/artifacts/{reference}/additions/vulnerabilities"
-    data = client.get_json(path)
-    return VulnerabilityReport(f"{project}/{repository}@{reference}", data if isinstance(data, dict) else {})
+    where = f"{project}/{repository}@{reference}"
+    data = decode_json(client.call("GET", path).content, f"Harbor's report of {where}")
+    if not isinstance(data, dict):
+        raise ScanInputError(f"Harbor's report of {where}: expected a JSON object, found {type(data).__name__}")
+    return VulnerabilityReport(where, data)

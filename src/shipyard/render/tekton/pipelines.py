@@ -46,7 +46,9 @@ def _clone(with_ref: bool = True) -> PipelineTask:
     return _pt("clone", "shipyard-clone", params)
 
 
-def _build_tasks(base: str, fallback: str, after: list[str], when: list[WhenExpression] | None) -> list[PipelineTask]:
+def _build_tasks(
+    base: str, fallback: str, after: list[str], when: list[WhenExpression] | None, pr: str = ""
+) -> list[PipelineTask]:
     return [
         _pt(
             "affected",
@@ -58,7 +60,14 @@ def _build_tasks(base: str, fallback: str, after: list[str], when: list[WhenExpr
         _pt(
             "build",
             "shipyard-build-batch",
-            {"version": "$(tasks.version.results.version)", "image-prefix": "$(params.image-prefix)"},
+            {
+                "version": "$(tasks.version.results.version)",
+                "image-prefix": "$(params.image-prefix)",
+                # Where each image comes from, as OCI annotations: Kargo shows them on its Freight.
+                "revision": "$(tasks.clone.results.commit)",
+                "source": "$(params.git-url)",
+                "pr-number": pr,
+            },
             ("source", "registry-auth"),
             run_after=["affected", "version"],
             when=when,
@@ -113,7 +122,7 @@ def render_pipelines(platform: Platform) -> list[Pipeline]:
     pr_tasks = [
         _pt("clone", "shipyard-clone", {"url": "$(params.git-url)", "revision": "$(params.git-revision)"}),
         version_pr,
-        *_build_tasks("origin/$(params.base-ref)", "", ["clone"], None),
+        *_build_tasks("origin/$(params.base-ref)", "", ["clone"], None, pr="$(params.pr-number)"),
         _pt(
             "preview",
             "shipyard-preview",

@@ -83,7 +83,7 @@ class EventPlan:
     pipelines: tuple[tuple[str, dict[str, str]], ...]
     ignored: str | None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         """The plan as JSON data."""
         return {
             "event": self.event,

@@ -127,6 +127,9 @@ class _Tasks:
             "build",
             images.BUILDAH,
             **image_env,
+            REVISION="$(params.revision)",
+            SOURCE="$(params.source)",
+            PR_NUMBER="$(params.pr-number)",
             REGISTRY_AUTH_FILE="$(workspaces.registry-auth.path)/.dockerconfigjson",
         )
         return Task(
@@ -138,6 +141,9 @@ class _Tasks:
                     ParamSpec(name="version", description="the image tag to build"),
                     ParamSpec(name="image-prefix", default=self.prefix),
                     ParamSpec(name="scan-threshold", default=self.threshold),
+                    ParamSpec(name="revision", default="", description="the commit built (an image annotation)"),
+                    ParamSpec(name="source", default="", description="the repository's URL (an image annotation)"),
+                    ParamSpec(name="pr-number", default="", description="the pull request built, if any"),
                 ],
                 workspaces=declare_workspaces("source", "registry-auth"),
                 steps=[

@@ -1,5 +1,9 @@
 """The masked clone: production's schema and masked rows into a fresh database, then a swap.
 
+Before anything is written, the target is shown not to be the source or a production database by
+asking the servers which databases they are (``identity.py``); every create, rename and drop on the
+target server names a database whose identity was established in the same session (``swap.py``).
+
 The source is only read, in one REPEATABLE READ READ ONLY transaction (a consistent snapshot of every
 table). Each table streams as ``COPY (SELECT masked ...) TO STDOUT`` into ``COPY ... FROM STDIN`` on
 the new database, chunk by chunk, so no table is ever held in memory. The new database gets the
@@ -15,17 +19,21 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from shipyard.dburl import database_name, redact
 from shipyard.errors import ShipyardError
-from shipyard.redact import redact
 from shipyard.sandbox.db.catalog import Catalog, read_catalog
-from shipyard.sandbox.db.masking import session_settings
-from shipyard.sandbox.db.pg import connect, dump_section, run_sql_script, with_dbname
+from shipyard.sandbox.db.identity import Unreachable, ask, production_identities, refuse_by_spelling
+from shipyard.sandbox.db.masking import KEY_SETTING, startup_options
+from shipyard.sandbox.db.pg import connect, dump_section, given_options, run_sql_script, with_dbname
 from shipyard.sandbox.db.plan import ClonePlan, TablePlan, parse_subsets, plan_clone
 from shipyard.sandbox.db.relay import RelayError, relay
 from shipyard.sandbox.db.rules import RulesFile
-from shipyard.sandbox.db.urls import endpoint, refuse_production
+from shipyard.sandbox.db.swap import guard_target
+
+if TYPE_CHECKING:
+    from shipyard.plan.progress import Progress
 
 MIN_SALT_LENGTH = 16
 
@@ -41,7 +49,7 @@ class TableResult:
     masked: tuple[str, ...]
     filter: str | None
 
-    def as_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         """The stable JSON shape documented in docs/sandbox.md."""
         return {
             "table": self.table,
@@ -64,13 +72,13 @@ class CloneReport:
     results: list[TableResult] = field(default_factory=list)
     seconds: float = 0.0
 
-    def as_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         """The stable JSON shape documented in docs/sandbox.md."""
         return {
             "source": redact(self.source),
             "target": redact(self.target),
             "dryRun": self.dry_run,
-            "tables": [r.as_json() for r in self.results]
+            "tables": [r.to_json() for r in self.results]
             if not self.dry_run
             else [
                 {
@@ -80,8 +88,7 @@ class CloneReport:
                 }
                 for t in self.plan.tables
             ],
-            "unclassified": self.plan.unclassified,
-            "keptUnclassified": self.plan.kept_unclassified,
+            "kept": self.plan.kept,
             "seconds": round(self.seconds, 3),
         }
 
@@ -96,9 +103,9 @@ def check_salt(salt: str) -> str:
     return salt
 
 
-def _names(target: str) -> tuple[str, str, str]:
-    dbname = endpoint(target).dbname
-    if not dbname or dbname in ("postgres", "template0", "template1"):
+def _names(target: str, maintenance_db: str) -> tuple[str, str, str]:
+    dbname = database_name(target)
+    if dbname in ("postgres", "template0", "template1", maintenance_db):
         raise ShipyardError(f"the target database '{dbname}' is a system database; give the sandbox database's URL")
     stem = dbname[:44]
     return dbname, f"{stem}__shipyard_new", f"{stem}__shipyard_old"
@@ -107,19 +114,25 @@ def _names(target: str) -> tuple[str, str, str]:
 def _open_source(source: str, salt: str, snapshot: str | None = None) -> Any:
     from psycopg import IsolationLevel, sql
 
-    conn = connect(source)
+    # The masking key and seeds travel in the start-up packet, which the server never logs: never in a
+    # statement or a bound parameter, which log_statement = all would write out.
+    conn = connect(source, options=startup_options(salt, given_options(source)))
+    if not conn.execute("SELECT current_setting(%s, true) IS NOT NULL", (KEY_SETTING,)).fetchone()[0]:
+        conn.close()
+        raise ShipyardError(
+            f"the connection to {redact(source)} lost the masking settings sent when it opened",
+            hint="a connection pooler (e.g. PgBouncer) may drop start-up options: connect to the server directly",
+        )
+    conn.rollback()  # the snapshot below must open the transaction
     conn.isolation_level = IsolationLevel.REPEATABLE_READ
     conn.read_only = True  # production is never written, whatever a rule or subset says
     if snapshot is not None:  # every worker reads the same instant as the first connection
         conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
-    # Bound parameters: the salt never appears in query text, pg_stat_activity or the server log.
-    for name, value in session_settings(salt).items():
-        conn.execute("SELECT set_config(%s, %s, false)", (name, value))
     return conn
 
 
 def plan_from_source(
-    source: str, rules: RulesFile, *, subsets: Iterable[str] = (), strict: bool = False, filename: str = "rules file"
+    source: str, rules: RulesFile, *, subsets: Iterable[str] = (), filename: str = "rules file"
 ) -> tuple[Catalog, ClonePlan]:
     """Read the source catalog (read-only) and plan the clone."""
     from psycopg import IsolationLevel
@@ -128,7 +141,7 @@ def plan_from_source(
         conn.isolation_level = IsolationLevel.REPEATABLE_READ
         conn.read_only = True
         catalog = read_catalog(conn)
-    plan = plan_clone(catalog, rules, subsets=parse_subsets(list(subsets), catalog), strict=strict, filename=filename)
+    plan = plan_clone(catalog, rules, subsets=parse_subsets(list(subsets), catalog), filename=filename)
     return catalog, plan
 
 
@@ -145,7 +158,7 @@ def _copy_table(src: Any, dst: Any, table: TablePlan) -> TableResult:
 def _copy_tables(
     source: str,
     salt: str,
-    staging_url: str,
+    open_staging: Callable[[], Any],
     tables: list[TablePlan],
     jobs: int,
     on_table: Callable[[TableResult], None] | None,
@@ -156,7 +169,7 @@ def _copy_tables(
         pending.put(table)
     results: dict[str, TableResult] = {}
     errors: list[BaseException] = []
-    with _open_source(source, salt) as main, connect(staging_url) as main_dst:
+    with _open_source(source, salt) as main, open_staging() as main_dst:
         snapshot = str(main.execute("SELECT pg_export_snapshot()").fetchone()[0])
 
         def work(src: Any, dst: Any) -> None:
@@ -176,7 +189,7 @@ def _copy_tables(
 
         def worker() -> None:
             try:
-                with _open_source(source, salt, snapshot) as src, connect(staging_url) as dst:
+                with _open_source(source, salt, snapshot) as src, open_staging() as dst:
                     work(src, dst)
             except BaseException as exc:
                 # Once another copy failed, its aborted transaction takes the exported snapshot with it, so
@@ -199,6 +212,25 @@ def _copy_tables(
     return [results[t.table] for t in tables]
 
 
+def _reporting(
+    plan: ClonePlan, on_table: Callable[[TableResult], None] | None, progress: Progress | None
+) -> Callable[[TableResult], None] | None:
+    """One per-table callback for both listeners (called from the copying threads)."""
+    if progress is None:
+        return on_table
+    from shipyard.plan.progress import Counter
+
+    counter = Counter(progress, "copy tables", len(plan.tables))
+    counter.start()
+
+    def finished(result: TableResult) -> None:
+        counter.step()
+        if on_table is not None:
+            on_table(result)
+
+    return finished
+
+
 def _copy_sequences(src: Any, dst: Any) -> None:
     rows = src.execute(
         "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename), last_value "
@@ -208,35 +240,6 @@ def _copy_sequences(src: Any, dst: Any) -> None:
         dst.execute("SELECT setval(%s::regclass, %s, true)", (name, value))
 
 
-def _swap(admin: Any, target_db: str, staging: str, old: str) -> None:
-    from psycopg import sql
-
-    exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (target_db,)).fetchone()
-    if not exists:
-        admin.execute(
-            sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(staging), sql.Identifier(target_db))
-        )
-        return
-    # Sessions on the old sandbox database would block the rename: stop new ones, end the rest.
-    admin.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(sql.Identifier(target_db)))
-    try:
-        admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            (target_db,),
-        )
-        with admin.transaction():  # both renames or neither
-            admin.execute(
-                sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(target_db), sql.Identifier(old))
-            )
-            admin.execute(
-                sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(staging), sql.Identifier(target_db))
-            )
-    except Exception:
-        admin.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS true").format(sql.Identifier(target_db)))
-        raise
-    admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(old)))
-
-
 def clone(
     source: str,
     target: str,
@@ -244,52 +247,60 @@ def clone(
     salt: str,
     *,
     subsets: Iterable[str] = (),
-    strict: bool = False,
     dry_run: bool = False,
     production: Iterable[tuple[str, str]] = (),
+    unreachable: Unreachable = Unreachable.refuse,
     maintenance_db: str = "postgres",
     jobs: int = 2,
     filename: str = "rules file",
     on_table: Callable[[TableResult], None] | None = None,
+    progress: Progress | None = None,
 ) -> CloneReport:
     """Clone ``source`` into ``target`` with the rules applied; see the module docstring for the guarantees.
 
     ``production`` lists other URLs (with where each came from) that the target must not be; the
-    source itself is always one of them. ``jobs`` tables are copied at a time, all from one snapshot.
+    source itself is always one of them. A dry run checks the same and writes nothing. ``jobs``
+    tables are copied at a time, all from one snapshot. ``on_table`` gets each table's result as it is
+    copied; ``progress`` counts the tables copied.
     """
-    refuse_production(target, [("the source database (--from)", source), *production])
     if not dry_run:
         check_salt(salt)
-    target_db, staging, old = _names(target)
+    target_db, staging, old = _names(target, maintenance_db)
     started = time.perf_counter()
-    _, plan = plan_from_source(source, rules, subsets=subsets, strict=strict, filename=filename)
+    _, plan = plan_from_source(source, rules, subsets=subsets, filename=filename)
+    source_identity = ask(source, "the source database (--from)")
+    others, unverified = production_identities(production, unreachable)
+    refuse_by_spelling(target, unverified)
+    known = [source_identity, *others]
     report = CloneReport(source=source, target=target, plan=plan, dry_run=dry_run)
-    if dry_run:
-        return report
-    from psycopg import sql
-
     with connect(with_dbname(target, maintenance_db), autocommit=True) as admin:
+        databases = guard_target(admin, target_db, staging, old, known, f"the target ({redact(target)})")
+        if dry_run:
+            return report
         locked = admin.execute(
             "SELECT pg_try_advisory_lock(hashtext('shipyard-sandbox-clone'), hashtext(%s))", (target_db,)
         )
         if not locked.fetchone()[0]:
             raise ShipyardError(f"another clone into '{target_db}' is running; try again when it has finished")
-        for leftover in (staging, old):  # from a run that was killed before it could clean up
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(leftover)))
-        encoding = _source_encoding(source)
-        admin.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE template0 ENCODING {}").format(
-                sql.Identifier(staging), sql.Literal(encoding)
-            )
-        )
+        databases.clear_leftovers(known)  # from a run that was killed before it could clean up
+        databases.create_staging(_source_encoding(source))
         try:
             staging_url = with_dbname(target, staging)
-            run_sql_script(staging_url, dump_section(source, "pre-data"), "creating the schema")
-            report.results = _copy_tables(source, salt, staging_url, plan.tables, jobs, on_table)
-            run_sql_script(staging_url, dump_section(source, "post-data"), "creating indexes and keys")
-            _swap(admin, target_db, staging, old)
+            schema = databases.check_sql() + dump_section(source, "pre-data")
+            run_sql_script(staging_url, schema, "creating the schema")
+            report.results = _copy_tables(
+                source,
+                salt,
+                lambda: databases.open_staging(staging_url),
+                plan.tables,
+                jobs,
+                _reporting(plan, on_table, progress),
+            )
+            keys = databases.check_sql() + dump_section(source, "post-data")
+            run_sql_script(staging_url, keys, "creating indexes and keys")
+            databases.swap()
         except BaseException:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(staging)))
+            databases.drop_staging()
             raise
     report.seconds = time.perf_counter() - started
     return report

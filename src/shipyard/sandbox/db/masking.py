@@ -1,12 +1,19 @@
 """Masking rules as SQL expressions, so masking runs inside PostgreSQL as the rows stream out.
 
 Every masked value is a function of the secret salt and the original value only: the same value
-gives the same result in every table and every run, which keeps foreign keys and joins intact. The
-salt (and the seeds derived from it) reach the server as session settings set with bound parameters,
-so they never appear in query text, pg_stat_activity or the server log.
+gives the same result in every table and every run, which keeps foreign keys and joins intact.
+
+The salt never reaches the server. A masking key and per-purpose seeds are derived from it here
+(HMAC-SHA256, one-way) and sent as session settings in the connection's start-up packet (libpq's
+``options``), the one channel PostgreSQL never writes to its log: ``log_statement = all`` logs statement
+text, and bound parameters with it (``log_parameter_max_length``), so neither ``SET``, ``set_config()``
+nor a bind parameter may carry them. No statement text or parameter holds the key, the seeds or the salt;
+the SQL only names the settings. Whoever has the key can still compute masks (that is what masking
+inside the server needs), so the key gets the salt's protection: it never appears in a statement, a
+message or a report.
 
 Two keyed functions, both built into PostgreSQL (no extension needed):
-- a keyed MD5 (``md5(salt || value)``) for everything that reveals many bits: the ``hash`` rule and
+- a keyed MD5 (``md5(key || value)``) for everything that reveals many bits: the ``hash`` rule and
   the 64-bit disambiguator of one-to-one fakes;
 - ``hashtextextended(value, seed)`` with secret seeds derived from the salt, to pick words for fakes
   and date shifts. It is ten times cheaper than MD5 and each pick reveals at most a few bits, so the
@@ -21,6 +28,7 @@ collision can fail a run but never corrupt the sandbox.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -29,7 +37,10 @@ from shipyard.errors import ShipyardError
 from shipyard.sandbox.db.catalog import Column, quote_ident, quote_literal
 from shipyard.sandbox.db.rules import Fake, Fixed, Hash, Keep, Null, Partial, Rule, Shift
 
-SALT_SETTING = "shipyard.salt"
+KEY_SETTING = "shipyard.mask_key"
+# Changing a label changes every masked value: treat them as part of the format.
+_KEY_LABEL = "shipyard sandbox masking key v1"
+_SEED_LABEL = "shipyard sandbox masking seed v1"
 _ROUNDS = 4
 _PURPOSES = (
     "first",
@@ -97,7 +108,7 @@ def _array(values: tuple[str, ...]) -> str:
 
 def _seed(purpose: str) -> str:
     # An uncorrelated subquery runs once per query (an InitPlan), not once per row.
-    return f"(SELECT current_setting({quote_literal(f'{SALT_SETTING}_{purpose}')})::bigint)"
+    return f"(SELECT current_setting({quote_literal(f'{KEY_SETTING}_{purpose}')})::bigint)"
 
 
 def _index(value_sql: str, purpose: str, modulo: int) -> str:
@@ -110,12 +121,23 @@ def _pick(value_sql: str, purpose: str, words: tuple[str, ...]) -> str:
 
 
 def session_settings(salt: str) -> dict[str, str]:
-    """The settings a masking session needs: the salt and one 63-bit seed per purpose derived from it."""
-    settings = {SALT_SETTING: salt}
+    """The settings a masking session needs, derived from the salt here: a 256-bit key and one 63-bit
+    seed per purpose. Values are hex digits and decimal numbers only."""
+
+    def derive(label: str) -> bytes:
+        return hmac.new(salt.encode(), label.encode(), hashlib.sha256).digest()
+
+    settings = {KEY_SETTING: derive(_KEY_LABEL).hex()}
     for purpose in _PURPOSES:
-        digest = hashlib.sha256(f"{purpose}\0{salt}".encode()).digest()
-        settings[f"{SALT_SETTING}_{purpose}"] = str(int.from_bytes(digest[:8], "big") >> 1)
+        settings[f"{KEY_SETTING}_{purpose}"] = str(int.from_bytes(derive(f"{_SEED_LABEL}\0{purpose}")[:8], "big") >> 1)
     return settings
+
+
+def startup_options(salt: str, existing: str | None = None) -> str:
+    """libpq's ``options`` for a masking session: any options already given, then ``-c name=value`` for
+    each setting. The start-up packet is never logged by the server, unlike statements and parameters."""
+    settings = " ".join(f"-c {name}={value}" for name, value in session_settings(salt).items())
+    return f"{existing} {settings}" if existing else settings
 
 
 def _ascii(word: str) -> str:
@@ -124,7 +146,7 @@ def _ascii(word: str) -> str:
 
 def keyed_hash(value_sql: str) -> str:
     """The keyed MD5 (32 hex digits) of a value; NULL stays NULL."""
-    return f"md5((SELECT current_setting({quote_literal(SALT_SETTING)})) || ({value_sql})::text)"
+    return f"md5((SELECT current_setting({quote_literal(KEY_SETTING)})) || ({value_sql})::text)"
 
 
 def permute_integer(value_sql: str, typname: str) -> str:

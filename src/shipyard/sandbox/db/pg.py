@@ -7,8 +7,8 @@ import shutil
 import subprocess
 from typing import Any
 
+from shipyard.dburl import redact
 from shipyard.errors import ShipyardError
-from shipyard.redact import redact
 
 
 def connect(url: str, **options: Any) -> Any:
@@ -26,6 +26,15 @@ def with_dbname(url: str, dbname: str) -> str:
     from psycopg.conninfo import make_conninfo
 
     return make_conninfo(url, dbname=dbname)
+
+
+def given_options(url: str) -> str | None:
+    """The ``options`` libpq would send for ``url``: the URL's own, else PGOPTIONS (which a URL's replaces)."""
+    import os
+
+    from psycopg.conninfo import conninfo_to_dict
+
+    return str(conninfo_to_dict(url).get("options") or "") or os.environ.get("PGOPTIONS") or None
 
 
 def tool(name: str) -> str:

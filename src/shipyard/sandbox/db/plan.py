@@ -1,6 +1,8 @@
 """Planning a masked clone: which rule each column gets, what SQL streams each table, what is refused.
 
 Pure: it works on a catalog and a rules file, touches no database, and reports every problem at once.
+Every copied column needs a rule or a ``keep`` entry: a column nobody named is refused, whatever its
+type, with a rules-file snippet that names them all.
 """
 
 from __future__ import annotations
@@ -8,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from shipyard.errors import ShipyardError
-from shipyard.sandbox.db.catalog import Catalog, Table, quote_ident
+from shipyard.sandbox.db.catalog import Catalog, Column, Table, quote_ident
 from shipyard.sandbox.db.masking import RuleError, effective, expression
 from shipyard.sandbox.db.rules import Keep, Rule, RulesFile
 
@@ -20,8 +22,6 @@ class ColumnPlan:
     name: str
     rule: str
     sql: str
-    classified: bool
-    textlike: bool
 
     @property
     def masked(self) -> bool:
@@ -43,11 +43,14 @@ class TablePlan:
 
 @dataclass
 class ClonePlan:
-    """Every table's copy, in order, and the columns nobody classified."""
+    """Every table's copy, in order."""
 
-    tables: list[TablePlan]
-    unclassified: list[str] = field(default_factory=list)  # text-like columns without a rule
-    kept_unclassified: list[str] = field(default_factory=list)  # other columns without a rule (kept)
+    tables: list[TablePlan] = field(default_factory=list)
+
+    @property
+    def kept(self) -> list[str]:
+        """``table.column`` of every column copied as it is (``keep``), for the report."""
+        return [f"{t.table}.{c.name}" for t in self.tables for c in t.columns if not c.masked]
 
 
 def parse_subsets(items: list[str], catalog: Catalog) -> dict[str, str]:
@@ -97,20 +100,30 @@ def _filter(catalog: Catalog, subsets: dict[str, str], name: str, depth: int, st
 
 def _rules_by_table(catalog: Catalog, rules: RulesFile, filename: str) -> tuple[dict[str, dict[str, Rule]], list[str]]:
     resolved: dict[str, dict[str, Rule]] = {}
+    spelled: dict[str, str] = {}
     problems: list[str] = []
-    for name, columns in rules.tables.items():
+    given: list[tuple[str, str, dict[str, Rule]]] = [
+        (f"keep.{name}", name, {c: Keep(rule="keep") for c in columns}) for name, columns in rules.keep.items()
+    ]
+    given += [(f"tables.{name}", name, dict(columns)) for name, columns in rules.tables.items()]
+    for where, name, columns in given:
         qualified = catalog.resolve(name)
         if qualified is None:
-            problems.append(f"{filename}: tables.{name}: no such table; valid: {', '.join(sorted(catalog.tables))}")
+            problems.append(f"{filename}: {where}: no such table; valid: {', '.join(sorted(catalog.tables))}")
             continue
         table = catalog.tables[qualified]
         names = [c.name for c in table.columns]
-        for column in columns:
+        mine = resolved.setdefault(qualified, {})
+        for column, rule in columns.items():
             if column not in names:
-                problems.append(f"{filename}: tables.{name}.{column}: no such column; valid: {', '.join(names)}")
-            elif table.column(column).generated and not isinstance(columns[column], Keep):
-                problems.append(f"{filename}: tables.{name}.{column}: a generated column is recomputed, not masked")
-        resolved[qualified] = dict(columns)
+                problems.append(f"{filename}: {where}.{column}: no such column; valid: {', '.join(names)}")
+            elif table.column(column).generated and not isinstance(rule, Keep):
+                problems.append(f"{filename}: {where}.{column}: a generated column is recomputed, not masked")
+            elif column in mine:  # e.g. under both `users` and `public.users`, or in keep and in tables
+                problems.append(f"{filename}: {where}.{column}: already given as {spelled[f'{qualified}.{column}']}")
+            else:
+                mine[column] = rule
+                spelled[f"{qualified}.{column}"] = f"{where}.{column}"
     return resolved, problems
 
 
@@ -134,17 +147,16 @@ def _table_plan(catalog: Catalog, table: Table, rules: dict[str, Rule], where: s
     columns = []
     problems = []
     for column in table.columns:
-        if column.generated:
-            continue
         rule = rules.get(column.name)
+        if column.generated or rule is None:
+            continue  # generated: recomputed by the target; no rule: refused by the caller
         key = catalog.is_key(table.qualified, column.name)
         try:
-            sql = expression(rule or Keep(rule="keep"), column, key=key, where=f"{table.qualified}.{column.name}")
+            sql = expression(rule, column, key=key, where=f"{table.qualified}.{column.name}")
         except RuleError as exc:
             problems.append(str(exc))
             continue
-        described = effective(rule, key).describe() if rule else "keep"
-        columns.append(ColumnPlan(column.name, described, sql, rule is not None, column.is_textlike))
+        columns.append(ColumnPlan(column.name, effective(rule, key).describe(), sql))
     if problems:
         raise _Problems(problems)
     names = ", ".join(quote_ident(c.name) for c in columns)
@@ -160,6 +172,61 @@ def _table_plan(catalog: Catalog, table: Table, rules: dict[str, Rule], where: s
     )
 
 
+# Types whose values cannot hold free text: numbers, booleans, dates and times, enums, uuids. The snippet
+# suggests `keep` for these (a person still reviews it: a date may be a birthday) and a rule for the rest.
+_PLAIN_CATEGORIES = {"N", "B", "D", "T", "E"}
+
+
+def _suggestion(catalog: Catalog, table: Table, column: Column) -> str | None:
+    """A masking rule to start from for an unnamed column, or None to suggest ``keep``."""
+    if column.category in _PLAIN_CATEGORIES or column.typname == "uuid":
+        return None
+    if column.is_string and (column.not_null or catalog.is_key(table.qualified, column.name)):
+        return "hash"
+    return '"null"'
+
+
+def _unnamed(catalog: Catalog, rules: dict[str, dict[str, Rule]]) -> tuple[list[str], str]:
+    """Every copied column without a rule, and a rules-file snippet naming them all."""
+    listed: list[str] = []
+    keep: dict[str, list[str]] = {}
+    masked: dict[str, list[str]] = {}
+    for name in sorted(catalog.tables):
+        table = catalog.tables[name]
+        short = table.name if table.schema == "public" else name
+        for column in table.columns:
+            if column.generated or column.name in rules.get(name, {}):
+                continue
+            listed.append(f"{name}.{column.name} ({column.type})")
+            suggestion = _suggestion(catalog, table, column)
+            if suggestion is None:
+                keep.setdefault(short, []).append(quote_yaml(column.name))
+            else:
+                note = f"  # {column.type}" + (" NOT NULL" if column.not_null else "")
+                masked.setdefault(short, []).append(f"    {quote_yaml(column.name)}: {suggestion}{note}")
+    lines = []
+    if keep:
+        lines.append("keep:    # copied as they are: check that none of these holds personal data")
+        lines += [f"  {quote_yaml(t)}: [{', '.join(cols)}]" for t, cols in keep.items()]
+    if masked:
+        lines.append("tables:  # may hold personal data: choose a rule for each")
+        for t, entries in masked.items():
+            lines += [f"  {quote_yaml(t)}:", *entries]
+    return listed, "\n".join(lines)
+
+
+def quote_yaml(name: str) -> str:
+    """A table or column name as a YAML key or list item: plain when YAML reads it back unchanged."""
+    import yaml
+
+    plain = name.replace("_", "").isalnum() and name.isascii() and not name[:1].isdigit()
+    return (
+        name
+        if plain and yaml.safe_load(name) == name
+        else yaml.safe_dump(name, default_style='"', allow_unicode=True).strip()
+    )
+
+
 class _Problems(Exception):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
@@ -171,35 +238,32 @@ def plan_clone(
     rules: RulesFile,
     *,
     subsets: dict[str, str] | None = None,
-    strict: bool = False,
     filename: str = "rules file",
 ) -> ClonePlan:
     """Plan the masked copy of every table; raise one ShipyardError listing every problem found."""
     by_table, problems = _rules_by_table(catalog, rules, filename)
     problems += _check_foreign_keys(catalog, by_table)
-    tables: list[TablePlan] = []
+    unnamed, snippet = _unnamed(catalog, by_table)
+    if unnamed:
+        problems.append(
+            f"{filename}: {len(unnamed)} column(s) have no rule, and nothing is copied unless named: "
+            + ", ".join(unnamed)
+        )
+    plan = ClonePlan()
     for name in sorted(catalog.tables):
         if not any(not column.generated for column in catalog.tables[name].columns):
             continue  # nothing to copy: the schema alone recreates it
         try:
             where = _filter(catalog, subsets or {}, name, 0, ())
-            tables.append(_table_plan(catalog, catalog.tables[name], by_table.get(name, {}), where))
+            plan.tables.append(_table_plan(catalog, catalog.tables[name], by_table.get(name, {}), where))
         except _Problems as exc:
             problems += exc.problems
     if problems:
-        raise ShipyardError(
-            "the masking rules cannot be applied:\n  " + "\n  ".join(problems),
-            hint="fix the rules file; nothing was copied",
-        )
-    plan = ClonePlan(tables=tables)
-    for table in tables:
-        for column in table.columns:
-            if not column.classified:
-                target = plan.unclassified if column.textlike else plan.kept_unclassified
-                target.append(f"{table.table}.{column.name}")
-    if strict and plan.unclassified:
-        raise ShipyardError(
-            f"--strict: {len(plan.unclassified)} text column(s) have no rule: " + ", ".join(plan.unclassified),
-            hint="give each a rule in the rules file (keep, if it is safe to copy as is)",
-        )
+        hint = "fix the rules file; nothing was copied"
+        if unnamed:
+            hint = (
+                f"name every column in {filename}: a masking rule, or keep: when it is safe to copy as it is. "
+                f"To start from (review each line):\n{snippet}"
+            )
+        raise ShipyardError("the masking rules cannot be applied:\n  " + "\n  ".join(problems), hint=hint)
     return plan

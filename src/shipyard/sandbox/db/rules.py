@@ -1,6 +1,8 @@
 """The masking rules file: per table and column, what the sandbox gets instead of production's value.
 
 ```yaml
+keep:                         # copied as they are: columns that hold nothing personal
+  users: [id, created_at]
 tables:
   users:                      # "table" means public.table; "schema.table" for others
     email: fake.email
@@ -12,6 +14,8 @@ tables:
     api_token: hash
 ```
 
+Every column the clone copies must be named, under ``keep`` or with a rule: a column nobody looked at
+(a new one from a migration, a JSON blob, an array of notes) is never copied by default.
 The salt that makes masking deterministic is a secret and never lives here.
 """
 
@@ -119,11 +123,12 @@ Rule = Annotated[Keep | Null | Fixed | Hash | Fake | Shift | Partial, Field(disc
 
 
 class RulesFile(BaseModel):
-    """The whole rules file: tables, each a mapping of column name to rule."""
+    """The whole rules file: columns copied as they are (``keep``) and, per table, a rule per column."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     version: Literal[1] = 1
+    keep: dict[str, list[str]] = Field(default_factory=dict)
     tables: dict[str, dict[str, Rule]] = Field(default_factory=dict)
 
 
@@ -156,6 +161,19 @@ def parse_rules(data: Any, filename: str = "rules file") -> RulesFile:
     tables = data.get("tables") or {}
     if not isinstance(tables, dict):
         raise ShipyardError(f"{filename}: 'tables' must map table names to column rules")
+    keep = data.get("keep") or {}
+    if not isinstance(keep, dict):
+        raise ShipyardError(
+            f"{filename}: 'keep' must map table names to lists of columns, e.g. users: [id, created_at]"
+        )
+    for table, columns in keep.items():
+        if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+            raise ShipyardError(f"{filename}: keep.{table}: must be a list of column names, e.g. [id, created_at]")
+        twice = sorted({c for c in columns if columns.count(c) > 1})
+        given = set(tables.get(table) or {}) if isinstance(tables.get(table), dict) else set()
+        if twice or given & set(columns):
+            column = (twice or sorted(given & set(columns)))[0]
+            raise ShipyardError(f"{filename}: keep.{table}: '{column}' is given twice; name each column once")
     normalised: dict[str, Any] = {}
     for table, columns in tables.items():
         if not isinstance(columns, dict):

@@ -20,12 +20,18 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from shipyard.dburl import redact
 from shipyard.errors import ShipyardError
-from shipyard.redact import redact
 from shipyard.sandbox.db.catalog import Catalog, Column, Table, quote_ident
 from shipyard.sandbox.db.checks import Bounds, parse_checks
+from shipyard.sandbox.db.identity import (
+    Unreachable,
+    identify,
+    production_identities,
+    refuse_by_spelling,
+    refuse_same,
+)
 from shipyard.sandbox.db.pg import connect
-from shipyard.sandbox.db.urls import refuse_production
 
 _EPOCH = datetime(2020, 1, 1, tzinfo=UTC)  # fixed, so a seed gives the same dates on any day
 _SPAN = 5 * 365 * 86400
@@ -81,7 +87,7 @@ class SynthReport:
     dry_run: bool
     seconds: float = 0.0
 
-    def as_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         """The stable JSON shape documented in docs/sandbox.md."""
         return {
             "target": redact(self.target),
@@ -279,14 +285,21 @@ def synth(
     seed: int = 0,
     dry_run: bool = False,
     production: Iterable[tuple[str, str]] = (),
+    unreachable: Unreachable = Unreachable.refuse,
     on_table: Callable[[str, int], None] | None = None,
 ) -> SynthReport:
-    """Empty every table of ``target`` and fill it with ``rows`` synthetic rows per table, in one transaction."""
+    """Empty every table of ``target`` and fill it with ``rows`` synthetic rows per table, in one transaction.
+
+    Refused when the target is (or cannot be shown not to be) one of the ``production`` databases: the
+    servers are asked, and the session that writes is the one whose database was identified.
+    """
     from shipyard.sandbox.db.catalog import read_catalog
 
-    refuse_production(target, production)
+    known, unverified = production_identities(production, unreachable)
+    refuse_by_spelling(target, unverified)
     started = time.perf_counter()
     with connect(target) as conn:
+        refuse_same(identify(conn, f"the target ({redact(target)})"), known)
         catalog = read_catalog(conn)
         plan = plan_synth(catalog, rows)
         report = SynthReport(target=target, seed=seed, plan=plan, dry_run=dry_run)
