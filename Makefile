@@ -36,17 +36,17 @@ typecheck: test-deps
 	$(BIN)/mypy
 
 unit: test-deps
-	$(BIN)/pytest -m "not integration" -n auto
+	$(BIN)/pytest -m "not integration" -n auto --dist loadgroup
 
 integration: test-deps
-	$(BIN)/pytest -m integration -n auto
+	$(BIN)/pytest -m integration -n auto --dist loadgroup
 
 test: test-deps
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
-	bash deps/run-pytest.sh $(BIN)/pytest -n auto
+	bash deps/run-pytest.sh $(BIN)/pytest -n auto --dist loadgroup
 
 # Re-render the checked-in example config repo that the golden test compares with.
 golden: deps

@@ -170,11 +170,15 @@ def _monorepo(root: Path, services: int) -> None:
 
 def _event(root: Path, path: Path) -> None:
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, check=True, capture_output=True, text=True)
+    repository = {"clone_url": str(root), "full_name": "bench/monorepo"}
     body = {
         "action": "opened",
         "number": 7,
-        "pull_request": {"head": {"sha": head.stdout.strip()}, "base": {"ref": "main"}},
-        "repository": {"clone_url": str(root), "full_name": "bench/monorepo"},
+        "pull_request": {
+            "head": {"sha": head.stdout.strip(), "ref": "feature/bench", "repo": repository},
+            "base": {"ref": "main", "repo": repository},
+        },
+        "repository": repository,
     }
     path.write_text(json.dumps(body))
 

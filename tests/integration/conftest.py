@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.ci_parts import npm_file
+from tests.npmparts import Verdaccio, start_verdaccio
 from tests.realparts import need_binary
 from tests.registryparts import RegistryServer, start_registry
 from tests.standins.github import TEST_TOKEN, GitHubStandIn
@@ -36,3 +37,11 @@ def github(github_api: OpenAPI) -> Iterator[GitHubStandIn]:
     with stand_in.running():
         yield stand_in
     assert stand_in.violations == [], stand_in.violations
+
+
+@pytest.fixture(scope="session")
+def verdaccio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Verdaccio]:
+    """A real Verdaccio (npm verdaccio@6.8.0) on a free loopback port, user ``ci`` logged in, no uplinks."""
+    server = start_verdaccio(tmp_path_factory.mktemp("verdaccio"))
+    yield server
+    server.stop()

@@ -45,11 +45,16 @@ push = st.fixed_dictionaries(
         "commits": st.lists(commit, max_size=3),
     },
 )
+# A pull request's head and base repositories: the same one, a fork, a deleted fork (null), odd values.
+full_names = st.sampled_from(["o/r", "fork/r"]) | st.none() | st.integers(0, 3) | st.booleans()
+repo = st.none() | st.fixed_dictionaries({}, optional={"full_name": full_names}) | st.sampled_from(["o/r", 1])
+head = st.fixed_dictionaries({"sha": st.just("c" * 40), "ref": st.just("feature/a-b")}, optional={"repo": repo})
+base = st.fixed_dictionaries({"ref": st.just("develop")}, optional={"repo": repo})
 pull_request = st.fixed_dictionaries(
     {"number": st.integers(1, 10_000), "repository": st.just({"clone_url": "u", "full_name": "o/r"})},
     optional={
         "action": st.sampled_from(["opened", "synchronize", "reopened", "closed", "labeled", "edited", ""]) | st.none(),
-        "pull_request": st.just({"head": {"sha": "c" * 40}, "base": {"ref": "develop"}}),
+        "pull_request": st.fixed_dictionaries({"head": head, "base": base}),
     },
 )
 
@@ -75,7 +80,7 @@ def test_push_filters_agree(body: dict[str, Any]) -> None:
     assert _fired("push", body) == [name for name, _ in plan_event("push", body).pipelines]
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(body=pull_request)
 def test_pull_request_filters_agree(body: dict[str, Any]) -> None:
     assert _fired("pull_request", body) == [name for name, _ in plan_event("pull_request", body).pipelines]

@@ -22,6 +22,7 @@ from shipyard.ci.run.triggers import listener_of, select
 from shipyard.ci.signature import sign
 from shipyard.render.tekton.routes import ROUTES, plan_event
 from tests.ci_parts import webhook_examples
+from tests.gitparts import GitHttpServer
 
 pytestmark = pytest.mark.integration
 
@@ -85,12 +86,15 @@ def test_a_hand_edited_filter_or_an_overlay_is_refused_by_name(tmp_path: Path) -
 
 
 def _shipyard(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    # Steps run `git config --global`: never with the suite's GIT_CONFIG_GLOBAL=/dev/null, which git, run as
+    # root, would replace with a file if ci run passed it on (it does not).
+    env = env or {**os.environ, "GIT_CONFIG_GLOBAL": str(cwd.parent / "user.gitconfig")}
     return subprocess.run(
         [sys.executable, "-m", "shipyard", *args], cwd=cwd, capture_output=True, text=True, check=False, env=env
     )
 
 
-def _closed(tmp_path: Path, clone_url: Path) -> Path:
+def _closed(tmp_path: Path, clone_url: Path | str) -> Path:
     event = tmp_path / "closed.json"
     body: dict[str, Any] = {
         "action": "closed",
@@ -102,40 +106,82 @@ def _closed(tmp_path: Path, clone_url: Path) -> Path:
     return event
 
 
-def test_preview_teardown_runs_end_to_end(acme: Path, tmp_path: Path) -> None:
+def test_preview_teardown_of_a_private_monorepo_with_the_default_config_repo(tmp_path: Path) -> None:
+    """The monorepo is private (served only with credentials, by git's own HTTP server) and shipyard.yaml names
+    no config repo, so the pipelines use the conventional one on GitHub. GitHub is not reachable here: git's
+    ``url.<base>.insteadOf`` sends that URL to a local bare repository, as a mirror would."""
+    from shipyard.scaffold.init import InitOptions, init
+
+    acme = tmp_path / "acme"
+    init(InitOptions(directory=acme, org="acme", domain="acme.example.com", registry="harbor.acme.example.com"))
+    assert "config:" not in (acme / "shipyard.yaml").read_text()
     assert _shipyard(acme, "ci", "render").returncode == 0
-    up = _shipyard(acme, "preview", "up", "--pr", "7", "--sha", SHA)
+    config = tmp_path / "gitops-config.git"
+    subprocess.run(["git", "init", "-q", "--bare", "--initial-branch=main", str(config)], check=True)
+    up = _shipyard(acme, "preview", "up", "--pr", "7", "--sha", SHA, "--config-repo", str(config))
     assert up.returncode == 0, up.stderr
-    credentials = tmp_path / "git-credentials"
-    credentials.mkdir()
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"  # the steps call `shipyard`
-    env.pop("GIT_CONFIG_GLOBAL")  # the step's `git config --global` writes into its TaskRun's own HOME
-    result = _shipyard(
-        acme,
-        "ci",
-        "run",
-        str(_closed(tmp_path, acme)),
-        "--event-type",
-        "pull_request",
-        "--workspace",
-        "source=.",  # the clone lands in the monorepo itself, next to its local config repo
-        "--workspace",
-        f"git-credentials={credentials}",
-        "--workdir",
-        str(tmp_path / "runs"),
-        "--json",
-        env=env,
-    )
-    assert result.returncode == 0, result.stderr
+    served = tmp_path / "served"
+    subprocess.run(["git", "clone", "-q", "--bare", str(acme), str(served / "monorepo.git")], check=True)
+    server = GitHttpServer(served, "ci", "s3cret-git").start()
+    try:
+        credentials = tmp_path / "git-credentials"
+        credentials.mkdir()
+        (credentials / ".git-credentials").write_text(f"http://ci:s3cret-git@{server.url.split('://')[1]}\n")
+        env = dict(os.environ)
+        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"  # the steps call `shipyard`
+        env["GIT_CONFIG_GLOBAL"] = str(tmp_path / "user.gitconfig")
+        env["GIT_TERMINAL_PROMPT"] = "0"
+        count = int(env.get("GIT_CONFIG_COUNT", "0"))
+        env |= {
+            "GIT_CONFIG_COUNT": str(count + 1),
+            f"GIT_CONFIG_KEY_{count}": f"url.{config}.insteadOf",
+            f"GIT_CONFIG_VALUE_{count}": "https://github.com/acme/gitops-config.git",
+        }
+        event = _closed(tmp_path, f"{server.url}/monorepo.git")
+
+        def run(creds: Path) -> subprocess.CompletedProcess[str]:
+            return _shipyard(
+                acme,
+                "ci",
+                "run",
+                str(event),
+                "--event-type",
+                "pull_request",
+                "--workspace",
+                f"git-credentials={creds}",
+                "--workdir",
+                str(tmp_path / "runs"),
+                "--json",
+                env=env,
+            )
+
+        anonymous = tmp_path / "no-credentials"
+        anonymous.mkdir()
+        refused = run(anonymous)
+        assert refused.returncode == 1 and "could not read Username" in refused.stderr, refused.stderr
+        assert server.refused > 0 and server.served == 0
+        assert "pr-7" in _previews(config)
+
+        result = run(credentials)
+        assert result.returncode == 0, result.stderr
+        assert server.served > 0
+    finally:
+        server.stop()
     data = json.loads(result.stdout)
-    (run,) = data["pipelineRuns"]
-    assert (run["pipeline"], run["status"], data["signatureChecked"]) == ("preview-teardown", "Succeeded", False)
-    assert [(t["name"], t["status"]) for t in run["tasks"]] == [("clone", "Succeeded"), ("preview", "Succeeded")]
-    home = Path(run["directory"]) / "tasks" / f"{run['name']}-preview" / "home" / ".gitconfig"
+    (run_,) = data["pipelineRuns"]
+    assert (run_["pipeline"], run_["status"], data["signatureChecked"]) == ("preview-teardown", "Succeeded", False)
+    assert [(t["name"], t["status"]) for t in run_["tasks"]] == [("clone", "Succeeded"), ("preview", "Succeeded")]
+    home = Path(run_["directory"]) / "tasks" / f"{run_['name']}-preview" / "home" / ".gitconfig"
     assert "credential" in home.read_text()
-    assert "no previews" in _shipyard(acme, "preview", "list").stdout
-    assert "image localhost/base-images/shipyard" in result.stderr
+    assert "pr-7" not in _previews(config)
+    assert "image harbor.acme.example.com/base-images/shipyard" in result.stderr
+    assert "securityContext.fsGroup: 1000" in result.stderr  # the podTemplate, accepted and not applied here
+
+
+def _previews(config: Path) -> str:
+    return subprocess.run(
+        ["git", "-C", str(config), "ls-tree", "--name-only", "main", "previews/"], capture_output=True, text=True
+    ).stdout
 
 
 def test_exit_codes_failure_ignored_and_bad_input(acme: Path, tmp_path: Path) -> None:

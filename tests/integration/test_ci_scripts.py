@@ -29,13 +29,17 @@ def _packaged() -> dict[str, str]:
 
 
 def _rendered_steps(acme: Path) -> dict[str, str]:
-    """``<task>-<step>.sh`` -> the step's ``script:``, from the rendered YAML of every Task."""
+    """``<task>-<step>.sh`` -> the step's ``script:``, from the rendered YAML of every Task, for the scaffold's
+    platform and for the same platform on Harbor (whose alpha pipeline also applies Harbor's settings)."""
     steps: dict[str, str] = {}
-    for text in render_tekton(load_spec(acme / "shipyard.yaml"), discover(acme)).values():
-        for doc in load_all(text):
-            if doc["kind"] == "Task":
-                task = doc["metadata"]["name"].removeprefix("shipyard-")
-                steps |= {f"{task}-{step['name']}.sh": step["script"] for step in doc["spec"]["steps"]}
+    spec = load_spec(acme / "shipyard.yaml")
+    on_harbor = spec.model_copy(update={"registry": spec.registry.model_copy(update={"kind": "harbor"})})
+    for platform in (spec, on_harbor):
+        for text in render_tekton(platform, discover(acme)).values():
+            for doc in load_all(text):
+                if doc["kind"] == "Task":
+                    task = doc["metadata"]["name"].removeprefix("shipyard-")
+                    steps |= {f"{task}-{step['name']}.sh": step["script"] for step in doc["spec"]["steps"]}
     return steps
 
 
@@ -50,7 +54,7 @@ def _shellcheck(folder: Path, scripts: dict[str, str]) -> subprocess.CompletedPr
 
 def test_every_packaged_script_passes_shellcheck(tmp_path: Path) -> None:
     scripts = _packaged()
-    assert len(scripts) == 15
+    assert len(scripts) == 26
     result = _shellcheck(tmp_path, scripts)
     assert result.returncode == 0, result.stdout
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,18 @@ def test_no_beta_builds(repo: Path) -> None:
     assert "no beta of 2.0.0" in decision.reason
     with pytest.raises(ShipyardError, match="not a stable version"):
         stable_source(Git(repo), "v2.0.0-beta.1")
+
+
+def test_the_cli_reads_the_workspace_tag_prefix(tmp_path: Path) -> None:
+    def shipyard(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "shipyard", *args], cwd=cwd, capture_output=True, text=True)
+
+    assert shipyard("init", "--org", "acme", "--domain", "acme.example.com", "mono", cwd=tmp_path).returncode == 0
+    root = tmp_path / "mono"
+    with (root / "shipyard.yaml").open("a") as spec:
+        spec.write("versioning:\n  tagPrefix: release-\n")
+    _git(root, "commit", "-qam", "tags are release-X.Y.Z")
+    _git(root, "tag", "-a", "release-1.4.0-beta.1", "-m", "beta 1")
+    result = shipyard("ci", "stable-source", "--version", "release-1.4.0", "--root", str(root), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("retag: HEAD's tree is release-1.4.0-beta.1's")

@@ -65,6 +65,7 @@ def test_api_versions_and_kinds(rendered: dict[str, str]) -> None:
     pipelines = {doc["metadata"]["name"] for _, doc in _objects(rendered) if doc["kind"] == "Pipeline"}
     assert pipelines == {
         "pr-validation",
+        "pr-validation-fork",
         "preview-teardown",
         "alpha-build",
         "beta-build",
@@ -95,7 +96,7 @@ def test_valid_against_tekton_crds(rendered: dict[str, str]) -> None:
         if doc["kind"] == "TriggerTemplate":
             for run in doc["spec"]["resourcetemplates"]:
                 assert errors(validators["PipelineRun"], run) == [], path
-    assert checked >= 11 + 6 + 1 + 6 + 6
+    assert checked >= 14 + 7 + 1 + 7 + 7
 
 
 def test_a_schema_error_is_caught() -> None:
@@ -180,7 +181,7 @@ def _mutate(rendered: dict[str, str], path: str, change: Any) -> dict[str, str]:
         ),
         (
             "tekton/pipelines/pr-validation.yaml",
-            lambda d: d[0]["spec"]["tasks"][3]["matrix"]["params"][0].update(value="$(tasks.affected.results.nope[*])"),
+            lambda d: d[0]["spec"]["tasks"][4]["matrix"]["params"][0].update(value="$(tasks.affected.results.nope[*])"),
             "reads result 'nope'",
         ),
     ],
@@ -281,12 +282,27 @@ def _branch_variants() -> list[tuple[str, dict[str, Any]]]:
     return variants
 
 
+def _fork_variants() -> list[tuple[str, dict[str, Any]]]:
+    """An opened pull request from the repository itself, from a fork, and from a deleted fork (head repo null)."""
+    base = next(b for e, _, b in webhook_examples("pull_request") if b.get("action") == "opened")
+    variants = []
+    for head_repo in (
+        base["pull_request"]["base"]["repo"],
+        {**base["pull_request"]["base"]["repo"], "full_name": "x/y"},
+        None,
+    ):
+        body = copy.deepcopy(base)
+        body["pull_request"]["head"]["repo"] = copy.deepcopy(head_repo)
+        variants.append(("pull_request", body))
+    return variants
+
+
 def test_cel_filters_agree_with_ci_plan(rendered: dict[str, str]) -> None:
     env = celpy.Environment()
     triggers = [
         (name, events, env.program(env.compile(f)), binding) for name, events, f, binding in _triggers(rendered)
     ]
-    cases = [(event, body) for event, _, body in webhook_examples()] + _branch_variants()
+    cases = [(event, body) for event, _, body in webhook_examples()] + _branch_variants() + _fork_variants()
     fired_somewhere = set()
     for event, body in cases:
         activation = {"body": json_to_cel(body)}
@@ -305,6 +321,7 @@ def test_cel_filters_agree_with_ci_plan(rendered: dict[str, str]) -> None:
         fired_somewhere |= {n for n, _ in fired}
     assert fired_somewhere == {
         "pr-validation",
+        "pr-validation-fork",
         "preview-teardown",
         "alpha-build",
         "beta-build",
@@ -323,3 +340,98 @@ def test_kustomize_builds_the_folder(rendered: dict[str, str], tmp_path: Path) -
     built = load_all(proc.stdout)
     expected = sum(len(load_all(text)) for path, text in rendered.items() if not path.endswith("kustomization.yaml"))
     assert len(built) == expected
+
+
+def _docs(rendered: dict[str, str]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(doc["kind"], doc["metadata"]["name"]): doc for _, doc in _objects(rendered) if "metadata" in doc}
+
+
+def _tasks(docs: dict[tuple[str, str], dict[str, Any]], pipeline: str) -> dict[str, dict[str, Any]]:
+    return {t["name"]: t for t in docs[("Pipeline", pipeline)]["spec"]["tasks"]}
+
+
+def _steps(docs: dict[tuple[str, str], dict[str, Any]], task: str) -> dict[str, dict[str, Any]]:
+    return {s["name"]: s for s in docs[("Task", task)]["spec"]["steps"]}
+
+
+def _env(step: dict[str, Any]) -> dict[str, str]:
+    return {e["name"]: e["value"] for e in step.get("env", [])}
+
+
+def test_packages_are_built_tested_and_published_at_the_version(rendered: dict[str, str]) -> None:
+    docs = _docs(rendered)
+    publish = _tasks(docs, "package-build")["publish"]
+    assert {p["name"]: p["value"] for p in publish["params"]} == {"version": "$(tasks.version.results.version)"}
+    steps = _steps(docs, "shipyard-packages-publish")
+    assert list(steps) == ["install", "build", "test", "publish"]
+    assert "shipyard packages build" in steps["build"]["script"]
+    assert 'shipyard packages publish --version "$VERSION"' in steps["publish"]["script"]
+
+
+def test_previews_get_the_config_repo_whether_or_not_the_spec_names_one(rendered: dict[str, str]) -> None:
+    docs = _docs(rendered)
+    assert _env(_steps(docs, "shipyard-preview")["preview"])["SHIPYARD_CONFIG_REPO"] == "$(params.config-repo)"
+    for pipeline in ("pr-validation", "preview-teardown"):
+        params = {p["name"]: p.get("default") for p in docs[("Pipeline", pipeline)]["spec"]["params"]}
+        assert params["config-repo"] == ".shipyard/gitops-config.git"  # the scaffold's repos.config
+        preview = _tasks(docs, pipeline)["preview"]
+        assert {"name": "config-repo", "value": "$(params.config-repo)"} in preview["params"]
+
+
+def test_release_pipelines_tag_record_freight_and_alpha_renders_the_platform(rendered: dict[str, str]) -> None:
+    docs = _docs(rendered)
+    for pipeline in ("alpha-build", "beta-build", "stable-release"):
+        tasks = _tasks(docs, pipeline)
+        assert tasks["git-tag"]["taskRef"]["name"] == "shipyard-git-tag", pipeline
+        assert tasks["freight"]["runAfter"] == ["git-tag"], pipeline
+    assert _tasks(docs, "alpha-build")["platform"]["runAfter"] == ["freight"]
+    assert "shipyard render --out" in _steps(docs, "shipyard-platform")["render"]["script"]
+    assert "--from-registry --source-commit" in _steps(docs, "shipyard-freight")["record"]["script"]
+
+
+def test_pull_requests_check_the_branch_lint_and_test_packages(rendered: dict[str, str]) -> None:
+    docs = _docs(rendered)
+    for pipeline in ("pr-validation", "pr-validation-fork"):
+        assert _tasks(docs, pipeline)["validate"]["taskRef"]["name"] == "shipyard-validate"
+    steps = _steps(docs, "shipyard-validate")
+    assert list(steps) == ["branch", "spec", "build", "lint", "test"]
+    assert 'shipyard branch check "$HEAD_REF" --target "$BASE_REF"' in steps["branch"]["script"]
+    assert "shipyard packages test --affected" in steps["test"]["script"]
+
+
+def test_runs_have_an_fs_group_and_clones_take_git_credentials(rendered: dict[str, str]) -> None:
+    docs = _docs(rendered)
+    templates = [doc for (kind, _), doc in docs.items() if kind == "TriggerTemplate"]
+    assert len(templates) == 7
+    for template in templates:
+        run = template["spec"]["resourcetemplates"][0]["spec"]
+        assert run["taskRunTemplate"]["podTemplate"] == {"securityContext": {"fsGroup": 1000}}
+    declared = {w["name"]: w for w in docs[("Task", "shipyard-clone")]["spec"]["workspaces"]}
+    assert declared["git-credentials"] == {"name": "git-credentials", "optional": True}
+    for kind, name in docs:
+        if kind == "Pipeline" and name != "pr-validation-fork":
+            bound = {w["name"] for w in _tasks(docs, name)["clone"]["workspaces"]}
+            assert bound == {"source", "git-credentials"}, name
+
+
+def test_a_forks_pull_request_gets_no_secret(rendered: dict[str, str]) -> None:
+    docs = _docs(rendered)
+    assert docs[("Pipeline", "pr-validation-fork")]["spec"]["workspaces"] == [{"name": "source"}]
+    (template,) = docs[("TriggerTemplate", "pr-validation-fork-template")]["spec"]["resourcetemplates"]
+    assert [w["name"] for w in template["spec"]["workspaces"]] == ["source"]
+    build = _tasks(docs, "pr-validation-fork")["build"]
+    assert {"name": "push", "value": "false"} in build["params"]
+    assert {"preview", "feedback"}.isdisjoint(_tasks(docs, "pr-validation-fork"))
+
+
+def test_steps_use_the_credentials_they_are_given_not_the_images_layout(rendered: dict[str, str]) -> None:
+    docs = _docs(rendered)
+    for (kind, _), doc in docs.items():
+        if kind == "Task":
+            for step in doc["spec"]["steps"]:
+                assert "/tekton/" not in json.dumps(step), step["name"]
+    for task, step in (("shipyard-release-tags", "tag"), ("shipyard-promote-tags", "promote")):
+        assert _env(_steps(docs, task)[step])["REGISTRY_AUTH_FILE"] == (
+            "$(workspaces.registry-auth.path)/.dockerconfigjson"
+        )
+    assert 'DOCKER_CONFIG="$HOME/.docker"' in _steps(docs, "shipyard-build-batch")["scan"]["script"]

@@ -1,89 +1,23 @@
 """Publishing the scaffold's packages to a real Verdaccio (npm verdaccio@6.8.0 from deps/npm-test),
-started on 127.0.0.1 with htpasswd auth and no uplinks, using the config Shipyard renders."""
+started on 127.0.0.1 with htpasswd auth and no uplinks, using the config Shipyard renders (tests/npmparts.py).
+The packages are built for real (`npm ci` from this machine's npm cache, then `shipyard packages build`)."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import os
 import subprocess
 import sys
-import time
-import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from shipyard.k8s.yaml import dump
-from shipyard.render.verdaccio import verdaccio_config
-from shipyard.spec.loader import parse_spec
-from tests.localhttp import free_port
-from tests.realparts import REPO_ROOT, missing, need_binary
+from tests.npmparts import Verdaccio, npm_ci
 
 pytestmark = pytest.mark.integration
 
 ALPHA = "v0.2.0-alpha.20250101120000"
-
-
-@dataclass
-class Verdaccio:
-    url: str
-    token: str
-
-
-@pytest.fixture(scope="session")
-def verdaccio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Verdaccio]:
-    node = need_binary("node")
-    entry = REPO_ROOT / ".tools" / "npm-test" / "node_modules" / "verdaccio" / "bin" / "verdaccio"
-    if not entry.exists():
-        missing("verdaccio@6.8.0", "install it with `make test-deps` (deps/npm-test/package.json)")
-    work = tmp_path_factory.mktemp("verdaccio")
-    password = "s3cret-ci"
-    sha = base64.b64encode(hashlib.sha1(password.encode()).digest()).decode()
-    (work / "htpasswd").write_text(f"ci:{{SHA}}{sha}:autocreated 2025-01-01T00:00:00.000Z\n")
-    platform = parse_spec(
-        "apiVersion: shipyard.dev/v1alpha1\nkind: Platform\norg: acme\ndomain: acme.example.com\n"
-        "registry:\n  url: harbor.acme.example.com\n"
-    )
-    config = verdaccio_config(platform, storage=str(work / "storage"), htpasswd=str(work / "htpasswd"), uplink=None)
-    (work / "config.yaml").write_text(dump(config))
-    port = free_port()
-    log = (work / "verdaccio.log").open("wb")
-    process = subprocess.Popen(
-        [node, str(entry), "--config", str(work / "config.yaml"), "--listen", f"127.0.0.1:{port}"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(url + "-/ping", timeout=1):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((work / "verdaccio.log").read_text()) from None
-                time.sleep(0.2)
-        login = urllib.request.Request(
-            url + "-/user/org.couchdb.user:ci",
-            data=json.dumps({"name": "ci", "password": password}).encode(),
-            # With registration disabled, an existing htpasswd user gets a token by authenticating the login.
-            headers={
-                "Content-Type": "application/json",
-                "Authorization": "Basic " + base64.b64encode(f"ci:{password}".encode()).decode(),
-            },
-            method="PUT",
-        )
-        with urllib.request.urlopen(login, timeout=10) as reply:
-            token = json.loads(reply.read())["token"]
-        yield Verdaccio(url, token)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+UNBUILT = "v0.9.0-alpha.20250303120000"  # a version no other test publishes
 
 
 def _shipyard(cwd: Path, token: str, *args: str) -> dict[str, object]:
@@ -96,19 +30,16 @@ def _shipyard(cwd: Path, token: str, *args: str) -> dict[str, object]:
 
 
 def _packument(verdaccio: Verdaccio, name: str) -> dict[str, object]:
-    request = urllib.request.Request(
-        verdaccio.url + name.replace("/", "%2f"), headers={"Authorization": f"Bearer {verdaccio.token}"}
-    )
-    with urllib.request.urlopen(request, timeout=10) as reply:
-        return dict(json.loads(reply.read()))
+    return verdaccio.packument(name)
 
 
 def _build(acme: Path) -> None:
-    # What the CI's build step leaves behind: the compiled dist/ each package ships ("files": ["dist"]).
-    for package in ("common-types", "utils", "api-client"):
-        dist = acme / "packages" / package / "dist"
-        dist.mkdir()
-        (dist / "index.js").write_text(f"module.exports = {{ name: '{package}' }};\n")
+    # What the package pipeline does before it publishes: install, then each package's own build, in order.
+    npm_ci(acme, dict(os.environ))
+    proc = subprocess.run(
+        [sys.executable, "-m", "shipyard", "packages", "build"], cwd=acme, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
 
 
 def _actions(result: dict[str, object]) -> list[tuple[str, str, str]]:
@@ -190,3 +121,18 @@ def test_publish_republish_dist_tags_and_consumer(acme: Path, verdaccio: Verdacc
     assert {tag for _, _, tag in _actions(next_alpha)} == {"alpha"}
     tags = _packument(verdaccio, "@acme/utils")["dist-tags"]
     assert tags == {"alpha": "0.3.0-alpha.20250202120000", "latest": "0.2.0", "latest-0.1": "0.1.5"}
+
+
+def test_an_unbuilt_package_is_never_published(acme: Path, verdaccio: Verdaccio) -> None:
+    # A fresh clone has no dist/ (git ignores it): publishing it would ship packages without their code.
+    env = {**os.environ, "SHIPYARD_NPM_TOKEN": verdaccio.token}
+    proc = subprocess.run(
+        [sys.executable, "-m", "shipyard", "packages", "publish", "--registry", verdaccio.url, "--version", UNBUILT],
+        cwd=acme,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "packages/common-types/dist/index.js (main in its package.json) is missing" in proc.stderr
+    assert "shipyard packages build" in proc.stderr

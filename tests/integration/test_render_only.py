@@ -64,7 +64,7 @@ def test_ci_render_is_render_only_tekton(acme: Path, state: str) -> None:
 def test_both_entry_points_write_the_same_files(acme: Path, tmp_path: Path) -> None:
     assert _shipyard(acme, "ci", "render").returncode == 0
     by_alias = _snapshot(acme / "tekton")
-    assert len(by_alias) == 26
+    assert len(by_alias) == 31
     (acme / "tekton" / "tasks" / "shipyard-retired.yaml").write_text(with_header("x.yaml", "kind: Task\n"))
     # The render cache only checks the files it wrote; a file added beside them is seen without it.
     assert _shipyard(acme, "ci", "render", SHIPYARD_NO_CACHE="1").returncode == 0

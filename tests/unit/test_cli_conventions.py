@@ -27,11 +27,13 @@ JSON_ONLY = {"ci batches"}
 # What the commands read from the environment, each declared on an option.
 ENV_VARS = {
     "GH_TOKEN",
+    "GITHUB_API_URL",
     "GITHUB_TOKEN",
     "NPM_TOKEN",
     "SHIPYARD_APPROVER",
     "SHIPYARD_CONFIG_REPO",
     "SHIPYARD_HARBOR_PASSWORD",
+    "SHIPYARD_HARBOR_URL",
     "SHIPYARD_HARBOR_USERNAME",
     "SHIPYARD_HARBOR_WEBHOOK_AUTH",
     "SHIPYARD_NO_CACHE",

@@ -77,6 +77,13 @@ def test_publish_plan_refuses_unknown_packages_and_pins_unpublished_deps(acme: P
         return httpx.Response(200, json={"versions": {"0.9.0": {}}, "dist-tags": {"latest": "0.9.0"}})
 
     registry = NpmRegistry("http://npm.test/", transport=httpx.MockTransport(packuments))
+    # Not built yet: publishing would ship a package without its code.
+    with pytest.raises(ShipyardError, match=r"api-client/dist/index.js \(main in its package.json\) is missing"):
+        plan_publish(workspace, Version.parse("v1.0.0"), registry, ["@acme/api-client"])
+    dist = acme / "packages" / "api-client" / "dist"
+    dist.mkdir()
+    (dist / "index.js").write_text("module.exports = {};\n")
+    (dist / "index.d.ts").write_text("export {};\n")
     (release,) = plan_publish(workspace, Version.parse("v1.0.0"), registry, ["@acme/api-client"])
     assert (release.action, release.dist_tag) == ("publish", "latest")
     assert release.dependencies == {"@acme/common-types": "0.9.0", "@acme/utils": "0.9.0"}

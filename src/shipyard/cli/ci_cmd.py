@@ -170,10 +170,12 @@ def stable_source(
 ) -> None:
     """Decide whether a stable release retags the last beta's digests (same tree) or builds (and why)."""
     from shipyard.ci.stable import stable_source as decide
+    from shipyard.cli.context import versioning_policy
     from shipyard.git import Git
 
     fmt = chosen(output, as_json)
-    decision = decide(Git(root), version)
+    prefix, _ = versioning_policy(root)
+    decision = decide(Git(root), version, prefix)
     if mode_file is not None:
         mode_file.write_text(decision.mode)
     if source_file is not None:

@@ -142,4 +142,5 @@ def plan_text(plans: list[ExecutionPlan]) -> str:
         lines.extend(f"  {index}. {', '.join(level)}" for index, level in enumerate(plan.levels, 1))
         if plan.finally_tasks:
             lines.append(f"  finally: {', '.join(plan.finally_tasks)}")
+        lines.extend(f"  podTemplate {setting} (not applied here)" for setting in plan.request.pod_settings)
     return "\n".join(lines)

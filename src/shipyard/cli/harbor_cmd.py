@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 harbor_app = typer.Typer(help="Harbor: projects, policies, webhook and CI robot from the spec.", no_args_is_help=True)
 
 _ROOT = typer.Option(Path(), "--root", help="A folder inside the workspace.")
-_URL = typer.Option("", "--url", help="Harbor's URL (default: https://<registry.url>).")
+_URL = typer.Option("", "--url", envvar="SHIPYARD_HARBOR_URL", help="Harbor's URL (default: https://<registry.url>).")
 
 
 def register(app: typer.Typer) -> None:
@@ -49,6 +49,11 @@ def apply(
     ),
     harbor_username: str | None = options.HARBOR_USERNAME,
     harbor_password: str | None = options.HARBOR_PASSWORD,
+    no_robot: bool = typer.Option(
+        False,
+        "--no-robot",
+        help="Leave the CI robot alone (pipelines: it is their own credential, and its secret must not reach a log).",
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the requests that would change Harbor."),
     output: Format = output_option(),
     as_json: bool = json_option(),
@@ -63,7 +68,7 @@ def apply(
     platform, client = _client(root, url, harbor_username, harbor_password)
     hook_url = webhook_url or f"https://ci.{platform.domain}/hooks/harbor"
     try:
-        changes = plan_harbor(client, platform, hook_url, webhook_auth)
+        changes = plan_harbor(client, platform, hook_url, webhook_auth, robot=not no_robot)
         result = ApplyResult(changes, dry_run=True) if dry_run else apply_changes(client, changes)
     finally:
         client.close()

@@ -43,6 +43,13 @@ GITHUB_TOKEN = typer.Option(
     help="The GitHub token (--token-file wins)." + _SECRET,
 )
 
+GITHUB_API_URL = typer.Option(
+    "https://api.github.com",
+    "--api-url",
+    envvar="GITHUB_API_URL",
+    help="GitHub's API (Enterprise: https://<host>/api/v3).",
+)
+
 HARBOR_USERNAME = typer.Option(
     None, "--harbor-username", envvar="SHIPYARD_HARBOR_USERNAME", help="Harbor user (an admin, or a robot)."
 )

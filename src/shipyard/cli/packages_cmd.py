@@ -18,6 +18,75 @@ def register(app: typer.Typer) -> None:
     app.add_typer(packages_app, name="packages")
 
 
+_AFFECTED = typer.Option(None, "--affected", help="Only the packages listed in this `shipyard affected --json` file.")
+
+
+@packages_app.command("build")
+def build(
+    names: list[str] = typer.Argument(None, metavar="[PACKAGE...]", help="Packages to build (default: all)."),
+    affected: Path | None = _AFFECTED,
+    root: Path = typer.Option(Path(), "--root", help="A folder inside the workspace."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the order; build nothing."),
+    output: Format = output_option(),
+    as_json: bool = json_option(),
+) -> None:
+    """Run each package's `npm run build`, every package after the packages it depends on.
+
+    Named packages bring their workspace dependencies along: they are compiled against them.
+    """
+    wanted = _wanted(names, affected)
+    _run_script("build", wanted, root, dry_run, chosen(output, as_json), with_dependencies=True)
+
+
+@packages_app.command("test")
+def test(
+    names: list[str] = typer.Argument(None, metavar="[PACKAGE...]", help="Packages to test (default: all)."),
+    affected: Path | None = _AFFECTED,
+    root: Path = typer.Option(Path(), "--root", help="A folder inside the workspace."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the order; test nothing."),
+    output: Format = output_option(),
+    as_json: bool = json_option(),
+) -> None:
+    """Run each package's `npm test`, in dependency order (build the packages first)."""
+    _run_script("test", _wanted(names, affected), root, dry_run, chosen(output, as_json), with_dependencies=False)
+
+
+def _wanted(names: list[str] | None, affected: Path | None) -> list[str] | None:
+    from shipyard.errors import ShipyardError
+    from shipyard.packages.scripts import affected_packages
+
+    if affected is not None and names:
+        raise ShipyardError("name packages or give --affected, not both")
+    return affected_packages(affected) if affected is not None else names or None
+
+
+def _run_script(
+    script: str, names: list[str] | None, root: Path, dry_run: bool, fmt: Format, *, with_dependencies: bool
+) -> None:
+    from shipyard.cli.context import load_context
+    from shipyard.packages.scripts import PackageScript, ScriptReport, plan_scripts, run_scripts
+
+    workspace = load_context(root).workspace()
+    runs = plan_scripts(workspace, script, names, with_dependencies=with_dependencies)
+
+    def done(run: PackageScript) -> None:
+        if not is_machine(fmt):
+            say(f"npm run {script}: {run.project} ok")
+
+    if not dry_run:
+        run_scripts(workspace, runs, done)
+    if is_machine(fmt):
+        emit(ScriptReport(script, runs, dry_run).to_json(), fmt)
+        return
+    if not runs:
+        say(f"no packages to {script}")
+    for run in runs:
+        if not run.present:
+            say(f"{run.project}: no `{script}` script")
+        elif dry_run:
+            print(f"would run `npm run {script}` in {run.path}")
+
+
 @packages_app.command("publish")
 def publish(
     names: list[str] = typer.Argument(None, metavar="[PACKAGE...]", help="Packages to publish (default: all)."),

@@ -29,7 +29,7 @@ def comment(
     pipeline_status: str | None = typer.Option(None, "--pipeline-status", help="Tekton's $(tasks.status)."),
     token_file: Path | None = typer.Option(None, "--token-file", help="File with the GitHub token."),
     github_token: str | None = options.GITHUB_TOKEN,
-    api_url: str = typer.Option("https://api.github.com", "--api-url", help="GitHub's API (Enterprise: .../api/v3)."),
+    api_url: str = options.GITHUB_API_URL,
     dry_run: bool = typer.Option(False, "--dry-run", help="Read the PR and print what would change."),
     output: Format = output_option(),
     as_json: bool = json_option("Print the plan as JSON (the same as -o json)."),

@@ -22,7 +22,7 @@ _ROOT = typer.Option(Path(), "--root", help="A folder inside the workspace (wher
 _NOW = typer.Option(None, "--now", help="The current time, RFC 3339 (e.g. 2024-11-21T00:00:00Z); default: now.")
 _REPO = typer.Option(None, "--repo", help="owner/name of the GitHub repository (with --comment / --github).")
 _TOKEN_FILE = typer.Option(None, "--token-file", help="File with the GitHub token.")
-_API_URL = typer.Option("https://api.github.com", "--api-url", help="GitHub's API (Enterprise: .../api/v3).")
+_API_URL = options.GITHUB_API_URL
 
 
 def register(app: typer.Typer) -> None:

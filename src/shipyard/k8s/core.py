@@ -124,6 +124,8 @@ class PodSecurityContext(K8sModel):
     run_as_group: int | None = None
     fs_group: int | None = None
     seccomp_profile: SeccompProfile | None = None
+    fs_group_change_policy: Literal["OnRootMismatch", "Always"] | None = None
+    supplemental_groups: list[int] | None = None
 
 
 class Container(K8sModel):

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from shipyard.k8s.base import K8sModel, ObjectMeta
-from shipyard.k8s.core import EnvVar, SecurityContext
+from shipyard.k8s.core import EnvVar, LocalObjectReference, PodSecurityContext, SecurityContext
 
 PIPELINE_API: Literal["tekton.dev/v1"] = "tekton.dev/v1"
 TRIGGERS_API: Literal["triggers.tekton.dev/v1beta1"] = "triggers.tekton.dev/v1beta1"
@@ -180,10 +180,29 @@ class RunWorkspace(K8sModel):
     secret: SecretVolume | None = None
 
 
+class PodTemplate(K8sModel):
+    """Settings of the pods a PipelineRun's TaskRuns run in: where they are scheduled and as whom.
+
+    Only pod-level settings that decide where and as whom a pod runs are modelled; settings that would change
+    what a step sees (``env``, ``volumes``, ``hostAliases``, ``dnsConfig``) are not.
+    """
+
+    security_context: PodSecurityContext | None = None
+    node_selector: dict[str, str] | None = None
+    tolerations: list[dict[str, Any]] | None = None
+    affinity: dict[str, Any] | None = None
+    priority_class_name: str | None = None
+    scheduler_name: str | None = None
+    runtime_class_name: str | None = None
+    image_pull_secrets: list[LocalObjectReference] | None = None
+    automount_service_account_token: bool | None = None
+
+
 class TaskRunTemplate(K8sModel):
     """Defaults for every TaskRun of a PipelineRun."""
 
     service_account_name: str
+    pod_template: PodTemplate | None = None
 
 
 class PipelineRunMeta(K8sModel):

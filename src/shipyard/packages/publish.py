@@ -155,8 +155,25 @@ def plan_publish(
         else:
             action = "skip"
         pins = {d: target if d in selected_npm else _pin_for(d, packuments[d], version) for d in deps_of[name]}
+        if action == "publish":
+            _check_built(packages[name].path, npm_name, manifests[name], workspace.root)
         releases.append(PackageRelease(name, npm_name, packages[name].path, target, tag, action, pins))
     return releases
+
+
+def _check_built(path: str, npm_name: str, manifest: dict[str, Any], root: Path) -> None:
+    """Refuse to publish a package whose entry points or listed files are not there: it would install as
+    an empty shell. Built files (``dist/``) are ignored by git, so a fresh clone has none until it is built."""
+    named = [(key, manifest.get(key)) for key in ("main", "types", "typings")]
+    named += [("files", entry) for entry in manifest.get("files") or [] if isinstance(entry, str)]
+    for key, entry in named:
+        if not isinstance(entry, str) or any(c in entry for c in "*?[!"):
+            continue  # globs and negations are npm's to expand; a missing glob match is not an error there
+        if not (root / path / entry).exists():
+            raise ShipyardError(
+                f"{npm_name}: {path}/{entry.removeprefix('./')} ({key} in its package.json) is missing",
+                hint="build the packages first: shipyard packages build",
+            )
 
 
 def staged_manifest(manifest: dict[str, Any], release: PackageRelease, registry_url: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from shipyard.ci.run.errors import TektonInputError, UnsupportedFeature
 from shipyard.ci.run.observer import Observer, Quiet
 from shipyard.ci.run.plan import ExecutionPlan, RunRequest, make_plan
 from shipyard.ci.run.records import PipelineRunRecord, StepRecord, TaskRecord, TaskRunRecord
-from shipyard.ci.run.runner import EventRun, prepare, run_all
+from shipyard.ci.run.runner import EventRun, prepare, run_all, run_event
 
 __all__ = [
     "Catalog",
@@ -31,4 +31,5 @@ __all__ = [
     "make_plan",
     "prepare",
     "run_all",
+    "run_event",
 ]

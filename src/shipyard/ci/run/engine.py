@@ -111,6 +111,11 @@ class Engine:
             if source.path is not None:
                 source.path.mkdir(parents=True, exist_ok=True)
         self.observer.run_started(plan)
+        if plan.request.pod_settings:
+            self._note(
+                f"PipelineRun {plan.request.name}: its podTemplate ({'; '.join(plan.request.pod_settings)}) is not "
+                "applied here: every step runs as this user, on this machine, in folders this user owns"
+            )
         static = Scope(self._pipeline_variables(), where=f"PipelineRun {plan.request.name}")
         fields = {name: Fields.of(node).apply(static) for name, node in plan.nodes.items()}
         for name in plan.order:

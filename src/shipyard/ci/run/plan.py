@@ -35,6 +35,7 @@ class RunRequest:
     workspaces: dict[str, str] = field(default_factory=dict)
     namespace: str = "default"
     trigger: str | None = None
+    pod_settings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ class ExecutionPlan:
             "parallelLevels": [list(level) for level in self.levels],
             "finally": list(self.finally_tasks),
             "directory": str(self.directory),
+            "ignoredPodSettings": list(self.request.pod_settings),
         }
 
 

@@ -13,7 +13,8 @@ Tekton's behaviour encoded here:
 
 A container's filesystem is not reproduced: ``/workspace`` is the TaskRun's ``workspace`` folder (the working
 directory of a step without ``workingDir``, and the base of a relative one), ``HOME`` is the TaskRun's
-``home`` folder (so ``git config --global`` in a step does not touch the user's), and workspaces are the
+``home`` folder (so ``git config --global`` in a step does not touch the user's: ``GIT_CONFIG_GLOBAL`` and
+``XDG_CONFIG_HOME`` are not passed on), and workspaces are the
 folders ``$(workspaces.<name>.path)`` names. Literal ``/workspace`` or ``/tekton`` paths in scripts are not
 remapped.
 """
@@ -39,6 +40,7 @@ _GIT_CONFIG_LOCATIONS = frozenset({"GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GI
 
 TERMINATION_MESSAGE_LIMIT = 4096  # a container's termination message, which carries its results
 _LEFT_OVER = ("params.", "workspaces.", "results.", "steps.")
+_USER_CONFIG = ("GIT_CONFIG_GLOBAL", "XDG_CONFIG_HOME")
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,10 @@ def _run_step(
     # to /dev/null, git replaces /dev/null itself with a file).
     env = {k: v for k, v in spec.base_env.items() if k not in _GIT_CONFIG_LOCATIONS}
     env["HOME"] = str(folders["home"])
+    # A step's `git config --global` (and any tool's ~/.config) is its TaskRun's, as in a pod: variables that
+    # would point them at this user's files are not passed on.
+    for name in _USER_CONFIG:
+        env.pop(name, None)
     defined: dict[str, str] = {}
     for var in step.env or []:
         defined[var.name] = process.kube_expand(substitute(var.value or ""), defined)

@@ -213,8 +213,10 @@ def plan_robot(client: HarborClient, platform: Platform) -> list[Change]:
     ]
 
 
-def plan_harbor(client: HarborClient, platform: Platform, webhook_url: str, webhook_auth: str | None) -> list[Change]:
-    """Every change Harbor needs; only GET requests are sent."""
+def plan_harbor(
+    client: HarborClient, platform: Platform, webhook_url: str, webhook_auth: str | None, *, robot: bool = True
+) -> list[Change]:
+    """Every change Harbor needs (the CI robot's only when ``robot``); only GET requests are sent."""
     if platform.registry.kind != "harbor":
         raise HarborError(f"registry.kind is '{platform.registry.kind}'; harbor apply needs registry.kind: harbor")
     if webhook_auth is not None:
@@ -225,7 +227,8 @@ def plan_harbor(client: HarborClient, platform: Platform, webhook_url: str, webh
     projects = platform.registry.projects
     changes = plan_project(client, platform, projects.services, True, hook)
     changes += plan_project(client, platform, projects.base_images, False, hook)
-    changes += plan_robot(client, platform)
+    if robot:
+        changes += plan_robot(client, platform)
     return changes
 
 

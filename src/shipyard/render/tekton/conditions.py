@@ -105,6 +105,62 @@ class StartsWith:
 
 
 @dataclass(frozen=True)
+class IsType:
+    """``type(body.<path>) == <kind>``: ``map`` (a JSON object) or ``string``; ``null`` is neither."""
+
+    path: str
+    kind: str
+
+    def holds(self, body: Any) -> Truth:
+        try:
+            found = _get(body, self.path)
+        except _Missing:
+            return None
+        return isinstance(found, dict) if self.kind == "map" else isinstance(found, str)
+
+    def cel(self) -> str:
+        return f"type(body.{self.path}) == {self.kind}"
+
+
+@dataclass(frozen=True)
+class Equal:
+    """``body.<a> == body.<b>``, for two strings.
+
+    CEL engines differ on comparing other types (cel-go answers false, cel-python raises), so it is only used
+    behind ``IsType(..., "string")`` guards of both sides; unguarded, any other pair counts as an error here.
+    """
+
+    a: str
+    b: str
+
+    def holds(self, body: Any) -> Truth:
+        try:
+            left, right = _get(body, self.a), _get(body, self.b)
+        except _Missing:
+            return None
+        if isinstance(left, str) and isinstance(right, str):
+            return left == right
+        return None
+
+    def cel(self) -> str:
+        return f"body.{self.a} == body.{self.b}"
+
+
+@dataclass(frozen=True)
+class Not:
+    """The part does not hold (CEL ``!``); an error stays an error."""
+
+    part: Condition
+
+    def holds(self, body: Any) -> Truth:
+        result = self.part.holds(body)
+        return None if result is None else not result
+
+    def cel(self) -> str:
+        return f"!({self.part.cel()})"
+
+
+@dataclass(frozen=True)
 class All:
     """Every part holds (CEL ``&&``)."""
 

@@ -10,6 +10,9 @@ from shipyard.spec.model import Platform
 NAMESPACE = "shipyard-ci"
 TRIGGERS_SA = "shipyard-triggers"
 PIPELINES_SA = "shipyard-pipelines"
+# The user and group of Shipyard's image (its Dockerfile's `useradd --uid 1000`), which runs every step but the
+# build's and the scan's.
+STEP_GROUP = 1000
 LABELS = {"app.kubernetes.io/managed-by": "shipyard", "app.kubernetes.io/part-of": "shipyard-ci"}
 
 

@@ -7,23 +7,47 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from shipyard.render.tekton.conditions import All, Any_, Condition, Eq, OneOf, StartsWith, TouchesPath
+from shipyard.render.tekton.conditions import (
+    All,
+    Any_,
+    Condition,
+    Eq,
+    Equal,
+    IsType,
+    Not,
+    OneOf,
+    StartsWith,
+    TouchesPath,
+)
 
 PR_ACTIONS = ("opened", "synchronize", "reopened")
 PACKAGES_PREFIX = "packages/"
 
 # Each pipeline declares exactly these params (and uses each one), so binding, template and pipeline agree.
-_PR_PARAMS = {
+_FORK_PR_PARAMS = {
     "git-url": "repository.clone_url",
     "git-revision": "pull_request.head.sha",
     "pr-number": "number",
     "base-ref": "pull_request.base.ref",
-    "repo-full-name": "repository.full_name",
+    "head-ref": "pull_request.head.ref",
 }
+_PR_PARAMS = {**_FORK_PR_PARAMS, "repo-full-name": "repository.full_name"}
 _TEARDOWN_PARAMS = {"git-url": "repository.clone_url", "pr-number": "number"}
 _PUSH_PARAMS = {"git-url": "repository.clone_url", "git-revision": "after", "git-ref": "ref", "git-before": "before"}
 _PACKAGE_PARAMS = {"git-url": "repository.clone_url", "git-revision": "after", "git-ref": "ref"}
 
+# A pull request from a branch of the repository itself: its head repository is the base repository. A fork's
+# head is another repository, or null once the fork is deleted; its code is untrusted and runs without secrets.
+_HEAD_REPO = "pull_request.head.repo"
+_SAME_REPOSITORY = All(
+    (
+        IsType(_HEAD_REPO, "map"),
+        IsType(f"{_HEAD_REPO}.full_name", "string"),
+        IsType("pull_request.base.repo.full_name", "string"),
+        Equal(f"{_HEAD_REPO}.full_name", "pull_request.base.repo.full_name"),
+    )
+)
+_PR_OPENED = OneOf("action", PR_ACTIONS)
 _LIVE = Eq("deleted", False)  # a push that deletes a branch carries the ref too: never build it
 _RELEASE_OR_HOTFIX = Any_((StartsWith("ref", "refs/heads/release/"), StartsWith("ref", "refs/heads/hotfix/")))
 _RELEASE_LINE = Any_(
@@ -48,7 +72,20 @@ class Route:
 
 
 ROUTES: tuple[Route, ...] = (
-    Route("pr-validation", "pull_request", OneOf("action", PR_ACTIONS), _PR_PARAMS, "test, build and scan a PR"),
+    Route(
+        "pr-validation",
+        "pull_request",
+        All((_PR_OPENED, _SAME_REPOSITORY)),
+        _PR_PARAMS,
+        "check, test, build, scan and preview a PR",
+    ),
+    Route(
+        "pr-validation-fork",
+        "pull_request",
+        All((_PR_OPENED, Not(_SAME_REPOSITORY))),
+        _FORK_PR_PARAMS,
+        "check, test and build a fork's PR, without secrets",
+    ),
     Route("preview-teardown", "pull_request", Eq("action", "closed"), _TEARDOWN_PARAMS, "remove a closed PR's preview"),
     Route("alpha-build", "push", All((Eq("ref", "refs/heads/develop"), _LIVE)), _PUSH_PARAMS, "alpha from develop"),
     Route("beta-build", "push", All((_RELEASE_OR_HOTFIX, _LIVE)), _PUSH_PARAMS, "beta from release/* and hotfix/*"),
@@ -106,6 +143,11 @@ def _why_ignored(event: str, body: Any) -> str:
     data = body if isinstance(body, dict) else {}
     if event == "pull_request":
         action = data.get("action")
+        if action in PR_ACTIONS:
+            return (
+                f"pull_request {action} without the head and base repositories' full names: "
+                "cannot tell a branch of the repository from a fork"
+            )
         return (
             f"pull_request action '{action}' starts no pipeline; "
             f"only {', '.join(PR_ACTIONS)} (validation) and closed (preview tear-down) do"

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from importlib import resources
 
+from shipyard.httpcalls import is_loopback
 from shipyard.k8s.core import EnvVar, SecurityContext
 from shipyard.k8s.tekton import ParamSpec, Step, Task, TaskResult, TaskSpec
+from shipyard.render.common import config_repo_url
 from shipyard.render.tekton import images
 from shipyard.render.tekton.names import declare_workspaces, image_prefix, meta
 from shipyard.spec.model import Platform
@@ -20,13 +22,15 @@ from shipyard.spec.model import Platform
 MAX_MATRIX = 256
 SRC = "$(workspaces.source.path)"
 _SCRIPTS = "scripts"
-# Where a step builds a Docker config (read by the tools that look in ~/.docker), and the registry-auth
-# workspace whose .dockerconfigjson it copies there.
-_DOCKER_CONFIG = {
-    "DOCKER_CONFIG": "/tekton/home/.docker",
-    "WORKSPACE_REGISTRY_AUTH_PATH": "$(workspaces.registry-auth.path)",
-}
+# Shipyard and buildah read registry credentials from $REGISTRY_AUTH_FILE: the Secret's own file, never a copy.
+_REGISTRY_AUTH = {"REGISTRY_AUTH_FILE": "$(workspaces.registry-auth.path)/.dockerconfigjson"}
 _GIT_CREDENTIALS = {"WORKSPACE_GIT_CREDENTIALS_PATH": "$(workspaces.git-credentials.path)"}
+_OPTIONAL_GIT_CREDENTIALS = {
+    **_GIT_CREDENTIALS,
+    "WORKSPACE_GIT_CREDENTIALS_BOUND": "$(workspaces.git-credentials.bound)",
+}
+# The config repo's commands (preview, freight add) read it from here: the pipeline's config-repo param.
+_CONFIG_REPO = {"SHIPYARD_CONFIG_REPO": "$(params.config-repo)"}
 
 
 def script(task: str, step: str) -> str:
@@ -42,12 +46,20 @@ class _Tasks:
     """The reusable Tasks; each method returns one."""
 
     def __init__(self, platform: Platform) -> None:
+        self.platform = platform
         self.image = platform.shipyard_image
         self.threshold = platform.registry.scan.severity_threshold
         self.prefix = image_prefix(platform)
+        self.config_repo = config_repo_url(platform)
+        registry = platform.registry
+        # A registry on the loopback (a local one) or marked insecure speaks plain HTTP or an untrusted TLS.
+        self.tls_verify = "false" if registry.insecure or is_loopback(registry.host) else "true"
 
     def _step(self, task: str, name: str, image: str = "", **env: str) -> Step:
         return Step(name=name, image=image or self.image, working_dir=SRC, env=_env(env), script=script(task, name))
+
+    def _config_repo_param(self) -> ParamSpec:
+        return ParamSpec(name="config-repo", default=self.config_repo, description="the GitOps config repo (URL)")
 
     def clone(self) -> Task:
         return Task(
@@ -59,7 +71,7 @@ class _Tasks:
                     ParamSpec(name="revision"),
                     ParamSpec(name="ref", default="", description="refs/heads/<branch> to check out as a branch"),
                 ],
-                workspaces=declare_workspaces("source"),
+                workspaces=declare_workspaces("source", "git-credentials", optional=("git-credentials",)),
                 results=[TaskResult(name="commit", description="the commit checked out")],
                 steps=[
                     self._step(
@@ -69,6 +81,7 @@ class _Tasks:
                         REVISION="$(params.revision)",
                         REF="$(params.ref)",
                         RESULT_COMMIT_PATH="$(results.commit.path)",
+                        **_OPTIONAL_GIT_CREDENTIALS,
                     )
                 ],
             ),
@@ -97,7 +110,7 @@ class _Tasks:
         return Task(
             metadata=meta("shipyard-affected"),
             spec=TaskSpec(
-                description="List the affected services and split them into matrix batches; install dependencies.",
+                description="List the affected projects, split the services into matrix batches; install dependencies.",
                 params=[
                     ParamSpec(name="base", description="the revision to compare with"),
                     ParamSpec(name="fallback-base", default="", description="used when base is empty"),
@@ -118,20 +131,48 @@ class _Tasks:
             ),
         )
 
+    def validate(self) -> Task:
+        task = "validate"
+        return Task(
+            metadata=meta("shipyard-validate"),
+            spec=TaskSpec(
+                description="Check the branch name and the spec, build the packages, lint, test the affected packages.",
+                params=[
+                    ParamSpec(name="head-ref", description="the pull request's branch"),
+                    ParamSpec(name="base-ref", description="the branch it merges into"),
+                ],
+                workspaces=declare_workspaces("source"),
+                steps=[
+                    self._step(task, "branch", HEAD_REF="$(params.head-ref)", BASE_REF="$(params.base-ref)"),
+                    self._step(task, "spec"),
+                    self._step(task, "build"),
+                    self._step(task, "lint"),
+                    self._step(task, "test"),
+                ],
+            ),
+        )
+
     def build_batch(self) -> Task:
         task = "build-batch"
         common = {"BATCH": "$(params.batch)"}
-        image_env = {**common, "IMAGE_PREFIX": "$(params.image-prefix)", "VERSION": "$(params.version)"}
+        pushed = {**common, "PUSH": "$(params.push)"}
+        image_env = {**pushed, "IMAGE_PREFIX": "$(params.image-prefix)", "VERSION": "$(params.version)"}
+        bound = {"WORKSPACE_REGISTRY_AUTH_BOUND": "$(workspaces.registry-auth.bound)"}
         build = self._step(
             task,
             "build",
             images.BUILDAH,
             **image_env,
+            TLS_VERIFY=self.tls_verify,
             REVISION="$(params.revision)",
             SOURCE="$(params.source)",
             PR_NUMBER="$(params.pr-number)",
-            REGISTRY_AUTH_FILE="$(workspaces.registry-auth.path)/.dockerconfigjson",
+            **_REGISTRY_AUTH,
+            **bound,
         )
+        scan_env = {**image_env, **bound, "WORKSPACE_REGISTRY_AUTH_PATH": "$(workspaces.registry-auth.path)"}
+        if self.tls_verify == "false":
+            scan_env["TRIVY_INSECURE"] = "true"
         return Task(
             metadata=meta("shipyard-build-batch"),
             spec=TaskSpec(
@@ -144,15 +185,18 @@ class _Tasks:
                     ParamSpec(name="revision", default="", description="the commit built (an image annotation)"),
                     ParamSpec(name="source", default="", description="the repository's URL (an image annotation)"),
                     ParamSpec(name="pr-number", default="", description="the pull request built, if any"),
+                    ParamSpec(
+                        name="push", default="true", description="false: build only (no push, so no scan or gate)"
+                    ),
                 ],
-                workspaces=declare_workspaces("source", "registry-auth"),
+                workspaces=declare_workspaces("source", "registry-auth", optional=("registry-auth",)),
                 steps=[
                     self._step(task, "select", **common),
                     self._step(task, "test", **common),
                     # buildah inside a pod needs it, as in Tekton's catalog buildah task.
                     build.model_copy(update={"security_context": SecurityContext(privileged=True)}),
-                    self._step(task, "scan", images.TRIVY, **image_env, **_DOCKER_CONFIG),
-                    self._step(task, "gate", **common, THRESHOLD="$(params.scan-threshold)"),
+                    self._step(task, "scan", images.TRIVY, **scan_env),
+                    self._step(task, "gate", **pushed, THRESHOLD="$(params.scan-threshold)"),
                 ],
             ),
         )
@@ -175,7 +219,7 @@ class _Tasks:
                         VERSION="$(params.version)",
                         FROM_TAG="$(params.from-tag)",
                         IMAGE_PREFIX="$(params.image-prefix)",
-                        **_DOCKER_CONFIG,
+                        **_REGISTRY_AUTH,
                     )
                 ],
             ),
@@ -218,7 +262,7 @@ class _Tasks:
                         VERSION="$(params.version)",
                         SOURCE_TAG="$(params.source-tag)",
                         IMAGE_PREFIX="$(params.image-prefix)",
-                        **_DOCKER_CONFIG,
+                        **_REGISTRY_AUTH,
                     )
                 ],
             ),
@@ -234,16 +278,65 @@ class _Tasks:
             ),
         )
 
+    def freight(self) -> Task:
+        return Task(
+            metadata=meta("shipyard-freight"),
+            spec=TaskSpec(
+                description="Record the version's freight (every service's digest) in the config repo.",
+                params=[
+                    ParamSpec(name="version"),
+                    ParamSpec(name="source-commit", description="the monorepo commit the images were built from"),
+                    self._config_repo_param(),
+                ],
+                workspaces=declare_workspaces("source", "registry-auth", "git-credentials"),
+                steps=[
+                    self._step(
+                        "freight",
+                        "record",
+                        VERSION="$(params.version)",
+                        SOURCE_COMMIT="$(params.source-commit)",
+                        **_CONFIG_REPO,
+                        **_REGISTRY_AUTH,
+                        **_GIT_CREDENTIALS,
+                    )
+                ],
+            ),
+        )
+
+    def platform_config(self) -> Task:
+        steps = [self._step("platform", "render", **_CONFIG_REPO, **_GIT_CREDENTIALS)]
+        workspaces = ["source", "git-credentials"]
+        if self.platform.registry.kind == "harbor":
+            steps.append(self._step("platform", "harbor", WORKSPACE_HARBOR_AUTH_PATH="$(workspaces.harbor-auth.path)"))
+            workspaces.append("harbor-auth")
+        return Task(
+            metadata=meta("shipyard-platform"),
+            spec=TaskSpec(
+                description="Render the config repo from this commit and push it; apply Harbor's settings.",
+                params=[self._config_repo_param()],
+                workspaces=declare_workspaces(*workspaces),
+                steps=steps,
+            ),
+        )
+
     def packages_publish(self) -> Task:
+        task = "packages-publish"
         return Task(
             metadata=meta("shipyard-packages-publish"),
             spec=TaskSpec(
-                description="Publish the affected npm packages with the release's version and dist-tag.",
+                description="Build and test the npm packages, then publish them at the version with its dist-tag.",
+                params=[ParamSpec(name="version", description="the release version the packages get")],
                 workspaces=declare_workspaces("source", "npm-auth"),
                 steps=[
+                    self._step(task, "install"),
+                    self._step(task, "build"),
+                    self._step(task, "test"),
                     self._step(
-                        "packages-publish", "publish", NPM_CONFIG_USERCONFIG="$(workspaces.npm-auth.path)/.npmrc"
-                    )
+                        task,
+                        "publish",
+                        VERSION="$(params.version)",
+                        WORKSPACE_NPM_AUTH_PATH="$(workspaces.npm-auth.path)",
+                    ),
                 ],
             ),
         )
@@ -262,6 +355,7 @@ class _Tasks:
                     ParamSpec(
                         name="repo-full-name", default="", description="owner/name: comment the URLs on the PR (up)"
                     ),
+                    self._config_repo_param(),
                 ],
                 workspaces=declare_workspaces("source", "git-credentials", "github-token", optional=("github-token",)),
                 steps=[
@@ -272,6 +366,7 @@ class _Tasks:
                         PR_NUMBER="$(params.pr-number)",
                         REVISION="$(params.revision)",
                         REPO="$(params.repo-full-name)",
+                        **_CONFIG_REPO,
                         **_GIT_CREDENTIALS,
                         WORKSPACE_GITHUB_TOKEN_BOUND="$(workspaces.github-token.bound)",
                         WORKSPACE_GITHUB_TOKEN_PATH="$(workspaces.github-token.path)",
@@ -311,11 +406,14 @@ class _Tasks:
             self.clone(),
             self.version(),
             self.affected(),
+            self.validate(),
             self.build_batch(),
             self.release_tags(),
             self.stable_source(),
             self.promote_tags(),
             self.git_tag(),
+            self.freight(),
+            self.platform_config(),
             self.packages_publish(),
             self.preview(),
             self.pr_feedback(),

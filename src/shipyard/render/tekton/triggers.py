@@ -6,6 +6,7 @@ cluster runs for an event and what ``ci plan`` says it runs cannot drift apart.
 
 from __future__ import annotations
 
+from shipyard.k8s.core import PodSecurityContext
 from shipyard.k8s.tekton import (
     BindingParam,
     EventListener,
@@ -20,6 +21,7 @@ from shipyard.k8s.tekton import (
     PipelineRun,
     PipelineRunMeta,
     PipelineRunSpec,
+    PodTemplate,
     Ref,
     RunWorkspace,
     SecretVolume,
@@ -32,7 +34,7 @@ from shipyard.k8s.tekton import (
     VolumeClaimSpec,
     VolumeClaimTemplate,
 )
-from shipyard.render.tekton.names import LABELS, PIPELINES_SA, TRIGGERS_SA, meta
+from shipyard.render.tekton.names import LABELS, PIPELINES_SA, STEP_GROUP, TRIGGERS_SA, meta
 from shipyard.render.tekton.routes import ROUTES, Route
 
 LISTENER = "shipyard"
@@ -43,7 +45,11 @@ SECRETS = {
     "github-token": "shipyard-github-token",
     "git-credentials": "shipyard-git-credentials",
     "npm-auth": "shipyard-npm-auth",
+    "harbor-auth": "shipyard-harbor-auth",
 }
+# The fresh volume of `source` is owned by root; fsGroup makes it writable by the steps' group (Shipyard's image
+# runs as a non-root user), so the clone does not fail with "permission denied" on a new claim.
+POD_TEMPLATE = PodTemplate(security_context=PodSecurityContext(fs_group=STEP_GROUP))
 
 
 def binding(route: Route) -> TriggerBinding:
@@ -73,7 +79,7 @@ def template(route: Route, pipeline: Pipeline) -> TriggerTemplate:
             pipeline_ref=TaskRef(name=route.pipeline),
             params=[Param(name=name, value=f"$(tt.params.{name})") for name in route.params],
             workspaces=workspaces,
-            task_run_template=TaskRunTemplate(service_account_name=PIPELINES_SA),
+            task_run_template=TaskRunTemplate(service_account_name=PIPELINES_SA, pod_template=POD_TEMPLATE),
         ),
     )
     return TriggerTemplate(

@@ -1,5 +1,9 @@
 #!/bin/sh
 set -eu
+# A private monorepo is read with the git-credentials workspace (a git credential store file), when bound.
+if [ "$WORKSPACE_GIT_CREDENTIALS_BOUND" = true ]; then
+  git config --global credential.helper "store --file=$WORKSPACE_GIT_CREDENTIALS_PATH/.git-credentials"
+fi
 # Full history and tags: versions and affected projects are computed from them.
 git init -q .
 git remote remove origin 2>/dev/null || true

@@ -1,4 +1,6 @@
 #!/bin/sh
 set -eu
-if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --ignore-scripts; fi
-shipyard packages publish
+SHIPYARD_NPM_TOKEN="$(cat "$WORKSPACE_NPM_AUTH_PATH/token")"
+export SHIPYARD_NPM_TOKEN
+# The release's version (aligned across packages), with the dist-tag its maturity gives.
+shipyard packages publish --version "$VERSION"

@@ -1,6 +1,7 @@
 #!/bin/sh
 set -eu
 git config --global credential.helper "store --file=$WORKSPACE_GIT_CREDENTIALS_PATH/.git-credentials"
+# The config repo comes from $SHIPYARD_CONFIG_REPO (the pipeline's config-repo param).
 if [ "$ACTION" = up ]; then
   set -- --pr "$PR_NUMBER" --sha "$REVISION"
   # Only the affected services run in the preview (the matrix file is a JSON list of names).

@@ -1,7 +1,6 @@
 #!/bin/sh
 set -eu
-mkdir -p "$DOCKER_CONFIG"
-cp "$WORKSPACE_REGISTRY_AUTH_PATH/.dockerconfigjson" "$DOCKER_CONFIG/config.json"
+# Registry credentials: $REGISTRY_AUTH_FILE, the Secret's file in its workspace.
 # Unaffected services keep their image: it is retagged by manifest, so a version names every service.
 for service in $(shipyard ci services --unaffected .shipyard/affected.json); do
   shipyard image tag "$IMAGE_PREFIX/$service:$FROM_TAG" "$VERSION"

@@ -1,6 +1,8 @@
-import { test } from "node:test";
-import * as assert from "node:assert";
-import { formatAmount, retry } from "../src/index";
+"use strict";
+// Tests the built package (dist/), as its users get it: run `npm run build` first.
+const { test } = require("node:test");
+const assert = require("node:assert");
+const { formatAmount, retry } = require("../dist/index.js");
 
 test("formatAmount prints units and currency", () => {
   assert.strictEqual(formatAmount({ id: "p", userId: "u", amountCents: 1234, currency: "EUR" }), "12.34 EUR");

@@ -1,0 +1,4 @@
+#!/bin/sh
+set -eu
+shipyard check > /dev/null
+echo "shipyard.yaml and the workspace are valid"
