@@ -28,9 +28,10 @@ _USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*):(?P<sec
 _HTTP_USER = re.compile(r"(?P<head>\bhttps?://)(?P<secret>[^\s:/@]+)@", re.IGNORECASE)
 # A name that ends in one of these words is a secret's name: PGPASSWORD, _authToken, client_secret, _auth.
 _SECRET_NAME = r"[A-Za-z0-9_.-]*(?:password|passwd|pwd|token|secret|api_?key|_auth)"
-# name=value in a query string, a conninfo string or an environment: a quoted value may hold spaces.
+# name=value in a query string, a conninfo string or an environment: a quoted value may hold spaces, and an
+# unquoted one runs to a space or '&' (a backslash escapes a space in libpq's key=value strings).
 _ASSIGNMENT = re.compile(
-    rf"(?P<head>\b{_SECRET_NAME}\s*=\s*)(?P<secret>'(?:[^'\\]|\\.)*'?|\"(?:[^\"\\]|\\.)*\"?|[^\s&;,'\"]+)",
+    rf"(?P<head>\b{_SECRET_NAME}\s*=\s*)(?P<secret>'(?:[^'\\]|\\.)*'?|\"(?:[^\"\\]|\\.)*\"?|(?:[^\s&'\"\\]|\\.)+)",
     re.IGNORECASE,
 )
 # "password": "value" in JSON.

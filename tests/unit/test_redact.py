@@ -73,3 +73,22 @@ def test_a_password_never_survives_in_any_url_or_conninfo_shape(secret: str, use
 @given(secret=secrets, before=st.text(max_size=20), after=st.text(max_size=20))
 def test_a_known_secret_is_hidden_wherever_it_appears(secret: str, before: str, after: str) -> None:
     assert secret not in redact(before + secret + after, [secret])
+
+
+def test_there_is_one_redactor() -> None:
+    """Every module hides secrets through ``shipyard.redact``: no other module masks with its own pattern."""
+    from pathlib import Path
+
+    import shipyard
+
+    root = Path(shipyard.__file__).parent
+    own = [
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if path.name != "redact.py" and ("def redact" in (text := path.read_text()) or '\\1***"' in text)
+    ]
+    assert own == []
+
+
+def test_an_escaped_space_in_a_libpq_value_does_not_end_the_secret() -> None:
+    assert redact("host=db password=a\\ b,c dbname=app") == "host=db password=*** dbname=app"

@@ -161,7 +161,7 @@ def db_clone(
 ) -> None:
     """Copy a PostgreSQL database into the sandbox database, masking it inside PostgreSQL as it streams."""
     from shipyard.cli.progress import progress_bars, wanted
-    from shipyard.dburl import redact
+    from shipyard.dburl import printable
     from shipyard.sandbox.db.clone import TableResult, clone
     from shipyard.sandbox.db.rules import load_rules
     from shipyard.sandbox.db.secrets import read_salt
@@ -202,7 +202,7 @@ def db_clone(
                 print(f"  {column.name}: {column.rule}")
     else:
         rows = sum(r.rows for r in report.results)
-        where = redact(target)
+        where = printable(target)
         say(f"cloned {len(report.results)} tables, {rows} rows in {report.seconds:.1f}s into {where}")
 
 

@@ -227,15 +227,15 @@ class Strategy(SpecModel):
 
 
 def _check_url_has_no_password(url: str) -> str:
-    from shipyard.dburl import ConninfoError, parse_conninfo, redact
+    from shipyard.dburl import ConninfoError, parse_conninfo, printable
 
     parts = urlsplit(url)
     if not parts.scheme or not (parts.hostname or parts.path):
-        raise ValueError(f"'{redact(url)}' is not a URL such as postgresql://host:5432/dbname")
+        raise ValueError(f"'{printable(url)}' is not a URL such as postgresql://host:5432/dbname")
     try:
         params = parse_conninfo(url)  # as libpq reads it: a password may also hide in the query string
     except ConninfoError as exc:
-        raise ValueError(f"'{redact(url)}' cannot be read as libpq reads it: {exc.message}") from None
+        raise ValueError(f"'{printable(url)}' cannot be read as libpq reads it: {exc.message}") from None
     credential = credential_problem(url, "database")
     if parts.password or "password" in params or credential:
         reason = credential or "put it in the Secret named by secretRef"

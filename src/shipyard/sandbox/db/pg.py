@@ -7,8 +7,9 @@ import shutil
 import subprocess
 from typing import Any
 
-from shipyard.dburl import redact
+from shipyard.dburl import passwords, printable
 from shipyard.errors import ShipyardError
+from shipyard.redact import redact
 
 
 def connect(url: str, **options: Any) -> Any:
@@ -18,7 +19,7 @@ def connect(url: str, **options: Any) -> Any:
     try:
         return psycopg.connect(url, **options)
     except psycopg.OperationalError as exc:
-        raise ShipyardError(f"cannot connect to {redact(url)}: {str(exc).strip()}") from None
+        raise ShipyardError(f"cannot connect to {printable(url)}: {redact(str(exc).strip(), passwords(url))}") from None
 
 
 def with_dbname(url: str, dbname: str) -> str:
@@ -54,7 +55,9 @@ def dump_section(source: str, section: str) -> str:
         check=False,
     )
     if proc.returncode != 0:
-        raise ShipyardError(f"pg_dump of {redact(source)} ({section}) failed: {proc.stderr.strip()}")
+        raise ShipyardError(
+            f"pg_dump of {printable(source)} ({section}) failed: {redact(proc.stderr.strip(), passwords(source))}"
+        )
     return proc.stdout
 
 
@@ -68,4 +71,4 @@ def run_sql_script(target: str, script: str, what: str) -> None:
         check=False,
     )
     if proc.returncode != 0:
-        raise ShipyardError(f"{what} failed on {redact(target)}: {proc.stderr.strip()}")
+        raise ShipyardError(f"{what} failed on {printable(target)}: {redact(proc.stderr.strip(), passwords(target))}")
