@@ -211,6 +211,14 @@ def test_a_spec_that_writes_outside_is_refused_before_render(tmp_path: Path, wor
 def test_a_hostile_webhook_body_is_refused(tmp_path: Path, shape: str) -> None:
     event = write(tmp_path, "event.json", HOSTILE_JSON[shape]())
     assert_refused(run(tmp_path, "ci", "plan", str(event), "--event-type", "pull_request"))
+    before = snapshot(tmp_path)
+    assert_refused(run(tmp_path, "ci", "run", str(event), "--event-type", "pull_request", "--workdir", "runs"))
+    assert snapshot(tmp_path) == before and not (tmp_path / "runs").exists()
+
+
+def test_an_endless_webhook_body_is_refused(tmp_path: Path) -> None:
+    assert_refused(run(tmp_path, "ci", "plan", "/dev/zero", "--event-type", "push"))
+    assert_refused(run(tmp_path, "ci", "run", "/dev/zero", "--event-type", "push", "--dry-run"))
 
 
 @FUZZ
@@ -269,10 +277,32 @@ def test_hostile_secret_files_are_refused_before_anything_changes(tmp_path: Path
         run(tmp_path, "ci", "plan", event, "--signature", "sha256=" + "0" * 64, "--secret-file", path),
         run(tmp_path, "sandbox", "db", "clone", "--from", "postgresql://a/b", "--to", "postgresql://c/d",
             "--rules", rules, "--salt-file", path),
+        run(workspace, "serve", "--auth", "token", "--tokens-file", path, "--dry-run"),
+        run(workspace, "preview", "gc", "--cluster", "--kubeconfig", str(kubeconfig_with_token_file(tmp_path, path))),
     ]  # fmt: skip
     for proc in runs:
         assert_refused(proc, TOKEN)
     assert snapshot(config) == before
+
+
+def kubeconfig_with_token_file(folder: Path, token_file: str) -> Path:
+    """A kubeconfig whose user's token is read from ``token_file``; its server is never reached."""
+    kubeconfig = folder / "kubeconfig"
+    user = {"tokenFile": token_file}
+    cluster = {"server": "http://127.0.0.1:9"}
+    kubeconfig.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "c", "cluster": cluster}],
+                "users": [{"name": "u", "user": user}],
+                "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+                "current-context": "c",
+            }
+        )
+    )
+    return kubeconfig
 
 
 # PR state files, matrix files, rules and allow-lists

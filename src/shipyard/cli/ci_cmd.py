@@ -41,23 +41,13 @@ def plan(
     as_json: bool = json_option("Print the plan as JSON (the same as -o json)."),
 ) -> None:
     """Print the pipelines EVENT.json starts, with their params, or why it starts none."""
-    from shipyard.bounded import parse_json, read_bytes
-    from shipyard.ci.signature import MAX_PAYLOAD, SignatureError, read_secret, verify
-    from shipyard.render.tekton.routes import infer_event_type, plan_event
+    from shipyard.ci.delivery import read_delivery
+    from shipyard.render.tekton.routes import plan_event
 
     fmt = chosen(output, as_json)
-    if (signature is None) != (secret_file is None):
-        raise SignatureError("--signature and --secret-file go together: one checks the other")
-    raw = read_bytes(event_file, MAX_PAYLOAD, f"the event {event_file}")
-    if signature is not None and secret_file is not None:
-        verify(raw, signature, read_secret(secret_file))  # before parsing: untrusted bytes are never decoded
-    body = parse_json(raw, f"the event {event_file}", limit=MAX_PAYLOAD)
-    kind = event_type or infer_event_type(body)
-    if kind is None:
-        raise ShipyardError(
-            f"{event_file}: cannot tell which event this is", hint="pass the X-GitHub-Event header as --event-type"
-        )
-    result = plan_event(kind, body)
+    delivery = read_delivery(event_file, event_type, signature, secret_file)
+    kind = delivery.event
+    result = plan_event(kind, delivery.body)
     if is_machine(fmt):
         emit(result.to_json(), fmt)
         return

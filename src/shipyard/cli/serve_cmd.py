@@ -230,15 +230,11 @@ def _auth(
 
 
 def _read_tokens(path: Path) -> dict[str, str]:
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_TOKENS_FILE + 1)
-    except OSError as exc:
-        raise ShipyardError(f"{path}: cannot read the tokens ({exc.strerror})") from None
-    if len(raw) > MAX_TOKENS_FILE:
-        raise ShipyardError(f"{path}: larger than {MAX_TOKENS_FILE} bytes; is it the right file?")
+    from shipyard.secretfile import check_secret, read_secrets_text
+
+    raw = read_secrets_text(path, "the serve tokens", MAX_TOKENS_FILE)
     tokens: dict[str, str] = {}
-    for number, line in enumerate(raw.decode("utf-8", "replace").splitlines(), 1):
+    for number, line in enumerate(raw.splitlines(), 1):
         text = line.strip()
         if not text or text.startswith("#"):
             continue
@@ -249,7 +245,7 @@ def _read_tokens(path: Path) -> dict[str, str]:
             raise ShipyardError(f"{path}:{number}: expected 'NAME TOKEN' with a token of {MIN_TOKEN}+ characters")
         if name in tokens:
             raise ShipyardError(f"{path}:{number}: {name} has two tokens")
-        tokens[name] = token
+        tokens[name] = check_secret(token, f"{path}:{number}: the token")
     if not tokens:
         raise ShipyardError(f"{path}: no tokens")
     return tokens
