@@ -286,3 +286,81 @@ def test_a_host_pattern_is_accepted_only_when_it_makes_dns_names(pattern: str, s
 def test_dot_separated_fields_and_labels_make_an_accepted_host_pattern(labels: list[str]) -> None:
     pattern = ".".join(["{service}", *labels])
     assert Environment(name="dev", host=pattern).host_for("api", "acme.example.com", "acme").startswith("api.")
+
+
+# people, groups, approvals, identity, auth and clusters
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "field", "words"),
+    [
+        ("auth: {oidc: {issuerUrl: 'https://u:s3cret@login.acme', clientId: kargo}}", "auth.oidc.issuerUrl", "OIDC"),
+        ('auth: {oidc: {issuerUrl: "https://login.acme\\n", clientId: kargo}}', "auth.oidc.issuerUrl", "control"),
+        ("auth: {oidc: {issuerUrl: 'https://login.acme', clientId: 'kar go'}}", "auth.oidc.clientId", "ASCII"),
+        ("auth: {oidc: {issuerUrl: 'https://login.acme', clientId: k, cliClientId: \"c\\n\"}}", "cliClientId", "ASCII"),
+        ("auth: {oidc: {issuerUrl: 'https://login.acme', clientId: k, admins: [\"x\\n@y\"]}}", "auth.oidc.admins", ""),
+        (
+            "identity: {oidc: {issuer: 'https://login.acme/?password=s3cret', clientId: s, clientSecret: oidc}}",
+            "identity.oidc.issuer",
+            "credential",
+        ),
+        (
+            'identity: {oidc: {issuer: "https://login.acme\\n", clientId: s, clientSecret: oidc}}',
+            "identity.oidc.issuer",
+            "control",
+        ),
+        (
+            "identity: {oidc: {issuer: 'https://login.acme', clientId: \"s\\r\\nX: 1\", clientSecret: oidc}}",
+            "identity.oidc.clientId",
+            "ASCII",
+        ),
+        (
+            "identity: {oidc: {issuer: 'https://login.acme', clientId: s, clientSecret: oidc, "
+            'requiredGroups: ["eng\\nadmins"]}}',
+            "identity.oidc.requiredGroups",
+            "line break",
+        ),
+        ('identity: {tokens: {file: ".shipyard/tokens\\r"}}', "identity.tokens.file", "control"),
+        ('people: {alice: {name: "Alice\\nShipyard-Approved-By: bob", emails: [a@x.io]}}', "people.alice.name", ""),
+        ('people: {alice: {oidcSubject: "sub\\u2028x", emails: [a@x.io]}}', "people.alice.oidcSubject", "line"),
+        ('people: {alice: {emails: ["a@x.io\\n"]}}', "people.alice.emails", ""),
+        ("people: {'../alice': {emails: [a@x.io]}}", "people", ""),
+        ("people: {alice: {emails: [a@x.io]}}\ngroups: {'-eng': [alice]}", "groups", ""),
+        (
+            "people: {alice: {emails: [a@x.io]}}\n"
+            "environments: [{name: uat, approvals: {approvers: ['group:../eng']}}]",
+            "environments[0].approvals.approvers[0]",
+            "unknown group",
+        ),
+        (
+            "clusters: [{name: staging}, {name: production, server: 'https://k8s.acme', "
+            "credentials: 'clusters/../../other-org/x'}]",
+            "clusters[1].credentials",
+            "below the org",
+        ),
+        (
+            "environments: [{name: preprod, strategy: {canary: {analysis: {prometheus: "
+            "{address: 'http://u:s3cret@prometheus.monitoring:9090'}}}}}]",
+            "prometheus.address",
+            "credential",
+        ),
+    ],
+)
+def test_the_new_fields_are_checked_when_the_spec_loads(yaml_text: str, field: str, words: str) -> None:
+    found = problems(MINIMAL + yaml_text + "\n")
+    assert any(field in problem and words in problem for problem in found), found
+    assert "s3cret" not in str(found)
+
+
+def test_ordinary_people_identity_and_auth_load() -> None:
+    text = MINIMAL + (
+        "people: {alice: {name: 'Alice Ø. Smith', emails: [alice@acme.example.com], oidcSubject: 'auth0|123'}}\n"
+        "groups: {eng: [alice]}\n"
+        "identity: {oidc: {issuer: 'https://login.acme.example.com', clientId: 'shipyard', clientSecret: oidc, "
+        "requiredGroups: ['Platform Engineers']}}\n"
+        "auth: {oidc: {issuerUrl: 'https://login.acme.example.com', clientId: 'kargo-123', admins: [alice@acme.io]}}\n"
+        "clusters: [{name: staging}, {name: production, server: 'https://k8s.acme', credentials: clusters/prod}]\n"
+        "secrets: {store: vault}\n"
+    )
+    platform = parse_spec(text)
+    assert platform.people["alice"].name == "Alice Ø. Smith" and platform.auth.oidc is not None

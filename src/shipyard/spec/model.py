@@ -16,6 +16,7 @@ from shipyard.errors import ShipyardError
 from shipyard.k8s.argocd import IN_CLUSTER
 from shipyard.spec.approvals import (
     ApprovalPolicy,
+    Email,
     GroupName,
     IdentitySettings,
     Person,
@@ -26,7 +27,7 @@ from shipyard.spec.base import DNS_LABEL, DnsLabel, SpecModel
 from shipyard.spec.cron import cron_problem
 from shipyard.spec.duration import Duration
 from shipyard.spec.template import TemplateError, dns_subdomain_problem, parse_template
-from shipyard.spec.urls import credential_problem, text_problem
+from shipyard.spec.urls import credential_problem, location_problem, text_problem, word_problem
 
 API_VERSION: Literal["shipyard.dev/v1alpha1"] = "shipyard.dev/v1alpha1"
 KIND: Literal["Platform"] = "Platform"
@@ -54,7 +55,7 @@ PREVIEW_NAMESPACE_FIELDS = frozenset({"number"})
 
 def _location(value: str, kind: str) -> str:
     """A URL or path of the spec: refused when a command line could misread it or it carries a credential."""
-    problem = text_problem(value) or credential_problem(value, kind)
+    problem = location_problem(value, kind)
     if problem:
         raise ValueError(problem)
     return value
@@ -131,7 +132,7 @@ class Prometheus(SpecModel):
         parts = urlsplit(address)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"'{address}' is not an http(s) URL such as http://prometheus.monitoring.svc:9090")
-        return address.rstrip("/")
+        return _location(address, "prometheus").rstrip("/")
 
 
 class Analysis(SpecModel):
@@ -307,6 +308,14 @@ class Cluster(SpecModel):
     credentials: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
     """The secret store's key (under ``<org>/``) of Argo CD's connection ``config`` for this cluster; default
     ``clusters/<name>``. Only a cluster that is not Argo CD's own needs it."""
+
+    @field_validator("credentials")
+    @classmethod
+    def _a_key_below_the_org(cls, key: str | None) -> str | None:
+        # The key is read below ``<org>/`` in the secret store: '..' or an empty segment would leave it.
+        if key is not None and any(part in ("", ".", "..") for part in key.split("/")):
+            raise ValueError(f"'{key}' is not a key below the org such as clusters/staging (no '..', no '//')")
+        return key
 
     @property
     def remote(self) -> bool:
@@ -541,12 +550,21 @@ class Oidc(SpecModel):
     client_id: str = Field(min_length=1)
     cli_client_id: str | None = None
     """A second client for Kargo's CLI, when the provider needs one for ``http://localhost`` redirects."""
-    admins: list[str] = Field(default_factory=list)
+    admins: list[Email] = Field(default_factory=list)
     """E-mail addresses made Kargo admins (the ``email`` claim)."""
+
+    @field_validator("client_id", "cli_client_id")
+    @classmethod
+    def _client_id(cls, client_id: str | None) -> str | None:
+        problem = None if client_id is None else word_problem(client_id)
+        if problem:
+            raise ValueError(problem)
+        return client_id
 
     @field_validator("issuer_url")
     @classmethod
     def _https(cls, url: str) -> str:
+        _location(url, "oidc")
         parts = urlsplit(url)
         if parts.scheme != "https" or not parts.hostname:
             raise ValueError(f"'{url}' is not an https URL such as https://login.acme.example.com")

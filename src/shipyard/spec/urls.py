@@ -18,6 +18,9 @@ HINTS = {
     "npm": "the npm token comes from SHIPYARD_NPM_TOKEN",
     "cluster": "cluster credentials belong in Argo CD's cluster Secret, from secrets.store",
     "database": "the password lives in the Secret named by secretRef",
+    "oidc": "an OIDC provider needs no credential in its URL; serve's client secret lives in the Secret named by "
+    "identity.oidc.clientSecret",
+    "prometheus": "give Prometheus's credentials to Argo Rollouts from a Secret, never in the URL",
 }
 
 
@@ -50,4 +53,26 @@ def text_problem(value: str) -> str | None:
         return f"'{value}' starts with '-', which a command would read as an option"
     if any(char.isspace() or ord(char) < 0x20 or ord(char) == 0x7F for char in value):
         return f"{value!r} holds whitespace or a control character"
+    return None
+
+
+def location_problem(value: str, kind: str) -> str | None:
+    """Why ``value``, a URL or path of the spec, may not stand there: a command line could misread it, or it
+    carries a credential (``kind`` says which hint to give); None when it may."""
+    return text_problem(value) or credential_problem(value, kind)
+
+
+def line_problem(value: str) -> str | None:
+    """Why ``value`` cannot be one line of text shown to people (a name, a claim): a line break or another
+    control character would forge a line wherever it is printed, logged or committed."""
+    if not value.isprintable():
+        return f"{value!r} holds a line break or another control character"
+    return None
+
+
+def word_problem(value: str) -> str | None:
+    """Why ``value`` cannot be an identifier sent to a server (an OIDC client id): it must be printable ASCII
+    without spaces."""
+    if not value or not all("!" <= char <= "~" for char in value):
+        return f"{value!r} is not printable ASCII without spaces"
     return None
