@@ -59,3 +59,21 @@ def test_a_300_mb_manifest_never_reaches_memory() -> None:
     registry = RemoteRegistry("registry.example.com", transport=httpx.MockTransport(manifest), credentials=None)
     with pytest.raises(TooLarge, match="larger than 16 MiB"):
         registry.get_manifest("services/api", "v1.0.0")
+
+
+def test_every_http_client_is_built_with_the_limit() -> None:
+    """Every answer from outside (registries, Harbor, npm, GitHub, the Kubernetes API, serve's forwarding) is
+    read through ``httpcalls.client``, which wraps its transport in ``bounded``: no other module builds one."""
+    import re
+    from pathlib import Path
+
+    import shipyard
+
+    root = Path(shipyard.__file__).parent
+    building = re.compile(r"httpx\.(Client|AsyncClient|HTTPTransport|AsyncHTTPTransport)\(|urlopen\(|http\.client\b")
+    others = [
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if path.name not in ("httpcalls.py", "httplimit.py") and building.search(path.read_text())
+    ]
+    assert others == []
