@@ -46,10 +46,25 @@ def tool(name: str) -> str:
     return found
 
 
+def without_password(url: str) -> tuple[str, dict[str, str] | None]:
+    """``url`` as a key=value string without its password, and the environment that gives the password to a
+    client program (PGPASSWORD), or None when there is none: a command line is visible to every user of the
+    machine in the process list, an environment is not."""
+    import os
+
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    params = {key: str(value) for key, value in conninfo_to_dict(url).items()}
+    password = params.pop("password", None)
+    return make_conninfo("", **params), ({**os.environ, "PGPASSWORD": password} if password else None)
+
+
 def dump_section(source: str, section: str) -> str:
     """The SQL of one pg_dump section (pre-data: types, tables; post-data: indexes, keys, triggers)."""
+    conninfo, env = without_password(source)
     proc = subprocess.run(
-        [tool("pg_dump"), "--schema-only", f"--section={section}", "--no-owner", "--no-privileges", "-d", source],
+        [tool("pg_dump"), "--schema-only", f"--section={section}", "--no-owner", "--no-privileges", "-d", conninfo],
+        env=env,
         capture_output=True,
         text=True,
         check=False,
@@ -63,8 +78,10 @@ def dump_section(source: str, section: str) -> str:
 
 def run_sql_script(target: str, script: str, what: str) -> None:
     """Run a SQL script with psql in one transaction, stopping at the first error."""
+    conninfo, env = without_password(target)
     proc = subprocess.run(
-        [tool("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-d", target, "-f", "-"],
+        [tool("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-d", conninfo, "-f", "-"],
+        env=env,
         input=script,
         capture_output=True,
         text=True,
