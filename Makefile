@@ -35,6 +35,8 @@ lint: test-deps
 typecheck: test-deps
 	$(BIN)/mypy
 
+# --dist loadgroup: the tests of one xdist_group run on one worker, in order (the dashboard's browser tests
+# share one platform, one server and one browser); every other test is spread over the workers as before.
 unit: test-deps
 	$(BIN)/pytest -m "not integration" -n auto --dist loadgroup
 

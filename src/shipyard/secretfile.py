@@ -45,12 +45,6 @@ def check_secret(value: str, what: str) -> str:
 
 def read_secret(path: Path, what: str, limit: int = MAX_SECRET) -> str:
     """The secret in the file at ``path`` (``what`` says which secret), checked by ``check_secret``."""
-    return check_secret(read_secrets_text(path, what, limit), f"{what} file {path}")
-
-
-def read_secrets_text(path: Path, what: str, limit: int = MAX_SECRET) -> str:
-    """The whole UTF-8 text of a file of secrets (several lines, each checked by the caller with
-    ``check_secret``), read within ``limit`` bytes."""
     label = f"{what} file {path}"
     try:
         data = read_bytes(path, limit, label)
@@ -62,4 +56,4 @@ def read_secrets_text(path: Path, what: str, limit: int = MAX_SECRET) -> str:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise SecretError(f"{label} is not UTF-8 text") from None
-    return text
+    return check_secret(text, label)

@@ -277,7 +277,6 @@ def test_hostile_secret_files_are_refused_before_anything_changes(tmp_path: Path
         run(tmp_path, "ci", "plan", event, "--signature", "sha256=" + "0" * 64, "--secret-file", path),
         run(tmp_path, "sandbox", "db", "clone", "--from", "postgresql://a/b", "--to", "postgresql://c/d",
             "--rules", rules, "--salt-file", path),
-        run(workspace, "serve", "--auth", "token", "--tokens-file", path, "--dry-run"),
         run(workspace, "preview", "gc", "--cluster", "--kubeconfig", str(kubeconfig_with_token_file(tmp_path, path))),
     ]  # fmt: skip
     for proc in runs:

@@ -246,8 +246,10 @@ def test_a_killed_server_loses_no_accepted_delivery(acme: Path, secret_file: Pat
 def test_the_cli_checks_its_settings_before_serving(acme: Path, secret_file: Path, tmp_path: Path) -> None:
     beyond = _shipyard(acme, "serve", "--host", "0.0.0.0", "--dry-run")
     assert beyond.returncode == 2 and "--auth token" in beyond.stderr
-    tokens = _shipyard(acme, "serve", "--auth", "token", "--dry-run")
-    assert tokens.returncode == 2 and "--tokens-file" in tokens.stderr
+    tokens = _shipyard(acme, "serve", "--auth", "token", "--tokens-file", str(tmp_path / "tokens"), "--dry-run")
+    assert tokens.returncode == 2 and "lists no people" in tokens.stderr  # tokens are people's: none listed
+    nobody = _shipyard(acme, "serve", "--auth", "token", "--dry-run")
+    assert nobody.returncode == 0 and "nobody can sign in" in nobody.stderr  # only the webhooks answer
     unrendered = _shipyard(acme, "serve", "--webhook-secret-file", str(secret_file), "--dry-run")
     assert unrendered.returncode == 2 and "shipyard ci render" in unrendered.stderr
     harbor = tmp_path / "harbor-auth"

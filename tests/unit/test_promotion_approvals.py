@@ -86,6 +86,12 @@ def test_four_eyes_refuses_the_author_by_any_of_their_emails_and_an_unknown_auth
     assert may_decide(policy, directory, "alice", "reject", ["alice@acme.example.com"]) is None
     lax = team(approvers=["alice", "bob"], required=1, fourEyes=False)
     assert may_decide(policy_for(lax, "preprod"), Directory.of(lax), "alice", "approve", []) is None
+    # Who may still approve leaves the author out, as the rule does.
+    assert tally(policy, directory, F1, "v1", [], ["alice@acme.example.com"]).eligible == ("bob",)
+    assert tally(policy_for(lax, "preprod"), Directory.of(lax), F1, "v1", [], ["alice@acme.example.com"]).eligible == (
+        "alice",
+        "bob",
+    )
 
 
 def test_n_distinct_approvals_are_needed() -> None:
@@ -94,6 +100,7 @@ def test_n_distinct_approvals_are_needed() -> None:
     authors = ["dan@acme.example.com"]
     one = tally(policy, directory, F1, "v1", [decision("bob"), decision("bob")], authors)
     assert (one.approved_by, one.missing, one.satisfied) == (("bob",), 1, False)
+    assert one.eligible == ("alice", "carol")  # bob counted already
     assert one.ignored[0][1] == "bob approved before; each person counts once"
     two = tally(policy, directory, F1, "v1", [decision("bob"), decision("carol")], authors)
     assert two.satisfied and two.summary() == "approved by bob, carol (2 of 2)"

@@ -3,6 +3,7 @@ Secret from the store only when a store is named (otherwise referenced, never wr
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +48,36 @@ def test_with_a_store_and_github_the_harbor_hook_and_its_secret_are_rendered() -
     (secret,) = files["serve/secret.yaml"]
     assert secret["kind"] == "ExternalSecret"
     keys = sorted(d["secretKey"] for d in secret["spec"]["data"])
-    assert keys == ["api-tokens", "github-webhook-secret", "harbor-password", "harbor-username", "harbor-webhook-auth"]
+    assert keys == ["github-webhook-secret", "harbor-password", "harbor-username", "harbor-webhook-auth", "tokens"]
     (deployment,) = files["serve/deployment.yaml"]
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     assert "--harbor-auth-file" in container["args"]
     assert {e["name"] for e in container["env"]} >= {"GITHUB_TOKEN", "SHIPYARD_HARBOR_USERNAME"}
     assert not any("value" in e and "TOKEN" in e["name"] for e in container["env"])  # secrets only by reference
+
+
+def test_people_sign_in_with_the_token_hashes_from_their_own_secret_and_oidc_settings_are_a_configmap() -> None:
+    files = render(
+        "secrets: {store: vault}\n"
+        "people: {alice: {name: Alice, emails: [alice@acme.example.com]}}\n"
+        "identity:\n  tokens: {secret: serve-tokens}\n"
+        "  oidc: {issuer: 'https://login.acme.example.com', clientId: shipyard, clientSecret: serve-oidc}\n"
+    )
+    (secret,) = files["serve/secret.yaml"]
+    assert "tokens" not in {d["secretKey"] for d in secret["spec"]["data"]}  # the Secret of their own has them
+    (tokens,) = files["serve/tokens-secret.yaml"]
+    assert tokens["spec"]["target"]["name"] == "serve-tokens"
+    assert [d["secretKey"] for d in tokens["spec"]["data"]] == ["tokens"]
+    (deployment,) = files["serve/deployment.yaml"]
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    args = container["args"]
+    assert args[args.index("--tokens-file") + 1] == "/etc/shipyard-serve-tokens/tokens"
+    assert args[args.index("--public-url") + 1] == "https://ci.acme.example.com"
+    assert {"name": "tokens", "secret": {"secretName": "serve-tokens", "defaultMode": 0o440}} in pod["volumes"]
+    (oidc,) = files["serve/oidc.yaml"]
+    assert oidc["kind"] == "ConfigMap"
+    settings = json.loads(oidc["data"]["oidc.json"])
+    assert settings["issuer"] == "https://login.acme.example.com" and "serve-oidc" in json.dumps(settings)
+    (kustomization,) = files["serve/kustomization.yaml"]
+    assert {"oidc.yaml", "tokens-secret.yaml"} <= set(kustomization["resources"])

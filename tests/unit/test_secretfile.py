@@ -97,22 +97,3 @@ def test_the_review_case_a_token_file_with_two_lines_is_one_clear_line(tmp_path:
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and TOKEN not in proc.stderr + proc.stdout
     assert len(proc.stderr.strip().splitlines()) <= 2
-
-
-def test_serves_tokens_file_is_read_as_secrets_are(tmp_path: Path) -> None:
-    """Each token of ``serve --tokens-file`` goes into a header comparison: one line of printable ASCII, and
-    the file is read within its limit; a refusal names the line, never the token."""
-    from shipyard.cli.serve_cmd import _read_tokens
-
-    tokens = tmp_path / "tokens"
-    tokens.write_text("# people\nalice aaaaaaaaaaaaaaaaaaaa\nbob   bbbbbbbbbbbbbbbbbbbb  \n")
-    assert _read_tokens(tokens) == {"alice": "a" * 20, "bob": "b" * 20}
-    tokens.write_text("alice aaaaaaaaaa\x1baaaaaaaaaaaaa\n")
-    with pytest.raises(SecretError, match=r"tokens:1: the token holds a control character") as refused:
-        _read_tokens(tokens)
-    assert "aaaaaaaaaa" not in str(refused.value)
-    tokens.write_text("alice aaaaaaaaaaaaaaaaaaaaaaaaaaé\n")
-    with pytest.raises(SecretError, match="non-ASCII"):
-        _read_tokens(tokens)
-    with pytest.raises(SecretError, match="larger than 64 KiB"):
-        _read_tokens(Path("/dev/zero"))

@@ -96,9 +96,10 @@ def list_freight(
 
     fmt = chosen(output, as_json)
     ctx = load_context(root, config_repo)
-    records = FreightRecords(read_ledger(ctx.config_repo).recorded())
+    records = FreightRecords.of(read_ledger(ctx.config_repo))
     if is_machine(fmt):
         emit(records.to_json(), fmt)
         return
     for r in records.entries:
-        print(f"{r.freight[:12]}  {r.version:<32} {', '.join(s for s, _ in r.images)}")
+        passed = ", ".join(m.stage or "" for m in records.passed.get(r.freight, [])) or "no stage yet"
+        print(f"{r.freight[:12]}  {r.version:<32} {', '.join(s for s, _ in r.images)}; passed: {passed}")

@@ -14,11 +14,8 @@ from shipyard.cli.output import emit_json, say
 from shipyard.errors import ShipyardError
 
 if TYPE_CHECKING:
-    from shipyard.serve.settings import AuthSettings, GitHubAccess, HarborAccess
+    from shipyard.serve.settings import AuthSettings, GitHubAccess, HarborAccess, Settings
     from shipyard.spec.model import Platform
-
-MAX_TOKENS_FILE = 64 * 1024
-MIN_TOKEN = 16
 
 
 class ServeMode(StrEnum):
@@ -90,7 +87,20 @@ def serve(
     auth: AuthChoice | None = typer.Option(
         None, "--auth", help="open, token or proxy (default: open on a loopback address, else required)."
     ),
-    tokens_file: Path | None = typer.Option(None, "--tokens-file", help="--auth token: lines of 'NAME TOKEN'."),
+    tokens_file: Path | None = typer.Option(
+        None,
+        "--tokens-file",
+        help="People's token hashes, as `approvals token add` writes them (default: identity.tokens.file).",
+    ),
+    session_secret_file: Path | None = typer.Option(
+        None,
+        "--session-secret-file",
+        envvar="SHIPYARD_SESSION_SECRET_FILE",
+        help="Signs the session cookies (default: one made in the state folder).",
+    ),
+    public_url: str | None = typer.Option(
+        None, "--public-url", help="Where people reach serve (https://ci.<domain>): forms may come from there."
+    ),
     proxy_header: str = typer.Option(
         "X-Auth-Request-User", "--proxy-header", help="--auth proxy: the header naming the user."
     ),
@@ -140,10 +150,11 @@ def serve(
         forward_to=forward_to,
         github=github,
         harbor=harbor,
-        auth=_auth(host, auth, tokens_file, proxy_header, trusted_proxy),
+        auth=_auth(ctx.platform, ctx.root, host, auth, tokens_file, proxy_header, trusted_proxy),
         replay_window=window.total_seconds(),
         concurrency=concurrency,
     )
+    settings = _with_sessions(settings, session_secret_file, public_url)
     if dry_run:
         emit_json(_summary(settings, host, port))
         return
@@ -153,16 +164,17 @@ def serve(
     run_server(settings, host, port)
 
 
-def _summary(settings: object, host: str, port: int) -> dict[str, object]:
-    from shipyard.serve.settings import Settings
-
-    assert isinstance(settings, Settings)
+def _summary(settings: Settings, host: str, port: int) -> dict[str, object]:
     return {
         "listen": f"{host}:{port}",
         "mode": settings.mode,
         "stateDir": str(settings.state_dir),
         "hooks": {"github": settings.github_secret is not None, "harbor": settings.harbor_auth is not None},
         "auth": settings.auth.mode,
+        "tokensFile": str(settings.auth.tokens_file) if settings.auth.tokens_file else None,
+        "people": sorted(settings.platform.people) if settings.platform else [],
+        "publicUrl": settings.auth.public_url,
+        "oidc": _oidc(settings),
         "configRepo": settings.config_repo,
         "forwardTo": settings.forward_to,
         "githubRepo": settings.github.repo if settings.github else None,
@@ -202,22 +214,37 @@ def _harbor(platform: Platform, url: str, username: str | None, password: str | 
 
 
 def _auth(
-    host: str, choice: AuthChoice | None, tokens_file: Path | None, header: str, proxies: list[str]
+    platform: Platform,
+    root: Path,
+    host: str,
+    choice: AuthChoice | None,
+    tokens_file: Path | None,
+    header: str,
+    proxies: list[str],
 ) -> AuthSettings:
     from shipyard.httpcalls import is_loopback
+    from shipyard.promotion.tokens import TokenStore, tokens_path
     from shipyard.serve.settings import AuthSettings
 
     if choice is None:
         if not is_loopback(host):
             raise ShipyardError(
                 f"serving on {host} shows the board beyond this machine: choose who may read it",
-                hint="--auth token --tokens-file FILE, --auth proxy --trusted-proxy CIDR, or --auth open",
+                hint="--auth token (people's tokens), --auth proxy --trusted-proxy CIDR, or --auth open",
             )
         choice = AuthChoice.open
+    path = (tokens_file or tokens_path(platform, root)).resolve() if platform.people else None
+    if path is not None:
+        store = TokenStore.load(path)  # a malformed file is refused now, not at the first sign-in
+        if not store.entries:
+            say(f"nobody holds a token in {path} yet: `shipyard approvals token add PERSON` makes one")
+    elif tokens_file is not None:
+        raise ShipyardError("--tokens-file names people's tokens, but shipyard.yaml lists no people")
     if choice is AuthChoice.token:
-        if tokens_file is None:
-            raise ShipyardError("--auth token needs --tokens-file (lines of 'NAME TOKEN')")
-        return AuthSettings(mode="token", tokens=_read_tokens(tokens_file))
+        if path is None:
+            # The webhooks still work (they carry their own authentication); only reading needs a person.
+            say("shipyard.yaml lists no people: nobody can sign in, and only the webhooks and health checks answer")
+        return AuthSettings(mode="token", tokens_file=path)
     if choice is AuthChoice.proxy:
         if not proxies:
             raise ShipyardError("--auth proxy needs --trusted-proxy CIDR: whose header is to be believed")
@@ -225,30 +252,38 @@ def _auth(
             networks = tuple(ipaddress.ip_network(p, strict=False) for p in proxies)
         except ValueError as exc:
             raise ShipyardError(f"--trusted-proxy: {exc}") from None
-        return AuthSettings(mode="proxy", proxy_header=header.lower(), trusted_proxies=networks)
-    return AuthSettings(mode="open")
+        return AuthSettings(mode="proxy", tokens_file=path, proxy_header=header.lower(), trusted_proxies=networks)
+    return AuthSettings(mode="open", tokens_file=path)
 
 
-def _read_tokens(path: Path) -> dict[str, str]:
-    from shipyard.secretfile import check_secret, read_secrets_text
+def _with_sessions(settings: Settings, secret_file: Path | None, public_url: str | None) -> Settings:
+    from dataclasses import replace
 
-    raw = read_secrets_text(path, "the serve tokens", MAX_TOKENS_FILE)
-    tokens: dict[str, str] = {}
-    for number, line in enumerate(raw.splitlines(), 1):
-        text = line.strip()
-        if not text or text.startswith("#"):
-            continue
-        name, _, token = text.partition(" ")
-        token = token.strip()
-        if not name or len(token) < MIN_TOKEN or " " in token:
-            # The line is named, never shown: it holds a token.
-            raise ShipyardError(f"{path}:{number}: expected 'NAME TOKEN' with a token of {MIN_TOKEN}+ characters")
-        if name in tokens:
-            raise ShipyardError(f"{path}:{number}: {name} has two tokens")
-        tokens[name] = check_secret(token, f"{path}:{number}: the token")
-    if not tokens:
-        raise ShipyardError(f"{path}: no tokens")
-    return tokens
+    from shipyard.ci.signature import read_secret
+    from shipyard.serve.sessions import MIN_SECRET
+
+    secret = read_secret(secret_file, "the session secret") if secret_file else None
+    if secret is not None and len(secret) < MIN_SECRET:
+        raise ShipyardError(f"{secret_file}: the session secret must be at least {MIN_SECRET} bytes")
+    if public_url is not None:
+        public_url = _origin(public_url)
+    return replace(settings, auth=replace(settings.auth, session_secret=secret, public_url=public_url))
+
+
+def _origin(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query:
+        raise typer.BadParameter(f"'{url}' is not a URL such as https://ci.acme.example.com", param_hint="--public-url")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _oidc(settings: Settings) -> dict[str, object] | None:
+    from shipyard.promotion.oidc import oidc_config
+
+    config = oidc_config(settings.platform) if settings.platform is not None else None
+    return config.to_json() if config is not None else None
 
 
 def _workspace_folders(values: list[str]) -> dict[str, Path]:

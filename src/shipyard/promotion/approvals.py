@@ -171,6 +171,9 @@ class Tally:
     """Decisions that do not count, each with the reason."""
     rejection: Decision | None
     authors: tuple[str, ...]
+    eligible: tuple[str, ...] = ()
+    """The approvers who may still approve (not yet counted, not an author under four eyes); empty when
+    the spec lists no one and anyone may."""
 
     @property
     def approved_by(self) -> tuple[str, ...]:
@@ -209,6 +212,7 @@ class Tally:
             "missing": self.missing,
             "satisfied": self.satisfied,
             "authors": list(self.authors),
+            "eligible": list(self.eligible),
         }
 
 
@@ -235,7 +239,12 @@ def tally(
             ignored.append((decision, f"{decision.person} approved before; each person counts once"))
         else:
             counted[decision.person] = decision
-    return Tally(policy, freight, version, tuple(counted.values()), tuple(ignored), rejection, written)
+    eligible = tuple(
+        person
+        for person in sorted(policy.people)
+        if person not in counted and may_decide(policy, directory, person, "approve", written) is None
+    )
+    return Tally(policy, freight, version, tuple(counted.values()), tuple(ignored), rejection, written, eligible)
 
 
 @dataclass(frozen=True)

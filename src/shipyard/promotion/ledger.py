@@ -129,9 +129,21 @@ def entry_from_commit(commit: str, author: str, date: str, message: str) -> Entr
 
 @dataclass(frozen=True)
 class FreightRecords:
-    """The freight recorded in the config repo, oldest first (what ``freight list`` shows)."""
+    """The freight recorded in the config repo, oldest first, each with the stages it passed (what ``freight
+    list`` shows)."""
 
     entries: list[Entry]
+    passed: dict[str, list[Entry]] = field(default_factory=dict)
+    """Per freight id, its first move into each stage, oldest first."""
+
+    @classmethod
+    def of(cls, ledger: Ledger) -> FreightRecords:
+        """Every freight record of ``ledger`` and the path each took."""
+        first: dict[str, dict[str, Entry]] = {}
+        for move in ledger.moves():  # oldest first: one pass, however long the history
+            first.setdefault(move.freight, {}).setdefault(move.stage or "", move)
+        recorded = ledger.recorded()
+        return cls(recorded, {e.freight: list(first.get(e.freight, {}).values()) for e in recorded})
 
     def to_json(self) -> list[dict[str, Any]]:
         """For JSON output (documented in docs/promotion.md)."""
@@ -143,6 +155,12 @@ class FreightRecords:
                 "date": e.date,
                 "services": dict(e.images),
                 "authors": list(e.authors),
+                "sourceCommit": e.source_commit,
+                "pr": e.pr,
+                "passed": [
+                    {"stage": m.stage, "version": m.version, "date": m.date, "by": m.promoted_by, "commit": m.commit}
+                    for m in self.passed.get(e.freight, [])
+                ],
             }
             for e in self.entries
         ]

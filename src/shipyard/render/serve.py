@@ -3,6 +3,11 @@ to Tekton's EventListener), its Service, its Ingress on ``ci.<domain>`` (where G
 claim that keeps its queue across restarts, and its Secret: an ExternalSecret from the store when
 ``secrets.store`` is set, else a Secret made by people and only referenced here.
 
+People sign in with the tokens ``shipyard approvals token add`` made: the file of their hashes is the key
+``tokens`` of the Secret ``identity.tokens.secret`` names (its own ExternalSecret with a store), or of
+``shipyard-serve``. With ``identity.oidc``, its settings are rendered as a ConfigMap for the authenticating
+proxy that logs people in with the provider (serve itself runs no OIDC flow; see docs/serve.md).
+
 The pod runs as a non-root user with a read-only root file system, no privilege escalation, every capability
 dropped and the runtime's default seccomp profile; it is ready when ``/readyz`` (the workers and a writable
 queue) answers, and alive while ``/healthz`` does.
@@ -10,9 +15,12 @@ queue) answers, and alive while ``/healthz`` does.
 
 from __future__ import annotations
 
+import json
+
 from shipyard.k8s.base import ObjectMeta
 from shipyard.k8s.core import (
     Capabilities,
+    ConfigMap,
     ConfigMapVolumeSource,
     Container,
     ContainerPort,
@@ -50,6 +58,7 @@ from shipyard.k8s.core import (
     VolumeResources,
 )
 from shipyard.k8s.kustomize import Kustomization
+from shipyard.promotion.oidc import oidc_config
 from shipyard.render.common import INGRESS_CLASS, config_repo_url, part_of, store_secret, yaml_of
 from shipyard.render.jobs import CONFIG_REPO_ARGS, GIT_SECRET, GITHUB_SECRET, JOBS_NAMESPACE, SPEC_CONFIGMAP, SPEC_DIR
 from shipyard.render.jobs import github_repo as app_github_repo
@@ -59,8 +68,11 @@ from shipyard.spec.model import Access, Platform
 from shipyard.workspace.model import Workspace
 
 NAME = "shipyard-serve"
-SECRET = "shipyard-serve"  # keys: github-webhook-secret, api-tokens; with the Harbor hook: harbor-*
+SECRET = "shipyard-serve"  # keys: github-webhook-secret, tokens (unless identity.tokens.secret); harbor-*
 SECRET_DIR = "/etc/shipyard-serve"
+TOKENS_DIR = "/etc/shipyard-serve-tokens"  # identity.tokens.secret, when it names a Secret of its own
+TOKENS_KEY = "tokens"
+OIDC_CONFIGMAP = "shipyard-serve-oidc"
 STATE_DIR = "/var/lib/shipyard"
 PORT = 8080
 USER = 1000  # the user of Shipyard's image
@@ -71,6 +83,16 @@ LISTENER_URL = f"http://el-{LISTENER}.{CI_NAMESPACE}.svc.cluster.local:8080"
 def ci_host(platform: Platform) -> str:
     """Where the webhooks and the dashboard are served: ``ci.<domain>``."""
     return f"ci.{platform.domain}"
+
+
+def tokens_secret(platform: Platform) -> str | None:
+    """The Secret of its own that holds people's token hashes (``identity.tokens.secret``), if any."""
+    return platform.identity.tokens.secret
+
+
+def tokens_file(platform: Platform) -> str:
+    """Where serve's pod reads people's token hashes."""
+    return f"{TOKENS_DIR if tokens_secret(platform) else SECRET_DIR}/{TOKENS_KEY}"
 
 
 def harbor_hook(platform: Platform) -> bool:
@@ -114,10 +136,25 @@ def render_serve(platform: Platform, workspace: Workspace) -> dict[str, str]:
         ),
     }
     if platform.secrets.store:
-        keys = {"github-webhook-secret": "github-webhook-secret", "api-tokens": "api-tokens"}
+        keys = {"github-webhook-secret": "github-webhook-secret"}
+        if not tokens_secret(platform):
+            keys[TOKENS_KEY] = TOKENS_KEY
         if harbor_hook(platform):
             keys |= {k: k for k in ("harbor-webhook-auth", "harbor-username", "harbor-password")}
         files["serve/secret.yaml"] = yaml_of(store_secret(platform, SECRET, "serve", keys, namespace=JOBS_NAMESPACE))
+        own = tokens_secret(platform)
+        if own:
+            files["serve/tokens-secret.yaml"] = yaml_of(
+                store_secret(platform, own, "serve-tokens", {TOKENS_KEY: TOKENS_KEY}, namespace=JOBS_NAMESPACE)
+            )
+    oidc = oidc_config(platform)
+    if oidc is not None:
+        files["serve/oidc.yaml"] = yaml_of(
+            ConfigMap(
+                metadata=ObjectMeta(name=OIDC_CONFIGMAP, namespace=JOBS_NAMESPACE, labels=labels),
+                data={"oidc.json": json.dumps(oidc.to_json(), indent=2, sort_keys=True) + "\n"},
+            )
+        )
     resources = sorted(path.removeprefix("serve/") for path in files)
     files["serve/kustomization.yaml"] = yaml_of(Kustomization(resources=resources))
     return dict(sorted(files.items()))
@@ -144,7 +181,9 @@ def _args(platform: Platform) -> list[str]:
         "--auth",
         "token",
         "--tokens-file",
-        f"{SECRET_DIR}/api-tokens",
+        tokens_file(platform),
+        "--public-url",
+        f"https://{ci_host(platform)}",
     ]
     if harbor_hook(platform):
         args += ["--harbor-auth-file", f"{SECRET_DIR}/harbor-webhook-auth"]
@@ -172,6 +211,22 @@ def _deployment(platform: Platform, meta: ObjectMeta) -> Deployment:
     def probe(path: str, delay: int) -> Probe:
         return Probe(http_get=HTTPGetAction(path=path, port="http"), initial_delay_seconds=delay, period_seconds=10)
 
+    mounts = [
+        VolumeMount(name="spec", mount_path=SPEC_DIR, read_only=True),
+        VolumeMount(name="secrets", mount_path=SECRET_DIR, read_only=True),
+        VolumeMount(name="state", mount_path=STATE_DIR),
+        VolumeMount(name="tmp", mount_path="/tmp"),
+    ]
+    volumes = [
+        Volume(name="spec", config_map=ConfigMapVolumeSource(name=SPEC_CONFIGMAP)),
+        Volume(name="secrets", secret=SecretVolumeSource(secret_name=SECRET, default_mode=0o440)),
+        Volume(name="state", persistent_volume_claim=PersistentVolumeClaimVolumeSource(claim_name=NAME)),
+        Volume(name="tmp", empty_dir=EmptyDirVolumeSource()),
+    ]
+    own = tokens_secret(platform)
+    if own:
+        mounts.append(VolumeMount(name="tokens", mount_path=TOKENS_DIR, read_only=True))
+        volumes.append(Volume(name="tokens", secret=SecretVolumeSource(secret_name=own, default_mode=0o440)))
     container = Container(
         name="serve",
         image=platform.shipyard_image,
@@ -179,12 +234,7 @@ def _deployment(platform: Platform, meta: ObjectMeta) -> Deployment:
         ports=[ContainerPort(name="http", container_port=PORT, protocol="TCP")],
         env_from=[EnvFromSource(secret_ref=LocalObjectReference(name=GIT_SECRET))],
         env=_env(platform),
-        volume_mounts=[
-            VolumeMount(name="spec", mount_path=SPEC_DIR, read_only=True),
-            VolumeMount(name="secrets", mount_path=SECRET_DIR, read_only=True),
-            VolumeMount(name="state", mount_path=STATE_DIR),
-            VolumeMount(name="tmp", mount_path="/tmp"),
-        ],
+        volume_mounts=mounts,
         readiness_probe=probe("/readyz", 2),
         liveness_probe=probe("/healthz", 10),
         security_context=SecurityContext(
@@ -213,14 +263,7 @@ def _deployment(platform: Platform, meta: ObjectMeta) -> Deployment:
                         seccomp_profile=SeccompProfile(type="RuntimeDefault"),
                     ),
                     containers=[container],
-                    volumes=[
-                        Volume(name="spec", config_map=ConfigMapVolumeSource(name=SPEC_CONFIGMAP)),
-                        Volume(name="secrets", secret=SecretVolumeSource(secret_name=SECRET, default_mode=0o440)),
-                        Volume(
-                            name="state", persistent_volume_claim=PersistentVolumeClaimVolumeSource(claim_name=NAME)
-                        ),
-                        Volume(name="tmp", empty_dir=EmptyDirVolumeSource()),
-                    ],
+                    volumes=volumes,
                 ),
             ),
         ),

@@ -2,17 +2,20 @@
 
 | path | data, as |
 | --- | --- |
+| ``/board`` | ``status``, ``previews`` and ``sandbox`` below, together: every environment on one page |
 | ``/status`` | ``shipyard status --json`` |
 | ``/freight`` | ``shipyard freight list --json`` |
 | ``/trace/{service}`` (``?env=``) | ``shipyard trace SERVICE --json`` |
 | ``/previews`` | ``shipyard preview list --json`` |
 | ``/sandbox`` | ``shipyard sandbox status --json`` |
+| ``/approvals`` | ``shipyard approvals list --json`` |
 | ``/runs`` (``?limit=``) | deliveries waiting, running and done (embedded: their PipelineRuns) |
 | ``/runs/{name}`` | one delivery's record; ``/runs/{name}/logs/{taskrun}/{step}`` a step's log |
 | ``/event-log`` (``?limit=``) | the event log, newest first |
 
 Every path answers JSON; when a page is registered for a resource (``ServeState.pages``) and the client
-asks for HTML, the page is rendered from the same data instead.
+asks for HTML, the page is rendered from the same data instead (with ``ServeState.page_extras`` adding what
+the page shows beside it, such as a run's step logs).
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ if TYPE_CHECKING:
 
 MAX_LIMIT = 1000
 MAX_LOG_BYTES = 1024 * 1024  # the tail of a step's log that is served
+EMBED_LOG_BYTES = 64 * 1024  # the tail of each step's log a run's page shows (the rest: the raw log's link)
+EMBED_TOTAL_BYTES = 1024 * 1024  # all the logs one run's page shows
 
 
 class SortedJSON(JSONResponse):
@@ -56,13 +61,34 @@ def _workspace(state: ServeState) -> tuple[Any, str]:
 
 
 def status_data(state: ServeState, request: Request) -> Any:
-    """The board."""
+    """The stages: ``shipyard status --json`` (pending promotions with who approved them so far)."""
     from shipyard.promotion.board import board
+    from shipyard.promotion.decide import approval_queue
     from shipyard.promotion.ledger import read_ledger
     from shipyard.stages.graph import build_graph
 
     platform, repo = _workspace(state)
-    return board(build_graph(platform), read_ledger(repo)).to_json()
+    ledger = read_ledger(repo)
+    queue = approval_queue(platform, ledger, state.settings.root)
+    return board(build_graph(platform), ledger, queue.waiting).to_json()
+
+
+def board_data(state: ServeState, request: Request) -> Any:
+    """Every environment: the stages, the previews and the sandbox, each as its own command's JSON."""
+    return {
+        "status": status_data(state, request),
+        "previews": previews_data(state, request),
+        "sandbox": sandbox_data(state, request),
+    }
+
+
+def approvals_data(state: ServeState, request: Request) -> Any:
+    """Freight waiting for decisions on manual stages: ``shipyard approvals list --json``."""
+    from shipyard.promotion.decide import approval_queue
+    from shipyard.promotion.ledger import read_ledger
+
+    platform, repo = _workspace(state)
+    return approval_queue(platform, read_ledger(repo), state.settings.root).to_json()
 
 
 def freight_data(state: ServeState, request: Request) -> Any:
@@ -70,7 +96,7 @@ def freight_data(state: ServeState, request: Request) -> Any:
     from shipyard.promotion.ledger import FreightRecords, read_ledger
 
     _, repo = _workspace(state)
-    return FreightRecords(read_ledger(repo).recorded()).to_json()
+    return FreightRecords.of(read_ledger(repo)).to_json()
 
 
 def trace_data(state: ServeState, request: Request) -> Any:
@@ -135,10 +161,8 @@ def event_log_data(state: ServeState, request: Request) -> Any:
     return {"events": state.events.tail(_limit(request))}
 
 
-def step_log(state: ServeState, request: Request) -> Response:
-    """A step's log (its last ``MAX_LOG_BYTES``), found through the delivery's record, never by a given path."""
-    record = run_data(state, request)
-    taskrun, step = request.path_params["taskrun"], request.path_params["step"]
+def _log_path(state: ServeState, record: dict[str, Any], taskrun: str, step: str) -> Path | None:
+    """A step's log file, found through the delivery's record (never from a path in the request)."""
     runs = ((record.get("outcome") or {}).get("run") or {}).get("pipelineRuns") or []
     logs = [
         s.get("log")
@@ -150,18 +174,55 @@ def step_log(state: ServeState, request: Request) -> Response:
         if s.get("name") == step
     ]
     if not logs or not logs[0]:
-        raise Refused(404, "no such step log")
+        return None
     path = Path(logs[0]).resolve()
-    if not path.is_relative_to(state.settings.runs_dir.resolve()):
+    return path if path.is_relative_to(state.settings.runs_dir.resolve()) else None
+
+
+def _tail(path: Path, size: int) -> tuple[str, int]:
+    """The last ``size`` bytes of a file as text, and the file's whole size."""
+    with path.open("rb") as handle:
+        total = handle.seek(0, 2)
+        handle.seek(max(0, total - size))
+        return handle.read().decode("utf-8", "replace"), total
+
+
+def step_log(state: ServeState, request: Request) -> Response:
+    """A step's log (its last ``MAX_LOG_BYTES``), found through the delivery's record, never by a given path."""
+    record = run_data(state, request)
+    path = _log_path(state, record, request.path_params["taskrun"], request.path_params["step"])
+    if path is None:
         raise Refused(404, "no such step log")
     try:
-        with path.open("rb") as handle:
-            size = handle.seek(0, 2)
-            handle.seek(max(0, size - MAX_LOG_BYTES))
-            data = handle.read()
+        text, _ = _tail(path, MAX_LOG_BYTES)
     except OSError:
         raise Refused(404, "the step's log is gone") from None
-    return PlainTextResponse(data.decode("utf-8", "replace"))
+    return PlainTextResponse(text)
+
+
+def run_logs(state: ServeState, request: Request, record: Any) -> dict[str, Any]:
+    """What a run's page shows beside its record: each step's log tail (``EMBED_LOG_BYTES``, and
+    ``EMBED_TOTAL_BYTES`` for the whole page), keyed ``taskRun/step``; ``truncated`` when only the end is shown."""
+    from shipyard.serve.views import run_steps
+
+    logs: dict[str, dict[str, Any]] = {}
+    budget = EMBED_TOTAL_BYTES
+    for step in run_steps(record):
+        path = _log_path(state, record, step["taskRun"], step["step"]) if step["hasLog"] else None
+        if path is None:
+            continue
+        key = f"{step['taskRun']}/{step['step']}"
+        try:
+            text, size = _tail(path, min(EMBED_LOG_BYTES, budget)) if budget > 0 else ("", path.stat().st_size)
+        except OSError:
+            continue
+        shown = len(text.encode())
+        budget -= shown
+        truncated = shown < size
+        if truncated and "\n" in text:
+            text = text.split("\n", 1)[1]  # from the first whole line on
+        logs[key] = {"text": text, "size": size, "shown": len(text.encode()), "truncated": truncated}
+    return {"logs": logs}
 
 
 def wants_html(request: Request) -> bool:
@@ -178,15 +239,23 @@ def resource(name: str, producer: Producer) -> Callable[[Request], Any]:
 
     async def endpoint(request: Request) -> Response:
         state: ServeState = request.app.state.shipyard
+        page = state.pages.get(name) if wants_html(request) else None
         try:
             data = await run_in_threadpool(producer, state, request)
-        except Refused as exc:
-            return SortedJSON({"error": exc.message}, exc.status)
-        except ShipyardError as exc:  # the config repo cannot be read, say: the same line the CLI prints
-            return SortedJSON({"error": str(exc)}, 503)
-        page = state.pages.get(name)
-        if page is not None and wants_html(request):
-            return state.templates.TemplateResponse(request, page, {"data": data, "resource": name})
+        except (Refused, ShipyardError) as exc:
+            # A bad parameter is its 4xx; a library error (the config repo cannot be read) is 503 with the
+            # line the CLI would print.
+            status = exc.status if isinstance(exc, Refused) else 503
+            message = exc.message if isinstance(exc, Refused) else str(exc)
+            if page is not None:
+                return state.templates.TemplateResponse(
+                    request, "error.html", {"error": message, "resource": name}, status_code=status
+                )
+            return SortedJSON({"error": message}, status)
+        if page is not None:
+            extras = state.page_extras.get(name)
+            more = await run_in_threadpool(extras, state, request, data) if extras is not None else {}
+            return state.templates.TemplateResponse(request, page, {"data": data, "resource": name, **more})
         return SortedJSON(data)
 
     return endpoint
@@ -202,11 +271,13 @@ async def step_log_endpoint(request: Request) -> Response:
 
 
 RESOURCES: tuple[tuple[str, str, Producer], ...] = (
+    ("board", "/board", board_data),
     ("status", "/status", status_data),
     ("freight", "/freight", freight_data),
     ("trace", "/trace/{service:str}", trace_data),
     ("previews", "/previews", previews_data),
     ("sandbox", "/sandbox", sandbox_data),
+    ("approvals", "/approvals", approvals_data),
     ("runs", "/runs", runs_data),
     ("run", "/runs/{name:str}", run_data),
     ("event-log", "/event-log", event_log_data),

@@ -29,6 +29,7 @@ MAX_HARBOR_BODY = 1024 * 1024  # Harbor's event payloads are a few KiB
 REPLAY_WINDOW = 3 * 24 * 3600.0
 CLOCK_SKEW = 300.0  # an event time this far in the future is still believed
 RETENTION = 30 * 24 * 3600.0  # done records (and the ids they remember) are kept this long
+SESSION_LIFETIME = 12 * 3600.0  # a login lasts a working day
 
 
 @dataclass(frozen=True)
@@ -50,17 +51,28 @@ class HarborAccess:
 
 @dataclass(frozen=True)
 class AuthSettings:
-    """Who may read the board, the API and the event stream (webhooks carry their own authentication).
+    """Who may read the board, the API and the event stream, and who is signed in (webhooks carry their own
+    authentication).
 
-    ``open``: anyone who can connect (only sensible on loopback); ``token``: a bearer token from
-    ``tokens`` (name -> token), the name being the identity; ``proxy``: the identity an authenticating proxy
-    puts in ``proxy_header``, believed only from ``trusted_proxies``.
+    ``open``: anyone who can connect reads (only sensible on loopback); ``token``: only people, by the token
+    ``shipyard approvals token add`` made them (a bearer header, or the session a login with it opened);
+    ``proxy``: the user an authenticating proxy puts in ``proxy_header``, believed only from
+    ``trusted_proxies``. In every mode a person may sign in with their token, and only a signed-in person
+    decides on a manual stage.
     """
 
     mode: AuthMode = "open"
-    tokens: dict[str, str] = field(default_factory=dict, repr=False)
+    tokens_file: Path | None = None
+    """The approvals library's tokens file (``identity.tokens.file``: ``person: sha256:<hex>`` lines), read
+    again whenever it changes; None: no token signs anyone in."""
     proxy_header: str = "x-auth-request-user"
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    session_secret: bytes | None = field(default=None, repr=False)
+    """Signs the session cookies; None: a random secret kept in the state folder (``session-secret``)."""
+    public_url: str | None = None
+    """Where people reach serve, e.g. ``https://ci.acme.example.com`` behind a TLS-terminating ingress: forms
+    may come from its origin as well as from the request's own, and ``https`` marks the cookies Secure."""
+    session_lifetime: float = SESSION_LIFETIME
 
 
 @dataclass(frozen=True)
@@ -103,3 +115,8 @@ class Settings:
     def event_log(self) -> Path:
         """The event log file."""
         return self.state_dir / "events.jsonl"
+
+    @property
+    def sessions_dir(self) -> Path:
+        """The session secret (when none is given) and the sessions ended by logging out."""
+        return self.state_dir / "sessions"
