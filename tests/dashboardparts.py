@@ -1,7 +1,8 @@
-"""What the dashboard tests look at and with: the demo's platform (the demo's own steps, run for real), people
-with tokens and decisions on top of it, ``shipyard serve`` on it, and Debian's Chromium driven by Playwright.
+"""What the dashboard tests look at and with: a filled platform (``tests/filled_platform.py``: Shipyard's own
+commands, run for real), people with tokens and decisions on top of it, ``shipyard serve`` on it, and Debian's
+Chromium driven by Playwright.
 
-The demo leaves every stage filled (alpha in dev and staging, betas in uat and preprod, a rollback in
+The platform has every stage filled (alpha in dev and staging, betas in uat and preprod, a rollback in
 production), a preview open and the sandbox mirroring production; nobody is listed in its spec. The tests
 then list people, give them tokens, and record two freights: ``v1.2.2-beta.1`` (a hotfix dan wrote) that
 alice approved into uat and carol approved for preprod (1 of the 2 preprod needs), and ``v1.3.0-beta.1``
@@ -83,7 +84,7 @@ def command_env(home: Path) -> dict[str, str]:
 
 @dataclass
 class DemoPlatform:
-    """The demo's workspace with people on top."""
+    """The filled platform's workspace with people on top."""
 
     root: Path
     tokens: dict[str, str]
@@ -99,27 +100,26 @@ class DemoPlatform:
 
 
 def build_platform(scratch: Path) -> DemoPlatform:
-    """Run the demo's steps in ``scratch`` (the process's environment must give git an identity), then list
+    """Fill a platform in ``scratch`` (the process's environment must give git an identity), then list
     people, give them tokens and record the two freights above."""
-    from shipyard.demo import ci, foundation, previews, promotion, render, sandbox
+    from shipyard.demo import sandbox
     from shipyard.demo.context import DemoContext
     from shipyard.git import Git
     from shipyard.promotion.ledger import read_ledger
     from shipyard.promotion.tokens import issue_token
     from shipyard.spec.loader import load_spec
+    from tests import filled_platform as filled
 
     ctx = DemoContext(scratch=scratch, console=Console(file=io.StringIO(), width=120))
     steps = (
-        foundation.scaffold,
-        render.render,
-        ci.tekton,
-        promotion.alpha_cycle,
-        promotion.beta_cycle,
-        promotion.stable_cycle,
-        promotion.hotfix_cycle,
-        promotion.rollback,
+        filled.scaffold,
+        filled.alpha_cycle,
+        filled.beta_cycle,
+        filled.stable_cycle,
+        filled.hotfix_cycle,
+        filled.rollback,
         sandbox.sync_sandbox,
-        previews.lifecycle,
+        filled.previews,
     )
     for step in steps:
         step(ctx)

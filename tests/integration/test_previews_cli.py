@@ -46,12 +46,32 @@ def test_up_list_gc_down_through_the_cli(acme: Path) -> None:
     assert "no previews" in shipyard(acme, "preview", "list").stdout
 
 
+def test_a_preview_runs_only_the_services_ci_built(acme: Path, tmp_path: Path) -> None:
+    built = tmp_path / "affected.json"
+    built.write_text('["user-service"]')
+    up = shipyard(acme, "preview", "up", "--pr", "9", "--sha", SHA, "--services-file", str(built), "--json")
+    assert up.returncode == 0, up.stderr
+    assert list(json.loads(up.stdout)["urls"]) == ["user-service"]
+
+    # A later commit of the pull request that affects no service: nothing was built, so nothing may run.
+    built.write_text("[]")
+    none = shipyard(acme, "preview", "up", "--pr", "9", "--sha", SHA[::-1], "--services-file", str(built), "--json")
+    assert none.returncode == 0, none.stderr
+    data = json.loads(none.stdout)
+    assert data["urls"] == {} and data["commit"]
+    assert [a["op"] for a in data["plan"]["actions"]] == ["delete", "commit", "push"]
+    assert "no previews" in shipyard(acme, "preview", "list").stdout
+    again = shipyard(acme, "preview", "up", "--pr", "9", "--sha", SHA[::-1], "--services-file", str(built), "--json")
+    assert json.loads(again.stdout)["commit"] is None
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["up", "--pr", "1", "--sha", "not-a-sha"], "not a commit id"),
         (["up", "--pr", "1", "--sha", SHA, "--services", "billing-service"], "valid: notification-service"),
         (["up", "--pr", "0", "--sha", SHA], "not a pull request number"),
+        (["up", "--pr", "1", "--sha", SHA, "--services-file", "/nonexistent.json"], "cannot be read as JSON"),
         (["gc", "--now", "2024-11-22"], "RFC 3339"),
         (["gc", "--delete-orphans"], "need --cluster"),
         (["list", "--config-repo", "/nonexistent/config.git"], "does not exist"),

@@ -123,8 +123,35 @@ def test_a_promotion_shows_as_behind_then_sync_follows_it(config: tuple[Path, st
     after = status(repo, target, NOW + timedelta(hours=3)).to_json()
     assert after["upToDate"] is True
     assert after["state"] == "active"
-    assert after["ageSeconds"] == 3600
-    assert after["expiresAt"] == "2024-11-15T17:30:45Z"
+    # The TTL governs the reset: following production's images keeps the sandbox's TTL running.
+    assert after["ageSeconds"] == 3 * 3600
+    assert after["expiresAt"] == "2024-11-15T15:30:45Z"
+
+
+def test_the_ttl_check_resets_at_the_check_nearest_the_end_of_the_ttl(config: tuple[Path, str, Path]) -> None:
+    acme, repo, _ = config
+    target = sandbox_target(load_spec(acme / "shipyard.yaml"))
+    sync(repo, target, NOW)
+    # The check five minutes before the end waits; the one a few seconds before it resets (no day-long drift).
+    early, none = sync(repo, target, NOW + timedelta(hours=23, minutes=55), reset=True, if_expired=True)
+    assert none is None and "not expired" in early.reason
+    _, commit = sync(repo, target, NOW + timedelta(hours=23, minutes=59, seconds=58), reset=True, if_expired=True)
+    assert commit
+    assert "2024-11-15T15:30:43Z" in _show(acme, "overlays/sandbox/sandbox-state.yaml")
+
+
+def test_a_ttl_over_a_day_is_honoured(config: tuple[Path, str, Path]) -> None:
+    acme, repo, _ = config
+    spec = acme / "shipyard.yaml"
+    spec.write_text(spec.read_text() + "sandbox:\n  ttl: 48h\n")
+    target = sandbox_target(load_spec(spec))
+    sync(repo, target, NOW)
+    for hours in (24, 36, 47):  # the daily sync and the checks of the first two days leave it alone
+        sync(repo, target, NOW + timedelta(hours=hours))
+        _, none = sync(repo, target, NOW + timedelta(hours=hours), reset=True, if_expired=True)
+        assert none is None
+    _, commit = sync(repo, target, NOW + timedelta(hours=48), reset=True, if_expired=True)
+    assert commit
 
 
 def test_reset_if_expired_waits_for_the_ttl_and_wipes_experiments(config: tuple[Path, str, Path]) -> None:

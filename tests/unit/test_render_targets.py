@@ -87,8 +87,8 @@ def test_cronjobs_run_shipyard_in_its_pinned_image(acme: Path) -> None:
     files = _files(acme)
     repo = ["--config-repo", "$(SHIPYARD_CONFIG_REPO)"]
     for path, schedule, args in (
-        ("jobs/sandbox-sync.yaml", "0 0 * * *", ["sandbox", "reset", *repo]),
-        ("jobs/sandbox-ttl-check.yaml", "0 * * * *", ["sandbox", "reset", "--if-expired", *repo]),
+        ("jobs/sandbox-sync.yaml", "0 0 * * *", ["sandbox", "sync", *repo]),
+        ("jobs/sandbox-reset.yaml", "*/5 * * * *", ["sandbox", "reset", "--if-expired", "--cluster", *repo]),
         ("jobs/preview-cleanup.yaml", "0 */6 * * *", ["preview", "gc", *repo]),
     ):
         (job,) = files[path]
@@ -198,9 +198,13 @@ def test_the_sandbox_database_job_clones_with_the_rules_or_synthesises(acme: Pat
         "--rules", "/etc/shipyard/sandbox-rules.yaml",
     ]  # fmt: skip
     env = {e["name"]: e for e in container["env"]}
-    assert env["PGPASSFILE"]["value"] == "/etc/shipyard-db/pgpass"
+    # libpq wants the password file 0600 and its owner's: the init container copies the Secret's into memory.
+    assert env["PGPASSFILE"]["value"] == "/var/run/shipyard-db/pgpass"
     assert env["SHIPYARD_SANDBOX_SALT"]["valueFrom"] == {"secretKeyRef": {"name": "shipyard-sandbox-db", "key": "salt"}}
-    assert {"name": "database", "secret": {"secretName": "shipyard-sandbox-db", "defaultMode": 0o400}} in pod["volumes"]
+    assert {"name": "database", "secret": {"secretName": "shipyard-sandbox-db", "defaultMode": 0o440}} in pod["volumes"]
+    (init,) = pod["initContainers"]
+    assert init["command"] == ["install", "-m", "0600", "/etc/shipyard-db/pgpass", "/var/run/shipyard-db/pgpass"]
+    assert "GIT_CONFIG_COUNT" not in env  # the database job never touches the config repo
     (spec,) = files["jobs/spec.yaml"]
     assert spec["data"]["sandbox-rules.yaml"] == "tables:\n  users:\n    email: fake.email\n"
 

@@ -89,6 +89,11 @@ def up(
     services: list[str] = typer.Option(
         [], "--services", help="Services to run (repeat or comma-separate); default: every service."
     ),
+    services_file: Path | None = typer.Option(
+        None,
+        "--services-file",
+        help="The services CI built, as a JSON list (the affected matrix file); an empty list runs no preview.",
+    ),
     config_repo: str | None = options.CONFIG_REPO,
     root: Path = _ROOT,
     now: str | None = _NOW,
@@ -105,12 +110,16 @@ def up(
 ) -> None:
     """Create or update the preview of a pull request (previews/pr-<n>/) and push it; print its URLs."""
     from shipyard.cli.context import load_context
-    from shipyard.previews.repo import check_request, preview_up
+    from shipyard.previews.repo import check_request, preview_up, read_services_file
 
     fmt = chosen(output, as_json)
+    if services and services_file is not None:
+        raise ShipyardError("use either --services or --services-file")
     ctx = load_context(root, config_repo)
     known = [s.name for s in ctx.workspace().services]
-    wanted = [name.strip() for item in services for name in item.split(",") if name.strip()]
+    wanted: list[str] | None = [name.strip() for item in services for name in item.split(",") if name.strip()] or None
+    if services_file is not None:
+        wanted = read_services_file(services_file)
     request = check_request(pr, sha, wanted, known)
     # Before any push: a missing token or --repo must fail the command before it changes anything.
     github = _github(comment, repo, token_file, github_token, api_url, "--comment")
@@ -119,7 +128,8 @@ def up(
     if github is not None:
         from shipyard.previews.github import preview_section
 
-        section = preview_section(result.urls, result.namespace, request.tag)
+        # No service built, no preview: the section goes, as with `preview down`.
+        section = preview_section(result.urls, result.namespace, request.tag) if result.urls else ""
         result.comment, failure = _comment(github, pr, section, f"shipyard preview up --pr {pr} --comment", dry_run)
     if is_machine(fmt):
         emit(result.to_json(), fmt)

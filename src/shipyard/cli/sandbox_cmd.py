@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from shipyard.cli import options
 from shipyard.cli.output import Format, chosen, emit, emit_plan, is_machine, json_option, output_option, say
+from shipyard.errors import ShipyardError
 from shipyard.sandbox.db.identity import Unreachable
+
+if TYPE_CHECKING:
+    from shipyard.k8s.api import KubeApi
 
 _UNREACHABLE_HELP = (
     "When a production database named in shipyard.yaml cannot be reached to ask which database it is: "
@@ -34,7 +40,14 @@ def register(app: typer.Typer) -> None:
 
 
 def _run_sync(
-    root: Path, config_repo: str | None, *, reset: bool, if_expired: bool, dry_run: bool, fmt: Format
+    root: Path,
+    config_repo: str | None,
+    *,
+    reset: bool,
+    if_expired: bool,
+    dry_run: bool,
+    fmt: Format,
+    cluster: ClusterOptions | None = None,
 ) -> None:
     from datetime import UTC, datetime
 
@@ -44,20 +57,38 @@ def _run_sync(
 
     ctx = load_context(root, config_repo)
     target = sandbox_target(ctx.platform)
-    outcome, commit = do_sync(
-        ctx.config_repo, target, datetime.now(UTC), reset=reset, if_expired=if_expired, dry_run=dry_run
-    )
+    now = datetime.now(UTC)
+    api = cluster.client() if cluster is not None and not dry_run else None  # before anything changes
+    outcome, commit = do_sync(ctx.config_repo, target, now, reset=reset, if_expired=if_expired, dry_run=dry_run)
     command = "sandbox reset" if reset else "sandbox sync"
     if dry_run:
-        emit_plan(outcome.plan(command), fmt)
+        plan = outcome.plan(command)
+        if cluster is not None and outcome.state is not None:
+            plan.notes.append(f"then restart the workloads of namespace {target.namespace}" + cluster.job_note())
+        emit_plan(plan, fmt)
         return
+    done = None
+    if api is not None and cluster is not None:
+        from shipyard.sandbox.cluster import reset_cluster
+
+        try:
+            if commit:  # the TTL ran out and the config repo holds the new sandbox: now the cluster's
+                done = reset_cluster(
+                    api, target.namespace, now, jobs_namespace=cluster.jobs_namespace, database_job=cluster.job
+                )
+        finally:
+            api.close()
     if is_machine(fmt):
-        emit(outcome.to_json(), fmt)
+        emit({**outcome.to_json(), **({"cluster": done.to_json() if done else None} if cluster else {})}, fmt)
     elif commit:
         say(f"{command}: {outcome.reason}; commit {commit[:7]} mirrors {target.source} at {outcome.mirrors[:7]}")
         for change in outcome.changes:
             say(f"  {change.name}: {change.line()}")
         say(f"  expires at {outcome.expires_at}")
+        if done is not None:
+            say(f"  restarted {', '.join(done.restarted) or 'no workload'} in {target.namespace}")
+            if done.job:
+                say(f"  started the database job {done.job}")
     else:
         say(f"{command}: nothing to change ({outcome.reason})")
 
@@ -73,22 +104,65 @@ def sync(
     output: Format = output_option(),
     as_json: bool = json_option(),
 ) -> None:
-    """Make the sandbox overlay run exactly production's images, with a fresh TTL when anything changed."""
+    """Make the sandbox overlay run exactly production's images; the TTL keeps running (a new one only when it
+    ran out, or on the first sync)."""
     fmt = chosen(output, as_json)
     _run_sync(root, config_repo, reset=False, if_expired=False, dry_run=dry_run, fmt=fmt)
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    """Where the sandbox runs: the API server to reach, the jobs' namespace and the database job to start."""
+
+    kubeconfig: Path | None
+    context: str | None
+    jobs_namespace: str
+    job: str | None
+
+    def client(self) -> KubeApi:
+        """The API client (in a pod: its ServiceAccount), made before anything changes."""
+        from shipyard.k8s.api import KubeApi
+        from shipyard.k8s.kubeconfig import load_connection
+
+        return KubeApi(load_connection(self.kubeconfig, self.context))
+
+    def job_note(self) -> str:
+        """The plan's words for the database job."""
+        return f", and start the database job from CronJob {self.job}" if self.job else ""
 
 
 def reset(
     root: Path = _ROOT,
     config_repo: str | None = options.CONFIG_REPO,
-    if_expired: bool = typer.Option(False, "--if-expired", help="Only when the TTL has run out (the TTL check)."),
+    if_expired: bool = typer.Option(
+        False, "--if-expired", help="Only when the TTL has run out, or runs out before the next check (the TTL check)."
+    ),
+    cluster: bool = typer.Option(
+        False,
+        "--cluster",
+        help="Then reset the sandbox on the cluster: restart its workloads (and start its database job).",
+    ),
+    database_job: str | None = typer.Option(
+        None, "--database-job", help="With --cluster: the (suspended) CronJob of the sandbox database to start."
+    ),
+    jobs_namespace: str = typer.Option(
+        "shipyard-system", "--jobs-namespace", help="With --cluster: where that CronJob is."
+    ),
+    kubeconfig: Path | None = typer.Option(
+        None, "--kubeconfig", help="With --cluster: the kubeconfig (default: in-cluster)."
+    ),
+    context: str | None = typer.Option(None, "--context", help="With --cluster: the kubeconfig context."),
     dry_run: bool = _DRY_RUN,
     output: Format = output_option(),
     as_json: bool = json_option(),
 ) -> None:
-    """Wipe the sandbox overlay's images, re-mirror production and restart the TTL."""
+    """Wipe the sandbox overlay's images, re-mirror production and restart the TTL; with --cluster, also restart
+    the sandbox's workloads and renew its database."""
     fmt = chosen(output, as_json)
-    _run_sync(root, config_repo, reset=True, if_expired=if_expired, dry_run=dry_run, fmt=fmt)
+    if (database_job or kubeconfig or context) and not cluster:
+        raise ShipyardError("--database-job, --kubeconfig and --context need --cluster")
+    where = ClusterOptions(kubeconfig, context, jobs_namespace, database_job) if cluster else None
+    _run_sync(root, config_repo, reset=True, if_expired=if_expired, dry_run=dry_run, fmt=fmt, cluster=where)
 
 
 def status(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 from pathlib import Path
@@ -45,7 +44,8 @@ def _first_user(url: str) -> tuple[object, ...]:
 
 
 def clone_database(ctx: DemoContext) -> None:
-    """Clone a small seeded PostgreSQL database with masking (skipped when PostgreSQL is not installed)."""
+    """Sandbox database. A small seeded PostgreSQL database is cloned with masking into the sandbox's, and the
+    guard refuses a target that is production's (skipped when PostgreSQL is not installed)."""
     from shipyard.sandbox.db.localpg import LocalPostgres, bindir
 
     if bindir() is None or shutil.which("pg_dump") is None:
@@ -86,48 +86,9 @@ def clone_database(ctx: DemoContext) -> None:
         server.stop()
 
 
-def _stand_in_digest(service: str) -> str:
-    return "sha256:" + hashlib.sha256(f"demo {service} v1.0.0".encode()).hexdigest()
-
-
-def _ensure_production_state(ctx: DemoContext) -> bool:
-    """Give the local config repo production's promotable state when render has not run."""
-    from shipyard.configrepo.promotable import promotable_path, set_images
-    from shipyard.git import Git
-    from shipyard.spec.loader import load_spec
-    from shipyard.workspace.discovery import discover
-
-    bare = ctx.repo / ".shipyard" / "gitops-config.git"
-    if not bare.is_dir():
-        ctx.console.print("[yellow]skipped:[/] this platform has no local config repo")
-        return False
-    repo = Git(bare)
-    if repo.has_ref("main") and repo.execute("cat-file", "-e", f"main:{promotable_path('production')}").returncode == 0:
-        return True
-    platform = load_spec(ctx.repo / "shipyard.yaml")
-    services = sorted(project.name for project in discover(ctx.repo).services)
-    work = ctx.scratch / "config-work"
-    Git(ctx.scratch).run("clone", "--quiet", str(bare), str(work))
-    git = Git(work)
-    if not git.has_ref("refs/remotes/origin/main"):
-        git.run("checkout", "--quiet", "-b", "main")
-    else:
-        git.run("checkout", "--quiet", "main")
-    # Stand-in digests: what a promotion pins (the sandbox mirrors them; nothing here pulls them).
-    set_images(
-        work / promotable_path("production"),
-        {platform.registry.image(name): _stand_in_digest(name) for name in services},
-    )
-    git.commit("Production runs v1.0.0 (demo stand-in for render and a promotion)")
-    git.push("origin", ["HEAD:refs/heads/main"])
-    ctx.console.print("render has not run: created production's promotable state in the config repo")
-    return True
-
-
 def sync_sandbox(ctx: DemoContext) -> None:
-    """Mirror production's images into the sandbox overlay with a 24h TTL, then show its status."""
-    if not _ensure_production_state(ctx):
-        return
+    """Sandbox. Production's images (by digest, as the rollback left them) are mirrored into the sandbox
+    overlay with a 24h TTL; a second sync finds nothing to change."""
     ctx.shipyard("sandbox", "sync", "--dry-run")
     ctx.shipyard("sandbox", "sync")
     ctx.shipyard("sandbox", "sync")  # idempotent: nothing changed in production

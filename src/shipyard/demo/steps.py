@@ -1,37 +1,27 @@
-"""The demo's steps, in order. Each capability adds its steps here, so the demo always shows the whole
-flow that works."""
+"""The demo's steps, in order: one release cycle, each step naming the part of the platform it shows."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from shipyard.demo import affected, ci, foundation, previews, promotion, registry, render, sandbox, versioning
+from shipyard.demo import platform, sandbox, story
 from shipyard.demo.context import DemoContext
 
 Step = tuple[str, Callable[[DemoContext], None]]
 
 STEPS: list[Step] = [
-    ("Scaffold a monorepo", foundation.scaffold),
-    ("Validate the platform", foundation.check),
-    ("Branch rules", foundation.branches),
-    ("Affected projects of a change", affected.affected),
-    ("Versions: a develop alpha", versioning.develop_alpha),
-    ("Versions: a release branch's betas", versioning.release_beta),
-    ("Versions: a stable on main", versioning.main_stable),
-    ("Render the GitOps config repo", render.render),
-    ("Validate the config repo", render.validate),
-    ("Vulnerability gate", ci.scan_gate),
-    ("Webhook -> pipelines", ci.ci_plan),
-    ("Tekton pipelines and triggers", ci.tekton),
-    ("Build service images with buildah (local OCI layout)", registry.build_images),
-    ("Release images with aliases", registry.release_images),
-    ("Alpha freight: dev and staging, automatically", promotion.alpha_cycle),
-    ("Beta freight: uat and preprod, by approval", promotion.beta_cycle),
-    ("The stable release to production", promotion.stable_cycle),
-    ("A hotfix to production", promotion.hotfix_cycle),
-    ("Roll back production", promotion.rollback),
-    ("The status board", promotion.board),
+    ("The platform, a registry and the stand-ins", platform.scaffold),
+    ("Pipelines rendered, the remote, base images", platform.pipelines),
+    ("develop's first push: an alpha of every service", story.first_alpha),
+    ("A pull request opened", story.open_pull_request),
+    ("The pull request merged into develop", story.merge),
+    ("release start: beta.1", story.release_start),
+    ("A fix on the release branch: beta.2", story.release_fix),
+    ("release finish: the stable version", story.release_finish),
+    ("Production", story.production),
+    ("A hotfix", story.hotfix),
+    ("Roll back production; trace it", story.rollback),
     ("Sandbox database: a masked clone", sandbox.clone_database),
     ("Sandbox: mirror production with a TTL", sandbox.sync_sandbox),
-    ("Preview environments", previews.lifecycle),
+    ("Preview clean-up", story.preview_cleanup),
 ]

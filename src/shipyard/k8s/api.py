@@ -1,9 +1,10 @@
 """A small client of the Kubernetes API on httpx: the few calls Shipyard makes, as the API's own JSON.
 
-Shipyard lists namespaces, deletes one with preconditions and creates a Secret: plain REST calls that
-need no generated models. Requests are retried under ``shipyard.retry.HTTP`` (a POST only when the API
-server cannot have acted on it), lists are read in pages joined by ``continue`` tokens and stop with an
-error on a token that repeats or after ``shipyard.httpcalls.MAX_PAGES`` pages. ``transport`` is the seam
+Shipyard lists namespaces, deletes one with preconditions, creates a Secret, and reads and patches Argo CD
+Applications (and the sandbox's workloads): plain REST calls that need no generated models. Requests are
+retried under ``shipyard.retry.HTTP`` (a POST or PATCH only when the API server cannot have acted on it),
+lists are read in pages joined by ``continue`` tokens and stop with an error on a token that repeats or
+after ``shipyard.httpcalls.MAX_PAGES`` pages. ``transport`` is the seam
 for tests, as in the other clients.
 """
 
@@ -67,11 +68,18 @@ class KubeApi:
         self.close()
 
     def request(
-        self, method: str, path: str, *, params: dict[str, str | int] | None = None, body: Any = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str | int] | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
     ) -> httpx.Response:
-        """One call, retried when that is safe; the answer whatever its status. KubeError when none came."""
+        """One call, retried when that is safe; the answer whatever its status. KubeError when none came.
+        A PATCH names its kind in ``content_type`` (``application/merge-patch+json``)."""
         content = None if body is None else json.dumps(body).encode()
-        headers = {"Content-Type": "application/json"} if content is not None else {}
+        headers = {"Content-Type": content_type} if content is not None else {}
 
         def attempt() -> httpx.Response:
             return self._http.request(
@@ -91,10 +99,14 @@ class KubeApi:
                 f"({type(exc).__name__}); not sent again"
             ) from None
 
-    def list_items(self, path: str, what: str, page_size: int = PAGE_SIZE) -> Iterator[dict[str, Any]]:
-        """Every item of a list, page by page (``limit`` and ``continue``); a KubeError ends it, never a guess."""
+    def list_items(
+        self, path: str, what: str, page_size: int = PAGE_SIZE, *, selector: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every item of a list (of the objects ``selector`` labels select), page by page (``limit`` and
+        ``continue``); a KubeError ends it, never a guess."""
         pages = Pages(f"Kubernetes API: {what}")
-        params: dict[str, str | int] = {"limit": page_size}
+        base: dict[str, str | int] = {"labelSelector": selector} if selector else {}
+        params: dict[str, str | int] = {**base, "limit": page_size}
         while True:
             response = self.request("GET", path, params=params)
             if response.status_code != 200:
@@ -109,7 +121,7 @@ class KubeApi:
             if not isinstance(token, str) or not token:
                 return
             try:
-                params = {"limit": page_size, "continue": pages.follow(token)}
+                params = {**base, "limit": page_size, "continue": pages.follow(token)}
             except PagingError as exc:
                 raise KubeError(exc.message, hint=exc.hint) from None
 

@@ -153,7 +153,9 @@ class ConfigMapVolumeSource(K8sModel):
 
 
 class EmptyDirVolumeSource(K8sModel):
-    """A scratch directory that lives and dies with the pod."""
+    """A scratch directory that lives and dies with the pod (``Memory``: never written to a disk)."""
+
+    medium: Literal["Memory"] | None = None
 
 
 class SecretVolumeSource(K8sModel):
@@ -183,8 +185,10 @@ class PodSpec(K8sModel):
     """The parts of a pod spec Shipyard sets."""
 
     service_account_name: str | None = None
+    automount_service_account_token: bool | None = None
     restart_policy: Literal["Always", "OnFailure", "Never"] | None = None
     security_context: PodSecurityContext | None = None
+    init_containers: list[Container] | None = None
     containers: list[Container]
     volumes: list[Volume] | None = None
 
@@ -375,7 +379,8 @@ class IngressTLS(K8sModel):
     """TLS for hosts, the certificate in a Secret referenced by name."""
 
     hosts: list[str]
-    secret_name: str
+    secret_name: str | None = None
+    """None: the ingress controller's default certificate (ingress-nginx's ``--default-ssl-certificate``)."""
 
 
 class IngressSpec(K8sModel):
@@ -423,6 +428,7 @@ class CronJobSpec(K8sModel):
 
     schedule: str
     time_zone: str | None = None
+    suspend: bool | None = None
     concurrency_policy: Literal["Allow", "Forbid", "Replace"] | None = None
     successful_jobs_history_limit: int | None = None
     failed_jobs_history_limit: int | None = None
@@ -444,13 +450,15 @@ class ServiceAccount(K8sModel):
     api_version: Literal["v1"] = "v1"
     kind: Literal["ServiceAccount"] = "ServiceAccount"
     metadata: ObjectMeta
+    automount_service_account_token: bool | None = None
 
 
 class PolicyRule(K8sModel):
-    """What a Role allows: verbs on resources of API groups (``""`` is the core group)."""
+    """What a Role allows: verbs on resources of API groups (``""`` is the core group), optionally by name."""
 
     api_groups: list[str]
     resources: list[str]
+    resource_names: list[str] | None = None
     verbs: list[str]
 
 
@@ -499,6 +507,7 @@ class ExternalSecretTemplate(K8sModel):
     """The shape of the created Secret: labels, and keys mixing fixed text with fetched values."""
 
     engine_version: Literal["v2"] = "v2"
+    type: str | None = None
     metadata: SecretTemplateMeta | None = None
     data: dict[str, str] | None = None
 

@@ -4,6 +4,12 @@ Argo CD's ApplicationSet builds the directory's ``kustomization.yaml``: the serv
 pull request's image tag, the Namespace carrying Shipyard's marks, one Ingress, and an ephemeral
 PostgreSQL that lives and dies with the namespace.
 
+The Ingress is served as announced: its class is the ingress-nginx controller of the preview's access (the
+environments' table, ``spec.model.INGRESS_CLASS``), and every host is under its TLS, so the ``https://`` URLs
+posted to the pull request get the previews' wildcard certificate: the Secret ``preview-tls`` made from the
+secret store, or without a store the controller's default certificate. Every image comes from the platform's
+registry: the services' ``pr-<n>-<sha7>`` builds, Shipyard's own, and PostgreSQL from ``base-images``.
+
 Database credentials never enter git. A Job in the namespace (sync wave -1, before the database) runs
 ``shipyard preview db-secret`` in Shipyard's own pinned image: it creates the Secret ``preview-db`` with a
 random password when it is absent, using a Role that allows only reading and creating Secrets in that
@@ -26,9 +32,16 @@ from shipyard.k8s.core import (
     EnvVar,
     EnvVarSource,
     ExecAction,
+    ExternalSecret,
+    ExternalSecretData,
+    ExternalSecretRemoteRef,
+    ExternalSecretSpec,
+    ExternalSecretTarget,
+    ExternalSecretTemplate,
     Ingress,
     IngressRule,
     IngressSpec,
+    IngressTLS,
     Job,
     JobSpec,
     LabelSelector,
@@ -41,6 +54,7 @@ from shipyard.k8s.core import (
     RoleBinding,
     RoleRef,
     SecretKeySelector,
+    SecretStoreRef,
     Service,
     ServiceAccount,
     ServicePort,
@@ -63,7 +77,7 @@ from shipyard.previews.marks import (
     MANAGER,
     NamePattern,
 )
-from shipyard.spec.model import Platform
+from shipyard.spec.model import INGRESS_CLASS, Platform
 from shipyard.times import format_rfc3339
 
 DB_NAME = "preview-db"
@@ -72,7 +86,10 @@ DB_PORT = 5432
 DB_DATABASE = "app"
 DB_USER = "preview"
 SEED_JOB = "preview-db-seed"
-POSTGRES_IMAGE = "docker.io/library/postgres:16.6-alpine"
+# PostgreSQL, from the platform registry's base-images project (mirror it there, as Shipyard's own image is).
+POSTGRES_IMAGE = "postgres:16.6-alpine"
+# The previews' wildcard certificate (``*.preview.<domain>``), from the secret store into each preview namespace.
+TLS_SECRET = "preview-tls"
 _SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 # Preview directories already in the GitOps repository were written with these key orders, which differ
 # from the shared models' field order; keeping them means re-rendering an open preview changes no byte.
@@ -121,12 +138,42 @@ def namespace_object(platform: Platform, request: PreviewRequest, created_at: da
     )
 
 
+def postgres_image(platform: Platform) -> str:
+    """The preview database's image, in the platform registry's base-images project."""
+    return f"{platform.registry.host}/{platform.registry.projects.base_images}/{POSTGRES_IMAGE}"
+
+
 def _ingress(platform: Platform, request: PreviewRequest) -> Ingress:
-    rules = [IngressRule.to_service(host, service) for service, host in preview_hosts(platform, request).items()]
-    # The ingress class follows the preview's access (public or internal), as the environments' overlays do.
+    hosts = preview_hosts(platform, request)
+    rules = [IngressRule.to_service(host, service) for service, host in hosts.items()]
+    # ingress-nginx serves an Ingress only when its class names the controller's IngressClass, and gives a host
+    # its certificate (and the redirect to https) only when a TLS entry lists it.
+    secret = TLS_SECRET if platform.secrets.store else None
     return Ingress(
         metadata=ObjectMeta(name="preview"),
-        spec=IngressSpec(ingress_class_name=platform.preview.access.value, rules=rules),
+        spec=IngressSpec(
+            ingress_class_name=INGRESS_CLASS[platform.preview.access],
+            tls=[IngressTLS(hosts=sorted(hosts.values()), secret_name=secret)],
+            rules=rules,
+        ),
+    )
+
+
+def _tls_secret(platform: Platform) -> ExternalSecret:
+    """The previews' wildcard certificate as a TLS Secret, from the store's ``<org>/preview-tls``."""
+    assert platform.secrets.store is not None, "rendered only with a secret store"
+    return ExternalSecret(
+        metadata=ObjectMeta(name=TLS_SECRET),
+        spec=ExternalSecretSpec(
+            secret_store_ref=SecretStoreRef(name=platform.secrets.store),
+            target=ExternalSecretTarget(name=TLS_SECRET, template=ExternalSecretTemplate(type="kubernetes.io/tls")),
+            data=[
+                ExternalSecretData(
+                    secret_key=key, remote_ref=ExternalSecretRemoteRef(key=f"{platform.org}/preview-tls", property=key)
+                )
+                for key in ("tls.crt", "tls.key")
+            ],
+        ),
     )
 
 
@@ -212,7 +259,7 @@ def _database_documents(platform: Platform, namespace: str, seed: int) -> list[d
     )
     postgres = Container(
         name="postgres",
-        image=POSTGRES_IMAGE,
+        image=postgres_image(platform),
         env=[
             _secret_env("POSTGRES_USER", "username"),
             _secret_env("POSTGRES_PASSWORD", "password"),
@@ -286,15 +333,19 @@ def render_preview(platform: Platform, request: PreviewRequest, created_at: date
     namespace = namespace_object(platform, request, created_at)
     name = namespace.metadata.name
     services = sorted(set(request.services))
+    tls = ["tls.yaml"] if platform.secrets.store else []
     kustomization = Kustomization(
         namespace=name,
-        resources=["namespace.yaml", *(f"../../base/{s}" for s in services), "ingress.yaml", "database.yaml"],
+        resources=["namespace.yaml", *(f"../../base/{s}" for s in services), "ingress.yaml", *tls, "database.yaml"],
         images=[Image(name=platform.registry.image(s), new_tag=request.tag) for s in services],
         patches=[_database_patch(s, name) for s in services],
     )
-    return {
+    files = {
         "kustomization.yaml": dump(kustomization.to_dict()),
         "namespace.yaml": dump(namespace.to_dict()),
         "ingress.yaml": dump(_ingress(platform, request).to_dict()),
         "database.yaml": dump_all(_database_documents(platform, name, request.number)),
     }
+    if tls:
+        files["tls.yaml"] = dump(_tls_secret(platform).to_dict())
+    return files

@@ -106,18 +106,35 @@ def check_pr(number: int) -> int:
     return number
 
 
-def check_request(number: int, sha: str, services: list[str], known: list[str]) -> PreviewRequest:
-    """Validate ``preview up``'s input; a ShipyardError names the bad value and the valid ones."""
+def check_request(number: int, sha: str, services: list[str] | None, known: list[str]) -> PreviewRequest:
+    """Validate ``preview up``'s input; a ShipyardError names the bad value and the valid ones.
+
+    ``services`` None means every service; an empty list means none was built, and the preview then runs no
+    service (``preview up`` removes it), because only the images CI built for this commit exist.
+    """
     check_pr(number)
     if not _SHA.fullmatch(sha):
         raise ShipyardError(f"--sha {sha[:80]!r} is not a commit id (7 to 64 hexadecimal digits)")
-    chosen = sorted(set(services or known))
+    chosen = sorted(set(known if services is None else services))
     unknown = sorted(set(chosen) - set(known))
     if unknown:
         raise ShipyardError(f"unknown service(s): {', '.join(unknown)}; valid: {', '.join(known) or '(none)'}")
-    if not chosen:
+    if not chosen and services is None:
         raise ShipyardError("the workspace has no services to preview", hint="services live in services/<name>/")
     return PreviewRequest(number=number, sha=sha.lower(), services=tuple(chosen))
+
+
+def read_services_file(path: Path) -> list[str]:
+    """The services CI built, from its affected-services matrix file (a JSON list of names)."""
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ShipyardError(f"--services-file {path}: cannot be read as JSON ({exc})") from None
+    if not isinstance(data, list) or not all(isinstance(name, str) for name in data):
+        raise ShipyardError(f'--services-file {path}: expected a JSON list of service names, such as ["api"]')
+    return [name.strip() for name in data if name.strip()]
 
 
 def _existing_created_at(directory: Path, names: NamePattern, protected: frozenset[str]) -> datetime | None:
@@ -142,8 +159,16 @@ def plan_up(checkout: Path, platform: Platform, request: PreviewRequest, now: da
         raise ShipyardError(f"preview namespace '{name}' is a protected namespace; change preview.namespace")
     directory = checkout / PREVIEWS / name
     created_at = _existing_created_at(directory, names, protected) or now
-    files = render_preview(platform, request, created_at)
     plan = Plan(command=f"shipyard preview up --pr {request.number}")
+    if not request.services:
+        # Nothing was built for this commit: no image of pr-<n>-<sha7> exists, so no service may run.
+        plan.notes.append(f"no service of PR {request.number} was built at {request.sha[:7]}: no preview runs")
+        if directory.exists():
+            plan.add(Op.delete, f"{PREVIEWS}/{name}", f"Argo CD prunes namespace {name}")
+            plan.add(Op.commit, f"{PREVIEWS}/{name}", "no service was built", sha=request.sha)
+            plan.add(Op.push, "config repo")
+        return plan, {}
+    files = render_preview(platform, request, created_at)
     for filename, text in files.items():
         path = directory / filename
         if not path.exists():
@@ -189,6 +214,9 @@ def preview_up(source: str, platform: Platform, request: PreviewRequest, now: da
             if fresh.empty:
                 return None
             directory = work / PREVIEWS / names.name(request.number)
+            if not files:
+                shutil.rmtree(directory)
+                return f"Close the preview of PR {request.number}: no service was built at {request.sha[:7]}"
             directory.mkdir(parents=True, exist_ok=True)
             for stale in directory.iterdir():
                 if stale.name not in files:

@@ -28,6 +28,7 @@ from shipyard.promotion.approvals import (
     recorded,
     review,
 )
+from shipyard.promotion.argocd_sync import ArgoCDSync, SyncAnswer
 from shipyard.promotion.authors import known_authors
 from shipyard.promotion.freight import Freight, all_freight, find_freight, freight_path
 from shipyard.promotion.gates import (
@@ -66,6 +67,8 @@ class Move:
     changed: bool = False
     steps: list[StepRun] = field(default_factory=list)
     """The promotion steps as they ran (none on a dry run)."""
+    syncs: list[SyncAnswer] = field(default_factory=list)
+    """What Argo CD answered to the syncs ``argocd-update`` asked for (none without a cluster)."""
     approval: Tally | None = None
     """The decisions counted for a manual stage; its approvers are the commit's ``Shipyard-Approved-By``."""
     review: Review | None = field(default=None, repr=False)
@@ -118,6 +121,7 @@ class Move:
             "commit": self.commit,
             "changed": self.changed,
             "steps": [run.to_json() for run in self.steps],
+            "sync": [answer.to_json() for answer in self.syncs],
         }
 
     def inputs(self, platform: Platform, url: str, checkout: Path) -> Inputs:
@@ -264,12 +268,14 @@ def _record_approval(
     _set_review(move, recorded(again, decision, commit))
 
 
-def execute(platform: Platform, url: str, checkout: Path, move: Move) -> Move:
-    """Run the promotion steps for ``move`` in ``checkout``, a scratch clone of ``url``."""
-    ctx = StepContext(move.inputs(platform, url, checkout))
+def execute(platform: Platform, url: str, checkout: Path, move: Move, argocd: ArgoCDSync | None = None) -> Move:
+    """Run the promotion steps for ``move`` in ``checkout``, a scratch clone of ``url``; with ``argocd``, its
+    ``argocd-update`` asks the cluster's Argo CD to sync."""
+    ctx = StepContext(move.inputs(platform, url, checkout), argocd=argocd)
     move.steps = run_steps(ctx)
     move.commit = ctx.commit
     move.changed = move.commit is not None
+    move.syncs = ctx.syncs
     return move
 
 
@@ -280,6 +286,11 @@ class Outcome:
     plan: Plan
     moves: list[Move] = field(default_factory=list)
     dry_run: bool = False
+
+    @property
+    def synced(self) -> bool:
+        """False when Argo CD was asked to sync and did not deploy the promotion."""
+        return all(answer.ok for move in self.moves for answer in move.syncs)
 
     def to_json(self) -> dict[str, object]:
         """The outcome as JSON (see docs/promotion.md)."""
@@ -302,6 +313,7 @@ def promote(
     approver: str | None = None,
     dry_run: bool = False,
     harbor_credentials: tuple[str, str] | None = None,
+    argocd: ArgoCDSync | None = None,
     app_repo: Path | None = None,
     comment: str | None = None,
 ) -> Outcome:
@@ -330,13 +342,15 @@ def promote(
         move.plan(outcome.plan)
         outcome.moves.append(move)
         if not dry_run:
-            execute(platform, url, checkout, move)
+            execute(platform, url, checkout, move, argocd)
             if not move.changed:
                 outcome.plan.notes.append(f"{stage} already runs {move.version}: nothing to change")
     return outcome
 
 
-def promote_auto(platform: Platform, url: str, tags: TagLookup, *, dry_run: bool = False) -> Outcome:
+def promote_auto(
+    platform: Platform, url: str, tags: TagLookup, *, dry_run: bool = False, argocd: ArgoCDSync | None = None
+) -> Outcome:
     """New freight into every auto stage whose upstream has it, in graph order (dev, then staging)."""
     graph = build_graph(platform)
     outcome = Outcome(plan=Plan(command="shipyard promote --auto"), dry_run=dry_run)
@@ -362,7 +376,7 @@ def promote_auto(platform: Platform, url: str, tags: TagLookup, *, dry_run: bool
                 # Later stages see this move as done, so the dry run shows the whole chain.
                 ledger = Ledger([*ledger.entries, _as_entry(move)])
             else:
-                execute(platform, url, checkout, move)
+                execute(platform, url, checkout, move, argocd)
                 ledger = Ledger.read(Git(checkout), BRANCH)
     return outcome
 
@@ -389,8 +403,10 @@ def rollback(
     to: str | None = None,
     actor: str | None = None,
     dry_run: bool = False,
+    argocd: ArgoCDSync | None = None,
 ) -> Outcome:
-    """Return ``env`` to an earlier freight it ran (the previous one, or the one of version ``to``)."""
+    """Return ``env`` to an earlier freight it ran (the previous one, or the one of version ``to``); with
+    ``argocd``, the environment's Applications are synced to it as a promotion's are."""
     graph = build_graph(platform)
     graph.stage(env)
     outcome = Outcome(plan=Plan(command=f"shipyard rollback --env {env}"), dry_run=dry_run)
@@ -416,7 +432,7 @@ def rollback(
         move.plan(outcome.plan)
         outcome.moves.append(move)
         if not dry_run:
-            execute(platform, url, checkout, move)
+            execute(platform, url, checkout, move, argocd)
     return outcome
 
 

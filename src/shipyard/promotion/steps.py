@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -36,6 +36,7 @@ from shipyard.k8s.kargo import (
     KustomizeSetImageConfig,
     PromotionStep,
 )
+from shipyard.promotion.argocd_sync import ArgoCDSync, SyncAnswer
 from shipyard.retry import PUSH_RACE, GaveUp, Retrier, TryAgain
 
 Config = TypeVar("Config", bound=K8sModel)
@@ -81,6 +82,10 @@ class StepContext:
     inputs: Inputs
     commit: str | None = None
     """The commit ``git-commit`` made, None when there was nothing to commit."""
+    argocd: ArgoCDSync | None = None
+    """Argo CD, when the platform runs on a cluster: ``argocd-update`` asks it to sync."""
+    syncs: list[SyncAnswer] = field(default_factory=list)
+    """What Argo CD answered to each sync ``argocd-update`` asked for."""
 
 
 class Step(ABC, Generic[Config]):
@@ -210,10 +215,32 @@ class ArgoCDUpdateStep(Step[ArgoCDUpdateConfig]):
         return ArgoCDUpdateConfig(apps=[ArgoCDAppUpdate(name=app, namespace=ARGOCD_NAMESPACE) for app in inputs.apps])
 
     def perform(self, config: ArgoCDUpdateConfig, ctx: StepContext) -> str:
-        """Nothing to call: no Argo CD runs here. Say so, and what a cluster's Argo CD would deploy."""
+        """Ask Argo CD to sync each Application, as Kargo does (``promotion.argocd_sync``), and check that what
+        it synced holds this promotion's commit. Without a cluster, say that nothing was synced."""
         names = ", ".join(app.name for app in config.apps)
-        held = f"which holds {ctx.commit[:12]}" if ctx.commit else "which already held this state"
-        return f"no Argo CD here, nothing synced: on a cluster Argo CD syncs {names} to the branch's newest tip, {held}"
+        git = Git(Path(ctx.inputs.checkout))
+        commit = ctx.commit or git.rev_parse("HEAD")
+        if ctx.argocd is None:
+            held = f"which holds {ctx.commit[:12]}" if ctx.commit else "which already held this state"
+            return (
+                f"no Argo CD here, nothing synced: on a cluster Argo CD syncs {names} to the branch's newest tip, "
+                f"{held}"
+            )
+        reason = f"shipyard: {ctx.inputs.message.splitlines()[0]}"
+        for app in config.apps:
+            answer = ctx.argocd.sync(app.name, reason, commit)
+            if answer.revision:
+                answer = replace(answer, holds_commit=_contains(git, commit, answer.revision))
+            ctx.syncs.append(answer)
+        return "; ".join(answer.line() for answer in ctx.syncs)
+
+
+def _contains(git: Git, commit: str, revision: str) -> bool | None:
+    """Whether ``revision`` (what Argo CD synced) has ``commit`` in its history; None when it cannot be told."""
+    git.run("fetch", "--quiet", REMOTE, check=False)
+    if git.execute("cat-file", "-e", f"{revision}^{{commit}}").returncode != 0:
+        return None
+    return git.execute("merge-base", "--is-ancestor", commit, revision).returncode == 0
 
 
 PROMOTION_STEPS: tuple[Step[Any], ...] = (

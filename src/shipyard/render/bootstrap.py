@@ -28,6 +28,7 @@ from shipyard.k8s.argocd import (
 from shipyard.k8s.base import ObjectMeta
 from shipyard.k8s.kustomize import Kustomization
 from shipyard.render.common import (
+    INGRESS_CLASS,
     cluster_folder,
     cluster_server,
     config_repo_url,
@@ -36,7 +37,8 @@ from shipyard.render.common import (
     yaml_of,
 )
 from shipyard.render.kustomize import uses_rollout
-from shipyard.spec.model import Environment, Platform
+from shipyard.render.verdaccio import HTPASSWD_SECRET, verdaccio_values
+from shipyard.spec.model import Access, Environment, Platform
 from shipyard.workspace.model import Workspace
 
 # The one place the platform's component versions are pinned.
@@ -102,7 +104,7 @@ def render_bootstrap(platform: Platform, workspace: Workspace) -> dict[str, str]
         # Kargo's chart makes its webhook and API certificates with cert-manager (selfSignedCert).
         ("cert-manager", "cert-manager", "https://charts.jetstack.io", "cert-manager", {"crds": {"enabled": True}}),
         ("kargo", "kargo", "ghcr.io/akuity/kargo-charts", "kargo", kargo_values(platform)),
-        ("verdaccio", "verdaccio", "https://charts.verdaccio.org", "verdaccio", _verdaccio_values(platform)),
+        ("verdaccio", "verdaccio", "https://charts.verdaccio.org", "verdaccio", verdaccio_values(platform)),
     ]
     if platform.registry.kind == "harbor":
         charts.append(("harbor", "harbor", "https://helm.goharbor.io", "harbor", _harbor_values(platform)))
@@ -117,6 +119,10 @@ def render_bootstrap(platform: Platform, workspace: Workspace) -> dict[str, str]
         if name == "cert-manager":
             app.metadata.annotations = {SYNC_WAVE: "-1"}
         files[f"bootstrap/{name}.yaml"] = yaml_of(app)
+    if platform.secrets.store:
+        files["bootstrap/verdaccio-htpasswd.yaml"] = yaml_of(
+            store_secret(platform, HTPASSWD_SECRET, "verdaccio", {"htpasswd": "htpasswd"}, namespace="verdaccio")
+        )
     if platform.secrets.store and platform.auth.admin_enabled:
         files["bootstrap/kargo-admin.yaml"] = yaml_of(
             store_secret(
@@ -182,24 +188,12 @@ def _harbor_values(platform: Platform) -> dict[str, Any]:
         "expose": {
             "type": "ingress",
             "tls": {"enabled": True, "certSource": "secret", "secret": {"secretName": "harbor-tls"}},
-            "ingress": {"hosts": {"core": host}},
+            # The internal controller's class: nodes, CI and people pull from the private network.
+            "ingress": {"hosts": {"core": host}, "className": INGRESS_CLASS[Access.internal]},
         },
         "externalURL": f"https://{host}",
         "persistence": {"enabled": True},
         "trivy": {"enabled": True},
         "existingSecretAdminPassword": "harbor-admin",
         "existingSecretAdminPasswordKey": "HARBOR_ADMIN_PASSWORD",
-    }
-
-
-def _verdaccio_values(platform: Platform) -> dict[str, Any]:
-    host = platform.npm_registry.split("://", 1)[-1].split("/", 1)[0]
-    return {
-        "persistence": {"enabled": True, "size": "50Gi"},
-        "service": {"port": 4873},
-        "ingress": {
-            "enabled": True,
-            "hosts": [host],
-            "tls": [{"secretName": "verdaccio-tls", "hosts": [host]}],
-        },
     }

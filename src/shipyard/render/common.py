@@ -14,12 +14,11 @@ from shipyard.k8s.core import (
     SecretStoreRef,
 )
 from shipyard.k8s.yaml import dump_all
-from shipyard.spec.model import Access, Platform
+from shipyard.spec.model import INGRESS_CLASS as INGRESS_CLASS  # the spec's: one table for every Ingress
+from shipyard.spec.model import Platform
 from shipyard.workspace.model import Workspace
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "shipyard"}
-# Ingress classes by access: one ingress controller faces the internet, the other only the private network.
-INGRESS_CLASS = {Access.public: "nginx-public", Access.internal: "nginx-internal"}
 
 
 def yaml_of(*objects: K8sModel) -> str:

@@ -3,54 +3,89 @@ preview clean-up every six hours, each on the cluster it works on.
 
 Each runs a ``shipyard`` command in Shipyard's own pinned image (no shell scripts), with the spec
 mounted from a ConfigMap and credentials from Secrets referenced by name, never rendered.
+
+On a cluster:
+
+- **Git credentials in a form git reads.** git reads no ``GIT_USERNAME``/``GIT_PASSWORD``, and Shipyard runs it
+  with prompts off, so a private config repo answered 401 and every job failed. The Secret ``shipyard-git``
+  (``username``, ``password``: a ``kubernetes.io/basic-auth`` Secret) is mounted as files, and the job's git
+  configuration (``GIT_CONFIG_COUNT``/``_KEY_n``/``_VALUE_n``, read by git itself) gives the config repo's host
+  a credential helper that answers git's ``get`` with those files; no other host is given them.
+- **The restricted Pod Security level.** The namespace enforces it; each pod runs as Shipyard's user (1000)
+  with the runtime's seccomp profile, no privilege escalation, every capability dropped and a read-only root
+  file system (temporary clones go to an ``emptyDir`` at ``/tmp``).
+- **Exactly the access each job needs.** A job that makes no Kubernetes API call gets no token
+  (``automountServiceAccountToken: false``); what the others may do is in ``shipyard.k8s.jobaccess``.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
+from urllib.parse import urlsplit
 
 from shipyard.errors import ShipyardError
-from shipyard.k8s.base import ObjectMeta
+from shipyard.k8s.base import K8sModel, ObjectMeta
 from shipyard.k8s.core import (
+    Capabilities,
     ConfigMap,
     ConfigMapVolumeSource,
     Container,
     CronJob,
     CronJobSpec,
-    EnvFromSource,
+    EmptyDirVolumeSource,
     EnvVar,
     EnvVarSource,
+    ExternalSecretTemplate,
     JobSpec,
     JobTemplateSpec,
-    LocalObjectReference,
     Namespace,
+    PodSecurityContext,
     PodSpec,
     PodTemplateSpec,
+    PolicyRule,
+    Role,
+    RoleBinding,
+    RoleRef,
+    SeccompProfile,
     SecretKeySelector,
     SecretVolumeSource,
+    SecurityContext,
     ServiceAccount,
+    Subject,
     TemplateMeta,
     Volume,
     VolumeMount,
 )
+from shipyard.k8s.jobaccess import calls_of
 from shipyard.k8s.yaml import dump
 from shipyard.render.common import cluster_folder, config_repo_url, part_of, store_secret, yaml_of
+from shipyard.sandbox.state import CHECK_EVERY
 from shipyard.spec.model import Platform
 from shipyard.workspace.model import Workspace
 
 JOBS_NAMESPACE = "shipyard-system"
 SPEC_CONFIGMAP = "shipyard-spec"
 GIT_SECRET = "shipyard-git"
+GIT_DIR = "/etc/shipyard-git"
 SPEC_DIR = "/etc/shipyard"
+TMP_DIR = "/tmp"
+# Shipyard's image runs as this user (the Dockerfile's ``USER 1000``); the pods say so, as the restricted
+# Pod Security level asks, and the Secret files are group-readable by it (fsGroup).
+SHIPYARD_UID = 1000
+POD_SECURITY = {"pod-security.kubernetes.io/enforce": "restricted"}
 # Kubernetes expands $(VAR) in args from the container's env, so the URL is written once, in the env.
 CONFIG_REPO_ARGS = ["--config-repo", "$(SHIPYARD_CONFIG_REPO)"]
 # The sandbox database job's Secret (created by the platform team, referenced by name): `pgpass`, a libpq
 # password file with a line for production's server and one for the sandbox's, and `salt`, the masking salt.
 SANDBOX_DB_SECRET = "shipyard-sandbox-db"
-SANDBOX_DB_DIR = "/etc/shipyard-db"
+SANDBOX_DB_SECRET_DIR = "/etc/shipyard-db"
+SANDBOX_DB_DIR = "/var/run/shipyard-db"
 RULES_KEY = "sandbox-rules.yaml"
 # The GitHub token preview clean-up reads PR states with (key `token`), referenced by name.
 GITHUB_SECRET = "shipyard-github"
+SANDBOX_RESET = "sandbox-reset"
+SANDBOX_ACCOUNT = "shipyard-sandbox"
 _GITHUB_REPO = re.compile(
     r"(?:https://github\.com/|git@github\.com:|ssh://git@github\.com/)([\w.-]+/[\w.-]+?)(?:\.git)?/?", re.ASCII
 )
@@ -65,21 +100,59 @@ def render_jobs(platform: Platform, workspace: Workspace) -> dict[str, str]:
     sandbox = _folder(platform, platform.sandbox_cluster)
     preview = _folder(platform, platform.preview.cluster)
     cronjobs: dict[str, list[CronJob]] = {sandbox: [], preview: []}
-    # The daily clone is a reset, not a sync: a sync keeps a TTL that has not run out, so a sandbox made
-    # a few seconds after midnight would live two days. The hourly TTL check ends a TTL shorter than the
-    # schedule on time.
-    cronjobs[sandbox] += [
-        _cronjob(platform, "sandbox-sync", platform.sandbox.schedule, ["sandbox", "reset", *CONFIG_REPO_ARGS]),
-        _cronjob(platform, "sandbox-ttl-check", "0 * * * *", ["sandbox", "reset", "--if-expired", *CONFIG_REPO_ARGS]),
-    ]
     database_job = _sandbox_database_job(platform, bool(rules))
+    # The TTL governs the reset: the TTL check ends the sandbox, on the cluster too, at the check nearest the
+    # end of its TTL, so a TTL over a day is honoured and one under a day ends on time. The daily sync only
+    # follows production's images, and keeps the TTL running.
+    reset = ["sandbox", "reset", "--if-expired", "--cluster"]
+    if database_job is not None:
+        reset += ["--database-job", database_job.metadata.name]
+    cronjobs[sandbox] += [
+        _cronjob(platform, "sandbox-sync", platform.sandbox.schedule, ["sandbox", "sync", *CONFIG_REPO_ARGS]),
+        _cronjob(platform, SANDBOX_RESET, _every(CHECK_EVERY), [*reset, *CONFIG_REPO_ARGS], account=SANDBOX_ACCOUNT),
+    ]
     if database_job is not None:
         cronjobs[sandbox].append(database_job)
     cronjobs[preview].append(_preview_cleanup(platform))
     files: dict[str, str] = {}
     for folder, jobs in cronjobs.items():
         files.update(_folder_files(platform, folder, jobs, rules if folder == sandbox else {}))
+    files[f"{sandbox}sandbox-rbac.yaml"] = yaml_of(*_sandbox_rbac(platform, database_job))
     return files
+
+
+def _every(period: timedelta) -> str:
+    """A cron schedule running every ``period`` (whole minutes dividing an hour)."""
+    return f"*/{int(period.total_seconds() // 60)} * * * *"
+
+
+def _sandbox_rbac(platform: Platform, database_job: CronJob | None) -> list[K8sModel]:
+    """The sandbox reset's own ServiceAccount and exactly the calls its command makes (``k8s.jobaccess``): the
+    workloads of the sandbox's namespace, and its database CronJob in the jobs' namespace."""
+    labels = part_of(platform)
+    env = platform.sandbox_environment
+    namespaces = {"sandbox": env.ns if env is not None else platform.sandbox.namespace, "own": JOBS_NAMESPACE}
+    rules: dict[str, list[PolicyRule]] = {}
+    args = ["sandbox", "reset", "--cluster", *(["--database-job"] if database_job is not None else [])]
+    for call in calls_of(args):
+        names = [database_job.metadata.name] if call.resource == "cronjobs" and database_job is not None else None
+        rules.setdefault(namespaces[call.scope], []).append(
+            PolicyRule(api_groups=[call.group], resources=[call.resource], resource_names=names, verbs=list(call.verbs))
+        )
+    objects: list[K8sModel] = [
+        ServiceAccount(metadata=ObjectMeta(name=SANDBOX_ACCOUNT, namespace=JOBS_NAMESPACE, labels=labels))
+    ]
+    for namespace, granted in sorted(rules.items()):
+        meta = ObjectMeta(name=SANDBOX_RESET, namespace=namespace, labels=labels)
+        objects.append(Role(metadata=meta, rules=granted))
+        objects.append(
+            RoleBinding(
+                metadata=meta,
+                role_ref=RoleRef(name=SANDBOX_RESET),
+                subjects=[Subject(name=SANDBOX_ACCOUNT, namespace=JOBS_NAMESPACE)],
+            )
+        )
+    return objects
 
 
 def _folder(platform: Platform, cluster: str) -> str:
@@ -93,7 +166,9 @@ def _folder_files(platform: Platform, folder: str, jobs: list[CronJob], rules: d
     token when previews ask GitHub, the database files when the sandbox database job runs)."""
     labels = part_of(platform)
     files = {
-        f"{folder}namespace.yaml": yaml_of(Namespace(metadata=ObjectMeta(name=JOBS_NAMESPACE, labels=labels))),
+        f"{folder}namespace.yaml": yaml_of(
+            Namespace(metadata=ObjectMeta(name=JOBS_NAMESPACE, labels={**labels, **POD_SECURITY}))
+        ),
         f"{folder}spec.yaml": yaml_of(
             ConfigMap(
                 metadata=ObjectMeta(name=SPEC_CONFIGMAP, namespace=JOBS_NAMESPACE, labels=labels),
@@ -101,7 +176,10 @@ def _folder_files(platform: Platform, folder: str, jobs: list[CronJob], rules: d
             )
         ),
         f"{folder}serviceaccount.yaml": yaml_of(
-            ServiceAccount(metadata=ObjectMeta(name="shipyard", namespace=JOBS_NAMESPACE, labels=labels))
+            ServiceAccount(
+                metadata=ObjectMeta(name="shipyard", namespace=JOBS_NAMESPACE, labels=labels),
+                automount_service_account_token=False,
+            )
         ),
     }
     for job in jobs:
@@ -113,8 +191,9 @@ def _folder_files(platform: Platform, folder: str, jobs: list[CronJob], rules: d
             platform,
             GIT_SECRET,
             "git",
-            {"GIT_USERNAME": "git_username", "GIT_PASSWORD": "git_password"},
+            {"username": "git_username", "password": "git_password"},
             namespace=JOBS_NAMESPACE,
+            template=ExternalSecretTemplate(type="kubernetes.io/basic-auth"),
         )
     )
     names = {job.metadata.name for job in jobs}
@@ -167,7 +246,8 @@ def _masking_rules(platform: Platform, workspace: Workspace) -> dict[str, str]:
 
 
 def _sandbox_database_job(platform: Platform, has_rules: bool) -> CronJob | None:
-    """The sandbox database's daily job: a masked clone of production, or synthetic rows.
+    """The sandbox database's job: a masked clone of production, or synthetic rows. Suspended: the sandbox
+    reset starts it when the TTL runs out, so the data is renewed with the sandbox, not on a clock of its own.
 
     An anonymized clone needs a rules file (there is no safe default for what to mask), so without one
     no clone job is rendered.
@@ -175,7 +255,15 @@ def _sandbox_database_job(platform: Platform, has_rules: bool) -> CronJob | None
     database = platform.sandbox.database
     if database.strategy == "synthetic":
         args = ["sandbox", "db", "synth", "--to", database.url, "--rows", str(database.rows)]
-        return _cronjob(platform, "sandbox-db-synth", platform.sandbox.schedule, args, database_secret=True, salt=False)
+        return _cronjob(
+            platform,
+            "sandbox-db-synth",
+            platform.sandbox.schedule,
+            args,
+            database_secret=True,
+            salt=False,
+            suspend=True,
+        )
     if not has_rules:
         return None
     mirrored = platform.environment("sandbox").upstream or "production"
@@ -183,7 +271,31 @@ def _sandbox_database_job(platform: Platform, has_rules: bool) -> CronJob | None
     if source is None:
         return None
     args = ["sandbox", "db", "clone", "--from", source.url, "--to", database.url, "--rules", f"{SPEC_DIR}/{RULES_KEY}"]
-    return _cronjob(platform, "sandbox-db-clone", platform.sandbox.schedule, args, database_secret=True, salt=True)
+    return _cronjob(
+        platform, "sandbox-db-clone", platform.sandbox.schedule, args, database_secret=True, salt=True, suspend=True
+    )
+
+
+def git_credential_env(platform: Platform) -> list[EnvVar]:
+    """The git configuration, as environment, that hands the config repo's host the mounted credentials.
+
+    git reads ``GIT_CONFIG_COUNT`` and ``GIT_CONFIG_KEY_<n>``/``GIT_CONFIG_VALUE_<n>`` as command-line config
+    (git 2.31+). ``credential.<url>.helper`` applies only to URLs of that scheme and host; a helper starting
+    with ``!`` is run by the shell with the action as its argument, and answers ``get`` on its output.
+    """
+    parts = urlsplit(config_repo_url(platform))
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return []  # ssh and local paths take no HTTP credentials
+    scope = f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"
+    helper = (
+        '!f() { test "$1" = get || return 0; '
+        f'echo "username=$(cat {GIT_DIR}/username)"; echo "password=$(cat {GIT_DIR}/password)"; }}; f'
+    )
+    return [
+        EnvVar(name="GIT_CONFIG_COUNT", value="1"),
+        EnvVar(name="GIT_CONFIG_KEY_0", value=f"credential.{scope}.helper"),
+        EnvVar(name="GIT_CONFIG_VALUE_0", value=helper),
+    ]
 
 
 def _cronjob(
@@ -195,35 +307,68 @@ def _cronjob(
     database_secret: bool = False,
     salt: bool = False,
     extra_env: list[EnvVar] | None = None,
+    account: str | None = None,
+    suspend: bool | None = None,
 ) -> CronJob:
+    """A CronJob running ``shipyard <args>``; ``account`` is the ServiceAccount of a job that calls the API."""
     labels = {"app.kubernetes.io/name": name, **part_of(platform)}
-    env = [EnvVar(name="SHIPYARD_CONFIG_REPO", value=config_repo_url(platform)), *(extra_env or [])]
-    mounts = [VolumeMount(name="spec", mount_path=SPEC_DIR, read_only=True)]
-    volumes = [Volume(name="spec", config_map=ConfigMapVolumeSource(name=SPEC_CONFIGMAP))]
+    # The database jobs never read the config repo: they are given neither its URL nor credentials for it.
+    repo = [] if database_secret else [EnvVar(name="SHIPYARD_CONFIG_REPO", value=config_repo_url(platform))]
+    env = [*repo, *(extra_env or [])]
+    mounts = [
+        VolumeMount(name="spec", mount_path=SPEC_DIR, read_only=True),
+        VolumeMount(name="tmp", mount_path=TMP_DIR),
+    ]
+    volumes = [
+        Volume(name="spec", config_map=ConfigMapVolumeSource(name=SPEC_CONFIGMAP)),
+        Volume(name="tmp", empty_dir=EmptyDirVolumeSource()),
+    ]
+    init: list[Container] | None = None
     if database_secret:
-        # libpq reads passwords from PGPASSFILE and ignores a file others can read, hence mode 0400.
+        # libpq reads passwords from PGPASSFILE and ignores a file its group or others can read, and a Secret's
+        # files belong to root: an init container copies it, as Shipyard's user with mode 0600, into memory.
         env.append(EnvVar(name="PGPASSFILE", value=f"{SANDBOX_DB_DIR}/pgpass"))
         if salt:
             selector = SecretKeySelector(name=SANDBOX_DB_SECRET, key="salt")
             env.append(EnvVar(name="SHIPYARD_SANDBOX_SALT", value_from=EnvVarSource(secret_key_ref=selector)))
-        mounts.append(VolumeMount(name="database", mount_path=SANDBOX_DB_DIR, read_only=True))
-        volumes.append(
-            Volume(name="database", secret=SecretVolumeSource(secret_name=SANDBOX_DB_SECRET, default_mode=0o400))
-        )
+        mounts.append(VolumeMount(name="pgpass", mount_path=SANDBOX_DB_DIR, read_only=True))
+        volumes += [
+            Volume(name="database", secret=SecretVolumeSource(secret_name=SANDBOX_DB_SECRET, default_mode=0o440)),
+            Volume(name="pgpass", empty_dir=EmptyDirVolumeSource(medium="Memory")),
+        ]
+        init = [
+            Container(
+                name="pgpass",
+                image=platform.shipyard_image,
+                command=["install", "-m", "0600", f"{SANDBOX_DB_SECRET_DIR}/pgpass", f"{SANDBOX_DB_DIR}/pgpass"],
+                volume_mounts=[
+                    VolumeMount(name="database", mount_path=SANDBOX_DB_SECRET_DIR, read_only=True),
+                    VolumeMount(name="pgpass", mount_path=SANDBOX_DB_DIR),
+                ],
+                security_context=_restricted(),
+            )
+        ]
+    else:
+        env += git_credential_env(platform)
+        mounts.append(VolumeMount(name="git", mount_path=GIT_DIR, read_only=True))
+        volumes.append(Volume(name="git", secret=SecretVolumeSource(secret_name=GIT_SECRET, default_mode=0o440)))
     container = Container(
         name=name,
         image=platform.shipyard_image,
+        # Shipyard's image has no entrypoint: without a command, the first argument would be run as a program.
+        command=["shipyard"],
         args=args,
         working_dir=SPEC_DIR,
         env=env,
-        env_from=[EnvFromSource(secret_ref=LocalObjectReference(name=GIT_SECRET))],
         volume_mounts=mounts,
+        security_context=_restricted(),
     )
     return CronJob(
         metadata=ObjectMeta(name=name, namespace=JOBS_NAMESPACE, labels=labels),
         spec=CronJobSpec(
             schedule=schedule,
             time_zone="Etc/UTC",
+            suspend=suspend,
             concurrency_policy="Forbid",
             successful_jobs_history_limit=3,
             failed_jobs_history_limit=3,
@@ -234,8 +379,17 @@ def _cronjob(
                     template=PodTemplateSpec(
                         metadata=TemplateMeta(labels=labels),
                         spec=PodSpec(
-                            service_account_name="shipyard",
+                            service_account_name=account or "shipyard",
+                            automount_service_account_token=None if account else False,
                             restart_policy="Never",
+                            security_context=PodSecurityContext(
+                                run_as_non_root=True,
+                                run_as_user=SHIPYARD_UID,
+                                run_as_group=SHIPYARD_UID,
+                                fs_group=SHIPYARD_UID,
+                                seccomp_profile=SeccompProfile(type="RuntimeDefault"),
+                            ),
+                            init_containers=init,
                             containers=[container],
                             volumes=volumes,
                         ),
@@ -243,4 +397,13 @@ def _cronjob(
                 )
             ),
         ),
+    )
+
+
+def _restricted() -> SecurityContext:
+    """A container as the restricted Pod Security level wants it, with a read-only root file system."""
+    return SecurityContext(
+        allow_privilege_escalation=False,
+        read_only_root_filesystem=True,
+        capabilities=Capabilities(drop=["ALL"]),
     )

@@ -126,7 +126,7 @@ def decide(checkout: Path, target: SandboxTarget, now: datetime, *, reset: bool,
     sandbox_path = checkout / target.kustomization
     state_path = checkout / target.state_file
     old = SandboxState.from_yaml(_read_config_file(state_path)) if state_path.is_file() else None
-    if if_expired and old is not None and not old.expired(now):
+    if if_expired and old is not None and not old.due(now):
         return SyncOutcome(
             target, mirrors, None, reason=f"not expired: the sandbox expires at {old.expires_at:%Y-%m-%dT%H:%M:%SZ}"
         )
@@ -142,9 +142,12 @@ def decide(checkout: Path, target: SandboxTarget, now: datetime, *, reset: bool,
         reason = f"{target.source} changed"
     else:
         return SyncOutcome(target, mirrors, None, reason=f"already mirrors {target.source} at {mirrors[:7]}")
+    # The TTL governs the reset: a sync that follows production keeps the sandbox's TTL running; only a reset,
+    # a first sync or a TTL that ran out starts a new one.
+    keep = not reset and old is not None and not old.expired(now) and old.ttl == target.ttl
     state = SandboxState(
         namespace=target.namespace,
-        created_at=now.replace(microsecond=0),
+        created_at=old.created_at if keep and old is not None else now.replace(microsecond=0),
         ttl=target.ttl,
         mirrors=mirrors,
         source=target.source,

@@ -21,6 +21,10 @@ from shipyard.times import add, format_rfc3339, parse_duration, parse_rfc3339
 
 STATE_FILE = "sandbox-state.yaml"
 PREFIX = "shipyard.dev/"
+# The TTL check's period (the rendered ``sandbox-reset`` CronJob runs this often). A TTL ends at the check
+# nearest to it: when less than half a period is left, so a reset never waits a whole period for a few
+# seconds (the check runs a moment before the time the last one started), and never drifts by a period a day.
+CHECK_EVERY = timedelta(minutes=5)
 
 
 def _parse(text: str, field: str) -> datetime:
@@ -52,6 +56,10 @@ class SandboxState:
     def expired(self, now: datetime) -> bool:
         """True once the TTL has run out."""
         return now >= self.expires_at
+
+    def due(self, now: datetime) -> bool:
+        """True when the TTL check at ``now`` is the one nearest to the end of the TTL, or a later one."""
+        return now + CHECK_EVERY / 2 > self.expires_at
 
     def to_yaml(self) -> str:
         """The state as a ConfigMap document (valid Kubernetes, should anyone choose to apply it)."""

@@ -100,6 +100,12 @@ class Access(StrEnum):
     internal = "internal"
 
 
+# The ingress class of each access: one ingress-nginx controller faces the internet, the other only the private
+# network. ingress-nginx serves only Ingresses whose ``ingressClassName`` names its IngressClass, so every
+# Ingress Shipyard writes (environments, previews, the platform's parts) takes its class from here.
+INGRESS_CLASS = {Access.public: "nginx-public", Access.internal: "nginx-internal"}
+
+
 class PromotionMode(StrEnum):
     """How freight enters an environment: automatically, by approval, or mirrored from another one."""
 

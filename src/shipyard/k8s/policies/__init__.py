@@ -8,7 +8,20 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from shipyard.k8s.documents import Document, Finding
-from shipyard.k8s.policies import argocd, config, databases, install, jobs, kargo, kargo_promotion, rollouts
+from shipyard.k8s.policies import (
+    argocd,
+    config,
+    databases,
+    ingress,
+    install,
+    job_access,
+    jobs,
+    kargo,
+    kargo_promotion,
+    rollouts,
+    sync,
+    verdaccio,
+)
 from shipyard.k8s.policies.tree import Tree
 
 CHECKS: tuple[Callable[[Tree], list[Finding]], ...] = (
@@ -35,6 +48,18 @@ CHECKS: tuple[Callable[[Tree], list[Finding]], ...] = (
     kargo_promotion.commit_trailers,
     install.bootstrap_order,
     install.kargo_install,
+    verdaccio.scope_proxied,
+    verdaccio.deployed_config,
+    ingress.ingress_class,
+    ingress.ingress_tls,
+    ingress.preview_images,
+    ingress.platform_registry,
+    job_access.command,
+    job_access.git_credentials,
+    job_access.pod_security,
+    job_access.service_account,
+    job_access.sandbox_ttl,
+    sync.unsynced_promotion,
 )
 
 

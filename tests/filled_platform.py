@@ -1,18 +1,21 @@
-"""Demo steps of promotion: the seed's cycle on the scaffolded platform, with the local executor.
+"""A platform filled quickly for the dashboard's tests: every stage holds freight, a preview is open.
 
-Images are not built here (no Docker engine in a demo): a step stores a tiny OCI image manifest per
-service and version in the platform's local OCI layout, tagged as the build would tag it, so freight
-is taken from the registry by digest exactly as it would be from a real build.
+``shipyard demo`` now tells one cycle through the rendered pipelines (minutes, buildah, a registry server);
+the dashboard's tests need a filled platform in seconds, so this builds one with Shipyard's commands on the
+embedded default, as the demo once did: each image is a tiny OCI manifest stored in the local layout under the
+tags a build would give it (no layers), and freight is taken from that layout by digest.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 from shipyard.demo.context import DemoContext
 from shipyard.git import Git
 from shipyard.registry.layout import LayoutStore
 from shipyard.registry.store import OCI_MANIFEST, Manifest
+from shipyard.times import format_rfc3339
 
 ALPHA = "v1.2.0-alpha.20261125093000"
 BETA1 = "v1.2.0-beta.1"
@@ -106,6 +109,17 @@ def rollback(ctx: DemoContext) -> None:
     ctx.shipyard("trace", "payment-service", "--env", "production")
 
 
-def board(ctx: DemoContext) -> None:
-    """The status board: every service in every environment, colored by maturity, with pending promotions."""
-    ctx.shipyard("status")
+def scaffold(ctx: DemoContext) -> None:
+    """The embedded default, with its config repo rendered and its pipelines."""
+    ctx.shipyard("init", str(ctx.repo), "--org", "acme", "--domain", "acme.example.com", cwd=ctx.scratch)
+    ctx.shipyard("render", "--commit")
+    ctx.shipyard("ci", "render")
+
+
+def previews(ctx: DemoContext) -> None:
+    """PR 42's preview opened and collected past its TTL; PR 43's stays open."""
+    sha = Git(ctx.repo).rev_parse("HEAD")
+    ctx.shipyard("preview", "up", "--pr", "42", "--sha", sha)
+    later = format_rfc3339(datetime.now(UTC) + timedelta(days=8))
+    ctx.shipyard("preview", "gc", "--now", later)
+    ctx.shipyard("preview", "up", "--pr", "43", "--sha", sha)
