@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shipyard.errors import ShipyardError
+from shipyard.redact import MASK, redact
 
 URI_PREFIXES = ("postgresql://", "postgres://")
 _SPACE = " \t\n\v\f\r"  # C isspace(), which libpq uses
@@ -410,22 +411,26 @@ def may_be_same(a: str, b: str, environ: Mapping[str, str] | None = None) -> str
     return None
 
 
-_URI_PASSWORD = re.compile(r"^((?:postgresql|postgres)://[^:@/]*):[^@/]*@")
-_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&]*")
-_KEYWORD_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|(?:[^\s\\]|\\.)*)")
+def printable(url: str) -> str:
+    """The connection string as it may be printed or logged: ``shipyard.redact`` hides its password, then
+    libpq's own reading of the result confirms that none is left.
 
-
-def redact(url: str) -> str:
-    """The connection string with any password replaced by ``***``, safe to print and log.
-
-    When a password might survive the replacement (a string libpq would not parse), nothing of it is shown.
+    When a password might survive (a percent-encoded keyword, a string libpq would not parse), nothing of
+    the string is shown.
     """
-    if url.startswith(URI_PREFIXES):
-        shown = _QUERY_PASSWORD.sub(r"\1***", _URI_PASSWORD.sub(r"\1:***@", url))
-    else:
-        shown = _KEYWORD_PASSWORD.sub(r"\1***", url)
+    shown = redact(url)
     try:
-        safe = parse_conninfo(shown).get("password") in (None, "***")
+        safe = parse_conninfo(shown).get("password") in (None, MASK)
     except ConninfoError:
         safe = "password" not in url and "@" not in url
     return shown if safe else "(a connection string, not shown: it may hold a password)"
+
+
+def passwords(url: str) -> list[str]:
+    """The password libpq would send for ``url`` (as a list for ``redact``'s known secrets); empty when the
+    URL holds none or cannot be read."""
+    try:
+        password = parse_conninfo(url).get("password")
+    except ConninfoError:
+        return []
+    return [password] if password else []

@@ -1,5 +1,6 @@
 """HTTP calls under the retry policy, for every client Shipyard has (OCI registry, Harbor, npm registry,
-GitHub, Kubernetes API): which failures are worth another try, and bounded pagination.
+GitHub, Kubernetes API): the one way they are built (every answer read within a size limit), which
+failures are worth another try, and bounded pagination.
 
 A failure is retried when a second try cannot do harm: 429, 502, 503, 504 and transport errors for
 idempotent requests (GET, HEAD, OPTIONS, PUT, DELETE); for POST and PATCH only when the request
@@ -12,12 +13,15 @@ from __future__ import annotations
 
 import ipaddress
 import ssl
+import urllib.request
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import httpx
 
+from shipyard.bounded import MAX_BODY
 from shipyard.errors import ShipyardError
+from shipyard.httplimit import bounded
 from shipyard.retry import GaveUp, Retrier, TryAgain, parse_retry_after
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -27,6 +31,68 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 # The request never left: a connection that was not made.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 MAX_PAGES = 1000
+_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
+
+
+def client(
+    *,
+    transport: httpx.BaseTransport | None = None,
+    limit: int = MAX_BODY,
+    base_url: str = "",
+    headers: dict[str, str] | None = None,
+    auth: tuple[str, str] | None = None,
+    verify: ssl.SSLContext | bool = True,
+    limits: httpx.Limits = _LIMITS,
+    timeout: float = 30.0,
+    follow_redirects: bool = False,
+) -> httpx.Client:
+    """An httpx client whose every answer is read within ``limit`` bytes (``shipyard.httplimit``).
+
+    ``transport`` stands in for the network (tests). Without it, a request goes to its host directly or
+    through the proxy the environment names (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``, ``NO_PROXY``),
+    its server verified with ``verify``: what an httpx client without a transport of its own does.
+    """
+    inner = transport or _EnvironmentRoutes(verify=verify, limits=limits)
+    return httpx.Client(
+        transport=bounded(inner, limit),
+        base_url=base_url,
+        headers=headers,
+        auth=auth,
+        timeout=timeout,
+        follow_redirects=follow_redirects,
+    )
+
+
+class _EnvironmentRoutes(httpx.BaseTransport):
+    """Each request straight to its host, or through the proxy the environment names for its scheme
+    (``NO_PROXY`` read as urllib reads it). httpx routes so only for a client without a transport."""
+
+    def __init__(self, *, verify: ssl.SSLContext | bool, limits: httpx.Limits) -> None:
+        self._proxies = urllib.request.getproxies_environment()
+        self._direct = httpx.HTTPTransport(verify=verify, limits=limits, retries=0)
+        self._through: dict[str, httpx.HTTPTransport] = {}
+        for scheme in ("http", "https"):
+            proxy = self._proxy(scheme)
+            if proxy and proxy not in self._through:  # made here, not per request: clients run in threads
+                self._through[proxy] = httpx.HTTPTransport(verify=verify, limits=limits, retries=0, proxy=proxy)
+
+    def _proxy(self, scheme: str) -> str | None:
+        proxy = self._proxies.get(scheme) or self._proxies.get("all")
+        return None if not proxy else proxy if "://" in proxy else f"http://{proxy}"
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` on the route the environment gives its URL."""
+        proxy = self._proxy(request.url.scheme)
+        netloc = request.url.netloc.decode("ascii")
+        if proxy is None or urllib.request.proxy_bypass_environment(netloc, self._proxies):  # type: ignore[attr-defined]
+            return self._direct.handle_request(request)
+        return self._through[proxy].handle_request(request)
+
+    def close(self) -> None:
+        """Close every connection pool."""
+        self._direct.close()
+        for transport in self._through.values():
+            transport.close()
 
 
 def send(

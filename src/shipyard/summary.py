@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.errors import SpecError
-from shipyard.spec.loader import problem_at
+from shipyard.spec.loader import place_problems, problem_at
 from shipyard.spec.model import Platform
 from shipyard.workspace.model import Workspace
 
@@ -51,7 +51,7 @@ class Summary:
                     "strategy": e.strategy.kind,
                     "promotion": e.promotion.value,
                     "maturities": [m.value for m in e.maturities],
-                    "host": e.host_for("{service}", platform.domain, platform.org),
+                    "host": e.host_pattern(platform.domain, platform.org),
                 }
                 for e in platform.environments
             ],
@@ -65,7 +65,8 @@ def summarize(spec_path: Path, platform: Platform, workspace: Workspace) -> Summ
 
 
 def check_against_workspace(spec_path: Path, platform: Platform, workspace: Workspace) -> None:
-    """The spec may only configure services that exist: a typo would otherwise be silently ignored."""
+    """The spec may only configure services that exist (a typo would otherwise be silently ignored), and its
+    host patterns must make DNS names for every service."""
     services = [p.name for p in workspace.services]
     problems = []
     for name in platform.services:
@@ -80,5 +81,6 @@ def check_against_workspace(spec_path: Path, platform: Platform, workspace: Work
                     suggestion=suggestion,
                 )
             )
+    problems += place_problems(spec_path, platform.host_problems(services))
     if problems:
         raise SpecError(problems)

@@ -267,12 +267,9 @@ def test_gc_removes_expired_and_closed_only_within_the_cap(platform: Platform, r
     clone(remote, checkout)
     assert sorted(p.name for p in (checkout / "previews").iterdir()) == ["pr-4", "pr-6", "team-a"]
 
-    # An unreadable PR state file is no evidence: nothing is closed for it, and nothing else happens.
-    report, commit = preview_gc(
-        remote, platform, now, max_deletions=10, pr_states=read_pr_states(tmp_path / "absent.json"), dry_run=False
-    )
-    assert commit is None and not report.delete
-    assert report.pr_states is not None and report.pr_states.problems
+    # An unreadable PR state file is refused before anything is decided.
+    with pytest.raises(ShipyardError, match="cannot read"):
+        read_pr_states(tmp_path / "absent.json")
 
 
 def test_gc_dry_run_plans_without_pushing(platform: Platform, remote: str) -> None:

@@ -128,10 +128,10 @@ def test_what_is_missing_or_not_understood_is_refused(tmp_path: Path, change: An
 
 
 def test_unreadable_files(tmp_path: Path) -> None:
-    with pytest.raises(KubeconfigError, match="cannot read the kubeconfig"):
+    with pytest.raises(KubeconfigError, match=r"the kubeconfig .*absent: cannot read"):
         from_kubeconfig([tmp_path / "absent"])
     (tmp_path / "bad").write_text("clusters: [unclosed")
-    with pytest.raises(KubeconfigError, match="not YAML"):
+    with pytest.raises(KubeconfigError, match="not valid YAML"):
         from_kubeconfig([tmp_path / "bad"])
     (tmp_path / "list").write_text("- a\n")
     with pytest.raises(KubeconfigError, match="not a kubeconfig"):
@@ -153,3 +153,43 @@ def test_outside_a_pod_the_service_account_is_not_looked_for(tmp_path: Path) -> 
         service_account=account,
     )
     assert inside.server == "https://10.0.0.1:443" and inside.headers["Authorization"] == "Bearer pod-token"
+
+
+def test_a_kubeconfig_is_read_within_bounds(tmp_path: Path) -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+        f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+        for i in range(8)
+    )
+    (tmp_path / "bomb").write_text(bomb)
+    with pytest.raises(KubeconfigError, match="values"):
+        from_kubeconfig([tmp_path / "bomb"])
+    (tmp_path / "deep").write_text("[" * 5000 + "]" * 5000)
+    with pytest.raises(KubeconfigError, match=r"nesting depth|deeper than"):
+        from_kubeconfig([tmp_path / "deep"])
+    (tmp_path / "big").write_text("# " + "x" * (2 << 20))
+    with pytest.raises(KubeconfigError, match="larger than"):
+        from_kubeconfig([tmp_path / "big"])
+
+
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        ("t0k3n\nInjected: header", "line break"),
+        ("t0\rk3n", "line break"),
+        ("tök3n", "non-ASCII"),
+    ],
+)
+def test_a_token_that_would_split_a_header_is_refused_unshown(tmp_path: Path, token: str, message: str) -> None:
+    with pytest.raises(KubeconfigError, match=message) as inline:
+        from_kubeconfig([simple(tmp_path / "config", user={"token": token})])
+    (tmp_path / "token").write_text(token + "\n")
+    with pytest.raises(KubeconfigError, match=message) as from_file:
+        from_kubeconfig([simple(tmp_path / "config2", user={"tokenFile": str(tmp_path / "token")})])
+    for caught in (inline, from_file):
+        assert "t0k3n" not in str(caught.value) and "tök3n" not in str(caught.value)
+
+
+def test_a_token_file_that_never_ends_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(KubeconfigError, match="larger than"):
+        from_kubeconfig([simple(tmp_path / "config", user={"tokenFile": "/dev/zero"})])

@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shipyard.errors import ShipyardError
 from shipyard.previews.prstate import parse_pr_states, read_pr_states
 
 
@@ -35,15 +37,21 @@ def test_contradicting_entries_are_no_evidence() -> None:
     assert not states.is_closed(3) and states.problems
 
 
-def test_unreadable_files_close_nothing(tmp_path: Path) -> None:
-    missing = read_pr_states(tmp_path / "nope.json")
-    assert missing.states == {} and "cannot read" in missing.problems[0]
+def test_a_file_that_cannot_be_read_is_refused_before_anything_is_decided(tmp_path: Path) -> None:
+    with pytest.raises(ShipyardError, match="cannot read"):
+        read_pr_states(tmp_path / "nope.json")
     broken = tmp_path / "broken.json"
     broken.write_text('{"1": "closed"')
-    assert read_pr_states(broken).states == {}
+    with pytest.raises(ShipyardError, match="not valid JSON"):
+        read_pr_states(broken)
     wrong = tmp_path / "wrong.json"
     wrong.write_text(json.dumps("closed"))
-    assert read_pr_states(wrong).states == {}
+    with pytest.raises(ShipyardError, match="holds str, not pull requests"):
+        read_pr_states(wrong)
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 5000 + "]" * 5000)
+    with pytest.raises(ShipyardError, match="deeper than"):
+        read_pr_states(deep)
 
 
 json_values = st.recursive(

@@ -194,3 +194,23 @@ def test_validate_accepts_what_render_writes() -> None:
         Document("overlays/production/generated/patches/user-service.yaml", 1, _patch(PRODUCTION)),
     ]
     assert _findings(documents) == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://app:s3cret@db.prod:5432/app?sslmode=require",
+        "postgresql://db.prod/app?password=s3cret",
+        "host=db.prod dbname=app password='s3 cret'",
+    ],
+)
+def test_pg_dump_and_psql_get_the_password_in_their_environment_not_their_command_line(url: str) -> None:
+    from psycopg.conninfo import conninfo_to_dict
+
+    from shipyard.sandbox.db.pg import without_password
+
+    conninfo, env = without_password(url)
+    assert "s3" not in conninfo and "password" not in conninfo
+    assert env is not None and env["PGPASSWORD"] in ("s3cret", "s3 cret")
+    assert conninfo_to_dict(conninfo)["host"] == "db.prod" and conninfo_to_dict(conninfo)["dbname"] == "app"
+    assert without_password("postgresql://db.prod/app")[1] is None

@@ -160,3 +160,14 @@ def test_harbor_events_are_checked(raw: bytes, auth: str | None, status: int) ->
 
 def test_the_harbor_hook_is_off_without_its_auth() -> None:
     assert refusal(lambda: harbor(harbor_body(), expected=None))[0] == 404
+
+
+@pytest.mark.parametrize("depth", [101, 900, 200_000])
+def test_a_body_nested_past_the_json_limit_is_refused_by_both_hooks(depth: int) -> None:
+    """The hooks parse with the same bounded JSON reader as every other input: deep data is a 400 even when
+    Python's own parser would take it (900 levels) and is never a RecursionError (200,000)."""
+    raw = b'{"ref": "refs/heads/x", "a": ' + b"[" * depth + b"]" * depth + b"}"
+    got, message = refusal(lambda: github(raw, signed(raw)))
+    assert got == 400 and "nests deeper than 100 levels" in message
+    got, message = refusal(lambda: harbor(b'{"type": "SCANNING_COMPLETED", "a": ' + b"[" * depth + b"]" * depth + b"}"))
+    assert got == 400 and "nests deeper than 100 levels" in message

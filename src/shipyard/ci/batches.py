@@ -8,13 +8,19 @@ service names stay in a file on the shared workspace: the result stays small for
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shipyard.bounded import MIB, read_json
 from shipyard.errors import ShipyardError
 
 RESULT_LIMIT = 4096
+MAX_LIST_FILE = 4 * MIB
+"""The size limit of a matrix or batches file (20,000 project names fit many times over)."""
+# A project's folder name; the names are printed for step scripts, so nothing that reads as an option.
+_PROJECT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,99}", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -46,11 +52,8 @@ class ServiceList:
 
 def read_matrix(path: Path) -> list[str]:
     """The service names of ``shipyard affected --format matrix`` (a JSON array of strings)."""
-    try:
-        data: Any = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ShipyardError(f"{path}: not a JSON array of service names ({exc})") from exc
-    if not isinstance(data, list) or not all(isinstance(item, str) and item for item in data):
+    data: Any = read_json(path, MAX_LIST_FILE, f"the affected matrix {path}")
+    if not isinstance(data, list) or not all(isinstance(item, str) and _PROJECT.fullmatch(item) for item in data):
         raise ShipyardError(f"{path}: expected a JSON array of service names, as `shipyard affected --format matrix`")
     return list(dict.fromkeys(data))
 
@@ -92,10 +95,7 @@ def result_text(batches: list[list[str]]) -> str:
 
 def batch(path: Path, index: int) -> list[str]:
     """The services of one batch from the batches file written by ``shipyard ci batches``."""
-    try:
-        data: Any = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ShipyardError(f"{path}: cannot read the batches file ({exc})") from exc
+    data: Any = read_json(path, MAX_LIST_FILE, f"the batches file {path}")
     if not isinstance(data, list) or not 0 <= index < len(data):
         size = len(data) if isinstance(data, list) else 0
         raise ShipyardError(f"batch {index} does not exist; valid: 0..{size - 1}" if size else f"{path}: no batches")

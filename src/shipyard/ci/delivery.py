@@ -1,13 +1,14 @@
 """A GitHub webhook delivery read from a file: size-checked, HMAC-checked before a byte is parsed (when a
-signature is given), decoded, and its event type known (given, or inferred from the body's shape)."""
+signature is given), decoded within bounds, and its event type known (given, or inferred from the body's
+shape). ``ci plan`` and ``ci run`` both read their delivery here."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shipyard.bounded import parse_json, read_bytes
 from shipyard.ci.signature import MAX_PAYLOAD, SignatureError, read_secret, verify
 from shipyard.errors import ShipyardError
 from shipyard.render.tekton.routes import infer_event_type
@@ -27,21 +28,13 @@ def read_delivery(
     event_file: Path, event_type: str | None, signature: str | None, secret_file: Path | None
 ) -> Delivery:
     """Read, verify and decode ``event_file``; a bad signature or body is a ``ShipyardError`` (exit 2)."""
-    try:
-        size = event_file.stat().st_size
-        if size > MAX_PAYLOAD:
-            raise ShipyardError(f"{event_file}: {size} bytes; GitHub sends at most {MAX_PAYLOAD}")
-        raw = event_file.read_bytes()
-    except OSError as exc:
-        raise ShipyardError(f"{event_file}: cannot read the event ({exc.strerror})") from exc
     if (signature is None) != (secret_file is None):
         raise SignatureError("--signature and --secret-file go together: one checks the other")
+    what = f"the event {event_file}"
+    raw = read_bytes(event_file, MAX_PAYLOAD, what)  # GitHub sends at most MAX_PAYLOAD bytes
     if signature is not None and secret_file is not None:
         verify(raw, signature, read_secret(secret_file))  # before parsing: untrusted bytes are never decoded
-    try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ShipyardError(f"{event_file}: not a JSON webhook body ({exc})") from exc
+    body = parse_json(raw, what, limit=MAX_PAYLOAD)
     kind = event_type or infer_event_type(body)
     if kind is None:
         raise ShipyardError(

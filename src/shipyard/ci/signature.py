@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from pathlib import Path
 
 from shipyard.errors import ShipyardError
 
 MAX_PAYLOAD = 25 * 1024 * 1024  # GitHub never sends more; a larger body is not from GitHub
-MAX_SECRET = 4096  # a shared secret is a few dozen bytes; a larger file is the wrong file
+_SIGNATURE = re.compile(r"sha256=[0-9a-fA-F]{64}", re.ASCII)
 
 
 class SignatureError(ShipyardError):
@@ -20,19 +21,15 @@ class SignatureError(ShipyardError):
 
 
 def read_secret(path: Path, what: str = "the webhook secret") -> bytes:
-    """A secret from a file (at most ``MAX_SECRET`` bytes are read); a trailing newline (as ``echo`` writes) is
-    not part of it. Messages name the file, never its content."""
+    """A shared secret from a file, read by ``shipyard.secretfile`` (size-limited, stripped, one line of
+    printable ASCII); messages name the file, never its content."""
+    from shipyard.secretfile import SecretError
+    from shipyard.secretfile import read_secret as read_secret_file
+
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_SECRET + 1)
-    except OSError as exc:
-        raise SignatureError(f"{path}: cannot read {what} ({exc.strerror})") from exc
-    if len(raw) > MAX_SECRET:
-        raise SignatureError(f"{path}: {what} is longer than {MAX_SECRET} bytes; is it the right file?")
-    secret = raw.rstrip(b"\r\n")
-    if not secret:
-        raise SignatureError(f"{path}: {what} is empty")
-    return secret
+        return read_secret_file(path, what).encode("ascii")
+    except SecretError as exc:
+        raise SignatureError(exc.message, hint=exc.hint) from None
 
 
 def sign(body: bytes, secret: bytes) -> str:
@@ -44,12 +41,11 @@ def verify(body: bytes, signature: str, secret: bytes) -> None:
     """Raise ``SignatureError`` unless ``signature`` is GitHub's HMAC-SHA256 of ``body`` under ``secret``."""
     if len(body) > MAX_PAYLOAD:
         raise SignatureError(f"the payload is {len(body)} bytes; GitHub sends at most {MAX_PAYLOAD}")
-    scheme, _, digest = signature.strip().partition("=")
-    if scheme != "sha256" or len(digest) != 64:
+    if not _SIGNATURE.fullmatch(signature.strip()):
         raise SignatureError(
             "the signature must look like sha256=<64 hex digits> (the X-Hub-Signature-256 header)",
             hint="the older sha1 X-Hub-Signature header is not accepted",
         )
     # compare_digest takes the same time wherever the strings differ, so timing reveals nothing.
-    if not hmac.compare_digest(sign(body, secret), "sha256=" + digest.lower()):
+    if not hmac.compare_digest(sign(body, secret), signature.strip().lower()):
         raise SignatureError("the signature does not match the payload: refusing to parse it")

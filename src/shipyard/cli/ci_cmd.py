@@ -41,28 +41,13 @@ def plan(
     as_json: bool = json_option("Print the plan as JSON (the same as -o json)."),
 ) -> None:
     """Print the pipelines EVENT.json starts, with their params, or why it starts none."""
-    from shipyard.ci.signature import SignatureError, read_secret, verify
-    from shipyard.render.tekton.routes import infer_event_type, plan_event
+    from shipyard.ci.delivery import read_delivery
+    from shipyard.render.tekton.routes import plan_event
 
     fmt = chosen(output, as_json)
-    try:
-        raw = event_file.read_bytes()
-    except OSError as exc:
-        raise ShipyardError(f"{event_file}: cannot read the event ({exc.strerror})") from exc
-    if (signature is None) != (secret_file is None):
-        raise SignatureError("--signature and --secret-file go together: one checks the other")
-    if signature is not None and secret_file is not None:
-        verify(raw, signature, read_secret(secret_file))  # before parsing: untrusted bytes are never decoded
-    try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ShipyardError(f"{event_file}: not a JSON webhook body ({exc})") from exc
-    kind = event_type or infer_event_type(body)
-    if kind is None:
-        raise ShipyardError(
-            f"{event_file}: cannot tell which event this is", hint="pass the X-GitHub-Event header as --event-type"
-        )
-    result = plan_event(kind, body)
+    delivery = read_delivery(event_file, event_type, signature, secret_file)
+    kind = delivery.event
+    result = plan_event(kind, delivery.body)
     if is_machine(fmt):
         emit(result.to_json(), fmt)
         return

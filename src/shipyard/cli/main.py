@@ -96,8 +96,18 @@ def main(argv: list[str] | None = None) -> None:
         first = next((a for a in args if not a.startswith("-")), None)
         build_app(first if first in COMMANDS else None)(args=args, prog_name="shipyard")
     except ShipyardError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        from shipyard.redact import redact
+
+        # Every message passes the one redaction: a URL or a tool's output in it may carry a credential.
+        print(f"error: {redact(str(exc))}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+    except Exception:  # a bug: its traceback is useful, but it is redacted like every other message
+        import traceback
+
+        from shipyard.redact import redact
+
+        print(redact(traceback.format_exc()), file=sys.stderr, end="")
+        sys.exit(1)

@@ -78,14 +78,22 @@ REGISTRY_PASSWORD = typer.Option(
 
 
 def harbor_credentials(username: str | None, password: str | None) -> tuple[str, str] | None:
-    """Harbor's basic-auth pair, when both parts are given."""
-    return (username, password) if username and password else None
+    """Harbor's basic-auth pair, when both parts are given, each checked by ``shipyard.secretfile``."""
+    from shipyard.secretfile import check_secret
+
+    if not (username and password):
+        return None
+    user = check_secret(username, "--harbor-username (SHIPYARD_HARBOR_USERNAME)")
+    return user, check_secret(password, "--harbor-password (SHIPYARD_HARBOR_PASSWORD)")
 
 
 def registry_credentials(username: str | None, password: str | None) -> Credentials | None:
-    """Registry credentials, when a user name is given (an empty password is a password)."""
+    """Registry credentials, when a user name is given (an empty password is a password); each part is
+    checked by ``shipyard.secretfile`` (one line of printable ASCII: it goes into a header)."""
     if not username or password is None:
         return None
     from shipyard.registry.auth import Credentials
+    from shipyard.secretfile import check_secret
 
-    return Credentials(username, password)
+    secret = check_secret(password, "--registry-password (SHIPYARD_REGISTRY_PASSWORD)") if password else password
+    return Credentials(check_secret(username, "--registry-username (SHIPYARD_REGISTRY_USERNAME)"), secret)

@@ -110,11 +110,12 @@ def publish(
     """
     from shipyard.cli.context import load_context
     from shipyard.errors import ShipyardError
-    from shipyard.packages.npm_registry import NpmRegistry
+    from shipyard.packages.npm_registry import NpmRegistry, npm_token
     from shipyard.packages.publish import PublishReport, apply_publish, plan_publish
     from shipyard.versioning.semver import Version, VersionError
 
     fmt = chosen(output, as_json)
+    token = npm_token(token)
     ctx = load_context(root)
     platform = ctx.platform
     try:

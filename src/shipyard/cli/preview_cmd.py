@@ -57,6 +57,7 @@ def _github(
 ) -> tuple[GitHubClient, str] | None:
     """The GitHub client and repository when ``flag`` is given; checked before anything changes."""
     from shipyard.github.client import GitHubClient, load_token
+    from shipyard.github.feedback import check_api_url, check_repo
 
     if not enabled:
         if repo or token_file:
@@ -64,7 +65,8 @@ def _github(
         return None
     if not repo:
         raise ShipyardError(f"{flag} needs --repo OWNER/NAME (the GitHub repository of the pull requests)")
-    return GitHubClient(token=load_token(token_file, token), api_url=api_url), repo
+    check_api_url(api_url)
+    return GitHubClient(token=load_token(token_file, token), api_url=api_url), check_repo(repo)
 
 
 def _comment(

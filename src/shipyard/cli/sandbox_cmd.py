@@ -214,7 +214,7 @@ def db_clone(
     ),
     strict: bool = typer.Option(False, "--strict", hidden=True, help="The default now; kept for old scripts."),
     salt_file: Path | None = typer.Option(
-        None, "--salt-file", help="A file holding the secret salt (its first line; wins over --salt)."
+        None, "--salt-file", help="A file holding the secret salt (one line; wins over --salt)."
     ),
     salt: str | None = typer.Option(
         None,
@@ -235,7 +235,7 @@ def db_clone(
 ) -> None:
     """Copy a PostgreSQL database into the sandbox database, masking it inside PostgreSQL as it streams."""
     from shipyard.cli.progress import progress_bars, wanted
-    from shipyard.dburl import redact
+    from shipyard.dburl import printable
     from shipyard.sandbox.db.clone import TableResult, clone
     from shipyard.sandbox.db.rules import load_rules
     from shipyard.sandbox.db.secrets import read_salt
@@ -276,7 +276,7 @@ def db_clone(
                 print(f"  {column.name}: {column.rule}")
     else:
         rows = sum(r.rows for r in report.results)
-        where = redact(target)
+        where = printable(target)
         say(f"cloned {len(report.results)} tables, {rows} rows in {report.seconds:.1f}s into {where}")
 
 

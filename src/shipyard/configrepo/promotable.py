@@ -31,7 +31,7 @@ from shipyard.k8s.yaml import dump
 KUSTOMIZATION = "kustomization.yaml"
 PROMOTABLE = "images"
 """The promotable Component's folder in each environment's overlay folder."""
-SEEDED = re.compile(rf"^overlays/[^/]+/{PROMOTABLE}/kustomization\.yaml$")
+SEEDED = re.compile(rf"overlays/[^/\n]+/{PROMOTABLE}/kustomization\.yaml")
 """The promotable files, relative to the config repo: render creates them once and never rewrites them."""
 
 
@@ -67,7 +67,7 @@ def _sequence_offset(text: str) -> int:
     """
     lines = text.splitlines()
     for before, line in itertools.pairwise(lines):
-        key = re.match(r"^( *)[^\s#-][^:]*:\s*(#.*)?$", before)
+        key = re.fullmatch(r"( *)[^\s#-][^:]*:\s*(#.*)?", before)
         dash = re.match(r"^( *)- ", line)
         if key and dash:
             return max(0, len(dash.group(1)) - len(key.group(1)))

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from shipyard.errors import ShipyardError
+from shipyard.git.refname import check_value
 from shipyard.git.repo import Git, PushRejected
 from shipyard.git.trailers import Trailers
 from shipyard.retry import PUSH_RACE, GaveUp, Retrier
@@ -22,7 +23,8 @@ def temporary_clone(url: str, *options: str) -> Iterator[Path]:
     scratch = Path(tempfile.mkdtemp(prefix="shipyard-clone-"))
     try:
         clone = scratch / "repo"
-        Git(scratch).run("clone", "--quiet", *options, url, str(clone))
+        check_value(url, "the repository")
+        Git(scratch).run("clone", "--quiet", *options, "--", url, str(clone))
         yield clone
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -35,7 +37,7 @@ def checkout_tip(git: Git, remote: str, branch: str) -> None:
     and the next commit starts the branch.
     """
     if git.remote_has_branch(remote, branch):
-        git.run("fetch", "--quiet", remote, f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}")
+        git.run("fetch", "--quiet", "--", remote, f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}")
         git.run("checkout", "--quiet", "-B", branch, f"refs/remotes/{remote}/{branch}")
         git.run("reset", "--quiet", "--hard", f"refs/remotes/{remote}/{branch}")
     else:

@@ -10,20 +10,50 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shipyard.errors import ShipyardError
+from shipyard.git.refname import check_ref, check_value
 from shipyard.git.trailers import Trailers, format_message
+from shipyard.redact import redact
 
 
 class GitError(ShipyardError):
     """A git command failed; carries git's own message."""
 
     def __init__(self, args: Sequence[str], returncode: int, stderr: str) -> None:
-        super().__init__(f"git {' '.join(args)} failed ({returncode}): {stderr.strip()}")
+        # A remote's URL may carry a token (given on the command line or in git's message): never shown.
+        super().__init__(redact(f"git {' '.join(args)} failed ({returncode}): {stderr.strip()}"))
         self.returncode = returncode
         self.stderr = stderr
 
 
 class PushRejected(GitError):
     """The remote moved on while we worked: fetch, re-apply and push again."""
+
+
+# The reasons `git push --porcelain` gives for a ref when another writer got there first. When the remote
+# itself lost the race (two pushes at once), the ref says "failed to update ref" or "atomic transaction
+# failed" and git's message "cannot lock ref". "atomic push failed" marks the other refs of an atomic push.
+_RACE_REASONS = ("non-fast-forward", "fetch first", "stale info", "already exists", "cannot lock ref")
+_REMOTE_RACE_REASONS = ("failed to update ref", "atomic transaction failed")
+_ATOMIC = "atomic push failed"
+
+
+def lost_race(porcelain: str, stderr: str = "") -> bool:
+    """True when a failed push shows only refs that another writer moved first.
+
+    Each rejected ref is a line of the porcelain output starting with ``!`` whose last field is
+    ``[rejected] (reason)`` or ``[remote rejected] (reason)``. A push refused for any other reason (a
+    read-only remote, a hook that declined, a missing permission) is not a lost race, and retrying it
+    would only hide git's message.
+    """
+    reasons = [line.rsplit("\t", 1)[-1] for line in porcelain.splitlines() if line.startswith("!")]
+    remote_lost = "cannot lock ref" in stderr
+    raced = [
+        r
+        for r in reasons
+        if any(f"({word}" in r for word in _RACE_REASONS)
+        or (remote_lost and any(f"({word}" in r for word in _REMOTE_RACE_REASONS))
+    ]
+    return bool(raced) and all(r in raced or _ATOMIC in r for r in reasons)
 
 
 @dataclass(frozen=True)
@@ -105,11 +135,14 @@ class Git:
 
     def rev_parse(self, ref: str) -> str:
         """The full commit id of ``ref``."""
-        return self.run("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").strip()
+        check_value(ref, "the revision")
+        return self.run("rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}").strip()
 
     def has_ref(self, ref: str) -> bool:
         """True when ``ref`` names a commit here."""
-        return bool(self.run("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False).strip())
+        check_value(ref, "the revision")
+        found = self.run("rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", check=False)
+        return bool(found.strip())
 
     def is_shallow(self) -> bool:
         """True for a shallow clone, where history (and so versions and diffs) may be incomplete."""
@@ -156,15 +189,19 @@ class Git:
         ``leases`` are ``(ref, expected commit)`` pairs (an empty commit: the ref must not exist); the push
         is rejected when the remote's ref is not what we last saw, so a concurrent change is never lost.
         """
+        check_value(remote, "the remote")
+        for refspec in refspecs:
+            check_value(refspec, "the refspec")
         lease_args = [f"--force-with-lease={ref}:{expected}" for ref, expected in leases]
-        args = ["push", "--porcelain", *(["--atomic"] if atomic else []), *lease_args, remote, *refspecs]
+        args = ["push", "--porcelain", *(["--atomic"] if atomic else []), *lease_args, "--", remote, *refspecs]
         proc = self.execute(*args)
         if proc.returncode == 0:
             return
-        # `--porcelain` marks each rejected ref with "!" on stdout; anything else is a real failure.
-        if any(line.startswith("!") for line in proc.stdout.splitlines()):
+        if lost_race(proc.stdout, proc.stderr):
             raise PushRejected(args, proc.returncode, proc.stdout + proc.stderr)
-        raise GitError(args, proc.returncode, proc.stderr or proc.stdout)
+        # Anything else (a read-only remote, a hook that declined, no such repository) will not pass on a
+        # retry: it surfaces at once, with git's own message.
+        raise GitError(args, proc.returncode, "\n".join(filter(None, (proc.stderr.strip(), proc.stdout.strip()))))
 
     # Refs, tags and history: read in bulk, so versions stay fast on huge histories.
 
@@ -186,11 +223,14 @@ class Git:
 
     def remote_has_branch(self, remote: str, branch: str) -> bool:
         """True when ``remote`` has ``branch`` now (asked of the remote, not of remote-tracking refs)."""
-        return bool(self.run("ls-remote", "--heads", remote, f"refs/heads/{branch}").strip())
+        check_value(remote, "the remote")
+        check_ref(branch, "the branch")
+        return bool(self.run("ls-remote", "--heads", "--", remote, f"refs/heads/{branch}").strip())
 
     def remote_refs(self, remote: str, *patterns: str) -> list[tuple[str, str]]:
         """``(refname, commit)`` on ``remote`` (annotated tags peeled) without fetching any object."""
-        out = self.run("ls-remote", remote, *patterns)
+        check_value(remote, "the remote")
+        out = self.run("ls-remote", "--", remote, *patterns)
         plain: dict[str, str] = {}
         peeled: dict[str, str] = {}
         for line in out.splitlines():
@@ -207,7 +247,8 @@ class Git:
         Streams ``git rev-list`` so that a caller who stops early (at the first tagged commit, as version
         rules do) does not pay for the rest of a long history. ``exclude`` are refs whose history ends the walk.
         """
-        args = ["rev-list", "--first-parent", "--timestamp", commit, *(["--not", *exclude] if exclude else [])]
+        check_value(commit, "the revision")
+        args = ["rev-list", "--first-parent", "--timestamp", "--end-of-options", commit, *(f"^{e}" for e in exclude)]
         proc = subprocess.Popen(
             ["git", "-C", str(self.path), *args],
             stdout=subprocess.PIPE,
@@ -235,15 +276,19 @@ class Git:
 
     def parents(self, commit: str) -> list[str]:
         """The parents of ``commit``, first parent first."""
-        return self.run("rev-list", "--parents", "-n", "1", commit).split()[1:]
+        return self.run(
+            "rev-list", "--parents", "-n", "1", "--end-of-options", check_value(commit, "the commit")
+        ).split()[1:]
 
     def subject(self, commit: str) -> str:
         """The first line of the commit's message."""
-        return self.run("log", "-1", "--format=%s", commit).strip()
+        return self.run("log", "-1", "--format=%s", "--end-of-options", check_value(commit, "the commit")).strip()
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         """True when ``ancestor`` is reachable from ``descendant`` (or is it)."""
-        proc = self.execute("merge-base", "--is-ancestor", ancestor, descendant)
+        check_value(ancestor, "the commit")
+        check_value(descendant, "the commit")
+        proc = self.execute("merge-base", "--is-ancestor", "--end-of-options", ancestor, descendant)
         if proc.returncode not in (0, 1):
             raise GitError(("merge-base", "--is-ancestor", ancestor, descendant), proc.returncode, proc.stderr)
         return proc.returncode == 0
@@ -260,16 +305,21 @@ class Git:
 
     def tag(self, name: str, commit: str, message: str) -> None:
         """Create the annotated tag ``name`` on ``commit`` (never moves an existing tag)."""
-        self.run("tag", "--annotate", "--message", message, "--", name, commit)
+        check_ref(name, "the tag")
+        self.run("tag", "--annotate", "--message", message, "--", name, check_value(commit, "the commit"))
 
     def delete_tags(self, names: Sequence[str]) -> None:
         """Delete local tags (those a lost race left behind); missing ones are ignored."""
         if names:
-            self.execute("tag", "--delete", *names)
+            self.execute("tag", "--delete", "--", *names)
 
     def merge_tree(self, ours: str, theirs: str) -> tuple[str, list[str]]:
         """Merge two commits without touching the work tree: ``(tree, conflicted paths)``."""
-        proc = self.execute("merge-tree", "--write-tree", "--name-only", "--no-messages", ours, theirs)
+        check_value(ours, "the commit")
+        check_value(theirs, "the commit")
+        proc = self.execute(
+            "merge-tree", "--write-tree", "--name-only", "--no-messages", "--end-of-options", ours, theirs
+        )
         if proc.returncode not in (0, 1):
             raise GitError(("merge-tree", ours, theirs), proc.returncode, proc.stderr)
         lines = proc.stdout.splitlines()
@@ -277,7 +327,7 @@ class Git:
 
     def commit_tree(self, tree: str, parents: Sequence[str], message: str) -> str:
         """Create a commit object (no ref moves) and return its id."""
-        args = ["commit-tree", tree]
+        args = ["commit-tree"]
         for parent in parents:
-            args += ["-p", parent]
-        return self.run(*args, "-F", "-", input=message).strip()
+            args += ["-p", check_value(parent, "the parent commit")]
+        return self.run(*args, "-F", "-", "--end-of-options", check_value(tree, "the tree"), input=message).strip()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from shipyard.errors import ShipyardError
+
 TRAILER_KEYS = (
     "Shipyard-Service",
     "Shipyard-Version",
@@ -22,11 +24,15 @@ TRAILER_KEYS = (
 Trailers = Sequence[tuple[str, str]]
 
 
+class TrailerError(ShipyardError, ValueError):
+    """A trailer that would not read back as itself (a line break would add a trailer of its own)."""
+
+
 def format_message(message: str, trailers: Trailers = ()) -> str:
     """A commit message with Shipyard's trailers, one per line after a blank line."""
     for key, value in trailers:
-        if "\n" in value or not key.replace("-", "").isalnum():
-            raise ValueError(f"invalid trailer {key!r}: {value!r}")
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value) or not key.replace("-", "").isalnum():
+            raise TrailerError(f"invalid trailer {key!r}: {value[:80]!r} (one line of text, no control characters)")
     body = message.rstrip() + "\n"
     if trailers:
         body += "\n" + "".join(f"{key}: {value}\n" for key, value in trailers)

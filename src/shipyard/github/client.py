@@ -22,7 +22,7 @@ import httpx
 
 from shipyard import __version__
 from shipyard.errors import ShipyardError
-from shipyard.httpcalls import Pages, PagingError, is_loopback, send
+from shipyard.httpcalls import Pages, PagingError, client, is_loopback, send
 from shipyard.retry import GITHUB, GaveUp, Policy, Retrier, parse_retry_after
 
 DEFAULT_API = "https://api.github.com"
@@ -43,18 +43,17 @@ class GitHubError(ShipyardError):
 
 
 def load_token(token_file: Path | None = None, token: str | None = None) -> str:
-    """The token from ``token_file``, else ``token`` (the CLI reads it from ``GITHUB_TOKEN`` / ``GH_TOKEN``);
-    a clear error when there is none."""
-    if token_file is not None:
-        try:
-            token = token_file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise GitHubError(f"{token_file}: cannot read the GitHub token ({exc.strerror})") from exc
-        if not token:
-            raise GitHubError(f"{token_file}: the GitHub token file is empty")
-        return token
-    if token and token.strip():
-        return token.strip()
+    """The token from ``token_file``, else ``token`` (the CLI reads it from ``GITHUB_TOKEN`` / ``GH_TOKEN``),
+    each read and checked by ``shipyard.secretfile``; a clear error when there is none."""
+    from shipyard.secretfile import SecretError, check_secret, read_secret
+
+    try:
+        if token_file is not None:
+            return read_secret(token_file, "the GitHub token")
+        if token and token.strip():
+            return check_secret(token, "the GitHub token")
+    except SecretError as exc:
+        raise GitHubError(exc.message, hint=exc.hint) from None
     raise GitHubError("no GitHub token", hint="set GITHUB_TOKEN or pass --token-file FILE")
 
 
@@ -91,9 +90,7 @@ class GitHubClient:
         }
         # GitHub redirects renamed repositories; httpx drops the Authorization header when a redirect
         # leaves the origin.
-        self._http = httpx.Client(
-            headers=headers, timeout=self.timeout, follow_redirects=True, transport=self.transport
-        )
+        self._http = client(headers=headers, timeout=self.timeout, follow_redirects=True, transport=self.transport)
         self._retrier = Retrier(self.retry, sleep=self.sleep, clock=self.clock)
 
     def close(self) -> None:
@@ -182,9 +179,12 @@ class GitHubClient:
 
 
 def _decode(response: httpx.Response) -> Any:
+    """The answer's JSON within ``shipyard.bounded``'s depth limit (the client's transport bounds its size)."""
+    from shipyard.bounded import InputError, parse_json
+
     if not response.content:
         return None
     try:
-        return json.loads(response.content)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        return parse_json(response.content, "GitHub's answer")
+    except InputError:
         return None

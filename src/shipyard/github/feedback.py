@@ -18,12 +18,16 @@ from shipyard.github.client import GitHubClient, GitHubError
 from shipyard.plan import Action, Op, Plan, apply_plan
 from shipyard.scan.gate import GateResult
 from shipyard.scan.summary import format_markdown
+from shipyard.spec.model import pr_number_problem
 
 MARKER = "<!-- shipyard:pr-comment -->"
 REVIEW_MARKER = "<!-- shipyard:gate-review -->"
 HEADING = "## Shipyard"
 # Known sections in the order they are shown; a section this version does not know is kept, after them.
 SECTION_ORDER = ("status", "preview", "scan")
+# An owner (user or organisation): at most 39 letters, digits and single hyphens, not at either end.
+_OWNER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}", re.ASCII)
+_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}", re.ASCII)
 _SECTION = re.compile(r"<!-- shipyard:section:([a-z0-9-]+) -->\n?(.*?)<!-- /shipyard:section:\1 -->", re.S)
 
 
@@ -114,6 +118,9 @@ class Feedback:
 def find_comment(client: GitHubClient, repo: str, number: int) -> tuple[dict[str, Any] | None, list[int]]:
     """The PR's Shipyard comment (None when there is none yet), and the ids of any later ones with the marker."""
     owner_repo = check_repo(repo)
+    problem = pr_number_problem(number)
+    if problem:
+        raise GitHubError(f"--pr {problem}")
     mine = [
         c for c in client.paginate(f"/repos/{owner_repo}/issues/{number}/comments") if MARKER in (c.get("body") or "")
     ]
@@ -223,9 +230,30 @@ def apply_feedback(client: GitHubClient, repo: str, number: int, feedback: Feedb
     apply_plan(plan, {Op.create: create, Op.update: update})
 
 
+def check_api_url(url: str) -> str:
+    """``url`` when the token may be sent to it: https, or http on this machine; a GitHubError otherwise."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    local = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if not parts.hostname or parts.scheme not in ("https", "http") or (parts.scheme == "http" and not local):
+        raise GitHubError(
+            f"--api-url {url[:120]!r}: the token is sent only over https (or http on this machine)",
+            hint="GitHub is https://api.github.com; GitHub Enterprise https://HOST/api/v3",
+        )
+    return url
+
+
 def check_repo(repo: str) -> str:
-    """``repo`` when it is an ``owner/name``; a GitHubError naming it otherwise."""
-    parts = repo.split("/")
-    if len(parts) != 2 or not all(parts) or any(c in repo for c in " ?#%"):
-        raise GitHubError(f"'{repo}' is not a repository name such as octo-org/monorepo")
+    """``repo`` when it is ``owner/name`` of a GitHub repository; a GitHubError naming it otherwise.
+
+    The name goes into the path of every API request, so ``..``, a query string or a control character
+    in it would call another endpoint; commands check it before their first change.
+    """
+    owner, slash, name = repo.partition("/")
+    if not slash or not _OWNER.fullmatch(owner) or not _NAME.fullmatch(name) or name in (".", ".."):
+        raise GitHubError(
+            f"{repo[:120]!r} is not a GitHub repository: write OWNER/NAME, e.g. octo-org/monorepo",
+            hint="the owner is letters, digits and single hyphens; the name letters, digits, '.', '_' and '-'",
+        )
     return repo

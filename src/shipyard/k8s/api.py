@@ -17,8 +17,9 @@ from typing import Any
 
 import httpx
 
+from shipyard.bounded import InputError, parse_json
 from shipyard.errors import ShipyardError
-from shipyard.httpcalls import Pages, PagingError, send
+from shipyard.httpcalls import Pages, PagingError, client, send
 from shipyard.k8s.kubeconfig import Connection
 from shipyard.retry import HTTP, GaveUp, Policy, Retrier
 
@@ -46,7 +47,7 @@ class KubeApi:
         timeout: float = 60.0,
     ) -> None:
         self.connection = connection
-        self._http = httpx.Client(
+        self._http = client(
             base_url=connection.server,
             headers={"Accept": "application/json", **connection.headers},
             verify=connection.tls if connection.tls is not None else True,
@@ -141,7 +142,9 @@ class KubeApi:
 
 
 def _json(response: httpx.Response) -> Any:
+    """The answer's JSON within ``shipyard.bounded``'s depth limit (the client's transport bounds its size:
+    a page larger than 16 MiB is not a list of 500 items); None when it is not JSON."""
     try:
-        return response.json()
-    except ValueError:
+        return parse_json(response.content, "the Kubernetes API's answer")
+    except InputError:
         return None

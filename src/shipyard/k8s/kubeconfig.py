@@ -36,12 +36,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
-
+from shipyard.bounded import MIB, InputError, load_yaml, parse_json, read_bytes, read_text
 from shipyard.errors import ShipyardError
 from shipyard.httpcalls import is_loopback
+from shipyard.secretfile import MAX_SECRET, SecretError, check_secret, read_secret
 
 SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+MAX_KUBECONFIG = MIB
+"""A kubeconfig larger than this is refused unread; with its certificates inline it is a few KiB."""
+MAX_CERTIFICATE = MAX_SECRET
+"""The size limit of a certificate or key file a kubeconfig names."""
 EXEC_TIMEOUT = 60.0
 _REFUSED_USER_FIELDS = ("auth-provider", "as", "as-uid", "as-groups", "as-user-extra")
 _EXEC_VERSIONS = ("client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1")
@@ -88,7 +92,7 @@ def in_cluster(environ: Mapping[str, str], service_account: Path = SERVICE_ACCOU
     host, port = environ.get("KUBERNETES_SERVICE_HOST", ""), environ.get("KUBERNETES_SERVICE_PORT", "443")
     if not host or not port.isdigit():
         raise KubeconfigError("in a pod, but KUBERNETES_SERVICE_HOST/KUBERNETES_SERVICE_PORT are not set")
-    token = _read(service_account / "token", "the service account token").strip()
+    token = _secret(service_account / "token", "the service account token")
     ca = service_account / "ca.crt"
     tls = _context(cafile=ca if ca.is_file() else None)
     server = f"https://[{host}]:{port}" if ":" in host else f"https://{host}:{port}"
@@ -170,9 +174,11 @@ def _connection(
     cert = _data(user, "client-certificate-data") or _file_bytes(_path(user, "client-certificate", user_dir))
     key = _data(user, "client-key-data") or _file_bytes(_path(user, "client-key", user_dir))
     token = _text(user.get("token"))
+    if token:
+        token = _checked(token, f"{source}: the user's token")
     token_file = _path(user, "tokenFile", user_dir)
     if not token and token_file:
-        token = _read(token_file, "the kubeconfig's tokenFile").strip()
+        token = _secret(token_file, "the kubeconfig's tokenFile")
     if isinstance(user.get("exec"), dict):
         granted = _exec(user["exec"], user_dir, source)
         token = granted.get("token") or token
@@ -277,8 +283,8 @@ def _exec(spec: dict[str, Any], folder: Path, source: str) -> dict[str, str]:
         first = (proc.stderr.decode(errors="replace").strip().splitlines() or ["no message"])[0][:200]
         raise KubeconfigError(f"{source}: the exec plugin '{command}' failed (exit {proc.returncode}): {first}")
     try:
-        status = json.loads(proc.stdout).get("status") or {}
-    except (ValueError, AttributeError):
+        status = parse_json(proc.stdout, f"the exec plugin '{command}''s output", limit=MAX_SECRET).get("status") or {}
+    except (InputError, AttributeError):
         status = None
     if not isinstance(status, dict) or not (
         isinstance(status.get("token"), str) or isinstance(status.get("clientKeyData"), str)
@@ -290,9 +296,9 @@ def _exec(spec: dict[str, Any], folder: Path, source: str) -> dict[str, str]:
 def _load(path: Path) -> dict[str, Any]:
     text = _read(path, "the kubeconfig")
     try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise KubeconfigError(f"{path}: not YAML ({str(exc).splitlines()[0]})") from None
+        document = load_yaml(text, str(path), limit=MAX_KUBECONFIG)
+    except InputError as exc:  # not YAML, too large, too deep, an alias bomb
+        raise KubeconfigError(exc.message) from None
     if not isinstance(document, dict):
         raise KubeconfigError(f"{path}: not a kubeconfig (expected a mapping with clusters, users and contexts)")
     return document
@@ -300,10 +306,24 @@ def _load(path: Path) -> dict[str, Any]:
 
 def _read(path: Path, what: str) -> str:
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8"
-        raise KubeconfigError(f"{path}: cannot read {what} ({reason})") from None
+        return read_text(path, MAX_KUBECONFIG, f"{what} {path}")
+    except InputError as exc:
+        raise KubeconfigError(exc.message) from None
+
+
+def _secret(path: Path, what: str) -> str:
+    """A token from a file, read and checked as every secret file is (``shipyard.secretfile``)."""
+    try:
+        return read_secret(path, what)
+    except SecretError as exc:
+        raise KubeconfigError(exc.message) from None
+
+
+def _checked(value: str, what: str) -> str:
+    try:
+        return check_secret(value, what)
+    except SecretError as exc:
+        raise KubeconfigError(exc.message) from None
 
 
 def _text(value: object) -> str | None:
@@ -332,9 +352,9 @@ def _file_bytes(path: Path | None) -> bytes | None:
     if path is None:
         return None
     try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise KubeconfigError(f"{path}: cannot read it ({exc.strerror})") from None
+        return read_bytes(path, MAX_CERTIFICATE, str(path))
+    except InputError as exc:
+        raise KubeconfigError(exc.message) from None
 
 
 def _names(files: list[Path]) -> str:

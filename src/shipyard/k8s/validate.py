@@ -13,13 +13,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from shipyard.bounded import MAX_FILE, InputError, load_yaml_all, read_text
 from shipyard.k8s.documents import Document, Finding, json_path, kargo_steps
 from shipyard.k8s.policies import check_policies
 from shipyard.k8s.schemas import BuiltinSchemas, SchemaSet, errors_of, metadata_errors
 
-_BUILTIN_GROUP = re.compile(r"^(?:[a-z0-9]+|[a-z0-9.]*\.k8s\.io)$")
+_BUILTIN_GROUP = re.compile(r"[a-z0-9]+|[a-z0-9.]*\.k8s\.io")
 
 # Still in Kargo's schema, but artifact discovery fails when they are set (Kargo v1.11).
 DEPRECATED_SUBSCRIPTION_FIELDS = {"allowTags": "allowTagsRegexes", "ignoreTags": "ignoreTagsRegexes"}
@@ -60,9 +59,9 @@ def load_documents(root: Path) -> tuple[list[Document], list[Finding]]:
             path = Path(dirpath) / name
             relative = path.relative_to(root).as_posix()
             try:
-                loaded = list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader))
-            except (yaml.YAMLError, UnicodeDecodeError) as exc:
-                findings.append(Finding(relative, None, None, "$", "yaml", "error", f"not valid YAML: {exc}"))
+                loaded = load_yaml_all(read_text(path, MAX_FILE, relative), relative)
+            except InputError as exc:  # not YAML, or over the size, depth or alias limits
+                findings.append(Finding(relative, None, None, "$", "yaml", "error", exc.message))
                 continue
             for index, data in enumerate(loaded, 1):
                 if isinstance(data, dict):
@@ -99,7 +98,7 @@ def check_schemas(documents: list[Document], schemas: SchemaSet | None) -> list[
         if doc.kind in ("Kustomization", "Component") and api_version.startswith("kustomize.config.k8s.io/"):
             continue
         group = api_version.rsplit("/", 1)[0] if "/" in api_version else ""
-        if not group or _BUILTIN_GROUP.match(group):
+        if not group or _BUILTIN_GROUP.fullmatch(group):
             builtin_validator = builtin.validator(api_version, doc.kind)
             if builtin_validator is None:
                 message = f"unknown kind {api_version} {doc.kind}"
@@ -209,7 +208,9 @@ def check_builds(root: Path, folders: list[str], kubectl: str) -> tuple[list[Fin
     """``kubectl kustomize`` of every folder: findings for the ones that fail, the output of the others."""
 
     def build(folder: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([kubectl, "kustomize", str(root / folder)], capture_output=True, text=True, check=False)
+        # An absolute path: a folder named like an option is never read as one.
+        command = [kubectl, "kustomize", str((root / folder).resolve())]
+        return subprocess.run(command, capture_output=True, text=True, check=False)
 
     findings: list[Finding] = []
     built: dict[str, str] = {}
@@ -237,7 +238,7 @@ def validate_tree(root: Path, schemas: SchemaSet | None, kubectl: str | None) ->
         for folder, text in sorted(built.items()):
             builds[folder] = [
                 Document(f"{folder} (built)", index, data)
-                for index, data in enumerate(yaml.load_all(text, Loader=yaml.CSafeLoader), 1)
+                for index, data in enumerate(load_yaml_all(text, f"{folder} (built)"), 1)
                 if isinstance(data, dict)
             ]
             findings += check_schemas(builds[folder], schemas)

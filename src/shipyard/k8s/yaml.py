@@ -45,7 +45,9 @@ def dump_all(documents: Iterable[Any]) -> str:
     )
 
 
-def load_all(text: str) -> list[Any]:
-    """Parse every document of a YAML stream (skipping empty ones)."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return [doc for doc in yaml.load_all(text, Loader=loader) if doc is not None]
+def load_all(text: str, what: str = "the YAML stream") -> list[Any]:
+    """Parse every document of a YAML stream (skipping empty ones), within ``shipyard.bounded``'s limits on
+    size, nesting and alias expansion; an InputError (a ShipyardError) names ``what`` otherwise."""
+    from shipyard.bounded import load_yaml_all
+
+    return load_yaml_all(text, what)

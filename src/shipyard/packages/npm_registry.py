@@ -11,8 +11,16 @@ from urllib.parse import quote
 import httpx
 
 from shipyard.errors import ShipyardError
-from shipyard.httpcalls import send
+from shipyard.httpcalls import client, send
 from shipyard.retry import HTTP, GaveUp, Policy, Retrier
+
+
+def npm_token(value: str | None) -> str | None:
+    """The registry token given (the CLI reads ``SHIPYARD_NPM_TOKEN`` or ``NPM_TOKEN``), checked by
+    ``shipyard.secretfile``; None when none is given."""
+    from shipyard.secretfile import check_secret
+
+    return check_secret(value, "the npm token (--token, SHIPYARD_NPM_TOKEN or NPM_TOKEN)") if value else None
 
 
 class NpmRegistry:
@@ -31,7 +39,7 @@ class NpmRegistry:
         headers = {"Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        self._http = httpx.Client(headers=headers, timeout=30.0, transport=transport)
+        self._http = client(headers=headers, timeout=30.0, transport=transport)
         self._retrier = Retrier(retry, sleep=sleep)
 
     def close(self) -> None:

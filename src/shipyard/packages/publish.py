@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -28,6 +29,9 @@ from shipyard.versioning.aliases import npm_dist_tag, npm_version
 from shipyard.versioning.semver import Version
 from shipyard.workspace.discovery import DEPENDENCY_FIELDS
 from shipyard.workspace.model import Workspace
+
+# npm's rule for a package name: lower case, URL-safe, an optional @scope/, at most 214 characters.
+NPM_NAME = re.compile(r"(?=.{1,214}\Z)(?:@[a-z0-9~][a-z0-9._~-]*/)?[a-z0-9~][a-z0-9._~-]*", re.ASCII)
 
 Action = Literal["publish", "tag", "skip"]
 
@@ -115,6 +119,14 @@ def plan_publish(
     if unknown:
         raise ShipyardError(
             f"not a workspace package: {', '.join(unknown)}", hint=f"packages: {', '.join(sorted(packages)) or 'none'}"
+        )
+    bad = sorted(str(packages[n].npm_name) for n in wanted if not NPM_NAME.fullmatch(str(packages[n].npm_name)))
+    if bad:
+        # The name goes onto npm's command line (npm dist-tag add NAME@VERSION) and into the registry's URLs.
+        raise ShipyardError(
+            f"not an npm package name: {', '.join(repr(b[:80]) for b in bad)}",
+            hint="lower case, URL-safe characters, an optional @scope/, at most 214 characters, "
+            "not starting with '.', '_' or '-'",
         )
     manifests = {name: _manifest(workspace, packages[name].path) for name in wanted}
     private = sorted(n for n, m in manifests.items() if m.get("private"))

@@ -143,7 +143,7 @@ def cluster_gc(
     from shipyard.previews.cleanup import remote_tip
     from shipyard.previews.gc import plan_orphans
     from shipyard.previews.marks import NamePattern, protected_namespaces
-    from shipyard.previews.read import read_committed_candidates
+    from shipyard.previews.read import committed_directories
 
     listed = Counter(progress, "read namespaces", None)
     namespaces: list[Candidate] = []
@@ -151,8 +151,7 @@ def cluster_gc(
         namespaces.append(namespace)
         listed.step()
     with temporary_clone(source, "--bare") as clone:
-        tip = remote_tip(clone)
-        directories = {c.name for c in read_committed_candidates(clone, tip)} if tip else set()
+        directories = committed_directories(clone, remote_tip(clone))
     protected = protected_namespaces([e.ns for e in platform.environments] + [platform.sandbox.namespace])
     report = plan_orphans(
         namespaces,
@@ -161,6 +160,7 @@ def cluster_gc(
         max_deletions=max_deletions,
         protected=protected,
         names=NamePattern(platform.preview.namespace),
+        source=source,
     )
     deleted: list[Deleted] = []
     if delete_orphans and not dry_run:

@@ -5,6 +5,10 @@ not a protected namespace, has readable timestamps, and then either its TTL has 
 request is positively known to be closed (config repo mode), or it has no directory in the config repo
 (cluster orphan mode). At most ``max_deletions`` go per run, oldest first; the rest are deferred to the
 next run, so one bad input can never wipe out every preview at once.
+
+The orphan check needs the config repo's side to be there: without the branch, or without a
+``previews/`` folder on it, every live preview would look like an orphan, so the check refuses to
+decide anything (``NoPreviewsTree``).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from shipyard.errors import ShipyardError
 from shipyard.plan import Op, Plan
 from shipyard.previews.marks import (
     ANNOTATION_MANAGED_BY,
@@ -26,6 +31,10 @@ from shipyard.previews.prstate import PrStates
 from shipyard.times import format_rfc3339
 
 Reason = Literal["expired", "closed", "orphan"]
+
+
+class NoPreviewsTree(ShipyardError):
+    """The config repo has no branch, or no ``previews/`` folder on it: orphans cannot be told from live previews."""
 
 
 @dataclass(frozen=True)
@@ -192,16 +201,28 @@ def plan_gc(
 
 def plan_orphans(
     namespaces: Iterable[Candidate],
-    directories: set[str],
+    directories: set[str] | None,
     *,
     now: datetime,
     max_deletions: int,
     protected: frozenset[str],
     names: NamePattern,
+    source: str = "the config repo",
 ) -> GcReport:
-    """Decide which live preview namespaces are orphans: all marks present, no ``previews/<name>/`` directory."""
+    """Decide which live preview namespaces are orphans: all marks present, no ``previews/<name>/`` directory.
+
+    ``directories`` are the preview directories committed in the config repo; None when it has no branch
+    or no ``previews/`` folder on it, which is refused with NoPreviewsTree: a config repo that holds no
+    previews at all (empty, the wrong branch, the wrong repository) would make every preview an orphan.
+    """
     if max_deletions < 0:
         raise ValueError("max_deletions must not be negative")
+    if directories is None:
+        raise NoPreviewsTree(
+            f"{source} has no previews/ folder on its branch (or no branch at all), so every live preview would "
+            "look like an orphan: nothing was decided, nothing is deleted",
+            hint="check --config-repo (or repos.config); delete a namespace you know is an orphan by hand",
+        )
     report = GcReport("cluster", now, max_deletions)
     chosen: list[Decision] = []
     for candidate in namespaces:

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from shipyard.spec.model import MAX_PR_NUMBER
 from shipyard.times import add, parse_duration, parse_rfc3339
 
 LABEL_PREVIEW = "shipyard.dev/preview"
@@ -42,8 +43,10 @@ class NamePattern:
     pattern: str = "pr-{number}"
 
     def name(self, number: int) -> str:
-        """The namespace (and directory) name of a pull request's preview."""
-        return self.pattern.format(number=number)
+        """The namespace (and directory) name of a pull request's preview; ValueError for a number out of range."""
+        if isinstance(number, bool) or not 1 <= number <= MAX_PR_NUMBER:
+            raise ValueError(f"{number} is not a pull request number (1 to {MAX_PR_NUMBER})")
+        return self.pattern.replace("{number}", str(number))
 
     def number(self, name: str) -> int | None:
         """The pull request number a name is the canonical preview name of, or None."""
@@ -51,7 +54,7 @@ class NamePattern:
         if not (name.startswith(before) and name.endswith(after)) or len(name) <= len(before) + len(after):
             return None
         digits = name[len(before) : len(name) - len(after)]
-        return int(digits) if _PR_NUMBER.fullmatch(digits) else None
+        return int(digits) if _PR_NUMBER.fullmatch(digits) and int(digits) <= MAX_PR_NUMBER else None
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
 """Pull request states for the clean-up, read so that only positive evidence counts.
 
-A PR is "closed" only when the source says so in so many words (``closed`` or ``merged``). A file that
-cannot be read or parsed, an entry that is malformed, a state we do not know: all of these mean
-"unknown", and an unknown PR is never cleaned up for being closed (its TTL still applies).
+A PR is "closed" only when the source says so in so many words (``closed`` or ``merged``). An entry
+that is malformed or a state we do not know means "unknown", and an unknown PR is never cleaned up for
+being closed (its TTL still applies). A file that cannot be read at all (missing, not JSON, over
+``MAX_PR_STATE_BYTES``, nested too deeply, neither an object nor a list) is refused with exit 2 before
+the clean-up starts: the command was asked to act on it and does not understand it.
 
 Accepted file shapes (JSON): ``{"42": "closed", "43": "open"}``; or a list of objects with ``number``
 and ``state`` (GitHub's pulls API: ``state`` open/closed, optional ``merged``; ``gh pr list --json
@@ -11,13 +13,17 @@ number,state``: OPEN/CLOSED/MERGED).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shipyard.bounded import MIB, read_json
+from shipyard.errors import ShipyardError
+
+MAX_PR_STATE_BYTES = 16 * MIB
+"""The size limit of a PR state file (GitHub's listing of every pull request of a big repository fits)."""
 _CLOSED = {"closed", "merged"}
 _OPEN = {"open", "draft"}
 
@@ -100,11 +106,11 @@ def parse_pr_states(data: Any, source: str) -> PrStates:
 
 
 def read_pr_states(path: Path) -> PrStates:
-    """PR states from a JSON file; a file that cannot be read or parsed gives no states and a problem."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        return PrStates(str(path), {}, (f"cannot read {path}: {exc.strerror}",))
-    except (ValueError, UnicodeDecodeError) as exc:
-        return PrStates(str(path), {}, (f"{path} is not JSON: {exc}",))
+    """PR states from a JSON file; a ShipyardError when the file cannot be read or is not JSON of either shape."""
+    data = read_json(path, MAX_PR_STATE_BYTES, f"the PR state file {path}")
+    if not isinstance(data, dict | list):
+        raise ShipyardError(
+            f"the PR state file {path} holds {type(data).__name__}, not pull requests",
+            hint='write {"42": "closed"} or a list of objects with number and state (gh pr list --json number,state)',
+        )
     return parse_pr_states(data, str(path))

@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from shipyard.bounded import MIB, InputError, read_text
 from shipyard.git import Git
 from shipyard.k8s.yaml import load_all
 from shipyard.previews.fastyaml import read_namespace
@@ -17,13 +18,15 @@ from shipyard.spec.model import Platform
 from shipyard.times import format_rfc3339
 
 PREVIEWS = "previews"
+MAX_PREVIEW_FILE = 1 * MIB
+"""The size limit of a file of a preview directory; Shipyard writes a few KiB. A larger one is not read."""
 
 
 def directory_candidate(directory: Path) -> Candidate:
     """A clean-up candidate from a preview directory of a work tree."""
     try:
-        text: str | None = (directory / "namespace.yaml").read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        text: str | None = read_text(directory / "namespace.yaml", MAX_PREVIEW_FILE)
+    except InputError:
         text = None
     return namespace_candidate(directory.name, text)
 
@@ -34,9 +37,9 @@ def namespace_candidate(name: str, text: str | None) -> Candidate:
         return Candidate(name, None, None, problem="no readable namespace.yaml")
     fast = read_namespace(text)
     try:
-        documents = [fast] if fast is not None else load_all(text)
-    except Exception as exc:  # a YAML error of any kind: the entry is unreadable, so it is skipped
-        return Candidate(name, None, None, problem=f"namespace.yaml is not valid YAML: {type(exc).__name__}")
+        documents = [fast] if fast is not None else load_all(text, f"{PREVIEWS}/{name}/namespace.yaml")
+    except InputError as exc:  # not YAML, or over the limits: the entry is unreadable, so it is skipped
+        return Candidate(name, None, None, problem=f"namespace.yaml is not readable: {exc.message}")
     namespace = next((d for d in documents if isinstance(d, dict) and d.get("kind") == "Namespace"), None)
     metadata = namespace.get("metadata") if namespace else None
     if not isinstance(metadata, dict):
@@ -44,6 +47,16 @@ def namespace_candidate(name: str, text: str | None) -> Candidate:
     if metadata.get("name") != name:
         return Candidate(name, None, None, problem=f"the Namespace is named {metadata.get('name')!r}, not {name!r}")
     return Candidate(name, metadata.get("labels"), metadata.get("annotations"))
+
+
+def committed_directories(checkout: Path, rev: str | None) -> set[str] | None:
+    """The preview directories committed at ``rev``; None when there is no ``rev`` or no ``previews/`` folder at it."""
+    if rev is None:
+        return None
+    git = Git(checkout)
+    if not git.has_ref(rev) or not git.run("ls-tree", "-d", "--end-of-options", rev, "--", PREVIEWS).strip():
+        return None
+    return {c.name for c in read_committed_candidates(checkout, rev)}
 
 
 def read_committed_candidates(checkout: Path, rev: str = "HEAD") -> list[Candidate]:
@@ -55,7 +68,7 @@ def read_committed_candidates(checkout: Path, rev: str = "HEAD") -> list[Candida
     git = Git(checkout)
     if not git.has_ref(rev):
         return []
-    listing = git.run("ls-tree", "-r", "-z", rev, "--", f"{PREVIEWS}/").split("\0")
+    listing = git.run("ls-tree", "-r", "-z", "--long", "--end-of-options", rev, "--", f"{PREVIEWS}/").split("\0")
     directories: set[str] = set()
     blobs: dict[str, str] = {}
     for entry in listing:
@@ -64,8 +77,11 @@ def read_committed_candidates(checkout: Path, rev: str = "HEAD") -> list[Candida
         if len(parts) < 3:
             continue
         directories.add(parts[1])
-        if len(parts) == 3 and parts[2] == "namespace.yaml" and info.split(" ")[1:2] == ["blob"]:
-            blobs[parts[1]] = info.split(" ")[2]
+        fields = info.split()  # mode, type, object, size
+        is_namespace = len(parts) == 3 and parts[2] == "namespace.yaml" and fields[1:2] == ["blob"]
+        # A blob over the limit is never read: the entry stays "no readable namespace.yaml".
+        if is_namespace and fields[3].isdigit() and int(fields[3]) <= MAX_PREVIEW_FILE:
+            blobs[parts[1]] = fields[2]
     texts = _read_blobs(git, [blobs[d] for d in sorted(blobs)])
     by_name = dict(zip(sorted(blobs), texts, strict=True))
     return [namespace_candidate(d, by_name.get(d)) for d in sorted(directories)]
@@ -134,8 +150,8 @@ class PreviewInfo:
 
 def _read_yaml(path: Path) -> list[Any]:
     try:
-        return load_all(path.read_text(encoding="utf-8"))
-    except Exception:  # an unreadable file shows up as missing data in the listing, not as a crash
+        return load_all(read_text(path, MAX_PREVIEW_FILE), str(path))
+    except InputError:  # an unreadable file shows up as missing data in the listing, not as a crash
         return []
 
 

@@ -113,12 +113,7 @@ class PreviewRequest:
 
 def preview_hosts(platform: Platform, request: PreviewRequest) -> dict[str, str]:
     """Each service's ingress host, from ``preview.host`` (``pr-{number}-{service}.preview.{domain}``)."""
-    return {
-        service: platform.preview.host.format(
-            number=request.number, service=service, domain=platform.domain, org=platform.org
-        )
-        for service in sorted(set(request.services))
-    }
+    return {service: platform.preview_host(request.number, service) for service in sorted(set(request.services))}
 
 
 def preview_urls(platform: Platform, request: PreviewRequest) -> dict[str, str]:

@@ -25,10 +25,10 @@ from shipyard.plan import Op, Plan
 from shipyard.previews.marks import Marked, NamePattern, read_marks
 from shipyard.previews.read import PREVIEWS, PreviewInfo, directory_candidate, preview_info, preview_marks
 from shipyard.previews.render import PreviewRequest, preview_urls, render_preview
-from shipyard.spec.model import Platform
+from shipyard.spec.model import Platform, pr_number_problem
 from shipyard.times import format_rfc3339
 
-_SHA = re.compile(r"^[0-9a-fA-F]{7,64}$")
+_SHA = re.compile(r"[0-9a-fA-F]{7,64}", re.ASCII)
 
 
 @contextmanager
@@ -98,16 +98,23 @@ class UpResult:
         }
 
 
+def check_pr(number: int) -> int:
+    """``number`` when it is a pull request number; a ShipyardError naming ``--pr`` otherwise."""
+    problem = pr_number_problem(number)
+    if problem:
+        raise ShipyardError(f"--pr {problem}")
+    return number
+
+
 def check_request(number: int, sha: str, services: list[str] | None, known: list[str]) -> PreviewRequest:
     """Validate ``preview up``'s input; a ShipyardError names the bad value and the valid ones.
 
     ``services`` None means every service; an empty list means none was built, and the preview then runs no
     service (``preview up`` removes it), because only the images CI built for this commit exist.
     """
-    if number < 1:
-        raise ShipyardError(f"--pr {number} is not a pull request number (a positive integer)")
-    if not _SHA.match(sha):
-        raise ShipyardError(f"--sha '{sha}' is not a commit id (7 to 64 hexadecimal digits)")
+    check_pr(number)
+    if not _SHA.fullmatch(sha):
+        raise ShipyardError(f"--sha {sha[:80]!r} is not a commit id (7 to 64 hexadecimal digits)")
     chosen = sorted(set(known if services is None else services))
     unknown = sorted(set(chosen) - set(known))
     if unknown:
@@ -244,7 +251,7 @@ class DownResult:
 def plan_down(checkout: Path, platform: Platform, number: int) -> Plan:
     """The plan removing one preview; refuses a directory that is not Shipyard's."""
     names, protected = preview_marks(platform)
-    name = names.name(number)
+    name = names.name(check_pr(number))
     plan = Plan(command=f"shipyard preview down --pr {number}")
     directory = checkout / PREVIEWS / name
     if not directory.exists():
@@ -259,6 +266,7 @@ def plan_down(checkout: Path, platform: Platform, number: int) -> Plan:
 
 def preview_down(source: str, platform: Platform, number: int, *, dry_run: bool) -> tuple[Plan, str | None]:
     """Remove ``previews/pr-<n>/`` and push; returns the plan and the pushed commit (None if nothing changed)."""
+    check_pr(number)
     with config_checkout(source, one_preview(NamePattern(platform.preview.namespace).name(number))) as checkout:
         if not checkout_branch(checkout):
             return plan_down(checkout, platform, number), None

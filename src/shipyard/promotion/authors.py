@@ -13,14 +13,14 @@ from pathlib import Path
 
 from shipyard.git import Git
 
-_COMMIT = re.compile(r"^[0-9a-f]{7,64}$")
+_COMMIT = re.compile(r"[0-9a-f]{7,64}")
 _EMAIL = re.compile(r"<([^<>\s]+@[^<>\s]+)>")
 
 
 def commit_authors(app_repo: Path, commit: str) -> tuple[str, ...] | None:
     """The lower-cased emails of ``commit``'s author and co-authors in the git repository at ``app_repo``;
     None when the commit is not there (or is not a commit id)."""
-    if not _COMMIT.match(commit):
+    if not _COMMIT.fullmatch(commit):
         return None
     git = Git(app_repo)
     proc = git.execute(

@@ -15,21 +15,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
 from shipyard.errors import ShipyardError
 from shipyard.k8s.yaml import dump
+from shipyard.packages.publish import NPM_NAME
 from shipyard.plan import Plan
+from shipyard.spec.model import pr_number_problem
 from shipyard.versioning.semver import Version
 from shipyard.versioning.tags import parse_tag, split_tag, try_parse_tag
 
 FREIGHT_DIR = "freight"
-DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
-Digest = Annotated[str, Field(pattern=DIGEST.pattern)]
-EMAIL = re.compile(r"^[^@\s<>,;:\"]+@[^@\s<>,;:\"]+$")
-Email = Annotated[str, Field(pattern=EMAIL.pattern, max_length=254)]
+_COMMIT = re.compile(r"[0-9a-fA-F]{7,64}", re.ASCII)
+DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+# pydantic checks the pattern with Rust's regex, where `$` is the end of the text.
+Digest = Annotated[str, Field(pattern=rf"^{DIGEST.pattern}$")]
+EMAIL = re.compile(r"[^@\s<>,;:\"]+@[^@\s<>,;:\"]+")
+Email = Annotated[str, Field(pattern=rf"^{EMAIL.pattern}$", max_length=254)]
 
 
 class _Model(BaseModel):
@@ -64,6 +67,30 @@ class Freight(_Model):
         if problem:
             raise ValueError(problem)
         return version
+
+    @field_validator("source_commit")
+    @classmethod
+    def _commit(cls, commit: str | None) -> str | None:
+        # It becomes the Shipyard-Source-Commit trailer: a line break would write a trailer of its own.
+        if commit is not None and not _COMMIT.fullmatch(commit):
+            raise ValueError(f"{commit[:80]!r} is not a commit id (7 to 64 hexadecimal digits)")
+        return commit
+
+    @field_validator("pr")
+    @classmethod
+    def _pr(cls, pr: int | None) -> int | None:
+        problem = None if pr is None else pr_number_problem(pr)
+        if problem:
+            raise ValueError(problem)
+        return pr
+
+    @field_validator("packages")
+    @classmethod
+    def _packages(cls, packages: dict[str, str]) -> dict[str, str]:
+        for name, version in packages.items():
+            if not NPM_NAME.fullmatch(name) or Version.try_parse(version, prefix="") is None:
+                raise ValueError(f"{name[:80]!r}={version[:40]!r} is not an npm package name and a SemVer version")
+        return packages
 
     @property
     def semver(self) -> Version:
@@ -161,17 +188,23 @@ def make_freight(
         )
     packages = packages or {}
     for email in authors or []:
-        if not EMAIL.match(email) or len(email) > 254:
+        if not EMAIL.fullmatch(email) or len(email) > 254:
             raise ShipyardError(f"--author '{email}' is not an email such as dana@acme.example.com")
-    return Freight(
-        id=freight_id(images, packages),
-        version=version,
-        source_commit=source_commit,
-        authors=sorted({email.casefold() for email in authors}) if authors else None,
-        pr=pr,
-        images=images,
-        packages=packages,
-    )
+    try:
+        return Freight(
+            id=freight_id(images, packages),
+            version=version,
+            source_commit=source_commit,
+            authors=sorted({email.casefold() for email in authors}) if authors else None,
+            pr=pr,
+            images=images,
+            packages=packages,
+        )
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        flag = {"source_commit": "--source-commit", "pr": "--pr", "packages": "--package"}.get(str(first["loc"][0]))
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ShipyardError(f"{flag or first['loc'][0]}: {message}") from None
 
 
 def freight_path(version: str) -> str:
@@ -181,11 +214,12 @@ def freight_path(version: str) -> str:
 
 def load_freight(path: Path) -> Freight:
     """Read one freight file; a damaged file is reported by name."""
+    from shipyard.bounded import MIB, InputError, read_yaml
+
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return Freight.model_validate(data)
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
-        raise ShipyardError(f"{path}: not a valid freight file: {exc}") from exc
+        return Freight.model_validate(read_yaml(path, MIB, str(path)))
+    except (InputError, ValidationError) as exc:
+        raise ShipyardError(f"{path}: not a valid freight file: {exc}") from None
 
 
 def all_freight(checkout: Path) -> list[Freight]:
@@ -218,7 +252,7 @@ def find_freight(checkout: Path, *, freight: str | None = None, version: str | N
 def parse_image_option(text: str, image_of: dict[str, str]) -> tuple[str, FreightImage]:
     """``SERVICE=sha256:...`` as given to ``--image``; ``image_of`` maps services to their repositories."""
     service, sep, digest = text.partition("=")
-    if not sep or not DIGEST.match(digest):
+    if not sep or not DIGEST.fullmatch(digest):
         raise ShipyardError(f"--image '{text}' must be SERVICE=sha256:<64 hex digits>")
     if service not in image_of:
         raise ShipyardError(f"--image '{text}': no service '{service}'; valid: {', '.join(sorted(image_of))}")

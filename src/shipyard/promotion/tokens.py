@@ -27,8 +27,8 @@ from shipyard.git import Git
 from shipyard.spec.model import Platform
 
 PREFIX = "shy_"
-TOKEN = re.compile(r"^shy_[A-Za-z0-9_-]{43}$")
-_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]{0,63}): sha256:([0-9a-f]{64})$")
+TOKEN = re.compile(r"shy_[A-Za-z0-9_-]{43}")
+_LINE = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]{0,63}): sha256:([0-9a-f]{64})")
 MAX_FILE_BYTES = 1 << 20
 """A tokens file larger than this (1 MiB, some 12,000 tokens) is refused unread."""
 MAX_HEADER = 512
@@ -63,7 +63,7 @@ def bearer(header: str | None) -> str | None:
         return None
     scheme, _, value = header.strip().partition(" ")
     value = value.strip()
-    return value if scheme.lower() == "bearer" and TOKEN.match(value) else None
+    return value if scheme.lower() == "bearer" and TOKEN.fullmatch(value) else None
 
 
 def tokens_path(platform: Platform, root: Path) -> Path:
@@ -102,7 +102,7 @@ class TokenStore:
             stripped = line.strip()
             if not stripped or stripped.startswith("#"):
                 continue
-            match = _LINE.match(stripped)
+            match = _LINE.fullmatch(stripped)
             if match is None:
                 # The line may be a token pasted by mistake: say where, never what.
                 raise TokenFileError(f"{path}:{number}: not a `person: sha256:<64 hex digits>` line")
@@ -112,7 +112,7 @@ class TokenStore:
     def verify(self, token: str) -> str | None:
         """The person holding ``token``, or None. Every stored hash is compared, in constant time each,
         so the time taken does not say which entry (if any) matched."""
-        if not TOKEN.match(token):
+        if not TOKEN.fullmatch(token):
             return None
         presented = hashlib.sha256(token.encode()).digest()
         found: str | None = None

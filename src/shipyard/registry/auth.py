@@ -8,7 +8,6 @@ header is tokenized, never split on commas.
 from __future__ import annotations
 
 import base64
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -116,20 +115,25 @@ class Credentials:
 
 def find_credentials(host: str, environ: Mapping[str, str] | None = None) -> Credentials | None:
     """Credentials for ``host`` from the auth file that docker, podman, buildah and skopeo share
-    (``REGISTRY_AUTH_FILE`` or ``~/.docker/config.json``).
+    (``REGISTRY_AUTH_FILE`` or ``~/.docker/config.json``), read within a size limit.
 
     The one variable a library reads itself: it is the containers tools' convention, and the rendered
     Tekton build step sets it for buildah and Shipyard alike. Explicit credentials (the CLI's
     ``--registry-username``/``--registry-password``) are passed to the client instead."""
+    from shipyard.bounded import MIB, InputError, read_json
+    from shipyard.secretfile import check_secret
+
     env = os.environ if environ is None else environ
     candidates = [env.get("REGISTRY_AUTH_FILE"), str(Path.home() / ".docker" / "config.json")]
     for candidate in candidates:
         if not candidate:
             continue
         path = Path(candidate)
+        if not path.exists():
+            continue
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            data = read_json(path, MIB)
+        except InputError:
             continue
         entry = data.get("auths", {}).get(host) if isinstance(data, dict) else None
         if isinstance(entry, dict) and isinstance(entry.get("auth"), str):
@@ -139,5 +143,5 @@ def find_credentials(host: str, environ: Mapping[str, str] | None = None) -> Cre
                 continue
             name, sep, secret = decoded.partition(":")
             if sep:
-                return Credentials(name, secret)
+                return Credentials(name, check_secret(secret, f"the password for {host} in {path}"))
     return None

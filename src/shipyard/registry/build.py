@@ -27,6 +27,7 @@ from shipyard.registry.reference import check_tag, parse_reference
 from shipyard.registry.stores import Stores
 from shipyard.spec.model import Platform
 
+_SERVICE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", re.ASCII)
 _BASE_ARG = re.compile(r"^\s*ARG\s+BASE_IMAGE=(\S+)\s*$", re.MULTILINE)
 
 # OCI annotations (image-spec annotations.md) on every image Shipyard builds: Kargo copies a manifest's
@@ -104,6 +105,10 @@ def plan_build(
     """The buildah commands for ``service`` (``services/<service>/Dockerfile``, context: the repository),
     its image annotated with where it comes from (``build_annotations``)."""
     check_tag(tag)
+    if not _SERVICE.fullmatch(service):
+        # The name makes a path and an image name: '../x' or '--file=...' must never reach buildah.
+        raise ShipyardError(f"{service[:80]!r} is not a service name (a folder of services/, a DNS label)")
+    root = root.resolve()  # an absolute context, so a folder named like an option is never read as one
     dockerfile = root / "services" / service / "Dockerfile"
     if not dockerfile.is_file():
         found = sorted(p.parent.name for p in (root / "services").glob("*/Dockerfile"))

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from shipyard.httpcalls import Pages, PagingError, is_loopback, send
+from shipyard.httpcalls import Pages, PagingError, client, is_loopback, send
 from shipyard.registry.auth import Credentials, challenge_for, find_credentials, parse_challenges
 from shipyard.registry.store import MANIFEST_TYPES, Manifest, NotFound, RegistryError, sha256_digest
 from shipyard.retry import HTTP, GaveUp, Policy, Retrier
@@ -70,11 +70,7 @@ class RemoteRegistry:
         self.page_size = page_size
         self._retrier = Retrier(retry, sleep=sleep)
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-        self._http = httpx.Client(
-            transport=transport or httpx.HTTPTransport(limits=limits, retries=0),
-            timeout=timeout,
-            follow_redirects=True,
-        )
+        self._http = client(transport=transport, limits=limits, timeout=timeout, follow_redirects=True)
         # Authorization per repository, from the last challenge answered for it.
         self._auth: dict[str, str] = {}
         self._token_lock = threading.Lock()

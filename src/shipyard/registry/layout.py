@@ -48,10 +48,9 @@ class LayoutStore:
         path = self.root / "index.json"
         if not path.exists():
             return {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise RegistryError(f"{path}: not valid JSON: {exc}") from exc
+        from shipyard.bounded import read_json
+
+        data = read_json(path, 64 * 1024 * 1024)  # an index of many thousands of tags fits
         if not isinstance(data, dict) or not isinstance(data.get("manifests", []), list):
             raise RegistryError(f"{path}: not an OCI image index (no 'manifests' list)")
         return data

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from shipyard.errors import ShipyardError
 
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_REPOSITORY = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
-TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
+_REPOSITORY = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
+TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+DIGEST = re.compile(r"sha256:[a-f0-9]{64}")
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def parse_reference(text: str) -> Reference:
     """Parse ``text`` or raise a ShipyardError that shows the expected form."""
     example = "e.g. registry.example.com/services/user-service:v1.2.0 or ...@sha256:<64 hex>"
     rest, _, digest = text.partition("@")
-    if digest and not DIGEST.match(digest):
+    if digest and not DIGEST.fullmatch(digest):
         raise ShipyardError(f"'{text}': the digest must be sha256: followed by 64 lower-case hex digits; {example}")
     host, slash, path = rest.partition("/")
     if not slash or not host or not path:
@@ -63,15 +63,15 @@ def parse_reference(text: str) -> Reference:
     colon = path.rfind(":")
     if colon > last_slash:
         path, tag = path[:colon], path[colon + 1 :]
-        if not TAG.match(tag):
+        if not TAG.fullmatch(tag):
             raise ShipyardError(f"'{text}': '{tag}' is not a valid tag (letters, digits, '_', '.', '-'; max 128)")
-    if not _REPOSITORY.match(path):
+    if not _REPOSITORY.fullmatch(path):
         raise ShipyardError(f"'{text}': '{path}' is not a repository name (lower case, digits, '/', '.', '_', '-')")
     return Reference(host, path, tag or None, digest or None)
 
 
 def check_tag(tag: str) -> str:
     """``tag`` when it is a valid tag name, else a ShipyardError."""
-    if not TAG.match(tag):
+    if not TAG.fullmatch(tag):
         raise ShipyardError(f"'{tag}' is not a valid tag (letters, digits, '_', '.', '-'; at most 128; no leading '.')")
     return tag

@@ -41,7 +41,10 @@ class Manifest:
 
     @classmethod
     def from_bytes(cls, data: bytes, media_type: str | None = None) -> Manifest:
-        """A manifest from its bytes; the media type comes from the document when not given."""
+        """A manifest from its bytes (at most MAX_MANIFEST); the media type comes from the document when not given."""
+        from shipyard.bounded import MAX_MANIFEST, check_size
+
+        check_size(len(data), MAX_MANIFEST, "the manifest")
         if not media_type:
             try:
                 media_type = str(json.loads(data).get("mediaType") or OCI_MANIFEST)

@@ -87,7 +87,7 @@ GITHUB_SECRET = "shipyard-github"
 SANDBOX_RESET = "sandbox-reset"
 SANDBOX_ACCOUNT = "shipyard-sandbox"
 _GITHUB_REPO = re.compile(
-    r"^(?:https://github\.com/|git@github\.com:|ssh://git@github\.com/)([\w.-]+/[\w.-]+?)(?:\.git)?/?$"
+    r"(?:https://github\.com/|git@github\.com:|ssh://git@github\.com/)([\w.-]+/[\w.-]+?)(?:\.git)?/?", re.ASCII
 )
 
 
@@ -210,7 +210,7 @@ def _folder_files(platform: Platform, folder: str, jobs: list[CronJob], rules: d
 
 def github_repo(platform: Platform) -> str | None:
     """``owner/name`` of the application monorepo when ``repos.app`` is on GitHub, else None."""
-    match = _GITHUB_REPO.match(platform.repos.app or "")
+    match = _GITHUB_REPO.fullmatch(platform.repos.app or "")
     return match.group(1) if match else None
 
 
@@ -233,12 +233,14 @@ def _masking_rules(platform: Platform, workspace: Workspace) -> dict[str, str]:
     database = platform.sandbox.database
     if database.strategy != "anonymize" or database.rules is None:
         return {}
+    from shipyard.bounded import MIB, InputError, read_text
+
     path = workspace.root / database.rules
     try:
-        return {RULES_KEY: path.read_text(encoding="utf-8")}
-    except OSError as exc:
+        return {RULES_KEY: read_text(path, MIB)}
+    except InputError as exc:
         raise ShipyardError(
-            f"sandbox.database.rules names {path}, which cannot be read: {exc.strerror}",
+            f"sandbox.database.rules names {path}: {exc.message.removeprefix(f'{path}: ')}",
             hint="give the masking rules file's path relative to shipyard.yaml",
         ) from None
 

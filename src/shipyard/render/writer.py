@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
-
 from shipyard.errors import ShipyardError
 from shipyard.plan import Op, Plan
 
@@ -86,9 +84,11 @@ def _read(path: Path) -> str | None:
 
 
 def _without_images(text: str) -> object:
+    from shipyard.bounded import InputError, load_yaml
+
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
+        data = load_yaml(text, "the promotable file")
+    except InputError:
         return text
     if isinstance(data, dict):
         data.pop("images", None)
@@ -104,7 +104,7 @@ def compare_tree(root: Path, files: dict[str, str], seeded: re.Pattern[str], roo
     for relative in sorted(files):
         path = root / relative
         before = _read(path)
-        if seeded.match(relative):
+        if seeded.fullmatch(relative):
             if before is None:
                 changes.append(Change(Op.create, path, relative, None, files[relative], seeded=True))
             elif _without_images(before) != _without_images(files[relative]):

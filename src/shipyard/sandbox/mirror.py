@@ -125,13 +125,13 @@ def decide(checkout: Path, target: SandboxTarget, now: datetime, *, reset: bool,
     mirrors = _last_change(Git(checkout), target.source_kustomization) or ""
     sandbox_path = checkout / target.kustomization
     state_path = checkout / target.state_file
-    old = SandboxState.from_yaml(state_path.read_text(encoding="utf-8")) if state_path.is_file() else None
+    old = SandboxState.from_yaml(_read_config_file(state_path)) if state_path.is_file() else None
     if if_expired and old is not None and not old.due(now):
         return SyncOutcome(
             target, mirrors, None, reason=f"not expired: the sandbox expires at {old.expires_at:%Y-%m-%dT%H:%M:%SZ}"
         )
-    sandbox_text = sandbox_path.read_text(encoding="utf-8") if sandbox_path.is_file() else None
-    text, changes = mirror_images(source_path.read_text(encoding="utf-8"), sandbox_text, fresh=reset)
+    sandbox_text = _read_config_file(sandbox_path) if sandbox_path.is_file() else None
+    text, changes = mirror_images(_read_config_file(source_path), sandbox_text, fresh=reset)
     if reset:
         reason = "reset: images re-mirrored from scratch and the TTL restarted"
     elif old is None:
@@ -246,3 +246,13 @@ def status(config_repo: str, target: SandboxTarget, now: datetime) -> SandboxSta
         production = _last_change(git, target.source_kustomization, ref)
     state = SandboxState.from_yaml(state_text) if state_text else None
     return SandboxStatus(target, production, read_entries(images_text) if images_text else [], state, now)
+
+
+def _read_config_file(path: Path) -> str:
+    """A YAML file of the config repo, checked within bounds (1 MiB, nesting, aliases) before the round-trip
+    editor reads it: the config repo is shared, so its files are input from outside like any other."""
+    from shipyard.bounded import MIB, load_yaml_all, read_text
+
+    text = read_text(path, MIB)
+    load_yaml_all(text, str(path), limit=MIB)
+    return text

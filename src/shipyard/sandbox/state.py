@@ -86,10 +86,10 @@ class SandboxState:
     @classmethod
     def from_yaml(cls, text: str) -> SandboxState:
         """Read the state file; ShipyardError naming the field when it is malformed."""
-        import yaml
+        from shipyard.bounded import InputError, load_yaml
 
         try:
-            data: Any = yaml.safe_load(text)
+            data: Any = load_yaml(text, STATE_FILE)
             metadata = data["metadata"]
             annotations = metadata["annotations"]
             created = _parse(str(annotations[f"{PREFIX}created-at"]), "created-at")
@@ -102,5 +102,5 @@ class SandboxState:
                 mirrors=str(annotations[f"{PREFIX}mirrors"]),
                 source=str((data.get("data") or {}).get("source", "production")),
             )
-        except (KeyError, TypeError, ValueError, yaml.YAMLError) as exc:
+        except (KeyError, TypeError, ValueError, InputError) as exc:
             raise ShipyardError(f"{STATE_FILE} is malformed ({exc}); `shipyard sandbox reset` rewrites it") from None

@@ -21,8 +21,8 @@ from shipyard.plan import Op, Plan
 LOCAL_REGISTRY = ".shipyard/registry"
 LOCAL_CONFIG_REPO = ".shipyard/gitops-config.git"
 _RENAMES = {"_gitignore": ".gitignore", "_dockerignore": ".dockerignore"}
-_ORG = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$")
+_ORG = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+_DOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+")
 
 
 @dataclass(frozen=True)
@@ -55,9 +55,9 @@ def spec_text(options: InitOptions) -> str:
 
 def plan_init(options: InitOptions) -> Plan:
     """The files and repositories ``shipyard init`` will create; refuses to overwrite anything."""
-    if not _ORG.match(options.org):
+    if not _ORG.fullmatch(options.org):
         raise ShipyardError(f"--org '{options.org}' must be a DNS label: lower case letters, digits and '-'")
-    if not _DOMAIN.match(options.domain):
+    if not _DOMAIN.fullmatch(options.domain) or len(options.domain) > 253:
         raise ShipyardError(f"--domain '{options.domain}' must be a DNS domain such as acme.example.com")
     target = options.directory
     if target.exists() and any(target.iterdir()):

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shipyard.scan.model import Finding
@@ -56,12 +55,14 @@ class Allowlist:
 
 def load_allowlist(path: Path) -> Allowlist:
     """Read an allow-list (YAML or JSON): a list of entries, or a mapping with the list under ``allow``."""
+    from shipyard.bounded import MIB, InputError, read_yaml
+
     if not path.is_file():
         raise ScanInputError(f"{path}: no such allow-list file")
     try:
-        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ScanInputError(f"{path}: not valid YAML: {exc}") from exc
+        data: Any = read_yaml(path, MIB, str(path))
+    except InputError as exc:  # not YAML, or over the size, depth or alias limits
+        raise ScanInputError(exc.message) from None
     if data is None:
         return Allowlist(path=str(path))
     if isinstance(data, dict) and set(data) == {"allow"}:

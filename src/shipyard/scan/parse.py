@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from shipyard.bounded import MAX_DEPTH, InputError, TooComplex, TooLarge, check_depth, read_bytes
 from shipyard.errors import ShipyardError
 from shipyard.scan.model import Finding, Report, Severity, Target
 
@@ -71,7 +72,7 @@ def decode_json(raw: bytes, path: str) -> Any:
     if not raw.strip():
         raise ScanInputError(f"{path}: the report is empty (zero bytes); did the scanner fail before writing it?")
     try:
-        return json.loads(raw, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+        data = json.loads(raw, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
     except _Refused as exc:
         raise ScanInputError(f"{path}: {exc}") from None
     except UnicodeDecodeError as exc:
@@ -86,15 +87,25 @@ def decode_json(raw: bytes, path: str) -> Any:
         raise ScanInputError(f"{path}: a value cannot be read: {str(exc).splitlines()[0][:120]}") from None
     except RecursionError:
         raise ScanInputError(f"{path}: the JSON is nested too deeply to be a scan report") from None
+    try:
+        check_depth(data, MAX_DEPTH, path)  # what Python's recursion limit lets through is still far too deep
+    except TooComplex:
+        raise ScanInputError(f"{path}: the JSON is nested too deeply to be a scan report") from None
+    return data
 
 
 def load_report(path: Path) -> Report:
-    """Parse one report file, detecting its format from its content."""
+    """Parse one report file, detecting its format from its content; never more than MAX_REPORT_BYTES read."""
     if not path.is_file():
         raise ScanInputError(f"{path}: no such report file")
-    if path.stat().st_size > MAX_REPORT_BYTES:
-        raise ScanInputError(f"{path}: the report is larger than {MAX_REPORT_BYTES >> 20} MiB; refusing to read it")
-    return parse_report(decode_json(path.read_bytes(), str(path)), str(path))
+    try:
+        raw = read_bytes(path, MAX_REPORT_BYTES, str(path))
+    except TooLarge:
+        refusal = f"{path}: the report is larger than {MAX_REPORT_BYTES >> 20} MiB; refusing to read it"
+        raise ScanInputError(refusal) from None
+    except InputError as exc:
+        raise ScanInputError(exc.message) from None
+    return parse_report(decode_json(raw, str(path)), str(path))
 
 
 def parse_report(data: Any, path: str) -> Report:

@@ -34,8 +34,8 @@ from shipyard.serve.csrf import MAX_FORM, Refusal, read_body
 if TYPE_CHECKING:
     from shipyard.serve.app import ServeState
 
-FREIGHT_ID = re.compile(r"^[0-9a-f]{7,64}$")
-STAGE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+FREIGHT_ID = re.compile(r"[0-9a-f]{7,64}")
+STAGE = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 Verdict = Literal["approve", "reject"]
 
 
@@ -108,7 +108,7 @@ async def decision(request: Request) -> Response:
     """Approve or reject a freight for a manual stage as the signed-in person."""
     state: ServeState = request.app.state.shipyard
     stage, freight, verdict = (request.path_params[k] for k in ("stage", "freight", "verdict"))
-    if verdict not in ("approve", "reject") or not STAGE.match(stage) or not FREIGHT_ID.match(freight):
+    if verdict not in ("approve", "reject") or not STAGE.fullmatch(stage) or not FREIGHT_ID.fullmatch(freight):
         return _answer(request, 404, {"decision": {"refused": True, "error": "no such decision to make"}})
     if state.settings.platform is None or state.settings.config_repo is None:
         return _answer(request, 404, {"decision": {"refused": True, "error": "serve was started without a workspace"}})

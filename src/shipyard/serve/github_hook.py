@@ -11,12 +11,12 @@ without breaking the signature.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from shipyard.bounded import MAX_DEPTH, InputError, TooComplex, parse_json
 from shipyard.ci.signature import SignatureError, verify
 from shipyard.errors import ShipyardError
 from shipyard.render.tekton.routes import EVENT_TYPES
@@ -68,8 +68,10 @@ def read_github(
     if headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
         raise Refused(415, "the webhook must send application/json (set the content type in GitHub's settings)")
     try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        body = parse_json(raw, "the body", limit=len(raw))  # its size was bounded as it was received
+    except TooComplex:
+        raise Refused(400, f"the body nests deeper than {MAX_DEPTH} levels") from None
+    except InputError:
         raise Refused(400, "the body is not JSON") from None
     if not isinstance(body, dict):
         raise Refused(400, "the body is not a JSON object")

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from shipyard.bounded import MAX_DEPTH, InputError, TooComplex, parse_json
 from shipyard.serve.refusal import Refused
 
 # The events that end a vulnerability scan; each leads to the pull request's comment (a failed or stopped
@@ -80,8 +80,10 @@ def read_harbor(
 def parse_harbor(raw: bytes) -> HarborEvent:
     """Validate a Harbor event's body (already authenticated); ``Refused`` (400) names the first bad field."""
     try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        body = parse_json(raw, "the body", limit=len(raw))  # its size was bounded as it was received
+    except TooComplex:
+        raise Refused(400, f"the body nests deeper than {MAX_DEPTH} levels") from None
+    except InputError:
         raise Refused(400, "the body is not JSON") from None
     if not isinstance(body, dict):
         raise Refused(400, "the body is not a JSON object")

@@ -112,10 +112,11 @@ def record_event(settings: Settings, delivery: Delivery) -> dict[str, Any]:
         return {"status": "recorded"}
     import httpx
 
+    from shipyard.httpcalls import client as http_client
     from shipyard.httpcalls import send
     from shipyard.retry import HTTP, GaveUp, Retrier
 
-    with httpx.Client(timeout=30.0) as client:
+    with http_client(timeout=30.0) as client:
         try:
             reply = send(
                 Retrier(HTTP),

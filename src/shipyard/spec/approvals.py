@@ -11,12 +11,14 @@ file outside git, and the OIDC client secret is named by the Secret that holds i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
 from shipyard.spec.base import DnsLabel, SpecModel
+from shipyard.spec.urls import line_problem, location_problem, word_problem
 
 if TYPE_CHECKING:
     from shipyard.spec.model import Platform
@@ -32,6 +34,14 @@ _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 Loc = tuple[str | int, ...]
 
 
+def _checked(value: str | None, problem_of: Callable[[str], str | None]) -> str | None:
+    """``value`` when ``problem_of`` finds nothing wrong with it; a ValueError (a spec problem) otherwise."""
+    problem = None if value is None else problem_of(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
 class Person(SpecModel):
     """Someone who may decide on a manual stage. The key under ``people`` is their stable id."""
 
@@ -41,6 +51,11 @@ class Person(SpecModel):
     """Every email they commit with (GitHub's noreply address too): git and OIDC identify them by these."""
     oidc_subject: str | None = Field(default=None, min_length=1, max_length=255)
     """The OIDC provider's ``sub`` claim for them, which never changes when an email does."""
+
+    @field_validator("name", "oidc_subject")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        return _checked(value, line_problem)
 
 
 class ApprovalPolicy(SpecModel):
@@ -65,8 +80,8 @@ class TokenSettings(SpecModel):
     @field_validator("file")
     @classmethod
     def _a_path(cls, file: str) -> str:
-        if "\0" in file or "\n" in file:
-            raise ValueError("the tokens file must be a path")
+        if line_problem(file):
+            raise ValueError("the tokens file must be a path (no line break or other control character)")
         return file
 
 
@@ -85,9 +100,22 @@ class OidcSettings(SpecModel):
     required_groups: list[Annotated[str, Field(min_length=1, max_length=255)]] = Field(default_factory=list)
     """When set, only people whose groups claim names one of these may log in (on top of ``people``)."""
 
+    @field_validator("client_id")
+    @classmethod
+    def _client_id(cls, client_id: str) -> str:
+        return _checked(client_id, word_problem) or client_id
+
+    @field_validator("required_groups")
+    @classmethod
+    def _groups(cls, groups: list[str]) -> list[str]:
+        for group in groups:
+            _checked(group, line_problem)
+        return groups
+
     @field_validator("issuer")
     @classmethod
     def _https(cls, issuer: str) -> str:
+        _checked(issuer, lambda url: location_problem(url, "oidc"))
         parts = urlsplit(issuer)
         if parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment:
             raise ValueError(f"'{issuer}' is not an issuer URL such as https://login.example.com")

@@ -1,4 +1,10 @@
-"""Loading ``shipyard.yaml`` with errors that name file:line:column, the field, and what would be valid."""
+"""Loading ``shipyard.yaml`` with errors that name file:line:column, the field, and what would be valid.
+
+The text is parsed as YAML 1.2 by ruamel's safe pipeline, composed within bounds (``MAX_SPEC_DEPTH``
+levels, ``MAX_SPEC_NODES`` values with aliases expanded, so an alias bomb is refused from its first
+lines), and the composed nodes give every problem its line and column. The round-trip parser is not
+used: it takes quadratic time over long runs of comments.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.reader import ReaderError
 
+from shipyard.bounded import InputError, NodeBudget, TooComplex
 from shipyard.errors import Location, Problem, SpecError
-from shipyard.spec.locate import SPEC_FILENAME, read_spec
+from shipyard.spec.locate import MAX_SPEC_BYTES, SPEC_FILENAME, read_spec
 from shipyard.spec.model import Loc, Platform, ReferenceProblems, merge_environments
+
+MAX_SPEC_DEPTH = 32
+"""How deeply ``shipyard.yaml`` may nest; the model itself needs six levels."""
+MAX_SPEC_NODES = 100_000
+"""How many values ``shipyard.yaml`` may stand for once its aliases are expanded."""
 
 
 def load_spec(path: Path) -> Platform:
@@ -25,15 +33,45 @@ def load_spec(path: Path) -> Platform:
     return parse_spec(read_spec(path)[1], str(path))
 
 
-def parse_spec(text: str, filename: str = SPEC_FILENAME) -> Platform:
-    """Parse spec text; every problem found is reported at once, each with its position."""
-    yaml = YAML(typ="rt")
+def compose(text: str, filename: str) -> tuple[Any, Any]:
+    """The composed root node of a YAML text and its data; YAML and limit errors raise SpecError."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.composer import Composer
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.events import AliasEvent, ScalarEvent
+    from ruamel.yaml.reader import ReaderError
+
+    budget = NodeBudget(filename, MAX_SPEC_DEPTH, MAX_SPEC_NODES)
+
+    class BoundedComposer(Composer):
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.parser.check_event(AliasEvent):
+                event = self.parser.peek_event()
+                target = self.anchors.get(event.anchor)
+                if target is not None:
+                    budget.alias(target, event.start_mark)
+                return super().compose_node(parent, index)
+            budget.enter(self.parser.peek_event().start_mark, not self.parser.check_event(ScalarEvent))
+            node = super().compose_node(parent, index)
+            budget.leave(node)
+            return node
+
+    yaml = YAML(typ="safe", pure=True)
+    yaml.Composer = BoundedComposer
     try:
-        document = yaml.load(text)
+        constructor, parser = yaml.get_constructor_parser(text)
+        try:
+            root = constructor.composer.get_single_node()
+            return root, (None if root is None else constructor.construct_document(root))
+        finally:
+            parser.dispose()
+    except TooComplex as exc:
+        raise SpecError([Problem(Location(filename, exc.line), "(document)", exc.reason)]) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = Location(filename, mark.line + 1, mark.column + 1) if mark else Location(filename)
-        raise SpecError([Problem(where, "(syntax)", str(exc.problem or exc.context or "not valid YAML"))]) from exc
+        message = str(exc.problem or exc.context or "not valid YAML").strip().splitlines()[0]
+        raise SpecError([Problem(where, "(syntax)", message)]) from None
     except ReaderError as exc:  # characters YAML does not allow, found before parsing starts
         line = text.count("\n", 0, exc.position) + 1
         column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
@@ -45,10 +83,22 @@ def parse_spec(text: str, filename: str = SPEC_FILENAME) -> Platform:
                     f"character U+{_codepoint(exc.character):04X} is not allowed in YAML",
                 )
             ]
-        ) from exc
+        ) from None
     except YAMLError as exc:
-        raise SpecError([Problem(Location(filename), "(syntax)", f"not valid YAML: {exc}")]) from exc
-    if not isinstance(document, CommentedMap):
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SpecError([Problem(Location(filename), "(syntax)", f"not valid YAML: {reason}")]) from None
+    except RecursionError:  # a constructor's own recursion (nested merge keys); the depth limit keeps it rare
+        raise SpecError([Problem(Location(filename), "(document)", "nests too deeply: refused")]) from None
+
+
+def parse_spec(text: str, filename: str = SPEC_FILENAME) -> Platform:
+    """Parse spec text; every problem found is reported at once, each with its position."""
+    from ruamel.yaml.nodes import MappingNode
+
+    if len(text) > MAX_SPEC_BYTES:  # characters: what read_spec let through is never more
+        raise SpecError([Problem(Location(filename), "(document)", f"larger than {MAX_SPEC_BYTES >> 20} MiB: refused")])
+    document, loaded = compose(text, filename)
+    if not isinstance(document, MappingNode) or not isinstance(loaded, dict):
         raise SpecError(
             [
                 Problem(
@@ -59,7 +109,7 @@ def parse_spec(text: str, filename: str = SPEC_FILENAME) -> Platform:
                 )
             ]
         )
-    data = _plain(document)
+    data = _plain(loaded)
     try:
         return Platform.model_validate(data)
     except ValidationError as exc:
@@ -68,8 +118,26 @@ def parse_spec(text: str, filename: str = SPEC_FILENAME) -> Platform:
 
 def problem_at(path: Path, loc: Loc, message: str, valid: str | None = None, suggestion: str | None = None) -> Problem:
     """A problem found after loading (e.g. against the workspace), placed at ``loc`` in the spec file."""
-    document = YAML(typ="rt").load(path.read_text(encoding="utf-8"))
+    try:
+        document = compose(read_spec(path)[1], str(path))[0]
+    except (SpecError, InputError):
+        document = None
     return _problem(document, loc, message, valid, str(path), suggestion=suggestion)
+
+
+def place_problems(path: Path, found: list[tuple[Loc, str]]) -> list[Problem]:
+    """Problems found after loading (e.g. against the workspace), each placed where the user wrote the field
+    (an environment's index in the merged list is mapped to the user's entry)."""
+    if not found:
+        return []
+    try:
+        document, loaded = compose(read_spec(path)[1], str(path))
+    except (SpecError, InputError):
+        document, loaded = None, None
+    env_map = _environment_index_map(_plain(loaded)) if isinstance(loaded, dict) else {}
+    return [
+        _problem(document, loc, message, None, str(path)) for loc, message in _where_written(document, found, env_map)
+    ]
 
 
 def _codepoint(character: object) -> int:
@@ -93,7 +161,7 @@ def _plain(node: Any) -> Any:
     return node
 
 
-def _problems(exc: ValidationError, document: CommentedMap, data: dict[str, Any], filename: str) -> list[Problem]:
+def _problems(exc: ValidationError, document: Any, data: dict[str, Any], filename: str) -> list[Problem]:
     problems: list[Problem] = []
     env_map = _environment_index_map(data)
     for error in exc.errors(include_url=False):
@@ -127,7 +195,7 @@ def _problems(exc: ValidationError, document: CommentedMap, data: dict[str, Any]
 
 
 def _problem(
-    document: CommentedMap,
+    document: Any,
     loc: Loc,
     message: str,
     valid: str | None,
@@ -171,7 +239,7 @@ def _user_loc(loc: Loc, env_map: dict[int, int | None]) -> Loc:
 
 
 def _where_written(
-    document: CommentedMap, found: list[tuple[Loc, str]], env_map: dict[int, int | None]
+    document: Any, found: list[tuple[Loc, str]], env_map: dict[int, int | None]
 ) -> list[tuple[Loc, str]]:
     """Each problem at the fields the user wrote. A problem about several fields (an upstream cycle, a
     maturity mismatch) comes once per field, and some of them may be defaults the file never mentions;
@@ -188,24 +256,30 @@ def _where_written(
     return kept
 
 
-def _written(document: CommentedMap, loc: Loc) -> bool:
+def _written(document: Any, loc: Loc) -> bool:
     """True when every part of ``loc`` is in the document (the user wrote that field)."""
     return _reach(document, loc)[2] == len(loc)
 
 
-def _reach(document: CommentedMap, loc: Loc) -> tuple[int, int, int]:
-    """The line and column of the deepest part of ``loc`` present in the document, and how many parts are."""
+def _reach(document: Any, loc: Loc) -> tuple[int, int, int]:
+    """The line and column of the deepest part of ``loc`` present in the document (its composed root node),
+    and how many parts are: a key's position for a mapping entry, the item's for a list entry."""
+    from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
     node: Any = document
     line, column = 1, 1
     for depth, part in enumerate(loc):
-        if isinstance(node, CommentedMap) and part in node:
-            line, column = node.lc.key(part)
-        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
-            line, column = node.lc.item(part)
-        else:
+        found = None
+        if isinstance(node, MappingNode) and isinstance(part, str):
+            found = next(
+                ((k.start_mark, v) for k, v in node.value if isinstance(k, ScalarNode) and k.value == part), None
+            )
+        elif isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            found = (node.value[part].start_mark, node.value[part])
+        if found is None:
             return line, column, depth
-        line, column = line + 1, column + 1
-        node = node[part]
+        mark, node = found
+        line, column = mark.line + 1, mark.column + 1
     return line, column, len(loc)
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from shipyard.bounded import MIB, InputError, read_bytes
 from shipyard.errors import Location, Problem, SpecError
 
 SPEC_FILENAME = "shipyard.yaml"
+MAX_SPEC_BYTES = 1 * MIB
+"""The size limit of ``shipyard.yaml``; a real platform's spec is a few KiB."""
 
 
 def find_root(start: Path) -> Path | None:
@@ -39,9 +42,10 @@ def find_spec(start: Path) -> Path:
 def read_spec(path: Path) -> tuple[bytes, str]:
     """The spec file's bytes and its text; a SpecError when it cannot be read or is not UTF-8."""
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SpecError([Problem(Location(str(path)), SPEC_FILENAME, f"cannot read: {exc.strerror}")]) from exc
+        data = read_bytes(path, MAX_SPEC_BYTES, SPEC_FILENAME)
+    except InputError as exc:
+        reason = exc.message.removeprefix(f"{SPEC_FILENAME}: ").removeprefix(f"{SPEC_FILENAME} ")
+        raise SpecError([Problem(Location(str(path)), SPEC_FILENAME, reason)]) from None
     try:
         return data, data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -12,9 +12,11 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
+from shipyard.errors import ShipyardError
 from shipyard.k8s.argocd import IN_CLUSTER
 from shipyard.spec.approvals import (
     ApprovalPolicy,
+    Email,
     GroupName,
     IdentitySettings,
     Person,
@@ -22,12 +24,65 @@ from shipyard.spec.approvals import (
     approval_problems,
 )
 from shipyard.spec.base import DNS_LABEL, DnsLabel, SpecModel
+from shipyard.spec.cron import cron_problem
 from shipyard.spec.duration import Duration
+from shipyard.spec.template import TemplateError, dns_subdomain_problem, parse_template
+from shipyard.spec.urls import credential_problem, location_problem, text_problem, word_problem
 
 API_VERSION: Literal["shipyard.dev/v1alpha1"] = "shipyard.dev/v1alpha1"
 KIND: Literal["Platform"] = "Platform"
 
-_DOMAIN = re.compile(rf"^{DNS_LABEL}(\.{DNS_LABEL})+$")
+# pydantic checks patterns with Rust's regex, whose `$` is the end of the text (no trailing newline).
+DnsSubdomain = Annotated[str, Field(pattern=rf"^{DNS_LABEL}(\.{DNS_LABEL})*$", max_length=253)]
+_DOMAIN = re.compile(rf"{DNS_LABEL}(\.{DNS_LABEL})+")
+
+MAX_PR_NUMBER = 2**31 - 1
+"""The largest pull request number Shipyard accepts (GitHub's numbers are 32-bit); it bounds the length of
+every name a preview gets."""
+
+
+def pr_number_problem(number: int) -> str | None:
+    """Why ``number`` is not a pull request number (1 to MAX_PR_NUMBER), or None."""
+    if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= MAX_PR_NUMBER:
+        return f"{str(number)[:20]} is not a pull request number (1 to {MAX_PR_NUMBER})"
+    return None
+
+
+HOST_FIELDS = frozenset({"service", "env", "domain", "org"})
+PREVIEW_HOST_FIELDS = frozenset({"number", "service", "domain", "org"})
+PREVIEW_NAMESPACE_FIELDS = frozenset({"number"})
+
+
+def _location(value: str, kind: str) -> str:
+    """A URL or path of the spec: refused when a command line could misread it or it carries a credential."""
+    problem = location_problem(value, kind)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _cron(schedule: str) -> str:
+    problem = cron_problem(schedule)
+    if problem:
+        raise ValueError(problem)
+    return schedule
+
+
+def _host_pattern(pattern: str, fields: frozenset[str], required: tuple[str, ...]) -> str:
+    """A host pattern: only ``fields``, every ``required`` one, and a DNS name once filled in."""
+    try:
+        template = parse_template(pattern, fields)
+    except TemplateError as exc:
+        raise ValueError(str(exc)) from None
+    for name in required:
+        if name not in template.fields:
+            raise ValueError(f"the host pattern must contain {{{name}}}, e.g. {{service}}.dev.{{domain}}")
+    sample = template.render(**{name: "a" for name in template.fields})
+    if dns_subdomain_problem(sample):
+        raise ValueError(
+            f"'{pattern}' does not make a DNS name (dot-separated labels that start and end with a letter or digit)"
+        )
+    return pattern
 
 
 class Maturity(StrEnum):
@@ -83,7 +138,7 @@ class Prometheus(SpecModel):
         parts = urlsplit(address)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"'{address}' is not an http(s) URL such as http://prometheus.monitoring.svc:9090")
-        return address.rstrip("/")
+        return _location(address, "prometheus").rstrip("/")
 
 
 class Analysis(SpecModel):
@@ -179,17 +234,20 @@ class Strategy(SpecModel):
 
 
 def _check_url_has_no_password(url: str) -> str:
-    from shipyard.dburl import ConninfoError, parse_conninfo, redact
+    from shipyard.dburl import ConninfoError, parse_conninfo, printable
 
     parts = urlsplit(url)
     if not parts.scheme or not (parts.hostname or parts.path):
-        raise ValueError(f"'{redact(url)}' is not a URL such as postgresql://host:5432/dbname")
+        raise ValueError(f"'{printable(url)}' is not a URL such as postgresql://host:5432/dbname")
     try:
         params = parse_conninfo(url)  # as libpq reads it: a password may also hide in the query string
     except ConninfoError as exc:
-        raise ValueError(f"'{redact(url)}' cannot be read as libpq reads it: {exc.message}") from None
-    if parts.password or "password" in params:
-        raise ValueError("a database url must not carry a password; put it in the Secret named by secretRef")
+        raise ValueError(f"'{printable(url)}' cannot be read as libpq reads it: {exc.message}") from None
+    credential = credential_problem(url, "database")
+    if parts.password or "password" in params or credential:
+        reason = credential or "put it in the Secret named by secretRef"
+        raise ValueError(f"a database url must not carry a password: {reason}")
+    _location(url, "database")
     return url
 
 
@@ -224,21 +282,27 @@ class Environment(SpecModel):
     @field_validator("host")
     @classmethod
     def _host_names_service(cls, host: str) -> str:
-        if "{service}" not in host:
-            raise ValueError("the host pattern must contain {service}, e.g. {service}.dev.{domain}")
-        unknown = set(re.findall(r"{(\w*)}", host)) - {"service", "env", "domain", "org"}
-        if unknown:
-            raise ValueError(f"unknown placeholder {{{sorted(unknown)[0]}}}; valid: service, env, domain, org")
-        return host
+        return _host_pattern(host, HOST_FIELDS, ("service",))
 
     @property
     def ns(self) -> str:
         """The namespace, defaulting to the environment's name."""
         return self.namespace or self.name
 
+    def host_pattern(self, domain: str, org: str = "") -> str:
+        """The host pattern with everything but ``{service}`` filled in (what ``check`` shows)."""
+        return parse_template(self.host, HOST_FIELDS).render(service="{service}", env=self.name, domain=domain, org=org)
+
     def host_for(self, service: str, domain: str, org: str = "") -> str:
-        """The ingress host of a service in this environment."""
-        return self.host.format(service=service, env=self.name, domain=domain, org=org)
+        """The ingress host of a service in this environment; a ShipyardError when it is not a DNS name."""
+        host = parse_template(self.host, HOST_FIELDS).render(service=service, env=self.name, domain=domain, org=org)
+        problem = dns_subdomain_problem(host)
+        if problem:
+            raise ShipyardError(
+                f"environments.{self.name}.host '{self.host}' makes {problem}",
+                hint="shorten the service's name or the host pattern",
+            )
+        return host
 
 
 class Cluster(SpecModel):
@@ -251,6 +315,14 @@ class Cluster(SpecModel):
     """The secret store's key (under ``<org>/``) of Argo CD's connection ``config`` for this cluster; default
     ``clusters/<name>``. Only a cluster that is not Argo CD's own needs it."""
 
+    @field_validator("credentials")
+    @classmethod
+    def _a_key_below_the_org(cls, key: str | None) -> str | None:
+        # The key is read below ``<org>/`` in the secret store: '..' or an empty segment would leave it.
+        if key is not None and any(part in ("", ".", "..") for part in key.split("/")):
+            raise ValueError(f"'{key}' is not a key below the org such as clusters/staging (no '..', no '//')")
+        return key
+
     @property
     def remote(self) -> bool:
         """True when Argo CD does not run in this cluster, so it needs credentials to reach it."""
@@ -260,6 +332,14 @@ class Cluster(SpecModel):
     def credentials_key(self) -> str:
         """The secret store key of the cluster's credentials, below the org."""
         return self.credentials or f"clusters/{self.name}"
+
+    @field_validator("server")
+    @classmethod
+    def _server(cls, server: str) -> str:
+        _location(server, "cluster")
+        if urlsplit(server).scheme != "https" or not urlsplit(server).hostname:
+            raise ValueError(f"'{server}' is not an https URL such as https://kubernetes.default.svc")
+        return server
 
 
 class ScanPolicy(SpecModel):
@@ -291,7 +371,7 @@ class Registry(SpecModel):
     def _no_scheme_for_registries(cls, url: str) -> str:
         if not url.strip():
             raise ValueError("the registry url must not be empty")
-        return url.rstrip("/")
+        return _location(url, "registry").rstrip("/")
 
     def image(self, service: str) -> str:
         """The repository of a service's image, e.g. ``harbor.acme.example.com/services/user-service``."""
@@ -312,7 +392,16 @@ class Npm(SpecModel):
     """The private npm registry (Verdaccio) and the scope of the workspace packages."""
 
     registry: str | None = None
-    scope: str | None = Field(default=None, pattern=r"^@[a-z0-9][a-z0-9._-]*$")
+    scope: str | None = Field(default=None, pattern=r"^@[a-z0-9][a-z0-9._-]*$", max_length=214)
+
+    @field_validator("registry")
+    @classmethod
+    def _registry(cls, url: str | None) -> str | None:
+        if url is not None:
+            _location(url, "npm")
+            if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+                raise ValueError(f"'{url}' is not an http(s) URL such as https://verdaccio.acme.example.com")
+        return url
 
 
 class Repos(SpecModel):
@@ -320,6 +409,11 @@ class Repos(SpecModel):
 
     app: str | None = None
     config: str | None = None
+
+    @field_validator("app", "config")
+    @classmethod
+    def _repository(cls, location: str | None) -> str | None:
+        return None if location is None else _location(location, "repos")
 
 
 class Preview(SpecModel):
@@ -335,9 +429,30 @@ class Preview(SpecModel):
     @field_validator("namespace")
     @classmethod
     def _namespace_has_number(cls, value: str) -> str:
-        if "{number}" not in value:
-            raise ValueError("the preview namespace pattern must contain {number}, e.g. pr-{number}")
+        try:
+            template = parse_template(value, PREVIEW_NAMESPACE_FIELDS, "a-z0-9-")
+        except TemplateError as exc:
+            raise ValueError(f"{exc}; the namespace is a DNS label such as pr-{{number}}") from None
+        if template.parts.count("number") != 1:
+            raise ValueError("the preview namespace pattern must contain {number} once, e.g. pr-{number}")
+        for number in (1, MAX_PR_NUMBER):
+            name = template.render(number=str(number))
+            if len(name) > 63 or not re.fullmatch(DNS_LABEL, name):
+                raise ValueError(
+                    f"'{value}' makes '{name}' for PR {number}: not a DNS label of at most 63 characters "
+                    "(lower-case letters, digits, '-', starting with a letter or digit)"
+                )
         return value
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        return _host_pattern(value, PREVIEW_HOST_FIELDS, ("number", "service"))
+
+    @field_validator("cleanup_schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        return _cron(value)
 
 
 class SandboxDatabase(SpecModel):
@@ -348,6 +463,17 @@ class SandboxDatabase(SpecModel):
     secret_ref: DnsLabel = "sandbox-db"
     rules: str | None = None
     """The masking rules file (relative to shipyard.yaml) of the daily anonymized clone; without it no clone runs."""
+
+    @field_validator("rules")
+    @classmethod
+    def _inside_the_workspace(cls, rules: str | None) -> str | None:
+        # render copies the file into a ConfigMap of the config repo: it must be the workspace's own file.
+        if rules is not None:
+            parts = rules.replace("\\", "/").split("/")
+            if text_problem(rules) or rules.startswith("/") or ".." in parts or rules.endswith("/"):
+                raise ValueError(f"{rules!r} is not a file path inside the workspace, relative to shipyard.yaml")
+        return rules
+
     rows: int = Field(default=1000, ge=1)
     """Rows per table of the daily synthetic data."""
 
@@ -367,11 +493,19 @@ class Sandbox(SpecModel):
     access: Access = Access.public
     database: SandboxDatabase = Field(default_factory=SandboxDatabase)
 
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        return _cron(value)
+
 
 class Versioning(SpecModel):
     """How versions are computed: the tag prefix and the bump policy for develop."""
 
-    tag_prefix: str = Field(default="v", pattern=r"^[A-Za-z._-]*$")
+    # Empty, or a letter or '_' first (a git tag and an OCI tag may not start with '-' or '.'), no '..'
+    # (git refuses it), no digit (a version starts at the first digit), short enough to leave room for
+    # the version within an OCI tag's 128 characters.
+    tag_prefix: str = Field(default="v", pattern=r"^(?:[A-Za-z_][A-Za-z_-]*(?:\.[A-Za-z_-]+)*\.?)?$", max_length=32)
     bump: Literal["minor", "conventional"] = "minor"
 
 
@@ -412,7 +546,7 @@ class WorkspaceRules(SpecModel):
 class Secrets(SpecModel):
     """Where credentials come from. With a store named, secrets are rendered as ExternalSecrets."""
 
-    store: str | None = None
+    store: DnsSubdomain | None = None
 
 
 class Oidc(SpecModel):
@@ -422,12 +556,21 @@ class Oidc(SpecModel):
     client_id: str = Field(min_length=1)
     cli_client_id: str | None = None
     """A second client for Kargo's CLI, when the provider needs one for ``http://localhost`` redirects."""
-    admins: list[str] = Field(default_factory=list)
+    admins: list[Email] = Field(default_factory=list)
     """E-mail addresses made Kargo admins (the ``email`` claim)."""
+
+    @field_validator("client_id", "cli_client_id")
+    @classmethod
+    def _client_id(cls, client_id: str | None) -> str | None:
+        problem = None if client_id is None else word_problem(client_id)
+        if problem:
+            raise ValueError(problem)
+        return client_id
 
     @field_validator("issuer_url")
     @classmethod
     def _https(cls, url: str) -> str:
+        _location(url, "oidc")
         parts = urlsplit(url)
         if parts.scheme != "https" or not parts.hostname:
             raise ValueError(f"'{url}' is not an https URL such as https://login.acme.example.com")
@@ -824,7 +967,7 @@ class Platform(SpecModel):
     preview: Preview = Field(default_factory=Preview)
     sandbox: Sandbox = Field(default_factory=Sandbox)
     versioning: Versioning = Field(default_factory=Versioning)
-    services: dict[str, ServiceOverride] = Field(default_factory=dict)
+    services: dict[DnsLabel, ServiceOverride] = Field(default_factory=dict)
     workspace: WorkspaceRules = Field(default_factory=WorkspaceRules)
     secrets: Secrets = Field(default_factory=Secrets)
     auth: Auth = Field(default_factory=Auth)
@@ -835,8 +978,11 @@ class Platform(SpecModel):
     @field_validator("domain")
     @classmethod
     def _domain(cls, domain: str) -> str:
-        if not _DOMAIN.match(domain):
-            raise ValueError(f"'{domain}' is not a DNS domain such as acme.example.com (lower case, dots)")
+        if not _DOMAIN.fullmatch(domain) or dns_subdomain_problem(domain):
+            raise ValueError(
+                f"{domain!r} is not a DNS domain such as acme.example.com (lower case, dots, labels of at most "
+                "63 characters, 253 in all)"
+            )
         return domain
 
     @model_validator(mode="before")
@@ -856,6 +1002,35 @@ class Platform(SpecModel):
         return self
 
     # Derived values: defaults that depend on org and domain.
+
+    def preview_host(self, number: int, service: str) -> str:
+        """The preview host of a service (``preview.host``); a ShipyardError when it is not a DNS name."""
+        host = parse_template(self.preview.host, PREVIEW_HOST_FIELDS).render(
+            number=str(number), service=service, domain=self.domain, org=self.org
+        )
+        problem = dns_subdomain_problem(host)
+        if problem:
+            raise ShipyardError(f"preview.host '{self.preview.host}' makes {problem}", hint="shorten it")
+        return host
+
+    def host_problems(self, services: Sequence[str]) -> list[tuple[Loc, str]]:
+        """The host patterns that make no DNS name for one of ``services`` (a label over 63 characters, a
+        name over 253): ``render`` and ``preview up`` would refuse them, so ``check`` does."""
+        problems: list[tuple[Loc, str]] = []
+        for index, env in enumerate(self.environments):
+            for service in services:
+                try:
+                    env.host_for(service, self.domain, self.org)
+                except ShipyardError as exc:
+                    problems.append((("environments", index, "host"), f"for service '{service}': {exc.message}"))
+                    break
+        for service in services:
+            try:
+                self.preview_host(MAX_PR_NUMBER, service)
+            except ShipyardError as exc:
+                problems.append((("preview", "host"), f"for service '{service}' and PR {MAX_PR_NUMBER}: {exc.message}"))
+                break
+        return problems
 
     @property
     def npm_scope(self) -> str:

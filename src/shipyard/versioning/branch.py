@@ -22,8 +22,8 @@ class BranchKind(StrEnum):
     hotfix = "hotfix"
 
 
-_RELEASE = re.compile(r"^release/v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
-_DESC = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_RELEASE = re.compile(r"release/v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
+_DESC = re.compile(r"[a-z0-9][a-z0-9._-]*")
 # Pull requests go from a kind of branch into these targets (hotfixes are back-merged to develop by
 # `shipyard hotfix finish`, not by a pull request).
 PR_TARGETS: dict[BranchKind, tuple[str, ...]] = {
@@ -60,7 +60,7 @@ def classify(name: str, projects: Iterable[str] | None = None) -> Branch:
     if name in ("main", "develop"):
         return Branch(name, BranchKind(name))
     if name.startswith("release/"):
-        match = _RELEASE.match(name)
+        match = _RELEASE.fullmatch(name)
         if not match:
             raise BranchError(
                 f"'{name}' is not a release branch: write release/vMAJOR.MINOR.PATCH, e.g. release/v1.2.0"
@@ -69,7 +69,7 @@ def classify(name: str, projects: Iterable[str] | None = None) -> Branch:
         return Branch(name, BranchKind.release, version=(major, minor, patch))
     if name.startswith("hotfix/"):
         desc = name.removeprefix("hotfix/")
-        if not _DESC.match(desc):
+        if not _DESC.fullmatch(desc):
             raise BranchError(
                 f"'{name}' is not a hotfix branch: write hotfix/<description> in lower case letters, "
                 "digits, '.', '_' and '-', e.g. hotfix/security-cve-2024-1234"
@@ -77,7 +77,7 @@ def classify(name: str, projects: Iterable[str] | None = None) -> Branch:
         return Branch(name, BranchKind.hotfix, description=desc)
     if name.startswith("feature/"):
         rest = name.removeprefix("feature/")
-        if not _DESC.match(rest):
+        if not _DESC.fullmatch(rest):
             raise BranchError(
                 f"'{name}' is not a feature branch: write feature/<project>-<description> in lower case "
                 "letters, digits, '.', '_' and '-', e.g. feature/user-service-oauth2"

@@ -27,6 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shipyard.errors import ShipyardError
 from shipyard.git import Git
+from shipyard.git.refname import check_revision, check_value
+from shipyard.spec.model import pr_number_problem
 from shipyard.versioning.aliases import image_tags, npm_dist_tag, npm_version
 from shipyard.versioning.branch import BranchError, BranchKind, classify
 from shipyard.versioning.history import History, MissingRefs, TruncatedHistory, pick_remote, with_history
@@ -37,7 +39,7 @@ Core = tuple[int, int, int]
 Maturity = Literal["alpha", "beta", "stable", "pr"]
 
 _STAMP = "%Y%m%d%H%M%S"
-_MERGED_RELEASE = re.compile(r"release/v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)\b")
+_MERGED_RELEASE = re.compile(r"release/v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\b", re.ASCII)
 _BREAKING = (r"^[A-Za-z]+(\([^)]*\))?!:", r"^BREAKING[ -]CHANGE:")
 
 
@@ -106,6 +108,11 @@ def compute_version(
     is the spec's ``versioning.bump``. In a shallow clone the history is deepened from ``remote``
     (default origin) as far as the answer needs, unless ``fetch`` is False.
     """
+    check_revision(ref, "--ref")
+    if branch is not None:
+        check_value(branch, "--branch")
+    if remote is not None:
+        check_value(remote, "--remote")
     git = Git(repo)
     commit = _resolve(git, ref)
     name = branch or _branch_of(git, ref)
@@ -118,7 +125,7 @@ def compute_version(
 
 
 def _resolve(git: Git, ref: str) -> str:
-    commit = git.run("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False).strip()
+    commit = git.run("rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", check=False).strip()
     if not commit:
         raise ShipyardError(f"'{ref}' is not a commit in {git.path}", hint="give a branch, tag or commit id")
     return commit
@@ -127,7 +134,9 @@ def _resolve(git: Git, ref: str) -> str:
 def _branch_of(git: Git, ref: str) -> str | None:
     if ref == "HEAD":
         return git.current_branch()
-    full = git.run("rev-parse", "--symbolic-full-name", ref, check=False).strip()
+    full = git.run(
+        "rev-parse", "--symbolic-full-name", "--verify", "--quiet", "--end-of-options", ref, check=False
+    ).strip()
     if full.startswith("refs/heads/"):
         return full.removeprefix("refs/heads/")
     if full.startswith("refs/remotes/"):
@@ -468,8 +477,10 @@ def _pull_request(
     bump: str,
     kind: BranchKind | None,
 ) -> VersionInfo:
-    if pr < 1:
-        raise ShipyardError(f"--pr {pr} is not a pull request number", hint="give a number from 1 up")
+    problem = pr_number_problem(pr)
+    if problem:
+        # The build tag pr-<n>-<sha7> is an image tag: a number out of range would not fit one.
+        raise ShipyardError(f"--pr {problem}")
     target = kind if kind in (BranchKind.release, BranchKind.hotfix) else BranchKind.develop
     parsed = classify(name) if name and kind is BranchKind.release else None
     base = _by_kind(git, history, snapshot, commit, target, parsed.version if parsed else None, bump).version

@@ -121,7 +121,7 @@ def with_history(git: Git, compute: Callable[[History], T], *, remote: str | Non
                     f"this is a shallow clone without {exc}, so the version would be a guess",
                     hint=f"fetch them with `git fetch {source or '<remote>'} {specs}`",
                 ) from exc
-            git.run("fetch", "--quiet", "--no-tags", source, *exc.refspecs(source))
+            git.run("fetch", "--quiet", "--no-tags", "--", source, *exc.refspecs(source))
             fetched.update(exc.refnames)
         except TruncatedHistory as exc:
             source = pick_remote(git, remote)
@@ -134,7 +134,7 @@ def with_history(git: Git, compute: Callable[[History], T], *, remote: str | Non
                     + ("" if fetch else "; or let shipyard deepen the clone by leaving out --no-fetch"),
                 ) from exc
             if depth > _UNSHALLOW_AFTER:
-                git.run("fetch", "--quiet", "--unshallow", source)
+                git.run("fetch", "--quiet", "--unshallow", "--", source)
             else:
-                git.run("fetch", "--quiet", f"--deepen={depth}", source)
+                git.run("fetch", "--quiet", f"--deepen={depth}", "--", source)
             depth *= 2

@@ -17,10 +17,10 @@ from functools import cached_property
 from shipyard.git import Git
 from shipyard.versioning.semver import Version
 
-_RELEASE = re.compile(r"(?:^|/)release/v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
+_RELEASE = re.compile(r"(?:^|/)release/v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\Z")
 _NUM = r"(0|[1-9]\d*)"
 # The shape Shipyard writes; anything else goes through the full SemVer parser.
-_FAST = re.compile(rf"{_NUM}\.{_NUM}\.{_NUM}(?:-(alpha|beta)\.{_NUM})?")
+_FAST = re.compile(rf"{_NUM}\.{_NUM}\.{_NUM}(?:-(alpha|beta)\.{_NUM})?", re.ASCII)
 
 Core = tuple[int, int, int]
 

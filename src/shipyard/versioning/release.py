@@ -15,6 +15,7 @@ from pathlib import Path
 
 from shipyard.errors import ShipyardError
 from shipyard.git import Git, PushRejected
+from shipyard.git.refname import check_value
 from shipyard.plan import Op, Plan
 from shipyard.retry import LEASE_RACE, GaveUp, Retrier
 from shipyard.versioning.branch import BranchError, BranchKind, classify
@@ -67,7 +68,7 @@ class Workflow:
 
     def __init__(self, repo: Path, remote: str = "origin", prefix: str = "v", retry: Retrier | None = None) -> None:
         self.git = Git(repo)
-        self.remote = remote
+        self.remote = check_value(remote, "--remote")
         self.prefix = prefix
         self.retry = retry or Retrier(LEASE_RACE)
         if remote not in self.git.remotes():
@@ -84,6 +85,7 @@ class Workflow:
             "--quiet",
             "--no-tags",
             "--prune",
+            "--",
             self.remote,
             f"+refs/heads/*:refs/remotes/{self.remote}/*",
             f"+refs/tags/{self.prefix}*:refs/tags/{self.prefix}*",

@@ -12,7 +12,11 @@ from functools import total_ordering
 
 _CORE = r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
 _IDENT = r"(?:0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*)"
-_PATTERN = re.compile(rf"^{_CORE}(?:-({_IDENT}(?:\.{_IDENT})*))?(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$")
+# ASCII only: \d would take any script's digits, and int() reads them.
+_PATTERN = re.compile(rf"{_CORE}(?:-({_IDENT}(?:\.{_IDENT})*))?(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?", re.ASCII)
+MAX_TAG = 128
+"""The longest version tag, prefix included: an OCI tag holds at most 128 characters, and every version
+becomes an image tag."""
 
 
 class VersionError(ValueError):
@@ -34,7 +38,11 @@ class Version:
     def parse(cls, text: str, prefix: str = "v") -> Version:
         """Parse ``v1.2.3-beta.1`` (the prefix is optional) or raise VersionError."""
         raw = text[len(prefix) :] if prefix and text.startswith(prefix) else text
-        match = _PATTERN.match(raw)
+        if len(prefix) + len(raw) > MAX_TAG:
+            raise VersionError(
+                f"'{text[:40]}...' is longer than {MAX_TAG} characters with its prefix: it cannot be an image tag"
+            )
+        match = _PATTERN.fullmatch(raw)
         if not match:
             raise VersionError(f"'{text}' is not a semantic version such as {prefix}1.2.3 or {prefix}1.2.3-beta.1")
         major, minor, patch, pre, build = match.groups()

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from shipyard.errors import ShipyardError
 from shipyard.git import Git, PushRejected
+from shipyard.git.refname import check_revision, check_value
 from shipyard.plan import Op, Plan
 from shipyard.retry import TAG_RACE, GaveUp, Retrier
 from shipyard.versioning.compute import VersionInfo, compute_version
@@ -72,6 +73,9 @@ def tag_release(
     Returns the version and the plan that was applied (or, with ``dry_run``, would be). Lost races are
     retried under ``retry`` (default ``shipyard.retry.TAG_RACE``: 40 attempts).
     """
+    check_revision(ref, "--ref")
+    if remote is not None:
+        check_value(remote, "--push")
     git = Git(repo)
     shallow = remote is not None and git.is_shallow()
 
@@ -121,6 +125,7 @@ def _sync(git: Git, remote: str, prefix: str) -> None:
         "fetch",
         "--quiet",
         "--no-tags",
+        "--",
         remote,
         f"+refs/heads/*:refs/remotes/{remote}/*",
         f"+refs/tags/{prefix}*:refs/tags/{prefix}*",

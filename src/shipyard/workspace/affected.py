@@ -18,7 +18,6 @@ A project whose Dockerfile (service) or package.json (package) was deleted or mo
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from shipyard.errors import ShipyardError
 from shipyard.git import Git
+from shipyard.git.refname import check_revision
 from shipyard.workspace import lockfiles
 from shipyard.workspace.model import ProjectKind, Workspace
 
@@ -247,10 +247,12 @@ def root_manifest_change(base: str | None, head: str | None) -> tuple[bool, str]
     """Whether a root package.json change is workspace-wide, and a sentence saying which fields changed."""
     if base is None or head is None:
         return True, f"{ROOT_MANIFEST} was {'added' if base is None else 'deleted'}"
+    from shipyard.bounded import InputError, parse_json
+
     try:
-        old, new = json.loads(base), json.loads(head)
-    except json.JSONDecodeError as exc:
-        return True, f"{ROOT_MANIFEST}: not valid JSON (line {exc.lineno}), so every field counts as changed"
+        old, new = parse_json(base, ROOT_MANIFEST), parse_json(head, ROOT_MANIFEST)
+    except InputError as exc:
+        return True, f"{exc.message}, so every field counts as changed"
     if not isinstance(old, dict) or not isinstance(new, dict):
         return True, f"{ROOT_MANIFEST}: not a JSON object, so every field counts as changed"
     fields = sorted(k for k in set(old) | set(new) if old.get(k, ...) != new.get(k, ...))
@@ -358,9 +360,10 @@ def read_range(root: Path, base: str, head: str = "HEAD", cache: Cache | None = 
     same project trees."""
     from shipyard.workspace.gittree import read_blobs, workspace_at
 
-    for ref in (base, head):
+    for ref, flag in ((base, "--base"), (head, "--head")):
         if not ref or ref.startswith("-"):
             raise AffectedError(f"'{ref}' is not a git revision", hint="pass a branch, tag or commit")
+        check_revision(ref, flag)
     git = Git(root)
     resolved = git.execute("rev-parse", "--show-prefix", f"{base}^{{commit}}", f"{head}^{{commit}}")
     if resolved.returncode != 0:

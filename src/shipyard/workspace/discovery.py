@@ -9,14 +9,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shipyard.bounded import MAX_DEPTH, MIB, InputError, TooComplex, check_depth, decode_text, read_bytes
 from shipyard.errors import WorkspaceError
 from shipyard.workspace.model import Edge, Project, ProjectKind, Workspace
 
 DEPENDENCY_FIELDS = ("dependencies", "devDependencies", "peerDependencies", "optionalDependencies")
 # `COPY packages/utils ./utils`, `COPY --chown=node packages/utils/ /x`, `ADD packages/utils/dist /x`
-_COPY = re.compile(r"^\s*(?:COPY|ADD)\b(?P<args>.*)$", re.IGNORECASE)
+_COPY = re.compile(r"\s*(?:COPY|ADD)\b(?P<args>.*)", re.IGNORECASE)
 _PACKAGE_SOURCE = re.compile(r"^(?:\./)?packages/(?P<name>[^/\s*?]+)")
 
+
+MAX_PROJECT_FILE = 4 * MIB
+"""The size limit of a package.json or Dockerfile read from the workspace."""
+# A service's folder name is its Kubernetes name, its image repository's last part and its host's label.
+_SERVICE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", re.ASCII)
 
 # Files whose presence in a project folder tells its language.
 LANGUAGE_MARKERS = ("tsconfig.json", "pyproject.toml", "requirements.txt", "go.mod")
@@ -54,7 +60,7 @@ def discover(root: Path) -> Workspace:
                     name=directory.name,
                     manifest=_read_text(manifest_path, root) if manifest_path.is_file() else None,
                     dockerfile=(
-                        dockerfile.read_text(encoding="utf-8", errors="replace")
+                        _read_text(dockerfile, root, errors="replace")
                         if kind is ProjectKind.service and dockerfile.is_file()
                         else None
                     ),
@@ -78,6 +84,13 @@ def build_workspace(root: Path, candidates: Iterable[Candidate]) -> Workspace:
         if candidate.kind is ProjectKind.service:
             if candidate.dockerfile is None:
                 continue
+            if not _SERVICE_NAME.fullmatch(candidate.name):
+                raise WorkspaceError(
+                    f"{path}: {candidate.name!r} cannot be a service's name: it becomes its Kubernetes name, image "
+                    "and host, so it must be a DNS label",
+                    hint="rename the folder: at most 63 lower-case letters, digits and '-', starting and ending "
+                    "with a letter or digit",
+                )
             dockerfiles[candidate.name] = candidate.dockerfile
         elif candidate.manifest is None:
             continue
@@ -121,18 +134,26 @@ def build_workspace(root: Path, candidates: Iterable[Candidate]) -> Workspace:
     return Workspace(root=root, projects=dict(sorted(projects.items())), edges=ordered)
 
 
-def _read_text(path: Path, root: Path) -> str:
+def _read_text(path: Path, root: Path, errors: str = "strict") -> str:
+    """A project file's text, at most MAX_PROJECT_FILE bytes; ``errors="replace"`` for files only scanned."""
+    relative = str(path.relative_to(root))
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise WorkspaceError(f"{path.relative_to(root)}: cannot read: {exc}") from None
+        data = read_bytes(path, MAX_PROJECT_FILE, relative)
+        return data.decode("utf-8", errors) if errors != "strict" else decode_text(data, relative)
+    except InputError as exc:
+        raise WorkspaceError(exc.message) from None
 
 
 def _parse_manifest(text: str, where: str) -> dict[str, Any]:
     try:
         data = json.loads(text)
+        check_depth(data, MAX_DEPTH, where)
     except json.JSONDecodeError as exc:
         raise WorkspaceError(f"{where}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
+    except (RecursionError, TooComplex):
+        raise WorkspaceError(f"{where}: nests deeper than {MAX_DEPTH} levels: refused") from None
+    except ValueError as exc:  # an integer past Python's digit limit
+        raise WorkspaceError(f"{where}: not valid JSON: {str(exc).splitlines()[0]}") from None
     if not isinstance(data, dict):
         raise WorkspaceError(f"{where}: a package.json must hold a JSON object")
     return data
@@ -164,7 +185,7 @@ def _dockerfile_packages(text: str) -> list[tuple[str, int]]:
             logical += raw.rstrip()[:-1] + " "
             continue
         logical += raw
-        match = _COPY.match(logical)
+        match = _COPY.fullmatch(logical)
         if match:
             args = [a for a in match.group("args").split() if not a.startswith("--")]
             for source in args[:-1]:  # the last argument is the destination

@@ -91,8 +91,16 @@ def compare(name: str, base: str | None, head: str | None) -> LockfileChange:
     return LockfileChange(importers=found)
 
 
+LOCKFILE_BYTES = 256 * 1024 * 1024
+"""The size limit of a lockfile read to compare two commits."""
+LOCKFILE_DEPTH = 100
+LOCKFILE_NODES = 50_000_000
+
+
 def parse(name: str, text: str) -> LockGraph:
     """Read a lockfile into a LockGraph; LockfileUnreadable when its format is not one we support."""
+    if len(text) > LOCKFILE_BYTES:
+        raise LockfileUnreadable(f"larger than {LOCKFILE_BYTES >> 20} MiB")
     if name == NPM_LOCKFILE:
         return _parse_npm(text)
     if name == PNPM_LOCKFILE:
@@ -128,10 +136,17 @@ def _importers_reaching(graph: LockGraph, changed: set[str]) -> dict[str, str]:
 
 
 def _parse_npm(text: str) -> LockGraph:
+    from shipyard.bounded import TooComplex, check_depth
+
     try:
         data = json.loads(text)
+        check_depth(data, LOCKFILE_DEPTH, "the lockfile")
     except json.JSONDecodeError as exc:
         raise LockfileUnreadable(f"not valid JSON (line {exc.lineno})") from None
+    except (RecursionError, TooComplex):
+        raise LockfileUnreadable(f"nests deeper than {LOCKFILE_DEPTH} levels") from None
+    except ValueError as exc:  # an integer past Python's digit limit
+        raise LockfileUnreadable(f"not valid JSON ({str(exc).splitlines()[0]})") from None
     if not isinstance(data, dict) or not isinstance(data.get("packages"), dict):
         raise LockfileUnreadable("no 'packages' map (lockfileVersion 1?)")
     version = data.get("lockfileVersion")
@@ -179,13 +194,13 @@ def _npm_resolve(packages: Mapping[str, Any], location: str, dependency: str) ->
 
 
 def _parse_pnpm(text: str) -> LockGraph:
-    import yaml
+    from shipyard.bounded import InputError, load_yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        data = yaml.load(text, Loader=loader)  # the C or pure-Python *safe* loader
-    except yaml.YAMLError as exc:
-        raise LockfileUnreadable(f"not valid YAML: {exc}") from None
+        # A big monorepo's lockfile has millions of values: the limits are the lockfile's own.
+        data = load_yaml(text, "the lockfile", limit=LOCKFILE_BYTES, max_depth=LOCKFILE_DEPTH, max_nodes=LOCKFILE_NODES)
+    except InputError as exc:
+        raise LockfileUnreadable(exc.message.removeprefix("the lockfile: ")) from None
     if not isinstance(data, dict):
         raise LockfileUnreadable("not a YAML mapping")
     version = str(data.get("lockfileVersion", ""))

@@ -11,7 +11,7 @@ from typing import Any
 
 from shipyard.ci.run.errors import TektonInputError, UnsupportedFeature
 
-_PATH_PART = re.compile(r"\.((?:[A-Za-z0-9_\-/]|\\.)+)|\['([^']*)'\]|\[(-?\d+)\]")
+_PATH_PART = re.compile(r"\.((?:[A-Za-z0-9_\-/]|\\.)+)|\['([^']*)'\]|\[(-?[0-9]+)\]")
 
 
 class BindingError(Exception):
@@ -46,14 +46,14 @@ def evaluate(expression: str, event: dict[str, Any]) -> str:
     inner = expression[2:-1]
     if inner.startswith("header."):  # header names are matched in Go's canonical form
         inner = "header." + canonical_header(inner[len("header.") :])
-    relaxed = _RELAXED.match(inner)
+    relaxed = _RELAXED.fullmatch(inner)
     if not relaxed:
         raise UnsupportedFeature(f"JSONPath {expression} in a TriggerBinding")
     path = "." + (relaxed.group(1) or relaxed.group(2))
     return _print(_walk(event, path, expression))
 
 
-_RELAXED = re.compile(r"^\{\.?([^{}]+)\}$|^\.?([^{}]+)$")
+_RELAXED = re.compile(r"\{\.?([^{}]+)\}|\.?([^{}]+)")
 
 
 def _walk(value: Any, path: str, expression: str) -> Any:
@@ -110,7 +110,7 @@ def _go_float(number: float) -> str:
     if 1e-6 <= abs(number) < 1e21:
         text = format(Decimal(repr(number)), "f")
         return text.removesuffix(".0") if "." in text else text
-    return re.sub(r"e([+-])0(\d)$", r"e\1\2", repr(number))
+    return re.sub(r"e([+-])0([0-9])\Z", r"e\1\2", repr(number))
 
 
 def resolve_params(

@@ -19,9 +19,9 @@ from shipyard.ci.run.errors import TektonInputError, UnsupportedFeature
 Value = str | list[str]
 
 TOKEN = re.compile(r"\$\(([^()]*)\)")
-_BRACKETED = re.compile(r"""^(params|results)(?:\.([A-Za-z0-9_-]+)|\['([^']*)'\]|\["([^"]*)"\])(.*)$""")
-_SUBSCRIPT = re.compile(r"^\[(\*|\d+)\]")
-_TASK_RESULT = re.compile(r"^tasks\.([^.\s]+)\.results\.([A-Za-z0-9_-]+)(.*)$")
+_BRACKETED = re.compile(r"""(params|results)(?:\.([A-Za-z0-9_-]+)|\['([^']*)'\]|\["([^"]*)"\])(.*)""", re.DOTALL)
+_SUBSCRIPT = re.compile(r"\[(\*|[0-9]+)\]")
+_TASK_RESULT = re.compile(r"tasks\.([^.\s]+)\.results\.([A-Za-z0-9_-]+)(.*)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class Ref:
 
 def parse(inner: str) -> Ref:
     """Canonical form of the text inside ``$(...)``: bracket spellings become dotted ones."""
-    match = _BRACKETED.match(inner)
+    match = _BRACKETED.fullmatch(inner)
     if match:
         kind = match.group(1)
         name = next(g for g in match.group(2, 3, 4) if g is not None)
@@ -49,7 +49,7 @@ def parse(inner: str) -> Ref:
         if kind == "results":  # $(results.r.path): the only results form a Task has
             return Ref(f"results.{name}{rest}")
         return _subscripted(f"params.{name}", rest)
-    match = _TASK_RESULT.match(inner)
+    match = _TASK_RESULT.fullmatch(inner)
     if match:
         return _subscripted(f"tasks.{match.group(1)}.results.{match.group(2)}", match.group(3))
     return Ref(inner)

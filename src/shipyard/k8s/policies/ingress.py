@@ -165,7 +165,7 @@ def _base_images(documents: list[Document]) -> dict[str, set[str]]:
             folder = posixpath.dirname(doc.file)
             for _, container in pod_containers(doc):
                 image = str(container.get("image", ""))
-                found.setdefault(folder, set()).add(re.split(r"[@]|:(?=[^/]*$)", image)[0])
+                found.setdefault(folder, set()).add(re.split(r"[@]|:(?=[^/]*\Z)", image)[0])
     return found
 
 

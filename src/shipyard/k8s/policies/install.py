@@ -11,7 +11,7 @@ from shipyard.k8s.documents import Document, Finding
 from shipyard.k8s.policies.tree import Tree
 
 APPLICATION_HEALTH = "resource.customizations.health.argoproj.io_Application"
-_BUILTIN_GROUP = re.compile(r"^(?:[a-z0-9]+|[a-z0-9.]*\.k8s\.io)$")
+_BUILTIN_GROUP = re.compile(r"[a-z0-9]+|[a-z0-9.]*\.k8s\.io")
 
 
 def _finding(doc: Document, path: str, check: str, message: str) -> Finding:
@@ -49,7 +49,7 @@ def _custom_kinds(docs: list[Document]) -> list[str]:
             continue
         if doc.kind in ("Kustomization", "Component") and api_version.startswith("kustomize.config.k8s.io/"):
             continue
-        if not _BUILTIN_GROUP.match(api_version.rsplit("/", 1)[0]):
+        if not _BUILTIN_GROUP.fullmatch(api_version.rsplit("/", 1)[0]):
             kinds.add(f"{api_version.rsplit('/', 1)[0]}/{doc.kind}")
     return sorted(kinds)
 

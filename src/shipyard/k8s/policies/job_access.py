@@ -15,7 +15,7 @@ from shipyard.k8s.policies.tree import Tree
 RESTRICTED = "pod-security.kubernetes.io/enforce"
 SANDBOX_LABEL = "shipyard.dev/sandbox"
 _VAR = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
-_HELPER_KEY = re.compile(r"^credential\.(.+)\.helper$")
+_HELPER_KEY = re.compile(r"credential\.(.+)\.helper")
 
 
 def _finding(doc: Document, path: str, check: str, message: str) -> Finding:
@@ -114,7 +114,7 @@ def git_credentials(tree: Tree) -> list[Finding]:
                 env.get(f"GIT_CONFIG_VALUE_{key[len('GIT_CONFIG_KEY_') :]}", "")
                 for key, value in env.items()
                 if key.startswith("GIT_CONFIG_KEY_")
-                and (m := _HELPER_KEY.match(value))
+                and (m := _HELPER_KEY.fullmatch(value))
                 and (m.group(1) == host or url.startswith(m.group(1).rstrip("/") + "/"))
             ]
             if "GIT_ASKPASS" in env:

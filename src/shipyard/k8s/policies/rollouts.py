@@ -15,7 +15,7 @@ ROLLOUT_API = "argoproj.io/"
 HASH_LABEL = "rollouts-pod-template-hash"
 WEIGHT_TOLERANCE = 5
 """How many percentage points a canary step's real share of traffic may differ from its ``setWeight``."""
-_INSTALL = re.compile(r"argoproj/argo-rollouts/releases/download/[^/]+/(namespace-)?install\.yaml$")
+_INSTALL = re.compile(r"argoproj/argo-rollouts/releases/download/[^/]+/(namespace-)?install\.yaml\Z")
 
 
 def _rollouts(docs: list[Document]) -> list[Document]:

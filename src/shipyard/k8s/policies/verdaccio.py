@@ -46,7 +46,7 @@ def _glob(pattern: str) -> re.Pattern[str]:
             out, index = out + "[^/]*", index + 1
         else:
             out, index = out + re.escape(pattern[index]), index + 1
-    return re.compile(f"^{out}$")
+    return re.compile(f"^{out}\\Z")
 
 
 def rule_for(packages: dict[str, Any], name: str) -> tuple[str, dict[str, Any]] | None:

@@ -219,6 +219,10 @@ def plan_harbor(
     """Every change Harbor needs (the CI robot's only when ``robot``); only GET requests are sent."""
     if platform.registry.kind != "harbor":
         raise HarborError(f"registry.kind is '{platform.registry.kind}'; harbor apply needs registry.kind: harbor")
+    if webhook_auth is not None:
+        from shipyard.secretfile import check_secret
+
+        webhook_auth = check_secret(webhook_auth, "the webhook's Authorization header (SHIPYARD_HARBOR_WEBHOOK_AUTH)")
     hook = desired.webhook_policy(webhook_url, webhook_auth)
     projects = platform.registry.projects
     changes = plan_project(client, platform, projects.services, True, hook)

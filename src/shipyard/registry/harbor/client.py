@@ -16,7 +16,7 @@ from urllib.parse import quote
 import httpx
 
 from shipyard.errors import ShipyardError
-from shipyard.httpcalls import Pages, PagingError, send
+from shipyard.httpcalls import Pages, PagingError, client, send
 from shipyard.retry import HTTP, GaveUp, Policy, Retrier
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -42,7 +42,7 @@ class HarborClient:
         if "://" not in base:
             base = "https://" + base
         self.api = base + "/api/v2.0"
-        self._http = httpx.Client(auth=credentials, timeout=30.0, transport=transport)
+        self._http = client(auth=credentials, timeout=30.0, transport=transport)
         self._retrier = Retrier(retry, sleep=sleep)
         self.requests: list[tuple[str, str]] = []  # (method, path) sent, for --dry-run checks and tests
 

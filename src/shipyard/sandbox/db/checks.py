@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-_COMPARE = re.compile(r"^(\"(?:[^\"]|\"\")+\"|\w+) (>=|>|<=|<) \(?'?(-?\d+(?:\.\d+)?)'?\)?(?:::[\w ]+)?$")
-_IN = re.compile(r"^(\"(?:[^\"]|\"\")+\"|\w+) = ANY \(ARRAY\[(.*)\]\)$")
+_COMPARE = re.compile(r"(\"(?:[^\"]|\"\")+\"|\w+) (>=|>|<=|<) \(?'?(-?\d+(?:\.\d+)?)'?\)?(?:::[\w ]+)?", re.ASCII)
+_IN = re.compile(r"(\"(?:[^\"]|\"\")+\"|\w+) = ANY \(ARRAY\[(.*)\]\)", re.ASCII | re.DOTALL)
 _LITERAL = re.compile(r"'((?:[^']|'')*)'(?:::[\w ]+)?")
 
 
@@ -94,8 +94,8 @@ def parse_checks(definitions: list[tuple[str, str]]) -> CheckInfo:
             continue
         understood = True
         for part in _split_and(_unwrap(body[len("CHECK ") :])):
-            compare = _COMPARE.match(part)
-            found_in = _IN.match(part)
+            compare = _COMPARE.fullmatch(part)
+            found_in = _IN.fullmatch(part)
             if compare:
                 column, op, value = compare.groups()
                 info.bounds.setdefault(_column(column), Bounds()).tighten(op, Decimal(value))

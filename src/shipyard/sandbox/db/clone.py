@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from shipyard.dburl import database_name, redact
+from shipyard.dburl import database_name, printable
 from shipyard.errors import ShipyardError
 from shipyard.sandbox.db.catalog import Catalog, read_catalog
 from shipyard.sandbox.db.identity import Unreachable, ask, production_identities, refuse_by_spelling
@@ -75,8 +75,8 @@ class CloneReport:
     def to_json(self) -> dict[str, Any]:
         """The stable JSON shape documented in docs/sandbox.md."""
         return {
-            "source": redact(self.source),
-            "target": redact(self.target),
+            "source": printable(self.source),
+            "target": printable(self.target),
             "dryRun": self.dry_run,
             "tables": [r.to_json() for r in self.results]
             if not self.dry_run
@@ -120,7 +120,7 @@ def _open_source(source: str, salt: str, snapshot: str | None = None) -> Any:
     if not conn.execute("SELECT current_setting(%s, true) IS NOT NULL", (KEY_SETTING,)).fetchone()[0]:
         conn.close()
         raise ShipyardError(
-            f"the connection to {redact(source)} lost the masking settings sent when it opened",
+            f"the connection to {printable(source)} lost the masking settings sent when it opened",
             hint="a connection pooler (e.g. PgBouncer) may drop start-up options: connect to the server directly",
         )
     conn.rollback()  # the snapshot below must open the transaction
@@ -274,7 +274,7 @@ def clone(
     known = [source_identity, *others]
     report = CloneReport(source=source, target=target, plan=plan, dry_run=dry_run)
     with connect(with_dbname(target, maintenance_db), autocommit=True) as admin:
-        databases = guard_target(admin, target_db, staging, old, known, f"the target ({redact(target)})")
+        databases = guard_target(admin, target_db, staging, old, known, f"the target ({printable(target)})")
         if dry_run:
             return report
         locked = admin.execute(

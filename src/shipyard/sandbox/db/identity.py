@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from shipyard.dburl import ConninfoError, may_be_same, redact
+from shipyard.dburl import ConninfoError, may_be_same, printable
 from shipyard.errors import ShipyardError
 from shipyard.sandbox.db.pg import connect
 
@@ -102,7 +102,7 @@ def identify_named(conn: Any, name: str, origin: str) -> Identity:
 def ask(url: str, origin: str) -> Identity:
     """Connect to ``url`` and ask which database it is; ShipyardError when it cannot be reached."""
     with connect(url, connect_timeout=CONNECT_TIMEOUT) as conn:
-        return identify(conn, f"{origin} ({redact(url)})")
+        return identify(conn, f"{origin} ({printable(url)})")
 
 
 def production_identities(
@@ -125,7 +125,7 @@ def production_identities(
                 unverified.append((origin, url))
                 continue
             raise ProductionGuardError(
-                f"cannot ask {origin} ({redact(url)}) which database it is, so the target cannot be shown to be "
+                f"cannot ask {origin} ({printable(url)}) which database it is, so the target cannot be shown to be "
                 f"another one: {exc.message}",
                 hint="run where production is reachable, or pass --unreachable-production compare-urls to "
                 "compare it with the target by the spelling of the URLs only",
@@ -151,11 +151,11 @@ def refuse_by_spelling(target: str, unverified: Iterable[tuple[str, str]]) -> No
             reason = may_be_same(target, url)
         except ConninfoError as exc:
             raise ProductionGuardError(
-                f"cannot compare {redact(target)} with {origin} ({redact(url)}): {exc.message}"
+                f"cannot compare {printable(target)} with {origin} ({printable(url)}): {exc.message}"
             ) from None
         if reason is not None:
             raise ProductionGuardError(
-                f"refusing to write to {redact(target)}: it may be the same database as {origin} "
-                f"({redact(url)}): {reason}",
+                f"refusing to write to {printable(target)}: it may be the same database as {origin} "
+                f"({printable(url)}): {reason}",
                 hint="the sandbox must never point at production; give a separate sandbox database URL",
             )

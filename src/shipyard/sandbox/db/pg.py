@@ -7,8 +7,9 @@ import shutil
 import subprocess
 from typing import Any
 
-from shipyard.dburl import redact
+from shipyard.dburl import passwords, printable
 from shipyard.errors import ShipyardError
+from shipyard.redact import redact
 
 
 def connect(url: str, **options: Any) -> Any:
@@ -18,7 +19,7 @@ def connect(url: str, **options: Any) -> Any:
     try:
         return psycopg.connect(url, **options)
     except psycopg.OperationalError as exc:
-        raise ShipyardError(f"cannot connect to {redact(url)}: {str(exc).strip()}") from None
+        raise ShipyardError(f"cannot connect to {printable(url)}: {redact(str(exc).strip(), passwords(url))}") from None
 
 
 def with_dbname(url: str, dbname: str) -> str:
@@ -45,27 +46,46 @@ def tool(name: str) -> str:
     return found
 
 
+def without_password(url: str) -> tuple[str, dict[str, str] | None]:
+    """``url`` as a key=value string without its password, and the environment that gives the password to a
+    client program (PGPASSWORD), or None when there is none: a command line is visible to every user of the
+    machine in the process list, an environment is not."""
+    import os
+
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    params = {key: str(value) for key, value in conninfo_to_dict(url).items()}
+    password = params.pop("password", None)
+    return make_conninfo("", **params), ({**os.environ, "PGPASSWORD": password} if password else None)
+
+
 def dump_section(source: str, section: str) -> str:
     """The SQL of one pg_dump section (pre-data: types, tables; post-data: indexes, keys, triggers)."""
+    conninfo, env = without_password(source)
     proc = subprocess.run(
-        [tool("pg_dump"), "--schema-only", f"--section={section}", "--no-owner", "--no-privileges", "-d", source],
+        [tool("pg_dump"), "--schema-only", f"--section={section}", "--no-owner", "--no-privileges", "-d", conninfo],
+        env=env,
         capture_output=True,
         text=True,
         check=False,
     )
     if proc.returncode != 0:
-        raise ShipyardError(f"pg_dump of {redact(source)} ({section}) failed: {proc.stderr.strip()}")
+        raise ShipyardError(
+            f"pg_dump of {printable(source)} ({section}) failed: {redact(proc.stderr.strip(), passwords(source))}"
+        )
     return proc.stdout
 
 
 def run_sql_script(target: str, script: str, what: str) -> None:
     """Run a SQL script with psql in one transaction, stopping at the first error."""
+    conninfo, env = without_password(target)
     proc = subprocess.run(
-        [tool("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-d", target, "-f", "-"],
+        [tool("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-d", conninfo, "-f", "-"],
+        env=env,
         input=script,
         capture_output=True,
         text=True,
         check=False,
     )
     if proc.returncode != 0:
-        raise ShipyardError(f"{what} failed on {redact(target)}: {proc.stderr.strip()}")
+        raise ShipyardError(f"{what} failed on {printable(target)}: {redact(proc.stderr.strip(), passwords(target))}")

@@ -197,14 +197,7 @@ def parse_rules(data: Any, filename: str = "rules file") -> RulesFile:
 
 def load_rules(path: Path) -> RulesFile:
     """Load a rules file from YAML."""
-    import yaml
+    from shipyard.bounded import MIB, read_yaml
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ShipyardError(f"cannot read the rules file {path}: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ShipyardError(f"{path}: not valid YAML: {exc}") from None
-    return parse_rules(data, str(path))
+    # Within 1 MiB, 100 levels and a bounded alias expansion: an InputError (exit 2) names the file.
+    return parse_rules(read_yaml(path, MIB, f"the rules file {path}"), str(path))

@@ -14,19 +14,18 @@ SALT_ENV = "SHIPYARD_SANDBOX_SALT"
 
 
 def read_salt(salt_file: Path | None, salt: str | None = None) -> str:
-    """The salt from ``--salt-file`` (first line), else ``salt`` (the CLI reads it from SHIPYARD_SANDBOX_SALT)."""
+    """The salt from ``--salt-file``, else ``salt`` (the CLI reads it from SHIPYARD_SANDBOX_SALT): one line of
+    printable text, read with a size limit (``shipyard.secretfile``)."""
+    from shipyard.secretfile import check_secret, read_secret
+
     if salt_file is not None:
-        try:
-            lines = salt_file.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise ShipyardError(f"cannot read the salt file {salt_file}: {exc.strerror}") from None
-        return lines[0].strip() if lines else ""
+        return read_secret(salt_file, "the masking salt")
     if not salt:
         raise ShipyardError(
             "no masking salt: the clone needs a secret salt to mask deterministically",
             hint=f"set {SALT_ENV} (from a Kubernetes Secret in the CronJob) or pass --salt-file",
         )
-    return salt
+    return check_secret(salt, f"the masking salt (--salt or {SALT_ENV})")
 
 
 def production_urls(platform: Platform | None) -> list[tuple[str, str]]:

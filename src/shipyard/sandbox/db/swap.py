@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from shipyard.dburl import redact
+from shipyard.dburl import printable
 from shipyard.errors import ShipyardError
 from shipyard.sandbox.db.identity import (
     Identity,
@@ -109,7 +109,7 @@ class Databases:
     def open_staging(self, url: str) -> Any:
         """A connection to the work database, checked to be the one this session created."""
         conn = connect(url)
-        found = identify(conn, redact(url))
+        found = identify(conn, printable(url))
         if (found.system, found.oid) != (self.system, self.staging_oid):
             conn.close()
             raise ChangedUnderneath(f"{found.origin} is not the work database this clone created; nothing was written")

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from shipyard.dburl import redact
+from shipyard.dburl import printable
 from shipyard.errors import ShipyardError
 from shipyard.sandbox.db.catalog import Catalog, Column, Table, quote_ident
 from shipyard.sandbox.db.checks import Bounds, parse_checks
@@ -90,7 +90,7 @@ class SynthReport:
     def to_json(self) -> dict[str, Any]:
         """The stable JSON shape documented in docs/sandbox.md."""
         return {
-            "target": redact(self.target),
+            "target": printable(self.target),
             "seed": self.seed,
             "dryRun": self.dry_run,
             "tables": [{"table": t.table, "rows": t.rows, "columns": t.columns} for t in self.plan.tables],
@@ -299,7 +299,7 @@ def synth(
     refuse_by_spelling(target, unverified)
     started = time.perf_counter()
     with connect(target) as conn:
-        refuse_same(identify(conn, f"the target ({redact(target)})"), known)
+        refuse_same(identify(conn, f"the target ({printable(target)})"), known)
         catalog = read_catalog(conn)
         plan = plan_synth(catalog, rows)
         report = SynthReport(target=target, seed=seed, plan=plan, dry_run=dry_run)
