@@ -9,12 +9,10 @@ import posixpath
 import re
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from shipyard.bounded import MAX_FILE, InputError, load_yaml_all, read_text
-from shipyard.k8s.documents import Document, Finding, json_path, kargo_steps
+from shipyard.k8s.documents import Document, Finding, Report, json_path, kargo_steps
 from shipyard.k8s.policies import check_policies
 from shipyard.k8s.schemas import BuiltinSchemas, SchemaSet, errors_of, metadata_errors
 
@@ -22,29 +20,6 @@ _BUILTIN_GROUP = re.compile(r"[a-z0-9]+|[a-z0-9.]*\.k8s\.io")
 
 # Still in Kargo's schema, but artifact discovery fails when they are set (Kargo v1.11).
 DEPRECATED_SUBSCRIPTION_FIELDS = {"allowTags": "allowTagsRegexes", "ignoreTags": "ignoreTagsRegexes"}
-
-
-@dataclass
-class Report:
-    """All findings of a validation and what was looked at."""
-
-    findings: list[Finding] = field(default_factory=list)
-    documents: int = 0
-    overlays: int = 0
-
-    @property
-    def ok(self) -> bool:
-        """True when there is no error (warnings and infos do not fail a validation)."""
-        return not any(f.severity == "error" for f in self.findings)
-
-    def to_json(self) -> dict[str, Any]:
-        """The report as data for ``--json``."""
-        return {
-            "ok": self.ok,
-            "documents": self.documents,
-            "overlays": self.overlays,
-            "findings": [asdict(f) for f in self.findings],
-        }
 
 
 def load_documents(root: Path) -> tuple[list[Document], list[Finding]]:

@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import Any
 
 from shipyard.k8s.documents import Document, Finding, json_path
-from shipyard.k8s.policies.tree import App, Tree, containers
+from shipyard.k8s.policies.tree import App, Tree, containers, strings
 
 JOB_KINDS = ("Job", "CronJob")
 _LOCAL = re.compile(r"\b[a-z0-9]([-a-z0-9]*[a-z0-9])?\.([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.svc(\.cluster\.local)?\b")
-
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
 
 
 def _namespaces(tree: Tree) -> dict[str, set[str]]:
@@ -58,7 +45,7 @@ def cluster_local_dns(tree: Tree) -> list[Finding]:
     findings: list[Finding] = []
     for doc, app in jobs:
         for where, container in containers(doc):
-            for text in _strings({k: container.get(k) for k in ("command", "args", "env")}):
+            for text in strings({k: container.get(k) for k in ("command", "args", "env")}):
                 for match in _LOCAL.finditer(text):
                     namespace = match.group(2)
                     servers = placed.get(namespace)

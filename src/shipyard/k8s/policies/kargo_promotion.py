@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shipyard.k8s.documents import Document, Finding, json_path, kargo_steps
-from shipyard.k8s.policies.tree import Tree
+from shipyard.k8s.policies.tree import Tree, strings
 
 _VAR = re.compile(r"\$\{\{\s*vars\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
@@ -324,7 +324,7 @@ def image_origin(tree: Tree) -> list[Finding]:
         if not shared:
             continue
         steps = stage_steps(stage, tasks)
-        texts = [(item, text) for item in steps for text in _strings(item.step.get("config"))]
+        texts = [(item, text) for item in steps for text in strings(item.step.get("config"))]
         texts += [(item, value) for item in steps for value in item.variables.values()]
         for item, text in texts:
             for repo, has_origin in _IMAGE_FROM.findall(text):
@@ -341,17 +341,6 @@ def image_origin(tree: Tree) -> list[Finding]:
                         )
                     )
     return findings
-
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
 
 
 REQUIRES_STABLE_TAG = "shipyard.dev/requires-stable-tag"

@@ -108,6 +108,18 @@ class Tree:
         return None
 
 
+def strings(value: Any) -> Iterator[str]:
+    """Every string inside a document's value, however deep (what a check scans for names or URLs)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from strings(item)
+
+
 def _cluster_servers(documents: list[Document]) -> dict[str, str]:
     """Cluster name -> server of every cluster Secret the tree declares (as an ExternalSecret's template)."""
     found: dict[str, str] = {}
