@@ -5,7 +5,8 @@
 #   (or: buildah bud --layers -t harbor.example.com/base-images/shipyard:0.1.0 .)
 #
 # The first stage builds the wheel from this checkout; the second installs only the wheel, plus the
-# tools the steps call: git (versions, tags), Node.js and npm (workspace tests, package publishing).
+# tools the steps call: git (versions, tags), Node.js and npm (workspace tests, package publishing),
+# pytest (Python services' tests; pyproject's `steps` extra, which `make deps` installs for `ci run`).
 FROM docker.io/library/python:3.11.11-slim-bookworm AS wheel
 WORKDIR /src
 COPY pyproject.toml README.md ./

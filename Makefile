@@ -11,11 +11,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-# The venv, the package, and the system and npm parts the demo uses. The package is byte-compiled, as
-# a wheel install is: with PYTHONDONTWRITEBYTECODE set, an editable install would compile every module
-# it imports on every run. The scaffold's templates are files to copy, not modules.
+# The venv, the package with the tools its pipeline steps call (pytest: `ci run` runs steps with this
+# machine's tools), and the system and npm parts the demo uses. The package is byte-compiled, as a wheel
+# install is: with PYTHONDONTWRITEBYTECODE set, an editable install would compile every module it
+# imports on every run. The scaffold's templates are files to copy, not modules.
 deps: $(BIN)/python
-	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q -e '.[steps]'
 	$(BIN)/python -m compileall -q -x 'scaffold/templates' src
 	bash deps/install-system.sh runtime
 
