@@ -155,8 +155,9 @@ def production(ctx: DemoContext) -> None:
 
 
 def preview_cleanup(ctx: DemoContext) -> None:
-    """Preview clean-up. The closed event tore PR's preview down when it merged; the sweeper the platform runs
-    as a CronJob (`preview gc`, here with the clock moved past the 7-day TTL) finds nothing left behind."""
+    """Preview clean-up. The closed event tore the pull request's preview down when it merged; the sweeper the
+    platform runs as a CronJob (`preview gc`, here with the clock moved past the 7-day TTL) finds nothing left
+    behind."""
     later = format_rfc3339(datetime.now(UTC) + timedelta(days=8))
     ctx.shipyard("preview", "list")
     ctx.shipyard("preview", "gc", "--now", later)
