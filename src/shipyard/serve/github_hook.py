@@ -16,11 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from shipyard.bounded import MAX_DEPTH, InputError, TooComplex, parse_json
 from shipyard.ci.signature import SignatureError, verify
 from shipyard.errors import ShipyardError
 from shipyard.render.tekton.routes import EVENT_TYPES
-from shipyard.serve.refusal import Refused
+from shipyard.serve.refusal import Refused, json_object
 from shipyard.times import parse_rfc3339
 
 DELIVERY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,99}")  # GitHub's are GUIDs
@@ -67,14 +66,7 @@ def read_github(
         raise Refused(400, "the X-GitHub-Delivery header is missing or not a delivery id")
     if headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
         raise Refused(415, "the webhook must send application/json (set the content type in GitHub's settings)")
-    try:
-        body = parse_json(raw, "the body", limit=len(raw))  # its size was bounded as it was received
-    except TooComplex:
-        raise Refused(400, f"the body nests deeper than {MAX_DEPTH} levels") from None
-    except InputError:
-        raise Refused(400, "the body is not JSON") from None
-    if not isinstance(body, dict):
-        raise Refused(400, "the body is not a JSON object")
+    body = json_object(raw)
     occurred = event_time(event, body)
     if occurred is not None:
         if occurred < now - window:

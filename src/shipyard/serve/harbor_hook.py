@@ -15,8 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from shipyard.bounded import MAX_DEPTH, InputError, TooComplex, parse_json
-from shipyard.serve.refusal import Refused
+from shipyard.serve.refusal import Refused, json_object
 
 # The events that end a vulnerability scan; each leads to the pull request's comment (a failed or stopped
 # scan says "not scanned", never "clean").
@@ -79,14 +78,7 @@ def read_harbor(
 
 def parse_harbor(raw: bytes) -> HarborEvent:
     """Validate a Harbor event's body (already authenticated); ``Refused`` (400) names the first bad field."""
-    try:
-        body = parse_json(raw, "the body", limit=len(raw))  # its size was bounded as it was received
-    except TooComplex:
-        raise Refused(400, f"the body nests deeper than {MAX_DEPTH} levels") from None
-    except InputError:
-        raise Refused(400, "the body is not JSON") from None
-    if not isinstance(body, dict):
-        raise Refused(400, "the body is not a JSON object")
+    body = json_object(raw)
     kind = body.get("type")
     if not isinstance(kind, str) or EVENT_TYPE.fullmatch(kind) is None:
         raise Refused(400, "type is missing or not a Harbor event type")
