@@ -67,6 +67,7 @@ def test_the_demo_is_one_release_cycle_whose_facts_come_from_git_and_the_builds(
     history = app.run("log", "--format=%s", production["sourceCommit"])
     assert f"Merge pull request #{number} " in history
     assert _where(trace, "staging")["pr"] == str(number)
+    assert production["pr"] is None and production["releasePrs"] == [str(number)]
     # The stand-ins said so on screen; the PR comment went through the GitHub client to the stand-in.
     assert "stand-in: GitHub's REST API" in screen and "stand-in: Trivy" in screen
     assert f"PR #{number}'s Shipyard comment" in screen and "Vulnerability gate passed" in screen

@@ -86,6 +86,8 @@ def trace(
         origin = f"commit {p.source_commit[:12]}" if p.source_commit else "commit unknown"
         if p.pr:
             origin += f", PR #{p.pr}"
+        elif p.release_prs:
+            origin += ", the release's PRs " + ", ".join(f"#{pr}" for pr in p.release_prs)
         how = "rolled back" if p.rollback else "promoted"
         print(f"{p.env}: {p.version} ({p.digest[:19]}) from {origin}; Argo CD Application {p.application}")
         print(f"  since {p.since}, {how} by {p.promoted_by} in {p.commit[:12]}; freight {p.freight[:12]}")

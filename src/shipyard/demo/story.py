@@ -218,8 +218,8 @@ def hotfix(ctx: DemoContext) -> None:
 def rollback(ctx: DemoContext) -> None:
     """Rollback and trace. The hotfix misbehaves: production returns to the release as a new commit in the
     config repo (history is never rewritten). Trace follows user-service through every environment: in
-    production the release's commit, whose history holds the pull request's merge; in dev and staging the
-    alpha built from that merge, which names the pull request."""
+    production the release's commit, whose history holds the pull request's merge, and the release's pull
+    requests (its alphas named them); in dev and staging the alpha built from that merge, which names it."""
     ctx.shipyard("rollback", "--env", "production", "--approver", "sam")
     trace = json.loads(ctx.shipyard("trace", "user-service", "--json"))
     ctx.facts["trace"] = trace

@@ -6,6 +6,7 @@ and for anyone who can clone the config repo; no cluster or registry is asked.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -179,6 +180,9 @@ class Placement:
     promoted_by: str
     rollback: bool
     path: list[Hop]
+    release_prs: list[str]
+    """The pull requests whose freight of the same X.Y.Z carried the service: how a beta, stable or hotfix,
+    built on a release branch that takes no pull requests, leads back to the PRs it ships."""
 
     def to_json(self) -> dict[str, object]:
         """As JSON (see docs/promotion.md)."""
@@ -195,7 +199,35 @@ class Placement:
             "promotedBy": self.promoted_by,
             "rollback": self.rollback,
             "path": [hop.to_json() for hop in self.path],
+            "releasePrs": self.release_prs,
         }
+
+
+# A version's release line: whatever the tag prefix (it holds no digit), up to the end of X.Y.Z.
+_RELEASE_LINE = re.compile(r"(\D*\d+\.\d+\.\d+)(?:[-+].*)?", re.DOTALL)
+
+
+def release_line(version: str) -> str | None:
+    """``v1.2.0`` for ``v1.2.0-beta.2`` or ``v1.2.0``; None for what is not a version."""
+    found = _RELEASE_LINE.fullmatch(version)
+    return found.group(1) if found else None
+
+
+def release_prs(ledger: Ledger, service: str, version: str) -> list[str]:
+    """The PRs of the freight records of ``version``'s release line that carried ``service``, oldest first."""
+    line = release_line(version)
+    found: list[str] = []
+    for entry in ledger.entries:
+        if (
+            entry.kind == "freight"
+            and entry.pr
+            and entry.pr not in found
+            and line is not None
+            and release_line(entry.version) == line
+            and service in dict(entry.images)
+        ):
+            found.append(entry.pr)
+    return found
 
 
 @dataclass(frozen=True)
@@ -248,6 +280,7 @@ def trace(graph: StageGraph, ledger: Ledger, service: str, env: str | None = Non
                 promoted_by=entry.promoted_by,
                 rollback=entry.kind == "rollback",
                 path=path,
+                release_prs=release_prs(ledger, service, entry.version),
             )
         )
     return found
