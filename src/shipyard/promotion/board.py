@@ -204,7 +204,7 @@ class Placement:
 
 
 # A version's release line: whatever the tag prefix (it holds no digit), up to the end of X.Y.Z.
-_RELEASE_LINE = re.compile(r"(\D*\d+\.\d+\.\d+)(?:[-+].*)?", re.DOTALL)
+_RELEASE_LINE = re.compile(r"([^0-9]*[0-9]+\.[0-9]+\.[0-9]+)(?:[-+].*)?", re.DOTALL)
 
 
 def release_line(version: str) -> str | None:
