@@ -94,6 +94,16 @@ def test_a_timeline_has_one_entry_per_freight_newest_first_with_its_path_in_orde
     assert [r["env"] for r in first["runsIn"]] == ["uat", "production"]
 
 
+def test_a_release_without_a_pr_of_its_own_names_the_prs_of_its_line() -> None:
+    stable = {
+        "env": "production", "freight": "f9", "sourceCommit": "abe", "pr": None, "releasePrs": ["4", "5"],
+        "version": "v1.0.0", "since": "2026-12-03T10:00:00Z", "rollback": False, "application": "api-production",
+        "path": [hop("production", "v1.0.0", "2026-12-03T10:00:00Z", "p9")],
+    }  # fmt: skip
+    (entry,) = timeline({"environments": [stable]})
+    assert entry["pr"] is None and entry["releasePrs"] == ["4", "5"]
+
+
 def test_times_and_sizes_read_well() -> None:
     assert duration(6 * 86400 + 23 * 3600 + 59) == "6d 23h" and duration(125) == "2m" and duration(40) == "40s"
     assert until("2026-12-08T10:00:00Z", "2026-12-01T10:30:00Z") == "in 6d 23h"

@@ -159,6 +159,7 @@ def timeline(trace: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "freight": placement["freight"],
                 "sourceCommit": placement["sourceCommit"],
                 "pr": placement["pr"],
+                "releasePrs": placement.get("releasePrs", []),
                 "versions": [],
                 "path": [],
                 "runsIn": [],
