@@ -10,7 +10,7 @@ from shipyard.promotion.board import release_line, release_prs
 from shipyard.promotion.ledger import Entry, Ledger
 
 
-def _freight(version: str, pr: str | None, *services: str) -> Entry:
+def _freight(version: str, pr: str | None, **digests: str) -> Entry:
     return Entry(
         commit="c" * 40,
         author="ci",
@@ -20,19 +20,21 @@ def _freight(version: str, pr: str | None, *services: str) -> Entry:
         freight=version,
         version=version,
         pr=pr,
-        images=tuple((s, "sha256:" + "a" * 64) for s in services),
+        images=tuple((service.replace("_", "-"), "sha256:" + digest * 64) for service, digest in digests.items()),
     )
 
 
+# Freight holds every service; a PR's alpha builds only what it changed and carries the rest over.
 LEDGER = Ledger(
     [
-        _freight("v1.2.0-alpha.20261205100000", "7", "user-service", "payment-service"),
-        _freight("v1.2.0-alpha.20261205110000", "9", "payment-service"),
-        _freight("v1.2.0-alpha.20261205120000", "7", "user-service"),
-        _freight("v1.3.0-alpha.20261205130000", "12", "user-service"),
-        _freight("v1.2.0-beta.1", None, "user-service", "payment-service"),
-        _freight("v1.2.0", None, "user-service", "payment-service"),
-        _freight("v1.2.1-beta.1", None, "payment-service"),
+        _freight("v1.2.0-alpha.20261205090000", None, user_service="0", payment_service="0"),
+        _freight("v1.2.0-alpha.20261205100000", "7", user_service="1", payment_service="1"),
+        _freight("v1.2.0-alpha.20261205110000", "9", user_service="1", payment_service="2"),
+        _freight("v1.2.0-alpha.20261205120000", "7", user_service="3", payment_service="2"),
+        _freight("v1.3.0-alpha.20261205130000", "12", user_service="4", payment_service="2"),
+        _freight("v1.2.0-beta.1", None, user_service="5", payment_service="6"),
+        _freight("v1.2.0", None, user_service="5", payment_service="6"),
+        _freight("v1.2.1-beta.1", None, user_service="5", payment_service="7"),
     ]
 )
 
@@ -40,6 +42,12 @@ LEDGER = Ledger(
 def test_a_stable_leads_to_the_prs_of_its_alphas_for_that_service() -> None:
     assert release_prs(LEDGER, "user-service", "v1.2.0") == ["7"]
     assert release_prs(LEDGER, "payment-service", "v1.2.0-beta.1") == ["7", "9"]
+
+
+def test_a_pr_that_did_not_build_the_service_is_not_its_own() -> None:
+    # PR 12 built user-service on the next line; PR 9 built payment-service only.
+    assert release_prs(LEDGER, "payment-service", "v1.3.0-beta.1") == []
+    assert "9" not in release_prs(LEDGER, "user-service", "v1.2.0")
 
 
 def test_other_lines_and_a_hotfix_without_alphas_lead_nowhere() -> None:

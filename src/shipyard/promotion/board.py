@@ -214,18 +214,17 @@ def release_line(version: str) -> str | None:
 
 
 def release_prs(ledger: Ledger, service: str, version: str) -> list[str]:
-    """The PRs of the freight records of ``version``'s release line that carried ``service``, oldest first."""
+    """The PRs of ``version``'s release line that built ``service``, oldest first: freight records of that
+    line whose digest of the service is new (freight holds every service, most of them carried over)."""
     line = release_line(version)
     found: list[str] = []
+    last: str | None = None
     for entry in ledger.entries:
-        if (
-            entry.kind == "freight"
-            and entry.pr
-            and entry.pr not in found
-            and line is not None
-            and release_line(entry.version) == line
-            and service in dict(entry.images)
-        ):
+        digest = dict(entry.images).get(service) if entry.kind == "freight" else None
+        if digest is None or digest == last:
+            continue
+        last = digest
+        if entry.pr and entry.pr not in found and line is not None and release_line(entry.version) == line:
             found.append(entry.pr)
     return found
 
