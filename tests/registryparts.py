@@ -6,68 +6,20 @@ from __future__ import annotations
 import http.client
 import random
 import socket
-import subprocess
 import threading
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from tests.localhttp import free_port, serve, stop
-
-
-@dataclass
-class RegistryServer:
-    """A running docker-registry; ``host`` is ``127.0.0.1:<port>``."""
-
-    process: subprocess.Popen[bytes]
-    host: str
-    storage: Path
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+from shipyard.demo.parts.registry import RegistryServer as RegistryServer
+from shipyard.demo.parts.registry import start_registry as start
+from tests.localhttp import serve, stop
 
 
 def start_registry(binary: str, workdir: Path, auth: str = "") -> RegistryServer:
-    """Start docker-registry with a config file and storage folder under ``workdir``; ``auth`` is an
+    """Start docker-registry under ``workdir`` (the demo's starter: one way to run it); ``auth`` is an
     optional ``auth:`` section of its config."""
-    port = free_port()
-    storage = workdir / "storage"
-    storage.mkdir(parents=True, exist_ok=True)
-    config = workdir / "config.yml"
-    config.write_text(
-        "version: 0.1\n"
-        "log:\n  level: error\n  accesslog:\n    disabled: true\n"
-        f"storage:\n  filesystem:\n    rootdirectory: {storage}\n  delete:\n    enabled: true\n"
-        "  cache:\n    blobdescriptor: inmemory\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n{auth}",
-        encoding="utf-8",
-    )
-    log = (workdir / "registry.log").open("wb")
-    process = subprocess.Popen([binary, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"docker-registry exited: {(workdir / 'registry.log').read_text()}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1) as reply:
-                if reply.status == 200:
-                    return RegistryServer(process, f"127.0.0.1:{port}", storage)
-        except urllib.error.HTTPError as exc:
-            if exc.code == 401 and auth:  # up, and asking for a token
-                return RegistryServer(process, f"127.0.0.1:{port}", storage)
-            time.sleep(0.05)
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("docker-registry did not answer within 20s")
+    return start(workdir, binary=binary, auth=auth)
 
 
 @dataclass

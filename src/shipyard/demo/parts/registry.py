@@ -1,6 +1,6 @@
-"""A real OCI registry for the demo: Debian's docker-registry on a free loopback port, storage in the scratch
-folder. The rendered pipelines push with buildah to a registry server, and the embedded default's OCI layout
-is a folder, not a server: the demo's platform points its registry at this one instead."""
+"""A real OCI registry for the demo (and the tests): Debian's docker-registry on a free loopback port, storage
+in the scratch folder. The rendered pipelines push with buildah to a registry server, and the embedded
+default's OCI layout is a folder, not a server: the demo's platform points its registry at this one instead."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ class RegistryServer:
 
     process: subprocess.Popen[bytes]
     host: str
+    storage: Path
 
     def stop(self) -> None:
         """Stop the registry (its storage stays in the scratch folder)."""
@@ -39,9 +40,10 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_registry(folder: Path) -> RegistryServer:
-    """Start docker-registry with its config, storage and log under ``folder``."""
-    binary = shutil.which("docker-registry")
+def start_registry(folder: Path, *, binary: str | None = None, auth: str = "") -> RegistryServer:
+    """Start docker-registry with its config, storage and log under ``folder``; ``auth`` is an optional
+    ``auth:`` section of its config (then the registry is up when it asks for a token)."""
+    binary = binary or shutil.which("docker-registry")
     if binary is None:
         raise ShipyardError("docker-registry is not installed", hint="apt-get install docker-registry (Debian)")
     port = _free_port()
@@ -52,22 +54,27 @@ def start_registry(folder: Path) -> RegistryServer:
         "version: 0.1\n"
         "log:\n  level: error\n  accesslog:\n    disabled: true\n"
         f"storage:\n  filesystem:\n    rootdirectory: {storage}\n  delete:\n    enabled: true\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n",
+        "  cache:\n    blobdescriptor: inmemory\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n{auth}",
         encoding="utf-8",
     )
     log = folder / "registry.log"
     with log.open("wb") as out:
         process = subprocess.Popen([binary, "serve", str(config)], stdout=out, stderr=subprocess.STDOUT)
+    server = RegistryServer(process, f"127.0.0.1:{port}", storage)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise ShipyardError(f"docker-registry exited: {log.read_text(errors='replace').strip()}")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1) as reply:
+            with urllib.request.urlopen(f"http://{server.host}/v2/", timeout=1) as reply:
                 if reply.status == 200:
-                    return RegistryServer(process, f"127.0.0.1:{port}")
+                    return server
+        except urllib.error.HTTPError as exc:
+            if exc.code == 401 and auth:  # up, and asking for a token
+                return server
+            time.sleep(0.05)
         except (urllib.error.URLError, OSError):
             time.sleep(0.05)
-    process.kill()
-    process.wait()
+    server.stop()
     raise ShipyardError("docker-registry did not answer within 20s")
